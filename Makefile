@@ -1,0 +1,31 @@
+# The README's commands. Each one builds .venv from nothing when it is missing or stale.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: test bench-smoke bench-kernel run clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test,bench]"
+	touch $(STAMP)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+# One pass over every asv benchmark, no timing kept: the CI smoke check.
+bench-smoke: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/asv run --quick --dry-run -E existing --show-stderr
+
+# Numba kernel vs plain numpy vs the memory-copy bound, in one run.
+bench-kernel: $(STAMP)
+	$(BIN)/python benchmarks/compare_kernel.py
+
+run:
+	@echo "'make run' arrives with the pipeline (issue 3): there is no study runner yet." >&2
+	@exit 2
+
+clean:
+	rm -rf $(VENV) .asv .pytest_cache .hypothesis

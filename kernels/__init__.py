@@ -1,0 +1,6 @@
+"""Numba kernels of the rare-earth trade models (numpy + numba only).
+
+Each model module declares its parameters and outputs in :mod:`kernels.registry`; the
+engine reads that declaration and calls the model's batch entry.
+"""
+from kernels import woods  # noqa: F401  (registers the model)

@@ -1,0 +1,99 @@
+"""One declaration per model: parameters, outputs, options and the batch entry.
+
+The engine reads these records (names, dtypes, units, CF attributes, parameter domains)
+and never holds model-specific code; a model registers itself with :func:`register`.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable, Mapping
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Variable:
+    """A named model input or output with its CF metadata.
+
+    `lower`/`upper` (with `*_closed` telling whether the bound itself is allowed) give the
+    domain of a parameter; outputs leave them infinite. `flag_values`/`flag_meanings`
+    are set for categorical codes; `default` is the value a study uses for a parameter it
+    neither fixes nor samples (None: the study must say).
+    """
+
+    name: str
+    dtype: str
+    units: str
+    long_name: str
+    lower: float = -math.inf
+    upper: float = math.inf
+    lower_closed: bool = False
+    upper_closed: bool = False
+    flag_values: tuple[int, ...] = ()
+    flag_meanings: tuple[str, ...] = ()
+    default: float | None = None
+
+    def attrs(self) -> dict:
+        """CF attributes for an xarray variable (JSON-serialisable)."""
+        attrs = {"long_name": self.long_name, "units": self.units}
+        if self.flag_values:
+            attrs["flag_values"] = list(self.flag_values)
+            attrs["flag_meanings"] = " ".join(self.flag_meanings)
+        return attrs
+
+    def domain_text(self) -> str:
+        """The domain as an interval, e.g. '(0, inf)' or '[0, 1]'."""
+        left = "[" if self.lower_closed else "("
+        right = "]" if self.upper_closed else ")"
+        return f"{self.name} in {left}{self.lower:g}, {self.upper:g}{right}"
+
+    def contains(self, x) -> np.ndarray:
+        """Elementwise: is x inside the domain (NaN never is)?"""
+        x = np.asarray(x, dtype=np.float64)
+        low = x >= self.lower if self.lower_closed else x > self.lower
+        high = x <= self.upper if self.upper_closed else x < self.upper
+        return low & high
+
+
+@dataclass(frozen=True)
+class Model:
+    """A registered model.
+
+    `evaluate_block(params, **options)` takes a float64 block of shape
+    (n_rows, len(params)), columns in `params` order, and returns one 1-D array of length
+    n_rows per output name. `options` maps each option name to its allowed values, the
+    first being the default.
+    """
+
+    name: str
+    title: str
+    params: tuple[Variable, ...]
+    outputs: tuple[Variable, ...]
+    evaluate_block: Callable[..., dict[str, np.ndarray]]
+    options: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        return tuple(v.name for v in self.params)
+
+    @property
+    def output_names(self) -> tuple[str, ...]:
+        return tuple(v.name for v in self.outputs)
+
+
+MODELS: dict[str, Model] = {}
+
+
+def register(model: Model) -> Model:
+    """Add a model to the registry (a second model of the same name replaces it)."""
+    MODELS[model.name] = model
+    return model
+
+
+def get_model(name: str) -> Model:
+    """The registered model called `name`; ValueError listing the known ones otherwise."""
+    try:
+        return MODELS[name]
+    except KeyError:
+        raise ValueError(f"unknown model {name!r}; registered models: {sorted(MODELS)}") from None
