@@ -2,7 +2,46 @@
 
 `nogil` so dask threads run kernels side by side, `cache` so a process compiles once per
 machine, and never `fastmath`: it breaks NaN handling and bit-reproducibility.
+
+numba keys a cached function on its own source file only, so a kernel that inlines a
+function from another module would keep a stale compiled copy after that module changes.
+Every kernel here is therefore cached in a directory named after a hash of all the kernel
+sources: any edit to any of them starts a fresh cache.
 """
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
 import numba
 
-jit = numba.njit(nogil=True, cache=True, fastmath=False)
+_SOURCES = sorted(Path(__file__).parent.glob("*.py"))
+_DIGEST = hashlib.sha256(b"".join(p.read_bytes() for p in _SOURCES)).hexdigest()[:16]
+
+
+def _cache_dir() -> str:
+    """A writable cache directory for this exact version of the kernel sources."""
+    roots = [os.environ.get("NUMBA_CACHE_DIR"), Path(__file__).parent / "__pycache__",
+             Path.home() / ".cache" / "reesens", Path(tempfile.gettempdir()) / "reesens"]
+    for root in filter(None, roots):
+        path = Path(root) / f"numba-{_DIGEST}"
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            continue
+        if os.access(path, os.W_OK):
+            return str(path)
+    return ""  # no writable place: numba then falls back to its own default locations
+
+
+_CACHE_DIR = _cache_dir()
+
+
+def jit(func):
+    """numba.njit(nogil=True, cache=True), cached under this source version's directory."""
+    previous = numba.config.CACHE_DIR
+    numba.config.CACHE_DIR = _CACHE_DIR
+    try:
+        return numba.njit(nogil=True, cache=True, fastmath=False)(func)
+    finally:
+        numba.config.CACHE_DIR = previous

@@ -74,31 +74,8 @@ def evaluate(A, gamma, delta, phi_D, kappa, p, *, concept="verifiable", selectio
         china_full = -phi_D - kappa * ((1 - p) + p * always_press)
         foreign_full = p * np.maximum(-A, -delta) + (1 - p) * gamma
 
-        eta = (1 - rho_F) / (1 - rho_C * rho_F)
-        d_C, d_F = china_payoff, foreign_payoff
-        if bargaining == "inside":
-            surplus = S - d_C - d_F
-            gain = np.maximum(surplus, 0)
-            x_C, x_F = d_C + eta * gain, d_F + (1 - eta) * gain
-            agreement = (surplus > 0).astype(float)
-        elif bargaining == "outside":
-            eta_F = (1 - rho_C) / (1 - rho_C * rho_F)
-            walk_F = d_F > rho_F * eta_F * S
-            walk_C = d_C > rho_C * eta * S
-            x_C = np.where(walk_F, S - d_F,
-                           np.where(walk_C,
-                                    np.where(d_F <= rho_F * (S - d_C), S - rho_F * (S - d_C),
-                                             S - d_F),
-                                    eta * S))
-            disagree = d_C + d_F >= S
-            x_C = np.where(disagree, d_C, x_C)
-            x_F = np.where(disagree, d_F, S - x_C)
-            agreement = np.where(disagree, 0.0, 1.0)
-        else:
-            raise ValueError(bargaining)
-        undefined = np.isnan(d_C) | np.isnan(d_F)
-        x_C, x_F = np.where(undefined, np.nan, x_C), np.where(undefined, np.nan, x_F)
-        agreement = np.where(undefined, np.nan, agreement)
+        x_C, x_F, agreement = bargain(bargaining, china_payoff, foreign_payoff,
+                                     rho_C, rho_F, S)
 
         out = {
             "mu_star": mu, "margin": p - mu,
@@ -121,3 +98,32 @@ def evaluate(A, gamma, delta, phi_D, kappa, p, *, concept="verifiable", selectio
     out["eq_set"][~valid] = 0
     out["n_eq"][~valid] = 0
     return out
+
+
+def bargain(mode, d_C, d_F, rho_C, rho_F, S):
+    """(x_C, x_F, agreement) of MODEL.md section 4, elementwise; NaN where d is NaN."""
+    with np.errstate(all="ignore"):
+        eta = (1 - rho_F) / (1 - rho_C * rho_F)
+        if mode == "inside":
+            surplus = S - d_C - d_F
+            gain = np.maximum(surplus, 0)
+            x_C, x_F = d_C + eta * gain, d_F + (1 - eta) * gain
+            agreement = (surplus > 0).astype(float)
+        elif mode == "outside":
+            eta_F = (1 - rho_C) / (1 - rho_C * rho_F)
+            walk_F = d_F > rho_F * eta_F * S
+            walk_C = d_C > rho_C * eta * S
+            x_C = np.where(walk_F, S - d_F,
+                           np.where(walk_C,
+                                    np.where(d_F <= rho_F * (S - d_C), S - rho_F * (S - d_C),
+                                             S - d_F),
+                                    eta * S))
+            disagree = d_C + d_F >= S
+            x_C = np.where(disagree, d_C, x_C)
+            x_F = np.where(disagree, d_F, S - x_C)
+            agreement = np.where(disagree, 0.0, 1.0)
+        else:
+            raise ValueError(mode)
+    undefined = np.isnan(d_C) | np.isnan(d_F)
+    return (np.where(undefined, np.nan, x_C), np.where(undefined, np.nan, x_F),
+            np.where(undefined, np.nan, agreement))
