@@ -17,6 +17,7 @@ test: $(STAMP)
 
 # One pass over every asv benchmark, no timing kept: the CI smoke check.
 bench-smoke: $(STAMP)
+	$(BIN)/asv machine --yes >/dev/null
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/asv run --quick --dry-run -E existing --show-stderr
 
 # Numba kernel vs plain numpy vs the memory-copy bound, in one run.
