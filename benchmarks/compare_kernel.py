@@ -13,6 +13,17 @@ from pathlib import Path
 import numpy as np
 
 
+def cpu_name():
+    """The CPU model from /proc/cpuinfo where there is one, else the architecture."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.machine()
+
+
 def best_time(function, repeats):
     """Best wall time of `repeats` calls, in seconds."""
     best = np.inf
@@ -40,7 +51,7 @@ def main(rows=4_000_000, repeats=7):
     copy = best_time(lambda: np.copyto(dst, src), repeats)
     bandwidth = 2 * src.nbytes / copy  # bytes read + written per second
 
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+    print(f"machine: {cpu_name()}, {os.cpu_count()} cores, "
           f"python {platform.python_version()}, numpy {np.__version__}")
     print(f"rows: {rows:,}; bytes read+written per vector: {bytes_per_vector}; "
           f"single-thread copy bandwidth: {bandwidth / 1e9:.1f} GB/s")

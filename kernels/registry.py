@@ -17,8 +17,8 @@ class Variable:
     """A named model input or output with its CF metadata.
 
     `lower`/`upper` (with `*_closed` telling whether the bound itself is allowed) give the
-    domain of a parameter; outputs leave them infinite. `flag_values`/`flag_meanings`
-    are set for categorical codes; `default` is the value a study uses for a parameter it
+    domain of a parameter; outputs leave them infinite. `flag_values` (codes) or
+    `flag_masks` (bit fields), with `flag_meanings`, mark categorical outputs; `default` is the value a study uses for a parameter it
     neither fixes nor samples (None: the study must say).
     """
 
@@ -31,6 +31,7 @@ class Variable:
     lower_closed: bool = False
     upper_closed: bool = False
     flag_values: tuple[int, ...] = ()
+    flag_masks: tuple[int, ...] = ()
     flag_meanings: tuple[str, ...] = ()
     default: float | None = None
 
@@ -39,6 +40,9 @@ class Variable:
         attrs = {"long_name": self.long_name, "units": self.units}
         if self.flag_values:
             attrs["flag_values"] = list(self.flag_values)
+        if self.flag_masks:
+            attrs["flag_masks"] = list(self.flag_masks)
+        if self.flag_meanings:
             attrs["flag_meanings"] = " ".join(self.flag_meanings)
         return attrs
 

@@ -80,8 +80,8 @@ def classify(profile, types, params, revealing):
                     return None
         elif reach["H"] + reach["L"] == 0:
             # Off path, beliefs are free: some mu in [0, 1] must make the action optimal.
-            y = hedge_after[("H", s)]
-            if y == 1 and not mu_star <= 1 or 0 < y < 1 and not mu_star <= 1:
+            # Pressing is optimal at mu = 0; hedging with any weight needs mu_star <= 1.
+            if hedge_after[("H", s)] > 0 and mu_star > 1:
                 return None
 
     hedge_prob = sum(prior[t] * ((disclose[t] * hedge_after[(t, "D")])

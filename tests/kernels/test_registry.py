@@ -31,6 +31,14 @@ def test_attrs_are_cf_and_json():
     eq = dict(zip((v.name for v in MODEL.outputs), MODEL.outputs))["eq"].attrs()
     assert eq["flag_values"] == [-1, 0, 1, 2, 3, 4, 5, 6]
     assert eq["flag_meanings"].split() == list(signalling.CODE_MEANINGS)
+    eq_set = dict(zip((v.name for v in MODEL.outputs), MODEL.outputs))["eq_set"].attrs()
+    assert eq_set["flag_masks"] == [1, 2, 4, 8, 16, 32, 64]
+    assert eq_set["flag_meanings"].split() == list(signalling.CODE_MEANINGS[1:])
+    # The worked example's set {1, 3, 4} reads back through the masks.
+    bits = int(woods.evaluate(0.5, 0.5, 2.0, 0.3, 0.6, 0.7)["eq_set"])
+    names = [m for m, k in zip(eq_set["flag_meanings"].split(), eq_set["flag_masks"])
+             if bits & k]
+    assert names == ["pool_nd_hedge", "separating", "hybrid"]
 
 
 def _nudge(x, direction):
