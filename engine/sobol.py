@@ -1,0 +1,116 @@
+"""Sobol' indices of every analysed output under every case, with SALib.
+
+Outputs are the study's continuous outputs and, for each code output (CF flag_values),
+the indicator 1{code == k} of every code k that occurs. An output with NaN rows or no
+variance gets NaN indices and a recorded reason instead of a SALib call.
+"""
+from __future__ import annotations
+
+import dask
+import numpy as np
+import xarray as xr
+from SALib.analyze import sobol as salib_sobol
+
+from engine import evaluate, sampling
+from engine.study import Study
+
+
+def analysed_outputs(study: Study, outputs: dict[str, np.ndarray]):
+    """[(label, float64 array (*case_shape, rows), attrs)] in the study's output order."""
+    variables = {v.name: v for v in study.model.outputs}
+    analysed = []
+    for name in study.outputs:
+        var, values = variables[name], outputs[name]
+        if not var.flag_values:
+            analysed.append((name, values.astype(np.float64, copy=False), var.attrs()))
+            continue
+        present = set(np.unique(values).tolist())
+        for code, meaning in zip(var.flag_values, var.flag_meanings):
+            if code in present:
+                analysed.append((f"{name}=={meaning}", (values == code).astype(np.float64),
+                                 {"long_name": f"indicator that {name} is {meaning} "
+                                               f"({code})", "units": "1"}))
+    return analysed
+
+
+def skip_reason(y: np.ndarray) -> str:
+    """Why y gets no indices ("" when it does): NaN rows or no variance."""
+    n_nan = int(np.isnan(y).sum())
+    if n_nan:
+        return f"{n_nan} NaN rows"
+    if np.all(y == y[0]):
+        return "constant output"
+    return ""
+
+
+def _indices(problem, y, study: Study):
+    """SALib's result dict for one output vector, or None when it is skipped."""
+    if skip_reason(y):
+        return None
+    return salib_sobol.analyze(problem, y, calc_second_order=study.second_order,
+                               num_resamples=study.resamples, conf_level=study.conf_level,
+                               print_to_console=False, seed=study.analysis_seed)
+
+
+def sobol_dataset(study: Study, analysed, *, workers: int = 1) -> xr.Dataset:
+    """The `sobol` group: S1, ST (S2) and intervals on (cases..., output, param)."""
+    names = study.sampled_names
+    D = len(names)
+    problem = sampling.salib_problem(names, [study.sampled[n] for n in names])
+    shape = evaluate.case_shape(study)
+    cases = list(np.ndindex(*shape))
+    tasks = [dask.delayed(_indices, traverse=False)(problem, values[case], study)
+             for _, values, _ in analysed for case in cases]
+    results = dask.compute(*tasks, scheduler="threads", num_workers=workers)
+
+    O = len(analysed)
+    quantities = ["S1", "S1_conf", "ST", "ST_conf"] + (
+        ["S2", "S2_conf"] if study.second_order else [])
+    arrays = {q: np.full((*shape, O) + ((D, D) if q.startswith("S2") else (D,)), np.nan)
+              for q in quantities}
+    reasons = np.empty((*shape, O), dtype=object)
+    for k, result in enumerate(results):
+        o, case = divmod(k, len(cases))
+        idx = (*cases[case], o)
+        reasons[idx] = skip_reason(analysed[o][1][cases[case]])
+        if result is not None:
+            for q in quantities:
+                arrays[q][idx] = result[q]
+
+    dims = [d for d, _, _ in evaluate.case_dims(study)]
+    coords = {d: np.array(v, dtype=object) for d, v, _ in evaluate.case_dims(study)}
+    coords["output"] = np.array([label for label, _, _ in analysed], dtype=object)
+    coords["param"] = np.array(names, dtype=object)
+    level = f"{100 * study.conf_level:g}%"
+    texts = {"S1": "first-order Sobol' index (Saltelli 2010)",
+             "ST": "total Sobol' index (Jansen)",
+             "S2": "second-order Sobol' index (Saltelli 2002)"}
+    data = {}
+    for q, a in arrays.items():
+        base = q.split("_")[0]
+        long_name = texts[base] if q == base else (
+            f"half-width of the {level} bootstrap interval of the {texts[base]}")
+        pair = ("param_0", "param_1") if base == "S2" else ("param",)
+        data[f"sobol_{q}"] = (dims + ["output", *pair], a,
+                              {"long_name": long_name, "units": "1"})
+    data["sobol_skip_reason"] = (dims + ["output"], reasons, {
+        "long_name": "why the output has no indices (empty: it has them)", "units": "1"})
+    if study.second_order:
+        coords["param_0"] = coords["param_1"] = coords["param"]
+    ds = xr.Dataset(data, coords=coords)
+    ds["output_long_name"] = ("output", np.array([a["long_name"] for _, _, a in analysed],
+                                                 dtype=object), {"long_name": "meaning of the output", "units": "1"})
+    ds["output_units"] = ("output", np.array([a["units"] for _, _, a in analysed],
+                                             dtype=object), {"long_name": "units of the output", "units": "1"})
+    ds = ds.set_coords(["output_long_name", "output_units"])
+    return squeeze_cases(ds, study)
+
+
+def squeeze_cases(ds: xr.Dataset, study: Study) -> xr.Dataset:
+    """Drop the case dimensions the study does not sweep (their value goes to attrs)."""
+    for dim, values, kept in evaluate.case_dims(study):
+        if not kept:
+            ds = ds.isel({dim: 0}, drop=True)
+            if dim != "scenario":
+                ds.attrs[dim] = values[0]
+    return ds

@@ -1,0 +1,401 @@
+"""Study files: load a TOML study, check all of it before any work, return a Study.
+
+A study names a registered model, gives every parameter either a fixed `value` or a
+SALib distribution, and says how to sample and analyse. Every problem found is reported
+in one StudyError, each line naming the file, the field and what is allowed. TOML is
+data only (tomllib), so no study file can run code.
+"""
+from __future__ import annotations
+
+import math
+import re
+import tomllib
+from dataclasses import dataclass, field
+from itertools import product
+from pathlib import Path
+
+import kernels  # noqa: F401  (registers the shipped models)
+from kernels.registry import Model, Variable, get_model, MODELS
+
+# SALib distribution name -> the fields a study gives, in SALib's `bounds` order.
+DISTRIBUTIONS = {
+    "unif": ("lower", "upper"),
+    "triang": ("lower", "upper", "peak"),
+    "norm": ("mean", "sd"),
+    "truncnorm": ("lower", "upper", "mean", "sd"),
+    "lognorm": ("ln_mean", "ln_sd"),
+}
+_NOTE_KEYS = ("note", "source")  # free text a parameter or scenario may carry
+TOP_KEYS = ("name", "title", "description", "model", "parameters", "sampling", "outputs",
+            "analysis", "scenario")
+SAMPLING_DEFAULTS = {"N": 2**12, "second_order": False, "seed": 1, "scramble": True,
+                     "block_points": 2**12}
+ANALYSIS_DEFAULTS = {"resamples": 100, "conf_level": 0.95, "seed": None}
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+class StudyError(ValueError):
+    """A study file with problems; `problems` lists them, one line each."""
+
+    def __init__(self, path, problems):
+        self.path, self.problems = str(path), list(problems)
+        super().__init__(f"{self.path}: {len(self.problems)} problem(s):\n"
+                         + "\n".join(f"  {self.path}: {p}" for p in self.problems))
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """A sampled parameter: SALib `dist` name and its `bounds` list."""
+
+    dist: str
+    bounds: tuple[float, ...]
+
+    def support(self) -> tuple[float, float]:
+        """(lowest, highest) value the SALib transform can return for points in [0, 1)."""
+        b = self.bounds
+        if self.dist in ("unif", "truncnorm"):
+            return b[0], b[1]
+        if self.dist == "triang":
+            return b[0], b[1]
+        if self.dist == "lognorm":
+            return 0.0, math.inf
+        return -math.inf, math.inf  # norm
+
+
+@dataclass(frozen=True)
+class Study:
+    """A checked study. `fixed` and `sampled` cover every model parameter exactly once.
+
+    `scenarios` maps scenario name -> (fixed, sampled) dicts; a study without [[scenario]]
+    has none. `options` maps each model option to its list of values; `swept` names the
+    options given as lists (they become dimensions of the results).
+    """
+
+    path: str
+    name: str
+    title: str
+    description: str
+    model: Model
+    fixed: dict[str, float]
+    sampled: dict[str, Distribution]
+    options: dict[str, list[str]]
+    swept: tuple[str, ...]
+    outputs: tuple[str, ...]
+    N: int
+    second_order: bool
+    seed: int
+    scramble: bool
+    block_points: int
+    resamples: int
+    conf_level: float
+    analysis_seed: int
+    scenarios: dict[str, tuple[dict[str, float], dict[str, Distribution]]] = field(
+        default_factory=dict)
+    raw: dict = field(default_factory=dict)
+
+    @property
+    def sampled_names(self) -> tuple[str, ...]:
+        """Sampled parameters in model order: the `param` dimension of the results."""
+        return tuple(n for n in self.model.param_names if n in self.sampled)
+
+    def option_combinations(self) -> list[dict[str, str]]:
+        """Every combination of option values, in the order of the swept dimensions."""
+        names = list(self.options)
+        return [dict(zip(names, values))
+                for values in product(*(self.options[n] for n in names))]
+
+    def scenario_items(self):
+        """[(scenario name or None, fixed, sampled)] with the base study when there are none."""
+        if not self.scenarios:
+            return [(None, self.fixed, self.sampled)]
+        return [(name, f, s) for name, (f, s) in self.scenarios.items()]
+
+
+def _is_number(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def _check_parameters(table, where, model, problems, require_all):
+    """(fixed, sampled) from a [parameters] table; problems appended, never raised."""
+    fixed, sampled = {}, {}
+    if not isinstance(table, dict):
+        problems.append(f"{where}: must be a table of parameters")
+        return fixed, sampled
+    variables = {v.name: v for v in model.params}
+    for name, spec in table.items():
+        field_ = f"{where}.{name}"
+        if name not in variables:
+            problems.append(f"{field_}: unknown parameter; model {model.name!r} has "
+                            f"{', '.join(variables)}")
+            continue
+        var = variables[name]
+        if not isinstance(spec, dict):
+            problems.append(f"{field_}: must be a table with `value` or `dist`")
+            continue
+        if "value" in spec:
+            extra = set(spec) - {"value", *_NOTE_KEYS}
+            if extra:
+                problems.append(f"{field_}: unknown keys {sorted(extra)} beside `value`; "
+                                f"allowed: value, {', '.join(_NOTE_KEYS)}")
+            value = spec["value"]
+            if not _is_number(value):
+                problems.append(f"{field_}.value: must be a number, got {value!r}")
+            elif not var.contains(value):
+                problems.append(f"{field_}.value: {value!r} is outside the domain; "
+                                f"allowed: {var.domain_text()}")
+            else:
+                fixed[name] = float(value)
+            continue
+        dist = _check_distribution(spec, field_, var, problems)
+        if dist is not None:
+            sampled[name] = dist
+    if require_all:
+        for var in model.params:
+            if var.name not in table and var.default is None:
+                problems.append(f"{where}.{var.name}: missing; the parameter must be fixed "
+                                f"(value = x) or sampled (dist = ...), {var.domain_text()}")
+            elif var.name not in table:
+                fixed[var.name] = float(var.default)
+    return fixed, sampled
+
+
+def _check_distribution(spec, field_, var: Variable, problems):
+    """A Distribution whose support lies inside var's domain, or None (problem recorded)."""
+    dist = spec.get("dist")
+    if dist not in DISTRIBUTIONS:
+        problems.append(f"{field_}: needs `value = x` or `dist` in "
+                        f"{', '.join(DISTRIBUTIONS)}; got dist = {dist!r}")
+        return None
+    needed = DISTRIBUTIONS[dist]
+    extra = set(spec) - {"dist", *needed, *_NOTE_KEYS}
+    missing = [k for k in needed if k not in spec]
+    if extra:
+        problems.append(f"{field_}: unknown keys {sorted(extra)} for dist = {dist!r}; "
+                        f"allowed: {', '.join(needed)}, {', '.join(_NOTE_KEYS)}")
+    if missing:
+        problems.append(f"{field_}: dist = {dist!r} needs {', '.join(needed)}; "
+                        f"missing {', '.join(missing)}")
+        return None
+    values = [spec[k] for k in needed]
+    bad = [k for k, v in zip(needed, values) if not (_is_number(v) and math.isfinite(v))]
+    if bad:
+        problems.append(f"{field_}: {', '.join(bad)} must be finite numbers")
+        return None
+    v = dict(zip(needed, map(float, values)))
+    if "lower" in v and not v["lower"] < v["upper"]:
+        problems.append(f"{field_}: bounds inverted or empty, lower = {v['lower']:g} must be "
+                        f"< upper = {v['upper']:g}")
+        return None
+    if "sd" in v and not v["sd"] > 0:
+        problems.append(f"{field_}.sd: must be > 0, got {v['sd']:g}")
+        return None
+    if "ln_sd" in v and not v["ln_sd"] > 0:
+        problems.append(f"{field_}.ln_sd: must be > 0, got {v['ln_sd']:g}")
+        return None
+    if dist == "triang":
+        if not 0.0 <= v["peak"] < 1.0:
+            problems.append(f"{field_}.peak: the peak's position as a fraction of "
+                            f"upper - lower must be in [0, 1), got {v['peak']:g}")
+            return None
+        bounds = (v["lower"], v["upper"], v["peak"])
+    else:
+        bounds = tuple(v[k] for k in needed)
+    distribution = Distribution(dist, bounds)
+    low, high = distribution.support()
+    low_ok = low > var.lower or (low == var.lower and var.lower_closed)
+    # An infinite upper end is approached, never returned (Sobol' points are < 1).
+    high_ok = high < var.upper or (high == var.upper and (var.upper_closed
+                                                          or math.isinf(high)))
+    if not (low_ok and high_ok):
+        problems.append(f"{field_}: dist = {dist!r} can produce values in "
+                        f"[{low:g}, {high:g}], outside the domain; allowed: "
+                        f"{var.domain_text()}")
+        return None
+    return distribution
+
+
+def _power_of_two(x) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool) and x >= 1 and x & (x - 1) == 0
+
+
+def _settings(table, where, defaults, problems):
+    """defaults updated from table; unknown keys recorded."""
+    out = dict(defaults)
+    if not isinstance(table, dict):
+        problems.append(f"{where}: must be a table")
+        return out
+    for key, value in table.items():
+        if key not in defaults:
+            problems.append(f"{where}.{key}: unknown key; allowed: {', '.join(defaults)}")
+        else:
+            out[key] = value
+    return out
+
+
+def load(path, *, N=None, second_order=None) -> Study:
+    """Read and check a study file; StudyError lists every problem found.
+
+    `N` and `second_order` override the file's [sampling] values (command-line options).
+    """
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text())
+    except OSError as e:
+        raise StudyError(path, [f"cannot read the file: {e.strerror}"]) from None
+    except tomllib.TOMLDecodeError as e:
+        raise StudyError(path, [f"not valid TOML: {e}"]) from None
+    return parse(raw, path, N=N, second_order=second_order)
+
+
+def parse(raw: dict, path="<study>", *, N=None, second_order=None) -> Study:
+    """Check a study already read from TOML (see :func:`load`)."""
+    problems = []
+    for key in raw:
+        if key not in TOP_KEYS:
+            problems.append(f"{key}: unknown section or key; allowed: {', '.join(TOP_KEYS)}")
+    name = raw.get("name", Path(str(path)).stem)
+    if not (isinstance(name, str) and NAME_PATTERN.match(name)):
+        problems.append(f"name: {name!r} must be letters, digits, '_', '-' or '.'")
+    texts = {}
+    for key in ("title", "description"):
+        texts[key] = raw.get(key, "")
+        if not isinstance(texts[key], str):
+            problems.append(f"{key}: must be a string")
+
+    model_table = raw.get("model", {})
+    if not isinstance(model_table, dict):
+        problems.append("model: must be a table")
+        model_table = {}
+    model_name = model_table.get("name", "woods")
+    if model_name not in MODELS:
+        problems.append(f"model.name: unknown model {model_name!r}; allowed: "
+                        f"{', '.join(sorted(MODELS))}")
+        raise StudyError(path, problems)
+    model = get_model(model_name)
+    options, swept = _check_options(model, model_table, problems)
+
+    fixed, sampled = _check_parameters(raw.get("parameters", {}), "parameters", model,
+                                       problems, require_all=True)
+    if not sampled and not problems:
+        problems.append("parameters: at least one parameter must be sampled (dist = ...)")
+    scenarios = _check_scenarios(raw.get("scenario", []), model, fixed, sampled, problems)
+    outputs = _check_outputs(raw.get("outputs", {}), model, problems)
+
+    sampling = _settings(raw.get("sampling", {}), "sampling", SAMPLING_DEFAULTS, problems)
+    if N is not None:
+        sampling["N"] = N
+    if second_order is not None:
+        sampling["second_order"] = second_order
+    for key in ("N", "block_points"):
+        if not _power_of_two(sampling[key]):
+            problems.append(f"sampling.{key}: must be a power of two >= 1, got "
+                            f"{sampling[key]!r}")
+    for key in ("second_order", "scramble"):
+        if not isinstance(sampling[key], bool):
+            problems.append(f"sampling.{key}: must be true or false")
+    analysis = _settings(raw.get("analysis", {}), "analysis", ANALYSIS_DEFAULTS, problems)
+    if analysis["seed"] is None:
+        analysis["seed"] = sampling["seed"]
+    for where, value in (("sampling.seed", sampling["seed"]),
+                         ("analysis.seed", analysis["seed"])):
+        # SALib treats seed 0 as "no seed": results would not be reproducible.
+        if not (isinstance(value, int) and not isinstance(value, bool)
+                and 1 <= value < 2**63):
+            problems.append(f"{where}: must be an integer in [1, 2^63), got {value!r}")
+    resamples = analysis["resamples"]
+    if not (isinstance(resamples, int) and not isinstance(resamples, bool) and resamples >= 1):
+        problems.append(f"analysis.resamples: must be an integer >= 1, got {resamples!r}")
+    conf = analysis["conf_level"]
+    if not (_is_number(conf) and 0 < conf < 1):
+        problems.append(f"analysis.conf_level: must be in (0, 1), got {conf!r}")
+    if problems:
+        raise StudyError(path, problems)
+    return Study(
+        path=str(path), name=name, title=texts["title"], description=texts["description"],
+        model=model, fixed=fixed, sampled=sampled, options=options, swept=swept,
+        outputs=outputs, N=sampling["N"], second_order=sampling["second_order"],
+        seed=sampling["seed"], scramble=sampling["scramble"],
+        block_points=min(sampling["block_points"], sampling["N"]),
+        resamples=resamples, conf_level=float(conf), analysis_seed=analysis["seed"],
+        scenarios=scenarios, raw=raw)
+
+
+def _check_options(model, table, problems):
+    """({option: [values]}, swept option names) from [model]; `concepts` = `concept`."""
+    options, swept = {}, []
+    known = set(model.options) | {f"{o}s" for o in model.options} | {"name"}
+    for key in table:
+        if key not in known:
+            problems.append(f"model.{key}: unknown key; allowed: name, "
+                            + ", ".join(f"{o} (or {o}s = [...])" for o in model.options))
+    for option, allowed in model.options.items():
+        given = [k for k in (option, f"{option}s") if k in table]
+        if len(given) > 1:
+            problems.append(f"model: give {option!r} or {option + 's'!r}, not both")
+            continue
+        value = table[given[0]] if given else allowed[0]
+        values = value if isinstance(value, list) else [value]
+        bad = [v for v in values if v not in allowed]
+        if bad or not values or len(set(values)) != len(values):
+            problems.append(f"model.{given[0] if given else option}: {value!r} is not "
+                            f"allowed; allowed: {', '.join(allowed)} (distinct, as a string "
+                            "or a list)")
+            continue
+        options[option] = values
+        if isinstance(value, list):
+            swept.append(option)
+    return options, tuple(swept)
+
+
+def _check_outputs(table, model, problems):
+    """Requested model outputs; default: every continuous output and every code output."""
+    if not isinstance(table, dict) or set(table) - {"names"}:
+        problems.append("outputs: allowed key: names = [output, ...]")
+        return ()
+    usable = [v.name for v in model.outputs if not v.flag_masks]
+    default = [v.name for v in model.outputs
+               if v.flag_values or v.dtype.startswith("float")]
+    names = table.get("names", default)
+    if not isinstance(names, list) or not names:
+        problems.append("outputs.names: must be a non-empty list of output names")
+        return ()
+    for n in names:
+        if n not in usable:
+            problems.append(f"outputs.names: {n!r} is not an output that has Sobol indices; "
+                            f"allowed: {', '.join(usable)}")
+    return tuple(dict.fromkeys(names))
+
+
+def _check_scenarios(blocks, model, fixed, sampled, problems):
+    """{name: (fixed, sampled)}: each scenario overrides some base parameters."""
+    if not isinstance(blocks, list):
+        problems.append("scenario: must be [[scenario]] tables")
+        return {}
+    scenarios = {}
+    for i, block in enumerate(blocks):
+        where = f"scenario[{i}]"
+        if not isinstance(block, dict):
+            problems.append(f"{where}: must be a table")
+            continue
+        extra = set(block) - {"name", "parameters", "description", *_NOTE_KEYS}
+        if extra:
+            problems.append(f"{where}: unknown keys {sorted(extra)}; allowed: name, "
+                            "description, parameters, note, source")
+        name = block.get("name")
+        if not (isinstance(name, str) and NAME_PATTERN.match(name)) or name in scenarios:
+            problems.append(f"{where}.name: needs a distinct name of letters, digits, "
+                            f"'_', '-', '.'; got {name!r}")
+            continue
+        own_fixed, own_sampled = _check_parameters(
+            block.get("parameters", {}), f"{where}.parameters", model, problems,
+            require_all=False)
+        merged_fixed = {k: v for k, v in fixed.items() if k not in own_sampled}
+        merged_fixed.update(own_fixed)
+        merged_sampled = {k: v for k, v in sampled.items() if k not in own_fixed}
+        merged_sampled.update(own_sampled)
+        if set(merged_sampled) != set(sampled):
+            problems.append(f"{where}.parameters: a scenario may change how a parameter is "
+                            "fixed or distributed but not which ones are sampled "
+                            f"(sampled in the study: {', '.join(sampled)})")
+        scenarios[name] = (merged_fixed, merged_sampled)
+    return scenarios
