@@ -1,0 +1,149 @@
+"""The whole engine on the Ishigami model and the woods model."""
+import json
+
+import numpy as np
+import pytest
+import xarray as xr
+from SALib.analyze import sobol as salib_analyze
+from SALib.sample import sobol as salib_sample
+
+from engine import run, sampling
+from engine.study import parse
+from tests.engine import ishigami
+
+
+@pytest.fixture(scope="module")
+def ishigami_run(tmp_path_factory):
+    study = parse(ishigami.study_table(N=2**13, second_order=True))
+    store = tmp_path_factory.mktemp("runs") / "ishigami.zarr"
+    groups = run.run(study, out=store, workers=2, keep_samples=True, progress=False,
+                     command="test")
+    return study, store, groups
+
+
+def test_ishigami_indices_contain_analytic_values(ishigami_run):
+    _, _, groups = ishigami_run
+    s1, st = ishigami.analytic_indices()
+    got = groups["sobol"].sel(output="y")
+    for name, analytic in (("S1", s1), ("ST", st)):
+        error = np.abs(got[f"sobol_{name}"].values - analytic)
+        assert np.all(error <= got[f"sobol_{name}_conf"].values), (name, error)
+    assert np.all(groups["sobol"]["sobol_S2_conf"].sel(output="y").values[0, 1] > 0)
+
+
+def test_ishigami_indices_equal_a_direct_salib_call(ishigami_run):
+    study, _, groups = ishigami_run
+    problem = sampling.salib_problem(study.sampled_names,
+                                     [study.sampled[n] for n in study.sampled_names])
+    X = salib_sample.sample(problem, study.N, calc_second_order=True, seed=study.seed)
+    Y = ishigami.evaluate_block(X)["y"]
+    expected = salib_analyze.analyze(problem, Y, calc_second_order=True,
+                                     num_resamples=study.resamples,
+                                     conf_level=study.conf_level, seed=study.analysis_seed)
+    got = groups["sobol"].sel(output="y")
+    for q in ("S1", "S1_conf", "ST", "ST_conf", "S2", "S2_conf"):
+        np.testing.assert_allclose(got[f"sobol_{q}"].values, expected[q], rtol=1e-12,
+                                   atol=1e-15, equal_nan=True, err_msg=q)
+    np.testing.assert_array_equal(groups["samples"]["y"].values, Y)
+    np.testing.assert_array_equal(groups["samples"]["x2"].values, X[:, 1])
+
+
+def test_store_round_trip_and_attributes(ishigami_run):
+    _, store, groups = ishigami_run
+    for group, written in groups.items():
+        read = xr.open_zarr(store, group=group).load()
+        xr.testing.assert_identical(read.drop_encoding(), written)
+        for key, value in read.attrs.items():
+            json.dumps(value)
+        for name, var in read.variables.items():
+            if name not in read.dims:
+                assert {"long_name", "units"} <= set(var.attrs), (group, name)
+        study = json.loads(read.attrs["study_json"])
+        assert study["name"] == "ishigami"
+        assert read.attrs["seed"] == 11 and read.attrs["git_dirty"] in ("true", "false")
+        assert set(json.loads(read.attrs["package_versions"])) >= {"SALib", "numba", "zarr"}
+
+
+def _woods_table(**changes):
+    table = {
+        "name": "tiny",
+        "model": {"concept": "verifiable"},
+        "parameters": {
+            "A": {"dist": "unif", "lower": 0.1, "upper": 1.0},
+            "gamma": {"dist": "unif", "lower": 0.1, "upper": 1.0},
+            "delta": {"dist": "unif", "lower": 1.0, "upper": 5.0},
+            "phi_D": {"dist": "unif", "lower": 0.05, "upper": 1.0},
+            "kappa": {"dist": "unif", "lower": 0.05, "upper": 1.0},
+            "p": {"dist": "unif", "lower": 0.05, "upper": 0.95}},
+        "sampling": {"N": 256, "block_points": 64, "seed": 3},
+        "analysis": {"resamples": 20},
+    }
+    for key, value in changes.items():
+        table[key] = value
+    return table
+
+
+def _run(table, tmp_path, name, **options):
+    return run.run(parse(table), out=tmp_path / f"{name}.zarr", progress=False, **options)
+
+
+def test_bytes_do_not_depend_on_blocks_or_workers(tmp_path):
+    reference = _run(_woods_table(), tmp_path, "a", workers=1)
+    table = _woods_table(sampling={"N": 256, "block_points": 16, "seed": 3})
+    other = _run(table, tmp_path, "b", workers=2)
+    for group in ("sobol", "summary"):
+        for name, var in reference[group].variables.items():
+            if var.dtype.kind in "fiub":
+                assert var.values.tobytes() == other[group][name].values.tobytes(), name
+            else:  # strings: compare values, not object pointers
+                assert var.values.tolist() == other[group][name].values.tolist(), name
+
+
+def test_nan_and_constant_outputs_get_reasons_not_indices(tmp_path):
+    groups = _run(_woods_table(model={"concept": "paper"}), tmp_path, "paper")
+    ds, summary = groups["sobol"], groups["summary"]
+    nan_rows = int(summary["summary_nan_count"].sel(output="hedge_prob"))
+    assert nan_rows > 0
+    assert str(ds["sobol_skip_reason"].sel(output="hedge_prob").values) == f"{nan_rows} NaN rows"
+    assert np.isnan(ds["sobol_ST"].sel(output="hedge_prob")).all()
+    verifiable = _run(_woods_table(), tmp_path, "verifiable")["sobol"]
+    assert str(verifiable["sobol_skip_reason"].sel(output="agreement").values) == \
+        "constant output"
+    assert np.isnan(verifiable["sobol_ST"].sel(output="agreement")).all()
+    assert str(ds["sobol_skip_reason"].sel(output="mu_star").values) == ""
+    assert not np.isnan(ds["sobol_ST"].sel(output="mu_star")).any()
+
+
+def test_swept_options_and_scenarios_become_dimensions(tmp_path):
+    table = _woods_table(model={"concepts": ["paper", "verifiable"],
+                                "selection": ["china", "foreign"]})
+    table["scenario"] = [{"name": "cheap_hedge", "parameters": {"A": {"value": 0.2}}},
+                         {"name": "costly_hedge",
+                          "parameters": {"A": {"dist": "unif", "lower": 0.5, "upper": 0.9}}}]
+    # A scenario may not fix a parameter that the study samples.
+    with pytest.raises(ValueError, match=r"scenario\[0\].parameters"):
+        parse(table)
+    table["scenario"][0]["parameters"]["A"] = {"dist": "unif", "lower": 0.1, "upper": 0.3}
+    groups = _run(table, tmp_path, "swept")
+    st = groups["sobol"]["sobol_ST"]
+    assert st.dims == ("scenario", "concept", "selection", "output", "param")
+    assert st["scenario"].values.tolist() == ["cheap_hedge", "costly_hedge"]
+    frequency = groups["summary"]["summary_eq_frequency"]
+    np.testing.assert_allclose(frequency.sum("eq_code"), 1.0)
+    # The same rows under each concept: the paper concept never selects the hybrid (4).
+    assert float(frequency.sel(concept="paper", eq_code=4).max()) == 0.0
+    assert float(frequency.sel(concept="verifiable", eq_code=1).min()) > 0.0
+
+
+def test_indicator_outputs_follow_the_codes_that_occur(tmp_path):
+    groups = _run(_woods_table(outputs={"names": ["eq", "mu_star"]}), tmp_path, "codes",
+                  keep_samples=True)
+    labels = groups["sobol"]["output"].values.tolist()
+    codes = np.unique(groups["samples"]["eq"].values)
+    meanings = groups["samples"]["eq"].attrs["flag_meanings"].split()
+    values = groups["samples"]["eq"].attrs["flag_values"]
+    assert labels == [f"eq=={meanings[values.index(c)]}" for c in codes] + ["mu_star"]
+    mean = groups["summary"]["summary_mean"]
+    for c in codes:
+        label = f"eq=={meanings[values.index(c)]}"
+        assert float(mean.sel(output=label)) == np.mean(groups["samples"]["eq"].values == c)
