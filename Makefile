@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test bench-smoke bench-kernel run clean
+.PHONY: test bench-smoke bench-kernel bench-pipeline run clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,9 +24,13 @@ bench-smoke: $(STAMP)
 bench-kernel: $(STAMP)
 	$(BIN)/python benchmarks/compare_kernel.py
 
-run:
-	@echo "'make run' arrives with the pipeline (issue 3): there is no study runner yet." >&2
-	@exit 2
+# The baseline study end to end: results/baseline.zarr and the ranking table.
+run: $(STAMP)
+	$(BIN)/reesens run studies/baseline.toml
+
+# The pipeline against plain SALib (sample -> numpy -> analyze), N = 2^12 .. 2^16.
+bench-pipeline: $(STAMP)
+	$(BIN)/python benchmarks/compare_pipeline.py
 
 clean:
 	rm -rf $(VENV) .asv .pytest_cache .hypothesis

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -22,7 +23,8 @@ def _parser() -> argparse.ArgumentParser:
     run_.add_argument("--n", type=int, dest="N", help="base sample count (power of two)")
     run_.add_argument("--second-order", action="store_true", default=None,
                       help="also compute second-order indices")
-    run_.add_argument("--workers", type=int, default=1, help="threads (default 1)")
+    run_.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                      help="threads (default: one per core)")
     run_.add_argument("--keep-samples", action="store_true",
                       help="store the parameter rows and outputs (group `samples`)")
     run_.add_argument("--quiet", action="store_true", help="no progress lines")

@@ -1,0 +1,66 @@
+"""The `reesens` console script end to end, through a subprocess."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import xarray as xr
+
+ROOT = Path(__file__).resolve().parents[2]
+BASELINE = ROOT / "studies" / "baseline.toml"
+
+
+def reesens(*args, cwd=ROOT):
+    """Run the CLI as a user would; returns the CompletedProcess."""
+    script = Path(sys.executable).with_name("reesens")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "engine.cli"]
+    return subprocess.run([*command, *map(str, args)], cwd=cwd, capture_output=True,
+                          text=True, timeout=600, env={**os.environ, "PYTHONWARNINGS": "error"})
+
+
+def test_validate_good_and_bad():
+    ok = reesens("validate", BASELINE)
+    assert ok.returncode == 0 and "ok" in ok.stdout
+    bad_file = ROOT / "tests" / "engine" / "bad_studies" / "inverted_bounds.toml"
+    bad = reesens("validate", bad_file)
+    assert bad.returncode == 2
+    assert f"{bad_file}: parameters.p: bounds inverted" in bad.stderr
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    store = tmp_path_factory.mktemp("cli") / "tiny.zarr"
+    result = reesens("run", BASELINE, "--out", store, "--n", 64, "--workers", 2,
+                     "--keep-samples")
+    return store, result
+
+
+def test_run_prints_the_table_and_leaves_a_store(tiny_run):
+    store, result = tiny_run
+    assert result.returncode == 0, result.stderr
+    assert "block 1/1" in result.stderr  # not a terminal: plain progress lines
+    assert "mu_star" in result.stdout and "the equilibrium choice is driven by" in result.stdout
+    sobol = xr.open_zarr(store, group="sobol")
+    assert sobol.attrs["N"] == 64 and "--n 64" in sobol.attrs["command"]
+    assert xr.open_zarr(store, group="samples").sizes["sample"] == 64 * 8
+
+
+def test_show_reprints_the_table(tiny_run):
+    store, result = tiny_run
+    shown = reesens("show", store)
+    assert shown.returncode == 0
+    table = result.stdout.split("\nstore:")[0]
+    assert shown.stdout.strip() == table.strip()
+
+
+def test_bad_arguments_exit_2_and_compute_nothing(tmp_path):
+    assert reesens("run", BASELINE, "--n", 100).returncode == 2
+    missing_dir = reesens("run", BASELINE, "--n", 64, "--out", tmp_path / "no" / "x.zarr")
+    assert missing_dir.returncode == 2 and "does not exist" in missing_dir.stderr
+    precious = tmp_path / "notes.txt"
+    precious.write_text("keep me")
+    refused = reesens("run", BASELINE, "--n", 64, "--out", precious)
+    assert refused.returncode == 2 and precious.read_text() == "keep me"
+    assert reesens("show", tmp_path).returncode == 2
+    assert reesens("frobnicate").returncode == 2
