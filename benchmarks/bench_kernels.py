@@ -1,17 +1,25 @@
 """asv benchmarks of the woods batch kernel (one core; the JIT is warmed in setup)."""
+from pathlib import Path
+
 import numpy as np
 
+from engine.study import load
 from kernels import woods
+
+BASELINE = Path(__file__).resolve().parents[1] / "studies" / "baseline.toml"
 
 
 def parameter_block(n, seed=0):
-    """(n, 9) Fortran-ordered block over the baseline ranges of MODEL.md section 5."""
+    """(n, 9) Fortran-ordered block, uniform over the ranges of studies/baseline.toml."""
+    study = load(BASELINE)
     rng = np.random.default_rng(seed)
-    block = np.empty((n, 9), order="F")
-    for j, (low, high) in enumerate([(0.1, 1), (0.1, 1), (1, 5), (0.05, 1), (0.05, 1),
-                                     (0.05, 0.95)]):
-        block[:, j] = rng.uniform(low, high, n)
-    block[:, 6:8], block[:, 8] = 0.9, 1.0
+    block = np.empty((n, len(woods.PARAMS)), order="F")
+    for j, name in enumerate(woods.PARAM_NAMES):
+        if name in study.fixed:
+            block[:, j] = study.fixed[name]
+        else:
+            low, high = study.sampled[name].bounds  # the baseline samples uniforms only
+            block[:, j] = rng.uniform(low, high, n)
     return block
 
 
