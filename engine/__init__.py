@@ -1,5 +1,7 @@
 """The reesens pipeline: study files -> samples -> Dask evaluation -> Sobol -> zarr.
 
-It reads models only through :mod:`kernels.registry`. The modules (study, sampling,
-evaluate, sobol, store, report, cli) arrive with the pipeline issue.
+study (load and check), sampling (Saltelli rows per block), evaluate (one Dask task per
+block), sobol (SALib indices), store (summary, samples, provenance, zarr), report (text
+tables), run (one study end to end), cli (the `reesens` command). Models are read only
+through :mod:`kernels.registry`.
 """

@@ -33,6 +33,12 @@ def case_dims(study: Study) -> list[tuple[str, list[str], bool]]:
         for option, values in study.options.items()]
 
 
+def case_coords(study: Study):
+    """(case dim names, {dim: values as variable-length strings}) for a results dataset."""
+    dims = case_dims(study)
+    return [d for d, _, _ in dims], {d: np.array(v, dtype=object) for d, v, _ in dims}
+
+
 def n_blocks(study: Study) -> int:
     return study.N // study.block_points
 

@@ -44,9 +44,7 @@ def skip_reason(y: np.ndarray) -> str:
 
 
 def _indices(problem, y, study: Study):
-    """SALib's result dict for one output vector, or None when it is skipped."""
-    if skip_reason(y):
-        return None
+    """SALib's result dict for one output vector."""
     return salib_sobol.analyze(problem, y, calc_second_order=study.second_order,
                                num_resamples=study.resamples, conf_level=study.conf_level,
                                print_to_console=False, seed=study.analysis_seed)
@@ -58,27 +56,26 @@ def sobol_dataset(study: Study, analysed, *, workers: int = 1) -> xr.Dataset:
     D = len(names)
     problem = sampling.salib_problem(names, [study.sampled[n] for n in names])
     shape = evaluate.case_shape(study)
-    cases = list(np.ndindex(*shape))
-    tasks = [dask.delayed(_indices, traverse=False)(problem, values[case], study)
-             for _, values, _ in analysed for case in cases]
-    results = dask.compute(*tasks, scheduler="threads", num_workers=workers)
-
     O = len(analysed)
+    reasons = np.empty((*shape, O), dtype=object)
+    todo = []  # (index into the result arrays, output vector) of the outputs SALib gets
+    for o, (_, values, _) in enumerate(analysed):
+        for case in np.ndindex(*shape):
+            reasons[(*case, o)] = skip_reason(values[case])
+            if not reasons[(*case, o)]:
+                todo.append(((*case, o), values[case]))
+    results = dask.compute(*[dask.delayed(_indices, traverse=False)(problem, y, study)
+                             for _, y in todo], scheduler="threads", num_workers=workers)
+
     quantities = ["S1", "S1_conf", "ST", "ST_conf"] + (
         ["S2", "S2_conf"] if study.second_order else [])
     arrays = {q: np.full((*shape, O) + ((D, D) if q.startswith("S2") else (D,)), np.nan)
               for q in quantities}
-    reasons = np.empty((*shape, O), dtype=object)
-    for k, result in enumerate(results):
-        o, case = divmod(k, len(cases))
-        idx = (*cases[case], o)
-        reasons[idx] = skip_reason(analysed[o][1][cases[case]])
-        if result is not None:
-            for q in quantities:
-                arrays[q][idx] = result[q]
+    for (index, _), result in zip(todo, results):
+        for q in quantities:
+            arrays[q][index] = result[q]
 
-    dims = [d for d, _, _ in evaluate.case_dims(study)]
-    coords = {d: np.array(v, dtype=object) for d, v, _ in evaluate.case_dims(study)}
+    dims, coords = evaluate.case_coords(study)
     coords["output"] = np.array([label for label, _, _ in analysed], dtype=object)
     coords["param"] = np.array(names, dtype=object)
     level = f"{100 * study.conf_level:g}%"
@@ -98,11 +95,10 @@ def sobol_dataset(study: Study, analysed, *, workers: int = 1) -> xr.Dataset:
     if study.second_order:
         coords["param_0"] = coords["param_1"] = coords["param"]
     ds = xr.Dataset(data, coords=coords)
-    ds["output_long_name"] = ("output", np.array([a["long_name"] for _, _, a in analysed],
-                                                 dtype=object), {"long_name": "meaning of the output", "units": "1"})
-    ds["output_units"] = ("output", np.array([a["units"] for _, _, a in analysed],
-                                             dtype=object), {"long_name": "units of the output", "units": "1"})
-    ds = ds.set_coords(["output_long_name", "output_units"])
+    for key, meaning in (("long_name", "meaning"), ("units", "units")):
+        ds.coords[f"output_{key}"] = ("output", np.array(
+            [attrs[key] for _, _, attrs in analysed], dtype=object),
+            {"long_name": f"{meaning} of the output", "units": "1"})
     return squeeze_cases(ds, study)
 
 

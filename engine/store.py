@@ -23,15 +23,9 @@ PACKAGES = ("reesens", "numpy", "numba", "scipy", "SALib", "xarray", "dask", "za
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _case_coords(study: Study):
-    dims = [d for d, _, _ in evaluate.case_dims(study)]
-    coords = {d: np.array(v, dtype=object) for d, v, _ in evaluate.case_dims(study)}
-    return dims, coords
-
-
 def summary_dataset(study: Study, outputs, analysed) -> xr.Dataset:
     """Per analysed output: mean, variance, NaN count; per code output: code frequencies."""
-    dims, coords = _case_coords(study)
+    dims, coords = evaluate.case_coords(study)
     coords["output"] = np.array([label for label, _, _ in analysed], dtype=object)
     stacked = np.stack([values for _, values, _ in analysed], axis=-2)  # (*cases, O, rows)
     finite = np.where(np.isnan(stacked), 0.0, stacked)
@@ -66,7 +60,7 @@ def summary_dataset(study: Study, outputs, analysed) -> xr.Dataset:
 
 def samples_dataset(study: Study, outputs, params) -> xr.Dataset:
     """Parameter rows and raw outputs on a `sample` dim, in Saltelli order."""
-    dims, coords = _case_coords(study)
+    dims, coords = evaluate.case_coords(study)
     variables = {v.name: v for v in study.model.outputs}
     data = {}
     for j, name in enumerate(study.sampled_names):
@@ -105,7 +99,7 @@ def provenance(study: Study, *, command: str, wall_seconds: float) -> dict:
         "title": study.title or study.name,
         "study": study.name,
         "study_file": study.path,
-        "study_json": json.dumps(study.raw, sort_keys=True),
+        "study_json": json.dumps(study.raw, sort_keys=True, default=str),
         "model": study.model.name,
         "N": study.N,
         "second_order": int(study.second_order),

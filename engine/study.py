@@ -115,6 +115,13 @@ def _is_number(x) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool)
 
 
+def _check_notes(table, where, problems):
+    """Free-text keys must be strings (they are stored as text in the results)."""
+    for key in _NOTE_KEYS + ("description",):
+        if key in table and not isinstance(table[key], str):
+            problems.append(f"{where}.{key}: must be a string")
+
+
 def _check_parameters(table, where, model, problems, require_all):
     """(fixed, sampled) from a [parameters] table; problems appended, never raised."""
     fixed, sampled = {}, {}
@@ -132,6 +139,7 @@ def _check_parameters(table, where, model, problems, require_all):
         if not isinstance(spec, dict):
             problems.append(f"{field_}: must be a table with `value` or `dist`")
             continue
+        _check_notes(spec, field_, problems)
         if "value" in spec:
             extra = set(spec) - {"value", *_NOTE_KEYS}
             if extra:
@@ -381,6 +389,7 @@ def _check_scenarios(blocks, model, fixed, sampled, problems):
         if extra:
             problems.append(f"{where}: unknown keys {sorted(extra)}; allowed: name, "
                             "description, parameters, note, source")
+        _check_notes(block, where, problems)
         name = block.get("name")
         if not (isinstance(name, str) and NAME_PATTERN.match(name)) or name in scenarios:
             problems.append(f"{where}.name: needs a distinct name of letters, digits, "
