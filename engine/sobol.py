@@ -95,6 +95,15 @@ def sobol_dataset(study: Study, analysed, *, workers: int = 1) -> xr.Dataset:
     if study.second_order:
         coords["param_0"] = coords["param_1"] = coords["param"]
     ds = xr.Dataset(data, coords=coords)
+    supports = np.array([[sampled[n].support() for n in names]
+                         for _, _, sampled in study.scenario_items()])  # (scenarios, D, 2)
+    for k, end in enumerate(("lower", "upper")):
+        ds.coords[f"param_support_{end}"] = (("scenario", "param"), supports[..., k], {
+            "long_name": f"{end} end of the sampled distribution's support",
+            "units": "parameter units"})
+    ds.coords["param_dist"] = (("scenario", "param"), np.array(
+        [[sampled[n].dist for n in names] for _, _, sampled in study.scenario_items()],
+        dtype=object), {"long_name": "SALib distribution of the parameter", "units": "1"})
     for key, meaning in (("long_name", "meaning"), ("units", "units")):
         ds.coords[f"output_{key}"] = ("output", np.array(
             [attrs[key] for _, _, attrs in analysed], dtype=object),

@@ -128,6 +128,8 @@ def test_swept_options_and_scenarios_become_dimensions(tmp_path):
     st = groups["sobol"]["sobol_ST"]
     assert st.dims == ("scenario", "concept", "selection", "output", "param")
     assert st["scenario"].values.tolist() == ["cheap_hedge", "costly_hedge"]
+    lower = groups["sobol"]["param_support_lower"].sel(param="A")
+    assert lower.values.tolist() == [0.1, 0.5]
     frequency = groups["summary"]["summary_eq_frequency"]
     np.testing.assert_allclose(frequency.sum("eq_code"), 1.0)
     # The same rows under each concept: the paper concept never selects the hybrid (4).
