@@ -43,11 +43,6 @@ def n_blocks(study: Study) -> int:
     return study.N // study.block_points
 
 
-def rows_per_block(study: Study) -> int:
-    return study.block_points * sampling.rows_per_point(len(study.sampled),
-                                                        study.second_order)
-
-
 def parameter_rows(study: Study, block: int) -> np.ndarray:
     """float64 (scenarios, rows, sampled parameters): the block's rows, each scenario's scale."""
     names = study.sampled_names

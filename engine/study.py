@@ -53,9 +53,7 @@ class Distribution:
     def support(self) -> tuple[float, float]:
         """(lowest, highest) value the SALib transform can return for points in [0, 1)."""
         b = self.bounds
-        if self.dist in ("unif", "truncnorm"):
-            return b[0], b[1]
-        if self.dist == "triang":
+        if self.dist in ("unif", "truncnorm", "triang"):
             return b[0], b[1]
         if self.dist == "lognorm":
             return 0.0, math.inf
