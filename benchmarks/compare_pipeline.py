@@ -30,7 +30,7 @@ def plain_salib(study):
     from tests import reference_numpy
 
     names = study.sampled_names
-    problem = sampling.salib_problem(names, [study.sampled[n] for n in names])
+    problem = sampling.salib_problem(names, study.sampled)
     X = salib_sample.sample(problem, study.N, calc_second_order=True, seed=study.seed)
     inputs = dict(study.fixed, **{n: X[:, j] for j, n in enumerate(names)})
     options = {k: v[0] for k, v in study.options.items()}

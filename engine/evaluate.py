@@ -49,8 +49,8 @@ def parameter_rows(study: Study, block: int) -> np.ndarray:
     unit = sampling.unit_block(len(names), block * study.block_points, study.block_points,
                                seed=study.seed, scramble=study.scramble,
                                second_order=study.second_order)
-    return np.stack([sampling.scale(unit, sampling.salib_problem(
-        names, [sampled[n] for n in names])) for _, _, sampled in study.scenario_items()])
+    return np.stack([sampling.scale(unit, sampling.salib_problem(names, sampled))
+                     for _, _, sampled in study.scenario_items()])
 
 
 def evaluate_block(study: Study, block: int) -> dict[str, np.ndarray]:

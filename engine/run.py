@@ -32,6 +32,8 @@ def run(study: Study, *, out=None, workers: int = 1, keep_samples: bool = False,
         progress: bool = True, command: str = "") -> dict:
     """Run the study and write its store; returns {group: Dataset} as written."""
     path = Path(out) if out is not None else default_store(study)
+    if out is None:
+        path.parent.mkdir(exist_ok=True)
     check_store_path(path)
     start = time.perf_counter()
     outputs, params = evaluate.evaluate(study, workers=workers, progress=progress)

@@ -41,11 +41,11 @@ def unit_block(D: int, start: int, points: int, *, seed: int, scramble: bool,
     return rows.reshape(points * k, D)
 
 
-def salib_problem(names, distributions) -> dict:
-    """SALib problem dict for the sampled parameters (names in order, Distribution each)."""
+def salib_problem(names, sampled) -> dict:
+    """SALib problem dict for the parameters `names`, in order; sampled: {name: Distribution}."""
     return {"num_vars": len(names), "names": list(names),
-            "bounds": [list(d.bounds) for d in distributions],
-            "dists": [d.dist for d in distributions]}
+            "bounds": [list(sampled[n].bounds) for n in names],
+            "dists": [sampled[n].dist for n in names]}
 
 
 def scale(unit_rows: np.ndarray, problem: dict) -> np.ndarray:

@@ -54,7 +54,7 @@ def sobol_dataset(study: Study, analysed, *, workers: int = 1) -> xr.Dataset:
     """The `sobol` group: S1, ST (S2) and intervals on (cases..., output, param)."""
     names = study.sampled_names
     D = len(names)
-    problem = sampling.salib_problem(names, [study.sampled[n] for n in names])
+    problem = sampling.salib_problem(names, study.sampled)
     shape = evaluate.case_shape(study)
     O = len(analysed)
     reasons = np.empty((*shape, O), dtype=object)

@@ -64,3 +64,13 @@ def test_bad_arguments_exit_2_and_compute_nothing(tmp_path):
     assert refused.returncode == 2 and precious.read_text() == "keep me"
     assert reesens("show", tmp_path).returncode == 2
     assert reesens("frobnicate").returncode == 2
+
+
+def test_readme_example_reads_a_store(tiny_run):
+    store, _ = tiny_run
+    readme = (ROOT / "README.md").read_text()
+    example = next(block.split("```")[0] for block in readme.split("```python\n")[1:]
+                   if "open_zarr" in block)
+    namespace = {}
+    exec(example.replace('"results/baseline.zarr"', repr(str(store))), namespace)
+    assert namespace["sobol"].attrs["study"] == "baseline"

@@ -33,8 +33,7 @@ def test_ishigami_indices_contain_analytic_values(ishigami_run):
 
 def test_ishigami_indices_equal_a_direct_salib_call(ishigami_run):
     study, _, groups = ishigami_run
-    problem = sampling.salib_problem(study.sampled_names,
-                                     [study.sampled[n] for n in study.sampled_names])
+    problem = sampling.salib_problem(study.sampled_names, study.sampled)
     X = salib_sample.sample(problem, study.N, calc_second_order=True, seed=study.seed)
     Y = ishigami.evaluate_block(X)["y"]
     expected = salib_analyze.analyze(problem, Y, calc_second_order=True,
@@ -78,8 +77,7 @@ def _woods_table(**changes):
         "sampling": {"N": 256, "block_points": 64, "seed": 3},
         "analysis": {"resamples": 20},
     }
-    for key, value in changes.items():
-        table[key] = value
+    table.update(changes)
     return table
 
 

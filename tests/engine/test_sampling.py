@@ -17,7 +17,7 @@ DISTRIBUTIONS = [Distribution("unif", (0.1, 1.0)), Distribution("triang", (0.1, 
 @pytest.mark.parametrize("block_points", [1, 8, 64])
 def test_blocks_concatenate_to_salib(second_order, scramble, block_points):
     names = [f"x{i}" for i in range(len(DISTRIBUTIONS))]
-    problem = sampling.salib_problem(names, DISTRIBUTIONS)
+    problem = sampling.salib_problem(names, dict(zip(names, DISTRIBUTIONS)))
     expected = salib_sample.sample(dict(problem), 64, calc_second_order=second_order,
                                    scramble=scramble, seed=7)
     blocks = [sampling.scale(sampling.unit_block(len(names), start, block_points, seed=7,
@@ -32,7 +32,6 @@ def test_any_block_regenerates_alone():
     whole = np.concatenate([evaluate.parameter_rows(study, b) for b in range(8)], axis=1)
     np.testing.assert_array_equal(evaluate.parameter_rows(study, 5),
                                   whole[:, 5 * 32 * 5:6 * 32 * 5])
-    problem = sampling.salib_problem(study.sampled_names,
-                                     [study.sampled[n] for n in study.sampled_names])
+    problem = sampling.salib_problem(study.sampled_names, study.sampled)
     np.testing.assert_array_equal(
         whole[0], salib_sample.sample(problem, 256, calc_second_order=False, seed=11))
