@@ -1,15 +1,19 @@
 """Saltelli sample rows, block by block, identical to `SALib.sample.sobol.sample`.
 
 The base sequence is scipy's (scrambled) Sobol' sequence in 2D dimensions, as SALib draws
-it. Block b holds base points [b*m, (b+1)*m) for m = study.block_points, so any block can
+it, generated at any offset by kernels.qmc (scipy's own points, without its O(offset)
+fast_forward). Block b holds base points [b*m, (b+1)*m) for m = study.block_points, so any block can
 be regenerated alone; its rows follow SALib's order per base point: A, AB_1..AB_D,
 (BA_1..BA_D,) B. Concatenating the blocks gives SALib's matrix bit for bit.
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
-from scipy.stats import qmc
 from SALib.util import scale_samples
+
+from kernels.qmc import sobol_points, sobol_state
 
 
 def rows_per_point(D: int, second_order: bool) -> int:
@@ -23,10 +27,7 @@ def unit_block(D: int, start: int, points: int, *, seed: int, scramble: bool,
 
     Returns float64 (points * rows_per_point(D, second_order), D).
     """
-    engine = qmc.Sobol(d=2 * D, scramble=scramble, seed=seed)
-    if start:  # scipy's fast_forward(0) raises
-        engine.fast_forward(start)
-    base = engine.random(points)
+    base = sobol_points(_state(2 * D, seed, scramble), start, points)
     a, b = base[:, :D], base[:, D:]
     k = rows_per_point(D, second_order)
     rows = np.empty((points, k, D))
@@ -39,6 +40,11 @@ def unit_block(D: int, start: int, points: int, *, seed: int, scramble: bool,
         rows[:, D + 1 + idx, idx] = a[:, idx]  # BA_j: B with column j from A
     rows[:, k - 1] = b
     return rows.reshape(points * k, D)
+
+
+@lru_cache(maxsize=8)
+def _state(d: int, seed: int, scramble: bool):
+    return sobol_state(d, seed=seed, scramble=scramble)
 
 
 def salib_problem(names, sampled) -> dict:
