@@ -7,8 +7,8 @@ import shlex
 import sys
 from pathlib import Path
 
-from engine import report, run, store
-from engine.study import StudyError, load
+from engine import parallel, report, run, store
+from engine.study import ESTIMATORS, StudyError, load
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -23,14 +23,67 @@ def _parser() -> argparse.ArgumentParser:
     run_.add_argument("--n", type=int, dest="N", help="base sample count (power of two)")
     run_.add_argument("--second-order", action="store_true", default=None,
                       help="also compute second-order indices")
+    run_.add_argument("--estimator", choices=ESTIMATORS,
+                      help="salib (rows in memory, bootstrap intervals), streaming (block "
+                           "statistics, delta-method intervals) or auto (the study's choice; "
+                           "default: SALib while its rows fit in memory)")
     run_.add_argument("--workers", type=int, default=os.cpu_count() or 1,
-                      help="threads (default: one per core)")
+                      help="local threads or processes (default: one per core); jobs with "
+                           "--cluster")
+    run_.add_argument("--scheduler", choices=("threads", "processes"), default="threads",
+                      help="local dask scheduler (default threads)")
+    cluster = run_.add_mutually_exclusive_group()
+    cluster.add_argument("--scheduler-address", help="a running dask scheduler, tcp://host:port")
+    cluster.add_argument("--scheduler-file", type=Path, help="a dask scheduler file")
+    cluster.add_argument("--cluster", choices=("slurm", "pbs"),
+                         help="start a dask-jobqueue cluster (see README)")
+    run_.add_argument("--blocks-per-task", type=int, default=1,
+                      help="blocks evaluated by one task (fewer, larger tasks on a cluster)")
     run_.add_argument("--keep-samples", action="store_true",
                       help="store the parameter rows and outputs (group `samples`)")
+    run_.add_argument("--resume", action="store_true",
+                      help="continue the store at --out (a re-run onto a store of the same "
+                           "run resumes too); an error if there is none")
+    run_.add_argument("--overwrite", action="store_true",
+                      help="replace a store that holds another run")
+    run_.add_argument("--target-ci", type=float,
+                      help="double N until every ST interval half-width is <= this")
+    run_.add_argument("--max-n", type=int, dest="max_N", help="largest N for --target-ci")
     run_.add_argument("--quiet", action="store_true", help="no progress lines")
     show = commands.add_parser("show", help="print the ranking table of a store")
     show.add_argument("store", type=Path)
     return parser
+
+
+def _run(args, argv) -> int:
+    for name in ("workers", "blocks_per_task"):
+        if getattr(args, name) < 1:
+            raise run.StoreError(f"--{name.replace('_', '-')} must be >= 1, "
+                                 f"got {getattr(args, name)}")
+    if args.target_ci is not None and not args.target_ci > 0:
+        raise run.StoreError(f"--target-ci must be > 0, got {args.target_ci}")
+    study = load(args.study, N=args.N, second_order=args.second_order,
+                 estimator=args.estimator)
+    client = parallel.connect(scheduler_address=args.scheduler_address,
+                              scheduler_file=args.scheduler_file, cluster=args.cluster,
+                              workers=args.workers)
+    try:
+        groups = run.run(study, out=args.out, workers=args.workers,
+                         keep_samples=args.keep_samples, progress=not args.quiet,
+                         command=shlex.join(["reesens", *argv]), scheduler=args.scheduler,
+                         client=client, blocks_per_task=args.blocks_per_task,
+                         overwrite=args.overwrite, resume=args.resume,
+                         target_ci=args.target_ci, max_N=args.max_N)
+    finally:
+        if client is not None:
+            client.close()
+    path = args.out or run.default_store(study)
+    print(report.table(groups["sobol"]))
+    print(report.drivers(groups["sobol"]))
+    root = store.root_attrs(path)
+    print(f"store: {path} (N = {root['N']}, {root['estimator']} estimator, "
+          f"wall time {root['wall_time_s']:.1f} s)")
+    return 0
 
 
 def main(argv=None) -> int:
@@ -43,17 +96,7 @@ def main(argv=None) -> int:
                   f"N = {study.N})")
             return 0
         if args.command == "run":
-            if args.workers < 1:
-                raise run.StoreError(f"--workers must be >= 1, got {args.workers}")
-            study = load(args.study, N=args.N, second_order=args.second_order)
-            groups = run.run(study, out=args.out, workers=args.workers,
-                             keep_samples=args.keep_samples, progress=not args.quiet,
-                             command=shlex.join(["reesens", *argv]))
-            path = args.out or run.default_store(study)
-            print(report.table(groups["sobol"]))
-            print(report.drivers(groups["sobol"]))
-            print(f"store: {path} (wall time {groups['sobol'].attrs['wall_time_s']:.1f} s)")
-            return 0
+            return _run(args, argv)
         if not (args.store / "zarr.json").exists():
             print(f"{args.store}: not a reesens results store", file=sys.stderr)
             return 2

@@ -1,16 +1,12 @@
-"""Evaluate a study's model on its Saltelli rows: one dask task per block.
+"""Evaluate a study's model on the Saltelli rows of one block, and the study's case layout.
 
-Each task regenerates its block's rows (engine.sampling), maps them to every scenario's
-distributions, and calls the model's registered `evaluate_block` once per combination of
-option values. Nothing here knows which model it runs.
+A block's rows are regenerated from the block index alone (engine.sampling), mapped to
+every scenario's distributions, and passed to the model's registered `evaluate_block` once
+per combination of option values. Nothing here knows which model it runs.
 """
 from __future__ import annotations
 
-import sys
-
-import dask
 import numpy as np
-from dask.callbacks import Callback
 
 from engine import sampling
 from engine.study import Study
@@ -41,6 +37,11 @@ def case_coords(study: Study):
 
 def n_blocks(study: Study) -> int:
     return study.N // study.block_points
+
+
+def rows_per_block(study: Study) -> int:
+    return study.block_points * sampling.rows_per_point(len(study.sampled_names),
+                                                        study.second_order)
 
 
 def parameter_rows(study: Study, block: int) -> np.ndarray:
@@ -77,47 +78,3 @@ def evaluate_block(study: Study, block: int) -> dict[str, np.ndarray]:
     out = {name: a.reshape(*shape, n) for name, a in out.items()}
     out["_params"] = rows
     return out
-
-
-_TASK = "reesens-block"
-
-
-class _BlockProgress(Callback):
-    """Counts finished block tasks: a tqdm bar on a terminal, "block k/n" lines otherwise."""
-
-    def __init__(self, total: int, enabled: bool):
-        super().__init__()
-        self.total, self.done, self.bar = total, 0, None
-        self.enabled = enabled
-        if enabled and sys.stderr.isatty():
-            from tqdm import tqdm
-            self.bar = tqdm(total=total, unit="block", desc="evaluate", file=sys.stderr)
-
-    def _posttask(self, key, result, dsk, state, id):
-        if not str(key).startswith(_TASK):
-            return
-        self.done += 1
-        if self.bar is not None:
-            self.bar.update(1)
-        elif self.enabled:
-            print(f"block {self.done}/{self.total}", file=sys.stderr, flush=True)
-
-    def _finish(self, dsk, state, errored):
-        if self.bar is not None:
-            self.bar.close()
-
-
-def evaluate(study: Study, *, workers: int = 1, progress: bool = True):
-    """All blocks on `workers` threads.
-
-    Returns ({output: array (*case_shape, rows)}, params (scenarios, rows, sampled)), rows
-    in Saltelli order.
-    """
-    tasks = [dask.delayed(evaluate_block, traverse=False)(
-        study, b, dask_key_name=f"{_TASK}-{study.name}-{b}") for b in range(n_blocks(study))]
-    with _BlockProgress(len(tasks), progress):
-        blocks = dask.compute(*tasks, scheduler="threads", num_workers=workers)
-    outputs = {name: np.concatenate([b[name] for b in blocks], axis=-1)
-               for name in study.outputs}
-    params = np.concatenate([b["_params"] for b in blocks], axis=1)
-    return outputs, params

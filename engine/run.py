@@ -1,52 +1,182 @@
-"""One study run: evaluate, analyse, store. The command line is a thin layer over this."""
+"""One study run: blocks into a crash-safe store, then indices and summaries.
+
+The command line is a thin layer over :func:`run`.
+"""
 from __future__ import annotations
 
-import shutil
 import time
+from itertools import product
 from pathlib import Path
 
-from engine import evaluate, sobol, store
+import numpy as np
+import xarray as xr
+
+from engine import blocks, evaluate, parallel, sampling, sobol, store, streaming
+from engine.blocks import StoreError
 from engine.study import Study
 
 RESULTS = Path("results")
-
-
-class StoreError(ValueError):
-    """The output path cannot take a results store."""
+MERGE_SLICE = 64  # blocks read back from the store at a time while merging
 
 
 def default_store(study: Study) -> Path:
     return RESULTS / f"{study.name}.zarr"
 
 
-def check_store_path(path: Path) -> None:
-    """Refuse, before any work, a path that exists and is not a zarr store we may replace."""
-    if path.exists() and not (path.is_dir() and (path / "zarr.json").exists()):
-        raise StoreError(f"{path}: exists and is not a zarr store; refusing to replace it "
-                         "(choose another --out or remove it)")
-    if not path.parent.exists():
-        raise StoreError(f"{path}: the directory {path.parent} does not exist")
+def available_memory() -> int:
+    """Bytes of memory available to new allocations (MemAvailable), or 4 GiB if unknown."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 4 * 2**30
+
+
+def salib_memory(study: Study, N: int, workers: int) -> int:
+    """Bytes the SALib estimator needs: every row of every series, and SALib's bootstrap."""
+    D = len(study.sampled_names)
+    series = int(np.prod(evaluate.case_shape(study))) * len(sobol.series_spec(study))
+    rows = N * sampling.rows_per_point(D, study.second_order) * series * 8
+    bootstrap = (96 if study.second_order else 64) * N * study.resamples  # SALib 1.6, measured
+    return rows + min(workers, series) * bootstrap
+
+
+def choose_estimator(study: Study, N: int, workers: int) -> str:
+    """The study's estimator; "auto" is SALib while it fits in a quarter of free memory."""
+    if study.estimator != "auto":
+        return study.estimator
+    return "salib" if salib_memory(study, N, workers) <= available_memory() // 4 else "streaming"
+
+
+def merged_moments(path, n_blocks: int, block_points: int) -> streaming.Moments:
+    """Statistics of blocks [0, n_blocks) merged in block order (read a slice at a time)."""
+    total = None
+    for start in range(0, n_blocks, MERGE_SLICE):
+        mean, comoment, rows = blocks.read_statistics(
+            path, slice(start, min(n_blocks, start + MERGE_SLICE)))
+        for b in range(mean.shape[0]):
+            one = streaming.Moments(block_points, mean[b], comoment[b], rows[b])
+            total = one if total is None else total.merge(one)
+    return total
 
 
 def run(study: Study, *, out=None, workers: int = 1, keep_samples: bool = False,
-        progress: bool = True, command: str = "") -> dict:
-    """Run the study and write its store; returns {group: Dataset} as written."""
+        progress: bool = True, command: str = "", scheduler: str = "threads", client=None,
+        blocks_per_task: int = 1, overwrite: bool = False, resume: bool = False,
+        target_ci: float | None = None, max_N: int | None = None) -> dict:
+    """Run the study into its store (resuming one of the same run); returns {group: Dataset}.
+
+    With `target_ci`, N doubles from the study's N up to `max_N` until every ST interval
+    half-width is <= target_ci; each N's estimates go to the `convergence` group.
+    """
+    start = time.perf_counter()
     path = Path(out) if out is not None else default_store(study)
     if out is None:
         path.parent.mkdir(exist_ok=True)
-    check_store_path(path)
-    start = time.perf_counter()
-    outputs, params = evaluate.evaluate(study, workers=workers, progress=progress)
-    analysed = sobol.analysed_outputs(study, outputs)
-    groups = {"sobol": sobol.sobol_dataset(study, analysed, workers=workers),
-              "summary": store.summary_dataset(study, outputs, analysed)}
+    blocks.check_path(path)
+    if resume and not (path / "zarr.json").exists():
+        raise StoreError(f"{path}: no store to resume")
+    levels = [study.N]
+    if target_ci is not None:
+        max_N = max_N or study.N
+        if max_N < study.N or max_N & (max_N - 1):
+            raise StoreError(f"--max-n must be a power of two >= N = {study.N}, got {max_N}")
+        while levels[-1] < max_N:
+            levels.append(2 * levels[-1])
+    estimator = "streaming" if target_ci is not None else choose_estimator(study, study.N,
+                                                                             workers)
+    if target_ci is not None and study.estimator == "salib":
+        raise StoreError("--target-ci needs the streaming estimator's intervals; "
+                         "drop --estimator salib")
+    spec = sobol.series_spec(study)
+    case_labels = [" ".join(v for v in case if v) for case in _case_values(study)]
+    labels = [f"{c}{' ' if c else ''}{s.label}" for c in case_labels for s in spec]
+    total_blocks = levels[-1] // study.block_points
+    ident = blocks.identity(study, keep_samples=keep_samples, total_blocks=total_blocks)
+    path.mkdir(exist_ok=True)
+    with blocks.StoreLock(path):
+        resumed = blocks.open_or_create(path, study, ident, len(labels), labels, keep_samples,
+                                        overwrite=overwrite)
+        done = blocks.done_blocks(path)
+        bar = parallel.Progress(levels[-1] // study.block_points, progress, int(done.sum()))
+        convergence = []
+        try:
+            for N in levels:
+                n_level = N // study.block_points
+                todo = [b for b in range(n_level) if estimator == "salib" or not done[b]]
+                values = parallel.run_blocks(
+                    study, spec, todo, path, workers=workers, scheduler=scheduler,
+                    client=client, blocks_per_task=blocks_per_task,
+                    keep_samples=keep_samples, want_values=estimator == "salib",
+                    progress=bar)
+                done[todo] = True
+                moments = merged_moments(path, n_level, study.block_points)
+                result = _indices(study, spec, moments, values, estimator, workers, N)
+                convergence.append((N, result))
+                if target_ci is not None and _widest(result) <= target_ci:
+                    break
+        finally:
+            bar.close()
+        N, (sobol_ds, summary) = convergence[-1]
+        attrs = store.provenance(study, N=N, estimator=estimator)
+        groups = {"sobol": sobol_ds, "summary": summary}
+        if target_ci is not None:
+            groups["convergence"] = _convergence_dataset(convergence, target_ci)
+        for ds in groups.values():
+            ds.attrs.update(attrs)
+        store.write(path, groups)
+        for group in ("blocks", "samples") if keep_samples else ("blocks",):
+            blocks.set_attrs(path, attrs, group)
+        blocks.set_attrs(path, {**attrs, **store.invocation(
+            command=command, wall_seconds=time.perf_counter() - start, resumed=resumed)})
+        blocks.consolidate(path)
     if keep_samples:
-        groups["samples"] = store.samples_dataset(study, outputs, params)
-    attrs = store.provenance(study, command=command,
-                             wall_seconds=time.perf_counter() - start)
-    for ds in groups.values():
-        ds.attrs.update(attrs)
-    if path.exists():
-        shutil.rmtree(path)
-    store.write(path, groups)
+        groups["samples"] = xr.open_zarr(path, group="samples").load()
     return groups
+
+
+def _case_values(study: Study):
+    """Each case's kept dim values, in case_shape order (for series labels)."""
+    dims = evaluate.case_dims(study)
+    return [[v if kept else "" for (_, _, kept), v in zip(dims, values)]
+            for values in product(*(values for _, values, _ in dims))]
+
+
+def _indices(study, spec, moments, values, estimator, workers, N):
+    """(sobol dataset, summary dataset) at N base points."""
+    shape = evaluate.case_shape(study)
+    rows = moments.rows.reshape(*shape, len(spec), 5)
+    kept = sobol.kept_series(spec, rows[..., 4])
+    total_rows = N * sampling.rows_per_point(len(study.sampled_names), study.second_order)
+    reasons = sobol.skip_reasons(rows, total_rows)
+    if estimator == "salib":
+        rows_values = np.concatenate([values[b] for b in sorted(values)], axis=-1)
+        arrays = sobol.salib_indices(study, rows_values[..., kept, :], reasons[..., kept],
+                                     workers=workers)
+    else:
+        arrays = sobol.streaming_indices(study, moments, reasons)
+        arrays = {q: a[..., kept, :, :] if q.startswith("S2") else a[..., kept, :]
+                  for q, a in arrays.items()}
+    kept_spec = [s for s, k in zip(spec, kept) if k]
+    return (sobol.sobol_dataset(study, kept_spec, arrays, reasons[..., kept], estimator),
+            store.summary_dataset(study, spec, kept, rows, total_rows))
+
+
+def _widest(result) -> float:
+    """Largest ST interval half-width of a level's sobol dataset (NaN-free outputs)."""
+    conf = result[0]["sobol_ST_conf"].values
+    return float(np.nanmax(conf)) if np.isfinite(conf).any() else 0.0
+
+
+def _convergence_dataset(levels, target_ci: float) -> xr.Dataset:
+    """S1, ST and their half-widths at each N the run reached."""
+    names = ["sobol_S1", "sobol_S1_conf", "sobol_ST", "sobol_ST_conf"]
+    ds = xr.concat([result[0][names] for _, result in levels], dim="N",
+                   coords="minimal", compat="override", join="override")
+    ds.coords["N"] = ("N", np.array([N for N, _ in levels]),
+                      {"long_name": "base sample count", "units": "1"})
+    ds.attrs = {"target_ci": target_ci}
+    return ds

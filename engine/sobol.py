@@ -1,84 +1,134 @@
-"""Sobol' indices of every analysed output under every case, with SALib.
+"""Sobol' indices of every analysed output under every case: SALib or streaming statistics.
 
-Outputs are the study's continuous outputs and, for each code output (CF flag_values),
-the indicator 1{code == k} of every code k that occurs. An output with NaN rows or no
-variance gets NaN indices and a recorded reason instead of a SALib call.
+The analysed outputs ("series") are the study's continuous outputs and, for each code
+output (CF flag_values), the indicator 1{code == k} of every code k; indicators of codes
+that never occur are dropped from the results. A series with NaN rows or no variance gets
+NaN indices and a recorded reason instead of an estimate.
+
+Two estimators fill the same dataset: `salib` runs SALib's analyze on the rows (bootstrap
+intervals), `streaming` reads merged block statistics (engine.streaming; delta-method
+intervals). Their point estimates agree to round-off.
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import dask
 import numpy as np
 import xarray as xr
 from SALib.analyze import sobol as salib_sobol
 
-from engine import evaluate, sampling
+from engine import evaluate, sampling, streaming
 from engine.study import Study
 
 
-def analysed_outputs(study: Study, outputs: dict[str, np.ndarray]):
-    """[(label, float64 array (*case_shape, rows), attrs)] in the study's output order."""
-    variables = {v.name: v for v in study.model.outputs}
-    analysed = []
-    for name in study.outputs:
-        var, values = variables[name], outputs[name]
-        if not var.flag_values:
-            analysed.append((name, values.astype(np.float64, copy=False), var.attrs()))
+@dataclass(frozen=True)
+class Series:
+    """One analysed output: `output` itself, or the indicator of `code` when it is set."""
+
+    label: str
+    output: str
+    code: int | None
+    attrs: dict
+
+
+def series_spec(study: Study) -> list[Series]:
+    """Every candidate series, in the study's output order."""
+    spec = []
+    for var in study.model.outputs:
+        if var.name not in study.outputs:
             continue
-        present = set(np.unique(values).tolist())
+        if not var.flag_values:
+            spec.append(Series(var.name, var.name, None, var.attrs()))
+            continue
         for code, meaning in zip(var.flag_values, var.flag_meanings):
-            if code in present:
-                analysed.append((f"{name}=={meaning}", (values == code).astype(np.float64),
-                                 {"long_name": f"indicator that {name} is {meaning} "
-                                               f"({code})", "units": "1"}))
-    return analysed
+            spec.append(Series(f"{var.name}=={meaning}", var.name, code, {
+                "long_name": f"indicator that {var.name} is {meaning} ({code})", "units": "1"}))
+    order = {name: i for i, name in enumerate(study.outputs)}
+    return sorted(spec, key=lambda s: order[s.output])
 
 
-def skip_reason(y: np.ndarray) -> str:
-    """Why y gets no indices ("" when it does): NaN rows or no variance."""
-    n_nan = int(np.isnan(y).sum())
-    if n_nan:
-        return f"{n_nan} NaN rows"
-    if np.all(y == y[0]):
-        return "constant output"
-    return ""
+def series_values(spec: list[Series], outputs: dict[str, np.ndarray]) -> np.ndarray:
+    """float64 (*case_shape, series, rows) from model outputs {name: (*case_shape, rows)}."""
+    return np.stack([outputs[s.output].astype(np.float64) if s.code is None
+                     else (outputs[s.output] == s.code).astype(np.float64) for s in spec],
+                    axis=-2)
 
 
-def _indices(problem, y, study: Study):
-    """SALib's result dict for one output vector."""
+def kept_series(spec: list[Series], row_max: np.ndarray) -> np.ndarray:
+    """bool (series,): continuous outputs, and indicators of codes that occur in some case.
+
+    row_max: (*case_shape, series) largest value of each series.
+    """
+    occurs = (row_max.reshape(-1, len(spec)) > 0).any(axis=0)
+    return np.array([s.code is None or occurs[i] for i, s in enumerate(spec)])
+
+
+def skip_reasons(rows: np.ndarray, total_rows: int) -> np.ndarray:
+    """Why each series gets no indices ("" when it does): rows (..., 5) block row statistics."""
+    reasons = np.full(rows.shape[:-1], "", dtype=object)
+    n_nan = total_rows - rows[..., 0].astype(np.int64)
+    reasons[rows[..., 3] == rows[..., 4]] = "constant output"
+    for index in zip(*np.nonzero(n_nan)):
+        reasons[index] = f"{n_nan[index]} NaN rows"
+    return reasons
+
+
+QUANTITIES = ("S1", "S1_conf", "ST", "ST_conf")
+
+
+def _salib(problem, y, study: Study):
     return salib_sobol.analyze(problem, y, calc_second_order=study.second_order,
                                num_resamples=study.resamples, conf_level=study.conf_level,
                                print_to_console=False, seed=study.analysis_seed)
 
 
-def sobol_dataset(study: Study, analysed, *, workers: int = 1) -> xr.Dataset:
+def salib_indices(study: Study, values: np.ndarray, reasons: np.ndarray, *,
+                  workers: int = 1) -> dict:
+    """SALib's indices for every series without a skip reason.
+
+    values: (*cases, series, rows); returns {quantity: (*cases, series, D[, D])}.
+    """
+    problem = sampling.salib_problem(study.sampled_names, study.sampled)
+    todo = [index for index in np.ndindex(*reasons.shape) if not reasons[index]]
+    results = dask.compute(*[dask.delayed(_salib, traverse=False)(problem, values[i], study)
+                             for i in todo], scheduler="threads", num_workers=workers)
+    arrays = _empty(study, reasons.shape)
+    for index, result in zip(todo, results):
+        for q, a in arrays.items():
+            a[index] = result[q]
+    return arrays
+
+
+def streaming_indices(study: Study, moments: streaming.Moments, reasons: np.ndarray) -> dict:
+    """The streaming estimator's indices: moments over (prod(cases) * series) series."""
+    D = len(study.sampled_names)
+    out = streaming.indices(moments, D, study.second_order, study.conf_level)
+    arrays = _empty(study, reasons.shape)
+    skip = reasons.astype(bool)
+    for q, a in arrays.items():
+        a[...] = out[q].reshape(a.shape)
+        a[skip] = np.nan
+    return arrays
+
+
+def _empty(study: Study, shape) -> dict:
+    D = len(study.sampled_names)
+    quantities = QUANTITIES + (("S2", "S2_conf") if study.second_order else ())
+    return {q: np.full((*shape, D, D) if q.startswith("S2") else (*shape, D), np.nan)
+            for q in quantities}
+
+
+def sobol_dataset(study: Study, spec: list[Series], arrays: dict, reasons: np.ndarray,
+                  estimator: str) -> xr.Dataset:
     """The `sobol` group: S1, ST (S2) and intervals on (cases..., output, param)."""
     names = study.sampled_names
-    D = len(names)
-    problem = sampling.salib_problem(names, study.sampled)
-    shape = evaluate.case_shape(study)
-    O = len(analysed)
-    reasons = np.empty((*shape, O), dtype=object)
-    todo = []  # (index into the result arrays, output vector) of the outputs SALib gets
-    for o, (_, values, _) in enumerate(analysed):
-        for case in np.ndindex(*shape):
-            reasons[(*case, o)] = skip_reason(values[case])
-            if not reasons[(*case, o)]:
-                todo.append(((*case, o), values[case]))
-    results = dask.compute(*[dask.delayed(_indices, traverse=False)(problem, y, study)
-                             for _, y in todo], scheduler="threads", num_workers=workers)
-
-    quantities = ["S1", "S1_conf", "ST", "ST_conf"] + (
-        ["S2", "S2_conf"] if study.second_order else [])
-    arrays = {q: np.full((*shape, O) + ((D, D) if q.startswith("S2") else (D,)), np.nan)
-              for q in quantities}
-    for (index, _), result in zip(todo, results):
-        for q in quantities:
-            arrays[q][index] = result[q]
-
     dims, coords = evaluate.case_coords(study)
-    coords["output"] = np.array([label for label, _, _ in analysed], dtype=object)
+    coords["output"] = np.array([s.label for s in spec], dtype=object)
     coords["param"] = np.array(names, dtype=object)
     level = f"{100 * study.conf_level:g}%"
+    interval = ("bootstrap (SALib)" if estimator == "salib"
+                else "asymptotic normal (delta method)")
     texts = {"S1": "first-order Sobol' index (Saltelli 2010)",
              "ST": "total Sobol' index (Jansen)",
              "S2": "second-order Sobol' index (Saltelli 2002)"}
@@ -86,7 +136,7 @@ def sobol_dataset(study: Study, analysed, *, workers: int = 1) -> xr.Dataset:
     for q, a in arrays.items():
         base = q.split("_")[0]
         long_name = texts[base] if q == base else (
-            f"half-width of the {level} bootstrap interval of the {texts[base]}")
+            f"half-width of the {level} {interval} interval of the {texts[base]}")
         pair = ("param_0", "param_1") if base == "S2" else ("param",)
         data[f"sobol_{q}"] = (dims + ["output", *pair], a,
                               {"long_name": long_name, "units": "1"})
@@ -106,8 +156,9 @@ def sobol_dataset(study: Study, analysed, *, workers: int = 1) -> xr.Dataset:
         dtype=object), {"long_name": "SALib distribution of the parameter", "units": "1"})
     for key, meaning in (("long_name", "meaning"), ("units", "units")):
         ds.coords[f"output_{key}"] = ("output", np.array(
-            [attrs[key] for _, _, attrs in analysed], dtype=object),
+            [s.attrs[key] for s in spec], dtype=object),
             {"long_name": f"{meaning} of the output", "units": "1"})
+    ds.attrs["estimator"] = estimator
     return squeeze_cases(ds, study)
 
 

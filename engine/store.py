@@ -1,14 +1,14 @@
-"""Result datasets besides the indices (summary, samples), provenance, and the zarr store.
+"""The summary dataset, provenance, and writing finished groups to the zarr store.
 
-One store per run with the groups `sobol`, `summary` and, when asked, `samples`; each
-group is a plain xarray Dataset with CF attributes and the run's provenance.
+A store holds the groups `sobol`, `summary`, `blocks` (engine.blocks), and when asked
+`samples` and `convergence`; each is a plain xarray Dataset with CF attributes and the
+run's provenance.
 """
 from __future__ import annotations
 
 import json
 import platform
 import subprocess
-import warnings
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -23,53 +23,42 @@ PACKAGES = ("reesens", "numpy", "numba", "scipy", "SALib", "xarray", "dask", "za
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def summary_dataset(study: Study, outputs, analysed) -> xr.Dataset:
-    """Per analysed output: mean, variance, NaN count; per code output: code frequencies."""
+def summary_dataset(study: Study, spec, kept, rows: np.ndarray, total_rows: int
+                    ) -> xr.Dataset:
+    """Per analysed output: mean, variance, NaN count; per code output: code frequencies.
+
+    spec, kept: the candidate series and which of them are analysed (engine.sobol);
+    rows: (*case_shape, series, 5) merged row statistics of all blocks.
+    """
     dims, coords = evaluate.case_coords(study)
-    coords["output"] = np.array([label for label, _, _ in analysed], dtype=object)
-    stacked = np.stack([values for _, values, _ in analysed], axis=-2)  # (*cases, O, rows)
-    finite = np.where(np.isnan(stacked), 0.0, stacked)
-    n_valid = (~np.isnan(stacked)).sum(axis=-1)
+    labels = [s.label for s, k in zip(spec, kept) if k]
+    coords["output"] = np.array(labels, dtype=object)
+    analysed = rows[..., kept, :]
+    count = analysed[..., 0]
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = finite.sum(axis=-1) / n_valid
-        variance = (np.where(np.isnan(stacked), 0.0, stacked - mean[..., None]) ** 2
-                    ).sum(axis=-1) / n_valid
+        variance = analysed[..., 2] / count
     data = {
-        "summary_mean": (dims + ["output"], mean,
+        "summary_mean": (dims + ["output"], analysed[..., 1],
                          {"long_name": "mean of the output over the sample rows",
                           "units": "output units (see output_units)"}),
         "summary_variance": (dims + ["output"], variance,
                              {"long_name": "variance of the output over the sample rows",
                               "units": "output units squared"}),
-        "summary_nan_count": (dims + ["output"], stacked.shape[-1] - n_valid,
+        "summary_nan_count": (dims + ["output"], total_rows - count.astype(np.int64),
                               {"long_name": "number of sample rows with NaN", "units": "1"}),
     }
     for var in study.model.outputs:
         if var.name in study.outputs and var.flag_values:
-            codes = np.array(var.flag_values)
-            frequency = (outputs[var.name][..., None, :] == codes[:, None]).mean(axis=-1)
-            coords[f"{var.name}_code"] = (f"{var.name}_code", codes, var.attrs())
+            codes = [i for i, s in enumerate(spec) if s.output == var.name]
+            coords[f"{var.name}_code"] = (f"{var.name}_code", np.array(var.flag_values),
+                                          var.attrs())
             data[f"summary_{var.name}_frequency"] = (
-                dims + [f"{var.name}_code"], frequency,
+                dims + [f"{var.name}_code"], rows[..., codes, 1],
                 {"long_name": f"fraction of sample rows where {var.name} has the code",
                  "units": "1"})
     ds = xr.Dataset(data, coords=coords)
-    ds.attrs["rows"] = int(stacked.shape[-1])
+    ds.attrs["rows"] = int(total_rows)
     return squeeze_cases(ds, study)
-
-
-def samples_dataset(study: Study, outputs, params) -> xr.Dataset:
-    """Parameter rows and raw outputs on a `sample` dim, in Saltelli order."""
-    dims, coords = evaluate.case_coords(study)
-    variables = {v.name: v for v in study.model.outputs}
-    data = {}
-    for j, name in enumerate(study.sampled_names):
-        var = next(v for v in study.model.params if v.name == name)
-        data[name] = (["scenario", "sample"], params[:, :, j], var.attrs())
-    for name in study.outputs:
-        data[name] = (dims + ["sample"], outputs[name], variables[name].attrs())
-    coords["sample"] = np.arange(params.shape[1])
-    return squeeze_cases(xr.Dataset(data, coords=coords), study)
 
 
 def git_state() -> tuple[str, bool | None]:
@@ -84,15 +73,13 @@ def git_state() -> tuple[str, bool | None]:
         return "unknown", None
 
 
-def provenance(study: Study, *, command: str, wall_seconds: float) -> dict:
-    """Dataset attrs of a run: what ran, on what, with which inputs (JSON-serialisable)."""
-    versions = {}
-    for package in PACKAGES:
-        try:
-            versions[package] = version(package)
-        except PackageNotFoundError:
-            versions[package] = "not installed"
-    versions["python"] = platform.python_version()
+def provenance(study: Study, *, N: int, estimator: str) -> dict:
+    """Attributes of every group: what ran, on what, with which inputs (JSON-serialisable).
+
+    They depend only on the study, the code and its environment, so that a resumed run
+    writes the same bytes as an uninterrupted one; the invocation (command, wall time)
+    goes to the store's root, see :func:`invocation`.
+    """
     commit, dirty = git_state()
     return {
         "Conventions": "CF-1.10",
@@ -101,34 +88,51 @@ def provenance(study: Study, *, command: str, wall_seconds: float) -> dict:
         "study_file": study.path,
         "study_json": json.dumps(study.raw, sort_keys=True, default=str),
         "model": study.model.name,
-        "N": study.N,
+        "N": N,
+        "block_points": study.block_points,
         "second_order": int(study.second_order),
         "seed": study.seed,
+        "estimator": estimator,
         "analysis_seed": study.analysis_seed,
         "resamples": study.resamples,
         "conf_level": study.conf_level,
         "fixed_parameters": json.dumps({n: v for n, v in study.fixed.items()}),
-        "package_versions": json.dumps(versions, sort_keys=True),
+        "package_versions": json.dumps(package_versions(), sort_keys=True),
         "git_commit": commit,
         "git_dirty": "unknown" if dirty is None else str(dirty).lower(),
-        "command": command,
-        "wall_time_s": round(wall_seconds, 3),
-        "history": f"{command}  # reesens {versions['reesens']}",
     }
 
 
+def package_versions() -> dict:
+    versions = {}
+    for package in PACKAGES:
+        try:
+            versions[package] = version(package)
+        except PackageNotFoundError:
+            versions[package] = "not installed"
+    versions["python"] = platform.python_version()
+    return versions
+
+
+def invocation(*, command: str, wall_seconds: float, resumed: bool) -> dict:
+    """Root attributes of the store about this invocation (CF `history`)."""
+    return {"command": command, "wall_time_s": round(wall_seconds, 3),
+            "resumed": int(resumed),
+            "history": f"{command}  # reesens {package_versions()['reesens']}"}
+
+
 def write(store, groups: dict[str, xr.Dataset]) -> None:
-    """Write each dataset as a group of a new zarr store (replacing one at that path)."""
-    with warnings.catch_warnings():
-        # xarray consolidates metadata so that a plain open_zarr finds it; zarr 3 warns
-        # that consolidation is not in the v3 spec yet.
-        warnings.filterwarnings("ignore", message="Consolidated metadata is currently not")
-        mode = "w"
-        for group, ds in groups.items():
-            ds.to_zarr(store, group=group, mode=mode)
-            mode = "a"
+    """Write each dataset as a group of the store (replacing a group of that name)."""
+    for group, ds in groups.items():
+        ds.to_zarr(store, group=group, mode="w", consolidated=False)
 
 
 def open_group(store, group: str) -> xr.Dataset:
     """A group of a results store, loaded."""
     return xr.open_zarr(store, group=group).load()
+
+
+def root_attrs(store) -> dict:
+    """The store's root attributes: provenance and the last invocation."""
+    import zarr
+    return zarr.open_group(store, mode="r").attrs.asdict()

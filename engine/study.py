@@ -29,8 +29,9 @@ _NOTE_KEYS = ("note", "source")  # free text a parameter or scenario may carry
 TOP_KEYS = ("name", "title", "description", "model", "parameters", "sampling", "outputs",
             "analysis", "scenario")
 SAMPLING_DEFAULTS = {"N": 2**12, "second_order": False, "seed": 1, "scramble": True,
-                     "block_points": 2**12}
-ANALYSIS_DEFAULTS = {"resamples": 100, "conf_level": 0.95, "seed": None}
+                     "block_points": None}
+ANALYSIS_DEFAULTS = {"resamples": 100, "conf_level": 0.95, "seed": None, "estimator": "auto"}
+ESTIMATORS = ("auto", "salib", "streaming")
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -87,6 +88,7 @@ class Study:
     resamples: int
     conf_level: float
     analysis_seed: int
+    estimator: str = "auto"
     scenarios: dict[str, tuple[dict[str, float], dict[str, Distribution]]] = field(
         default_factory=dict)
     raw: dict = field(default_factory=dict)
@@ -238,10 +240,19 @@ def _settings(table, where, defaults, problems):
     return out
 
 
-def load(path, *, N=None, second_order=None) -> Study:
+def default_block_points(N: int) -> int:
+    """Base points per block when the study does not say: N/256 within [2^12, 2^16], <= N.
+
+    Large enough that per-task overhead and stored block statistics stay small, small
+    enough that a block's rows take a few hundred MB at most.
+    """
+    return min(N, max(2**12, min(2**16, N // 256)))
+
+
+def load(path, *, N=None, second_order=None, estimator=None) -> Study:
     """Read and check a study file; StudyError lists every problem found.
 
-    `N` and `second_order` override the file's [sampling] values (command-line options).
+    `N`, `second_order` and `estimator` override the file's values (command-line options).
     """
     path = Path(path)
     try:
@@ -250,10 +261,10 @@ def load(path, *, N=None, second_order=None) -> Study:
         raise StudyError(path, [f"cannot read the file: {e.strerror}"]) from None
     except tomllib.TOMLDecodeError as e:
         raise StudyError(path, [f"not valid TOML: {e}"]) from None
-    return parse(raw, path, N=N, second_order=second_order)
+    return parse(raw, path, N=N, second_order=second_order, estimator=estimator)
 
 
-def parse(raw: dict, path="<study>", *, N=None, second_order=None) -> Study:
+def parse(raw: dict, path="<study>", *, N=None, second_order=None, estimator=None) -> Study:
     """Check a study already read from TOML (see :func:`load`)."""
     problems = []
     for key in raw:
@@ -292,6 +303,8 @@ def parse(raw: dict, path="<study>", *, N=None, second_order=None) -> Study:
         sampling["N"] = N
     if second_order is not None:
         sampling["second_order"] = second_order
+    if sampling["block_points"] is None and _power_of_two(sampling["N"]):
+        sampling["block_points"] = default_block_points(sampling["N"])
     for key in ("N", "block_points"):
         if not _power_of_two(sampling[key]):
             problems.append(f"sampling.{key}: must be a power of two >= 1, got "
@@ -302,6 +315,11 @@ def parse(raw: dict, path="<study>", *, N=None, second_order=None) -> Study:
     analysis = _settings(raw.get("analysis", {}), "analysis", ANALYSIS_DEFAULTS, problems)
     if analysis["seed"] is None:
         analysis["seed"] = sampling["seed"]
+    if estimator is not None:
+        analysis["estimator"] = estimator
+    if analysis["estimator"] not in ESTIMATORS:
+        problems.append(f"analysis.estimator: must be one of {', '.join(ESTIMATORS)}, got "
+                        f"{analysis['estimator']!r}")
     for where, value in (("sampling.seed", sampling["seed"]),
                          ("analysis.seed", analysis["seed"])):
         # SALib treats seed 0 as "no seed": results would not be reproducible.
@@ -323,7 +341,7 @@ def parse(raw: dict, path="<study>", *, N=None, second_order=None) -> Study:
         seed=sampling["seed"], scramble=sampling["scramble"],
         block_points=min(sampling["block_points"], sampling["N"]),
         resamples=resamples, conf_level=float(conf), analysis_seed=analysis["seed"],
-        scenarios=scenarios, raw=raw)
+        estimator=analysis["estimator"], scenarios=scenarios, raw=raw)
 
 
 def _check_options(model, table, problems):

@@ -1,0 +1,124 @@
+"""Run block tasks on local threads or processes (dask) or on a dask.distributed cluster.
+
+A task evaluates its blocks, reduces each to streaming statistics (kernels.saltelli) and
+writes them into the store itself (engine.blocks), so only small results travel. Tasks
+carry the study, never sample rows. Progress counts finished blocks: a tqdm bar on a
+terminal, "block k/n" lines otherwise; under distributed it follows `as_completed`.
+"""
+from __future__ import annotations
+
+import sys
+
+import dask
+from dask.callbacks import Callback
+
+from engine import blocks as store_blocks
+from engine import evaluate, sobol
+from engine.study import Study
+from kernels.saltelli import block_moments
+
+_TASK = "reesens-blocks"
+# Worker processes get one thread per numeric library: dask supplies the parallelism.
+SINGLE_THREADED = {name: "1" for name in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS",
+                                          "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+
+
+def blocks_task(study: Study, spec, block_ids, path, keep_samples: bool, want_values: bool):
+    """Evaluate, reduce and store each block; returns its series values (or None) per block."""
+    D = len(study.sampled_names)
+    results = []
+    for block in block_ids:
+        out = evaluate.evaluate_block(study, block)
+        params = out.pop("_params")
+        values = sobol.series_values(spec, out)  # (*cases, series, rows)
+        stats = block_moments(values.reshape(-1, values.shape[-1]), D, study.second_order)
+        store_blocks.write_block(path, study, block, stats,
+                                 out if keep_samples else None, params)
+        results.append(values if want_values else None)
+    return results
+
+
+class Progress:
+    """Finished blocks out of `total`: tqdm on a terminal, "block k/n" lines otherwise."""
+
+    def __init__(self, total: int, enabled: bool, done: int = 0):
+        self.total, self.done, self.enabled, self.bar = total, done, enabled, None
+        if enabled and sys.stderr.isatty():
+            from tqdm import tqdm
+            self.bar = tqdm(total=total, initial=done, unit="block", desc="blocks",
+                            file=sys.stderr)
+
+    def advance(self, n: int) -> None:
+        self.done += n
+        if self.bar is not None:
+            self.bar.update(n)
+        elif self.enabled:
+            print(f"block {self.done}/{self.total}", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+class _LocalProgress(Callback):
+    """Feeds Progress from dask's local schedulers (keys name their block count)."""
+
+    def __init__(self, progress: Progress):
+        super().__init__()
+        self.progress = progress
+
+    def _posttask(self, key, result, dsk, state, id):
+        if str(key).startswith(_TASK):
+            self.progress.advance(int(str(key).rsplit("-", 1)[1]))
+
+
+def run_blocks(study: Study, spec, todo, path, *, workers: int = 1, scheduler="threads",
+               client=None, blocks_per_task: int = 1, keep_samples=False, want_values=False,
+               progress: Progress | None = None) -> dict:
+    """Run the blocks `todo`; returns {block: series values} when `want_values`, else {}.
+
+    `scheduler` is "threads" or "processes" (dask's local schedulers, `workers` of them);
+    a dask.distributed `client` takes precedence.
+    """
+    groups = [list(todo[i:i + blocks_per_task]) for i in range(0, len(todo), blocks_per_task)]
+    keys = [f"{_TASK}-{study.name}-{g[0]}-{len(g)}" for g in groups]
+    args = (keep_samples, want_values)
+    if client is None:
+        tasks = [dask.delayed(blocks_task, traverse=False)(study, spec, g, str(path), *args,
+                                                           dask_key_name=k)
+                 for g, k in zip(groups, keys)]
+        with _LocalProgress(progress or Progress(0, False)):
+            results = dask.compute(*tasks, scheduler=scheduler, num_workers=workers)
+    else:
+        from distributed import as_completed
+        futures = {client.submit(blocks_task, study, spec, g, str(path), *args, key=k,
+                                 pure=False): i for i, (g, k) in enumerate(zip(groups, keys))}
+        results = [None] * len(groups)
+        for future in as_completed(futures):
+            results[futures[future]] = future.result()
+            if progress is not None:
+                progress.advance(len(groups[futures[future]]))
+            future.release()
+    if not want_values:
+        return {}
+    return {b: v for g, r in zip(groups, results) for b, v in zip(g, r)}
+
+
+def connect(*, scheduler_address=None, scheduler_file=None, cluster=None, workers=1):
+    """A dask.distributed Client for the options given, or None for local threads.
+
+    `cluster` ("slurm" or "pbs") starts a dask-jobqueue cluster from the user's jobqueue
+    configuration (~/.config/dask/jobqueue.yaml) and scales it to `workers` jobs.
+    """
+    if not (scheduler_address or scheduler_file or cluster):
+        return None
+    from distributed import Client
+    if scheduler_address or scheduler_file:
+        return Client(address=scheduler_address, scheduler_file=scheduler_file)
+    import dask_jobqueue
+    kind = {"slurm": dask_jobqueue.SLURMCluster, "pbs": dask_jobqueue.PBSCluster}[cluster]
+    exports = [f"export {k}={v}" for k, v in SINGLE_THREADED.items()]
+    job_cluster = kind(job_script_prologue=exports)
+    job_cluster.scale(jobs=workers)
+    return Client(job_cluster)
+
