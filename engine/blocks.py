@@ -71,8 +71,9 @@ class StoreLock:
 
 
 def check_path(path: Path) -> None:
-    """Refuse, before any work, a path that exists and is not a zarr store."""
-    if path.exists() and not (path.is_dir() and (path / "zarr.json").exists()):
+    """Refuse, before any work, a path that exists and is not a zarr store (or empty)."""
+    if path.exists() and not (path.is_dir() and ((path / "zarr.json").exists()
+                                                  or not any(path.iterdir()))):
         raise StoreError(f"{path}: exists and is not a zarr store; refusing to replace it "
                          "(choose another --out or remove it)")
     if not path.parent.exists():

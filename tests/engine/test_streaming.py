@@ -1,0 +1,281 @@
+"""The streaming estimator against SALib and numpy, its intervals' coverage, and the
+crash-safe store: resume after kill -9, refusals, lock, clusters, convergence."""
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+import zarr
+from SALib.analyze import sobol as salib_analyze
+from SALib.sample import sobol as salib_sample
+
+from engine import blocks, run
+from engine.streaming import Moments, indices, merge_all
+from engine.study import parse
+from kernels.qmc import sobol_points, sobol_state
+from kernels.saltelli import Features, block_moments
+from tests.engine import ishigami
+from tests.engine.test_pipeline import _data_bytes, _woods_table
+
+ROOT = Path(__file__).resolve().parents[2]
+PROBLEM = {"num_vars": 3, "names": ["x1", "x2", "x3"], "bounds": [[-math.pi, math.pi]] * 3}
+
+
+def _moments(Y, D, second_order, block_points):
+    """Merged block statistics of Y (series, rows), blocks of `block_points` points."""
+    k = 2 * D + 2 if second_order else D + 2
+    size = block_points * k
+    return merge_all(Moments(block_points, *block_moments(Y[:, i:i + size], D, second_order))
+                     for i in range(0, Y.shape[1], size))
+
+
+@pytest.mark.parametrize("start, n", [(0, 1), (1, 7), (5, 64), (1000, 24), (2**20 - 3, 3)])
+def test_sobol_points_equal_scipy_at_any_offset(start, n):
+    from scipy.stats import qmc
+    for scramble in (True, False):
+        engine = qmc.Sobol(d=5, scramble=scramble, seed=9)
+        if start:
+            engine.fast_forward(start)
+        expected = engine.random(n)
+        got = sobol_points(sobol_state(5, seed=9, scramble=scramble), start, n)
+        assert got.tobytes() == expected.tobytes()
+
+
+@pytest.mark.parametrize("second_order", [False, True])
+def test_block_moments_equal_a_numpy_reimplementation(second_order):
+    rng = np.random.default_rng(4)
+    D, points = 3, 50
+    k = 2 * D + 2 if second_order else D + 2
+    Y = rng.normal(3.0, 2.0, size=(2, points * k))
+    Y[1, 5] = np.nan
+    mean, comoment, rows = block_moments(Y, D, second_order)
+    ft = Features(D, second_order)
+    for s in range(2):
+        y = Y[s].reshape(points, k)
+        a, b, ab = y[:, 0], y[:, -1], y[:, 1:D + 1]
+        d = ab - a[:, None]
+        columns = [a, b, y.mean(axis=1), a * a, b * b, *d.T, *(b[:, None] * d).T, *(d * d).T]
+        if second_order:
+            ba = y[:, D + 1:2 * D + 1]
+            columns += [*ba.T] + [ba[:, j] * ab[:, kk] - a * b for j, kk in ft.pairs]
+        f = np.stack(columns, axis=1)
+        np.testing.assert_allclose(mean[s], f.mean(axis=0), rtol=1e-13, atol=1e-13)
+        centred = f - f.mean(axis=0)
+        full = centred.T @ centred
+        np.testing.assert_allclose(comoment[s], full[np.triu_indices(ft.size)], rtol=1e-12,
+                                   atol=1e-12)
+        valid = Y[s][~np.isnan(Y[s])]
+        expected = [valid.size, valid.mean(), ((valid - valid.mean()) ** 2).sum(), valid.min(),
+                    valid.max()]
+        np.testing.assert_allclose(rows[s], expected, rtol=1e-13)
+
+
+@pytest.mark.parametrize("second_order", [False, True])
+@pytest.mark.parametrize("offset", [0.0, 1e4])
+def test_point_estimates_equal_salib_to_1e_10(second_order, offset):
+    X = salib_sample.sample(PROBLEM, 2**11, calc_second_order=second_order, seed=3)
+    y = ishigami.evaluate_block(X)["y"] + offset  # SALib standardises: no change expected
+    expected = salib_analyze.analyze(PROBLEM, y, calc_second_order=second_order, seed=2)
+    for block_points in (2**11, 2**7, 2**4):
+        got = indices(_moments(y[None], 3, second_order, block_points), 3, second_order, 0.95)
+        for q in ("S1", "ST") + (("S2",) if second_order else ()):
+            mask = ~np.isnan(expected[q])
+            np.testing.assert_allclose(got[q][0][mask], expected[q][mask], rtol=1e-10,
+                                       atol=1e-12, err_msg=(q, block_points))
+
+
+def test_merge_order_changes_only_round_off():
+    X = salib_sample.sample(PROBLEM, 2**10, calc_second_order=True, seed=5)
+    y = ishigami.evaluate_block(X)["y"][None]
+    size = 2**6 * 8
+    parts = [Moments(2**6, *block_moments(y[:, i:i + size], 3, True))
+             for i in range(0, y.shape[1], size)]
+    forward, backward = merge_all(parts), merge_all(parts[::-1])
+    for name in ("mean", "comoment", "rows"):
+        np.testing.assert_allclose(getattr(forward, name), getattr(backward, name),
+                                   rtol=1e-12, atol=1e-12)
+
+
+def test_delta_method_intervals_cover_at_the_nominal_rate():
+    """200 independent Monte Carlo designs (iid rows, for which the delta method is
+    derived): each 95% interval must hold the analytic index in 95% of them, within
+    binomial noise (3 standard deviations)."""
+    s1, st = ishigami.analytic_indices()
+    seeds, n, D = 200, 2**11, 3
+    hits = {"S1": np.zeros(D), "ST": np.zeros(D)}
+    for seed in range(seeds):
+        rng = np.random.default_rng(seed)
+        a, b = rng.uniform(-math.pi, math.pi, size=(2, n, D))
+        rows = np.repeat(a[:, None, :], D + 2, axis=1)
+        rows[:, -1] = b
+        for j in range(D):
+            rows[:, 1 + j, j] = b[:, j]
+        y = ishigami.evaluate_block(rows.reshape(-1, D))["y"][None]
+        got = indices(_moments(y, D, False, n), D, False, 0.95)
+        for q, analytic in (("S1", s1), ("ST", st)):
+            hits[q] += np.abs(got[q][0] - analytic) <= got[f"{q}_conf"][0]
+    sd = math.sqrt(seeds * 0.95 * 0.05)
+    for q, count in hits.items():
+        assert np.all(np.abs(count - 0.95 * seeds) <= 3 * sd), (q, count)
+
+
+def test_streaming_and_salib_runs_agree(tmp_path):
+    table = _woods_table(sampling={"N": 512, "block_points": 64, "seed": 3,
+                                   "second_order": True})
+    runs = {e: run.run(parse({**table, "analysis": {"estimator": e, "resamples": 20}}),
+                       out=tmp_path / f"{e}.zarr", progress=False)
+            for e in ("salib", "streaming")}
+    salib_ds, streaming_ds = runs["salib"]["sobol"], runs["streaming"]["sobol"]
+    assert salib_ds["output"].values.tolist() == streaming_ds["output"].values.tolist()
+    for q in ("S1", "ST", "S2"):
+        np.testing.assert_allclose(streaming_ds[f"sobol_{q}"], salib_ds[f"sobol_{q}"],
+                                   rtol=1e-10, atol=1e-12, err_msg=q)
+    conf, st = streaming_ds["sobol_ST_conf"].values, streaming_ds["sobol_ST"].values
+    assert np.isfinite(conf).any() and np.all((conf > 0) == (st > 0))  # ST = 0: no spread
+    xr.testing.assert_identical(runs["salib"]["summary"].drop_attrs(),
+                                runs["streaming"]["summary"].drop_attrs())
+    assert streaming_ds.attrs["estimator"] == "streaming"
+    assert "delta method" in streaming_ds["sobol_ST_conf"].attrs["long_name"]
+
+
+def test_auto_estimator_streams_when_rows_do_not_fit(monkeypatch):
+    study = parse(_woods_table())
+    assert run.choose_estimator(study, study.N, 2) == "salib"
+    monkeypatch.setattr(run, "available_memory", lambda: 4 * run.salib_memory(study, 2**26, 2)
+                        - 1)
+    assert run.choose_estimator(study, 2**26, 2) == "streaming"
+    assert run.choose_estimator(parse(_woods_table(analysis={"estimator": "salib"})),
+                                2**26, 2) == "salib"
+
+
+# --- the store: resume, refusals, lock ---------------------------------------------------
+
+def _study_file(tmp_path, N=2**13, block_points=2**5):
+    text = (ROOT / "studies" / "baseline.toml").read_text()
+    text = text.replace("N = 65536", f"N = {N}").replace("block_points = 16384",
+                                                         f"block_points = {block_points}")
+    path = tmp_path / "study.toml"
+    path.write_text(text)
+    return path
+
+
+def _cli(*args):
+    return [sys.executable, "-m", "engine.cli", "run", *map(str, args)]
+
+
+VOLATILE = ("command", "wall_time_s", "resumed", "history")
+
+
+def _metadata(store):
+    """{path: parsed zarr.json}, root without the invocation record."""
+    out = {}
+    for p in sorted(store.rglob("zarr.json")):
+        meta = json.loads(p.read_text())
+        for attrs in [meta.get("attributes", {})] + [
+                m.get("attributes", {}) for m in
+                (meta.get("consolidated_metadata") or {}).get("metadata", {}).values()]:
+            for key in VOLATILE:
+                attrs.pop(key, None)
+        out[str(p.relative_to(store))] = meta
+    return out
+
+
+def test_killed_run_resumes_to_identical_bytes(tmp_path):
+    study = _study_file(tmp_path)
+    args = ["--estimator", "streaming", "--workers", "1", "--quiet", "--keep-samples"]
+    reference = tmp_path / "whole.zarr"
+    subprocess.run(_cli(study, "--out", reference, *args), check=True, cwd=ROOT)
+
+    store = tmp_path / "killed.zarr"
+    process = subprocess.Popen(_cli(study, "--out", store, *args), cwd=ROOT)
+    done = 0
+    deadline = time.time() + 120
+    while time.time() < deadline and process.poll() is None:
+        try:
+            done = int(blocks.done_blocks(store).sum())
+        except Exception:  # the template is still being written
+            done = 0
+        if done >= 20:
+            break
+        time.sleep(0.05)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    flags = blocks.done_blocks(store)
+    assert 20 <= flags.sum() < flags.size, "the run was not killed mid-way"
+    assert not (store / "sobol").exists()
+
+    resumed = subprocess.run(_cli(study, "--out", store, *args, "--resume"), cwd=ROOT,
+                             capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    assert _data_bytes(store) == _data_bytes(reference)
+    assert _metadata(store) == _metadata(reference)
+    assert zarr.open_group(store, mode="r").attrs["resumed"] == 1
+
+
+def test_store_of_another_run_is_refused_and_kept(tmp_path):
+    store = tmp_path / "s.zarr"
+    run.run(parse(_woods_table()), out=store, progress=False)
+    before = _data_bytes(store)
+    other_seed = _woods_table(sampling={"N": 256, "block_points": 64, "seed": 4})
+    with pytest.raises(run.StoreError, match=r"differing in .*seed \(store: 3, now: 4\)"):
+        run.run(parse(other_seed), out=store, progress=False)
+    with pytest.raises(run.StoreError, match="study_json"):
+        run.run(parse(_woods_table(name="other")), out=store, progress=False)
+    assert _data_bytes(store) == before
+    run.run(parse(other_seed), out=store, progress=False, overwrite=True)
+    assert xr.open_zarr(store, group="sobol").attrs["seed"] == 4
+    with pytest.raises(run.StoreError, match="no store to resume"):
+        run.run(parse(_woods_table()), out=tmp_path / "none.zarr", progress=False,
+                resume=True)
+
+
+def test_a_second_writer_is_locked_out(tmp_path):
+    store = tmp_path / "s.zarr"
+    with blocks.StoreLock(store):
+        with pytest.raises(run.StoreError, match="another reesens run is writing"):
+            run.run(parse(_woods_table()), out=store, progress=False)
+    run.run(parse(_woods_table()), out=store, progress=False)  # the lock is gone
+    assert not store.with_name("s.zarr.lock").exists()
+
+
+def test_local_cluster_with_worker_processes_matches_threads(tmp_path):
+    import dask
+    from distributed import Client, LocalCluster
+    table = _woods_table(analysis={"estimator": "streaming"})
+    run.run(parse(table), out=tmp_path / "threads.zarr", progress=False, workers=2)
+    env = {"NUMBA_NUM_THREADS": "1"}
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": env}):
+        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                          dashboard_address=None) as cluster, Client(cluster) as client:
+            threads = client.run(lambda: os.environ.get("NUMBA_NUM_THREADS"))
+            run.run(parse(table), out=tmp_path / "cluster.zarr", progress=False,
+                    client=client)
+    assert set(threads.values()) == {"1"}
+    assert _data_bytes(tmp_path / "cluster.zarr") == _data_bytes(tmp_path / "threads.zarr")
+
+
+def test_target_ci_doubles_n_and_records_convergence(tmp_path):
+    study = parse(ishigami.study_table(N=2**8, block_points=2**6))
+    groups = run.run(study, out=tmp_path / "c.zarr", progress=False, target_ci=0.03,
+                     max_N=2**14)
+    conv = groups["convergence"]
+    Ns = conv["N"].values.tolist()
+    assert Ns[0] == 2**8 and all(b == 2 * a for a, b in zip(Ns, Ns[1:]))
+    widest = conv["sobol_ST_conf"].max(("output", "param")).values
+    assert widest[-1] <= 0.03 < widest[-2]
+    assert groups["sobol"].attrs["N"] == Ns[-1]
+    np.testing.assert_array_equal(groups["sobol"]["sobol_ST"].values,
+                                  conv["sobol_ST"].isel(N=-1).values)
+    # the estimates at a smaller N are those of a run stopped there (earlier blocks reused)
+    small = run.run(parse(ishigami.study_table(N=2**10, block_points=2**6)),
+                    out=tmp_path / "small.zarr", progress=False,
+                    target_ci=1.0)  # streaming, one level
+    np.testing.assert_array_equal(small["sobol"]["sobol_ST"].values,
+                                  conv["sobol_ST"].sel(N=2**10).values)
