@@ -176,14 +176,16 @@ def _samples_template(study: Study, nb: int) -> xr.Dataset:
     return squeeze_cases(xr.Dataset(data, coords=coords), study)
 
 
-def write_block(path, study: Study, block: int, stats, outputs=None, params=None) -> None:
-    """Write one block's statistics (and rows) into its chunks, then flag it done."""
+def write_block(path, study: Study, block: int, stats, outputs=None) -> None:
+    """Write one block's statistics (and its rows: outputs with "_params") into its
+    chunks, then flag it done."""
     root = zarr.open_group(path, mode="r+", use_consolidated=False)
     mean, comoment, rows = stats
     root["blocks/block_feature_mean"][block] = mean
     root["blocks/block_feature_comoment"][block] = comoment
     root["blocks/block_row_stats"][block] = rows
     if outputs is not None:
+        params = outputs["_params"]
         n = params.shape[1]
         rows_ = slice(block * n, (block + 1) * n)
         kept = tuple(0 if not k else slice(None) for _, _, k in evaluate.case_dims(study))

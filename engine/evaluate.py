@@ -44,20 +44,22 @@ def rows_per_block(study: Study) -> int:
                                                         study.second_order)
 
 
-def parameter_rows(study: Study, block: int) -> np.ndarray:
-    """float64 (scenarios, rows, sampled parameters): the block's rows, each scenario's scale."""
+def parameter_rows(study: Study, start: int, points: int) -> np.ndarray:
+    """float64 (scenarios, rows, sampled parameters): rows of base points [start, start +
+    points), each scenario's scale."""
     names = study.sampled_names
-    unit = sampling.unit_block(len(names), block * study.block_points, study.block_points,
+    unit = sampling.unit_block(len(names), start, points,
                                seed=study.seed, scramble=study.scramble,
                                second_order=study.second_order)
     return np.stack([sampling.scale(unit, sampling.salib_problem(names, sampled))
                      for _, _, sampled in study.scenario_items()])
 
 
-def evaluate_block(study: Study, block: int) -> dict[str, np.ndarray]:
-    """Model outputs of one block: {output: array (*case_shape, rows)} plus "_params"."""
+def evaluate_points(study: Study, start: int, points: int) -> dict[str, np.ndarray]:
+    """Model outputs of base points [start, start + points): {output: (*case_shape, rows)}
+    plus "_params" (parameter_rows)."""
     model = study.model
-    rows = parameter_rows(study, block)
+    rows = parameter_rows(study, start, points)
     n = rows.shape[1]
     combos = study.option_combinations()
     out = {name: np.empty((len(combos) * rows.shape[0], n),

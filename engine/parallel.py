@@ -10,10 +10,12 @@ from __future__ import annotations
 import sys
 
 import dask
+import numpy as np
 from dask.callbacks import Callback
 
 from engine import blocks as store_blocks
 from engine import evaluate, sobol
+from engine.streaming import Moments, merge_all
 from engine.study import Study
 from kernels.saltelli import block_moments
 
@@ -23,18 +25,35 @@ SINGLE_THREADED = {name: "1" for name in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS"
                                           "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
 
 
+EVAL_POINTS = 2048  # base points evaluated at once inside a block: bounds a task's memory
+
+
 def blocks_task(study: Study, spec, block_ids, path, keep_samples: bool, want_values: bool):
-    """Evaluate, reduce and store each block; returns its series values (or None) per block."""
-    D = len(study.sampled_names)
+    """Evaluate, reduce and store each block; returns its series values (or None) per block.
+
+    A block is evaluated EVAL_POINTS base points at a time and their statistics merged in
+    order, so the bytes depend on the block size only.
+    """
+    D, bp = len(study.sampled_names), study.block_points
     results = []
     for block in block_ids:
-        out = evaluate.evaluate_block(study, block)
-        params = out.pop("_params")
-        values = sobol.series_values(spec, out)  # (*cases, series, rows)
-        stats = block_moments(values.reshape(-1, values.shape[-1]), D, study.second_order)
-        store_blocks.write_block(path, study, block, stats,
-                                 out if keep_samples else None, params)
-        results.append(values if want_values else None)
+        parts, rows = [], []
+        for start in range(block * bp, (block + 1) * bp, EVAL_POINTS):
+            points = min(EVAL_POINTS, (block + 1) * bp - start)
+            out = evaluate.evaluate_points(study, start, points)
+            values = sobol.series_values(spec, out)  # (*cases, series, rows)
+            parts.append(Moments(points, *block_moments(values.reshape(-1, values.shape[-1]),
+                                                        D, study.second_order)))
+            if keep_samples or want_values:
+                rows.append((out, values))
+        stats = merge_all(parts)
+        kept = None
+        if keep_samples:
+            kept = {name: np.concatenate([o[name] for o, _ in rows], axis=-1)
+                    for name in [*study.outputs, "_params"]}
+        store_blocks.write_block(path, study, block, (stats.mean, stats.comoment, stats.rows),
+                                 kept)
+        results.append(np.concatenate([v for _, v in rows], axis=-1) if want_values else None)
     return results
 
 

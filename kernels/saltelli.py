@@ -82,6 +82,27 @@ def _block_moments(Y, D, k, second_order, n_features, mean, comoment, rows):
     acc = np.empty((n_features, n_features))
     for s in range(Y.shape[0]):
         y = Y[s]
+        # all rows: valid count, mean, M2, min, max (NaN rows excluded)
+        n, total, lo, hi = 0, 0.0, np.inf, -np.inf
+        for i in range(y.shape[0]):
+            v = y[i]
+            if v == v:
+                n += 1
+                total += v
+                lo = min(lo, v)
+                hi = max(hi, v)
+        m = total / n if n else np.nan
+        m2 = 0.0
+        for i in range(y.shape[0]):
+            v = y[i]
+            if v == v:
+                m2 += (v - m) * (v - m)
+        rows[s, 0], rows[s, 1], rows[s, 2], rows[s, 3], rows[s, 4] = n, m, m2, lo, hi
+        if n == y.shape[0] and lo == hi:  # constant (e.g. a code that never occurs)
+            _features(y, 0, D, k, second_order, f)
+            mean[s] = f
+            comoment[s] = 0.0
+            continue
         for i in range(n_features):
             mean[s, i] = 0.0
         for i in range(points):
@@ -112,22 +133,6 @@ def _block_moments(Y, D, k, second_order, n_features, mean, comoment, rows):
             for r in range(q, n_features):
                 comoment[s, p] = acc[q, r]
                 p += 1
-        # all rows: valid count, mean, M2, min, max (NaN rows excluded)
-        n, total, lo, hi = 0, 0.0, np.inf, -np.inf
-        for i in range(y.shape[0]):
-            v = y[i]
-            if v == v:
-                n += 1
-                total += v
-                lo = min(lo, v)
-                hi = max(hi, v)
-        m = total / n if n else np.nan
-        m2 = 0.0
-        for i in range(y.shape[0]):
-            v = y[i]
-            if v == v:
-                m2 += (v - m) * (v - m)
-        rows[s, 0], rows[s, 1], rows[s, 2], rows[s, 3], rows[s, 4] = n, m, m2, lo, hi
 
 
 def block_moments(Y: np.ndarray, D: int, second_order: bool):

@@ -29,8 +29,9 @@ def test_blocks_concatenate_to_salib(second_order, scramble, block_points):
 
 def test_any_block_regenerates_alone():
     study = parse(ishigami.study_table(N=256, block_points=32))
-    whole = np.concatenate([evaluate.parameter_rows(study, b) for b in range(8)], axis=1)
-    np.testing.assert_array_equal(evaluate.parameter_rows(study, 5),
+    whole = np.concatenate([evaluate.parameter_rows(study, b * 32, 32) for b in range(8)],
+                           axis=1)
+    np.testing.assert_array_equal(evaluate.parameter_rows(study, 5 * 32, 32),
                                   whole[:, 5 * 32 * 5:6 * 32 * 5])
     problem = sampling.salib_problem(study.sampled_names, study.sampled)
     np.testing.assert_array_equal(

@@ -53,11 +53,12 @@ def test_block_moments_equal_a_numpy_reimplementation(second_order):
     rng = np.random.default_rng(4)
     D, points = 3, 50
     k = 2 * D + 2 if second_order else D + 2
-    Y = rng.normal(3.0, 2.0, size=(2, points * k))
+    Y = rng.normal(3.0, 2.0, size=(3, points * k))
     Y[1, 5] = np.nan
+    Y[2] = 0.25  # constant: the kernel's shortcut must give the same statistics
     mean, comoment, rows = block_moments(Y, D, second_order)
     ft = Features(D, second_order)
-    for s in range(2):
+    for s in range(3):
         y = Y[s].reshape(points, k)
         a, b, ab = y[:, 0], y[:, -1], y[:, 1:D + 1]
         d = ab - a[:, None]
