@@ -80,6 +80,7 @@ def _block_moments(Y, D, k, second_order, n_features, mean, comoment, rows):
     f = np.empty(n_features)
     g = np.empty((4, n_features))
     acc = np.empty((n_features, n_features))
+    feats = np.empty((points, n_features))
     for s in range(Y.shape[0]):
         y = Y[s]
         # all rows: valid count, mean, M2, min, max (NaN rows excluded)
@@ -106,9 +107,9 @@ def _block_moments(Y, D, k, second_order, n_features, mean, comoment, rows):
         for i in range(n_features):
             mean[s, i] = 0.0
         for i in range(points):
-            _features(y, i * k, D, k, second_order, f)
+            _features(y, i * k, D, k, second_order, feats[i])
             for q in range(n_features):
-                mean[s, q] += f[q]
+                mean[s, q] += feats[i, q]
         for q in range(n_features):
             mean[s, q] /= points
         acc[:] = 0.0
@@ -117,9 +118,8 @@ def _block_moments(Y, D, k, second_order, n_features, mean, comoment, rows):
             # same additions in the same order as one point at a time
             for t in range(4):
                 if i0 + t < points:
-                    _features(y, (i0 + t) * k, D, k, second_order, f)
                     for q in range(n_features):
-                        g[t, q] = f[q] - mean[s, q]
+                        g[t, q] = feats[i0 + t, q] - mean[s, q]
                 else:
                     g[t, :] = 0.0
             for q in range(n_features):
