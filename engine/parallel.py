@@ -134,10 +134,16 @@ def connect(*, scheduler_address=None, scheduler_file=None, cluster=None, worker
     from distributed import Client
     if scheduler_address or scheduler_file:
         return Client(address=scheduler_address, scheduler_file=scheduler_file)
-    import dask_jobqueue
-    kind = {"slurm": dask_jobqueue.SLURMCluster, "pbs": dask_jobqueue.PBSCluster}[cluster]
-    exports = [f"export {k}={v}" for k, v in SINGLE_THREADED.items()]
-    job_cluster = kind(job_script_prologue=exports)
+    job_cluster = jobqueue_cluster(cluster)
     job_cluster.scale(jobs=workers)
     return Client(job_cluster)
+
+
+def jobqueue_cluster(kind: str):
+    """A dask-jobqueue SLURM or PBS cluster (no jobs yet) whose job scripts make numba
+    and BLAS single-threaded; the rest comes from the user's jobqueue configuration."""
+    import dask_jobqueue
+    cls = {"slurm": dask_jobqueue.SLURMCluster, "pbs": dask_jobqueue.PBSCluster}[kind]
+    return cls(job_script_prologue=[f"export {k}={v}" for k, v in SINGLE_THREADED.items()],
+               scheduler_options={"dashboard_address": None})
 

@@ -280,3 +280,18 @@ def test_target_ci_doubles_n_and_records_convergence(tmp_path):
                     target_ci=1.0)  # streaming, one level
     np.testing.assert_array_equal(small["sobol"]["sobol_ST"].values,
                                   conv["sobol_ST"].sel(N=2**10).values)
+
+
+@pytest.mark.parametrize("kind", ["slurm", "pbs"])
+def test_jobqueue_job_scripts_make_workers_single_threaded(kind):
+    import dask
+
+    from engine import parallel
+    config = {f"jobqueue.{kind}.cores": 4, f"jobqueue.{kind}.memory": "8GB"}
+    with dask.config.set(config):
+        cluster = parallel.jobqueue_cluster(kind)
+        try:
+            script = cluster.job_script()
+        finally:
+            cluster.close()
+    assert "export NUMBA_NUM_THREADS=1" in script and "dask" in script

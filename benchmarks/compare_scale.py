@@ -1,0 +1,105 @@
+"""reesens (streaming) beside OpenTURNS and plain SALib on the baseline study, second order.
+
+- reesens: `engine.run.run` with the streaming estimator (sampling, evaluation, all
+  indices with delta-method intervals, the zarr store), N = 2^20 and 2^16, all cores.
+- OpenTURNS: the same rows and outputs (reesens' sampler and model), rearranged into
+  OpenTURNS' design layout, SaltelliSensitivityAlgorithm with asymptotic intervals, one
+  output at a time, N = 2^20.
+- plain SALib: sample -> numpy model -> analyze (benchmarks/compare_pipeline.py) at 2^16,
+  the largest N it finishes in a few minutes here.
+Each measurement runs in a fresh process so that its peak memory is its own. Run with
+`make bench-scale` (asv only imports this module).
+"""
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+STUDY = ROOT / "studies" / "baseline.toml"
+
+
+def openturns_pipeline(study):
+    """{series label: total indices} from OpenTURNS on reesens' rows."""
+    import openturns as ot
+
+    from engine import evaluate, sobol
+
+    ot.ResourceMap.SetAsBool("SobolIndicesAlgorithm-DefaultUseAsymptoticDistribution", True)
+    D, N = len(study.sampled_names), study.N
+    out = evaluate.evaluate_points(study, 0, N)
+    spec = sobol.series_spec(study)
+    values = sobol.series_values(spec, out).reshape(len(spec), N, 2 * D + 2)
+    X = out["_params"][0].reshape(N, 2 * D + 2, D)
+    # OpenTURNS' layout: A, B, E_1..E_D (A with column i from B), C_1..C_D (B with A's i)
+    order = [0, 2 * D + 1, *range(1, D + 1), *range(D + 1, 2 * D + 1)]
+    design = ot.Sample(np.concatenate([X[:, j] for j in order]))
+    result = {}
+    for s, y in zip(spec, values):
+        if np.isnan(y).any() or np.all(y == y.flat[0]):
+            continue
+        outputs = ot.Sample(np.concatenate([y[:, j] for j in order])[:, None])
+        algorithm = ot.SaltelliSensitivityAlgorithm(design, outputs, N)
+        algorithm.getFirstOrderIndices(), algorithm.getSecondOrderIndices()
+        algorithm.getFirstOrderIndicesInterval(), algorithm.getTotalOrderIndicesInterval()
+        result[s.label] = list(algorithm.getTotalOrderIndices())
+    return result
+
+
+def measure(pipeline, N):
+    """Run one pipeline in this process; print JSON wall time, peak memory, some ST."""
+    sys.path.insert(0, str(ROOT))
+    from engine import run
+    from engine.study import load
+
+    study = load(STUDY, N=N, second_order=True, estimator="streaming")
+    start = time.perf_counter()
+    if pipeline == "reesens":
+        with tempfile.TemporaryDirectory() as tmp:
+            groups = run.run(study, out=Path(tmp) / "run.zarr", workers=os.cpu_count(),
+                             progress=False)
+        st = groups["sobol"]["sobol_ST"].sel(output="china_payoff").values.tolist()
+    elif pipeline == "openturns":
+        st = openturns_pipeline(study)["china_payoff"]
+    else:
+        from benchmarks.compare_pipeline import plain_salib
+        st = plain_salib(study)["china_payoff"]["ST"].tolist()
+    wall = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # MiB on Linux
+    print(json.dumps({"wall_s": wall, "peak_mib": peak, "st": st}))
+
+
+def _child(pipeline, N):
+    line = subprocess.run([sys.executable, __file__, pipeline, str(N)], cwd=ROOT, check=True,
+                          capture_output=True, text=True).stdout.strip().splitlines()[-1]
+    return json.loads(line)
+
+
+def main(big=2**20, salib_n=2**16):
+    from benchmarks.compare_kernel import cpu_name
+
+    print(f"machine: {cpu_name()}, {os.cpu_count()} cores; baseline study, second order; "
+          "reesens streaming on all cores")
+    print(f"{'pipeline':<12} {'N':>9} {'wall s':>9} {'peak MiB':>9} {'reesens x faster':>17} "
+          f"{'max |dST|':>10}")
+    rows = [("reesens", big), ("openturns", big), ("reesens", salib_n), ("salib", salib_n)]
+    results = {key: _child(*key) for key in rows}
+    for pipeline, N in rows:
+        r, ours = results[(pipeline, N)], results[("reesens", N)]
+        speedup = r["wall_s"] / ours["wall_s"]
+        diff = np.nanmax(np.abs(np.subtract(r["st"], ours["st"])))
+        print(f"{pipeline:<12} {N:>9} {r['wall_s']:>9.2f} {r['peak_mib']:>9.0f} "
+              f"{speedup:>17.1f} {diff:>10.2g}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3:
+        measure(sys.argv[1], int(sys.argv[2]))
+    else:
+        main()
