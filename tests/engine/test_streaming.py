@@ -285,6 +285,7 @@ def test_target_ci_doubles_n_and_records_convergence(tmp_path):
 @pytest.mark.parametrize("kind", ["slurm", "pbs"])
 def test_jobqueue_job_scripts_make_workers_single_threaded(kind):
     import dask
+    import dask_jobqueue  # noqa: F401  (loads its default configuration first)
 
     from engine import parallel
     config = {f"jobqueue.{kind}.cores": 4, f"jobqueue.{kind}.memory": "8GB"}
