@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test bench-smoke bench-kernel bench-pipeline run clean
+.PHONY: test bench-smoke bench-kernel bench-pipeline bench-scale run clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ run: $(STAMP)
 # The pipeline against plain SALib (sample -> numpy -> analyze), N = 2^12 .. 2^16.
 bench-pipeline: $(STAMP)
 	$(BIN)/python benchmarks/compare_pipeline.py
+
+# Streaming reesens vs OpenTURNS (N = 2^20) and plain SALib (N = 2^16), second order.
+bench-scale: $(STAMP)
+	$(BIN)/python benchmarks/compare_scale.py
 
 clean:
 	rm -rf $(VENV) .asv .pytest_cache .hypothesis

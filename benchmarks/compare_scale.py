@@ -82,6 +82,7 @@ def _child(pipeline, N):
 
 
 def main(big=2**20, salib_n=2**16):
+    sys.path.insert(0, str(ROOT))
     from benchmarks.compare_kernel import cpu_name
 
     print(f"machine: {cpu_name()}, {os.cpu_count()} cores; baseline study, second order; "
