@@ -35,10 +35,6 @@ def case_coords(study: Study):
     return [d for d, _, _ in dims], {d: np.array(v, dtype=object) for d, v, _ in dims}
 
 
-def n_blocks(study: Study) -> int:
-    return study.N // study.block_points
-
-
 def rows_per_block(study: Study) -> int:
     return study.block_points * sampling.rows_per_point(len(study.sampled_names),
                                                         study.second_order)
