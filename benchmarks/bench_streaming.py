@@ -21,7 +21,8 @@ class StreamingReduction:
                                      evaluate.evaluate_points(study, 0, 2**11))
         self.Y = values.reshape(-1, values.shape[-1])
         self.D = len(study.sampled_names)
-        block_moments(self.Y[:, :64], self.D, second_order)  # JIT outside the timing
+        k = values.shape[-1] // 2**11  # rows per base point
+        block_moments(self.Y[:, :4 * k], self.D, second_order)  # JIT outside the timing
 
     def time_block_moments(self, second_order):
         block_moments(self.Y, self.D, second_order)
