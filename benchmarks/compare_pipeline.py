@@ -53,24 +53,32 @@ def plain_salib(study):
             if not (np.isnan(y).any() or np.all(y == y[0]))}
 
 
-def measure(pipeline, N):
-    """Run one pipeline in this process; print JSON wall time, peak memory, one index."""
-    sys.path.insert(0, str(ROOT))
+def reesens_st(study):
+    """Run the study with reesens on all cores into a temporary store; ST of china_payoff."""
     from engine import run
-    from engine.study import load
 
-    study = load(STUDY, N=N, second_order=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        groups = run.run(study, out=Path(tmp) / "run.zarr", workers=os.cpu_count(),
+                         progress=False)
+    return groups["sobol"]["sobol_ST"].sel(output="china_payoff").values.tolist()
+
+
+def timed(compute) -> None:
+    """Run compute() (which returns some ST values); print JSON wall time, peak memory, ST."""
     start = time.perf_counter()
-    if pipeline == "reesens":
-        with tempfile.TemporaryDirectory() as tmp:
-            groups = run.run(study, out=Path(tmp) / "run.zarr", workers=os.cpu_count(),
-                             progress=False)
-        st = groups["sobol"]["sobol_ST"].sel(output="china_payoff").values.tolist()
-    else:
-        st = plain_salib(study)["china_payoff"]["ST"].tolist()
+    st = compute()
     wall = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # MiB on Linux
     print(json.dumps({"wall_s": wall, "peak_mib": peak, "st": st}))
+
+
+def measure(pipeline, N):
+    """Run one pipeline in this process; print JSON wall time, peak memory, one index."""
+    from engine.study import load
+
+    study = load(STUDY, N=N, second_order=True)
+    timed(lambda: reesens_st(study) if pipeline == "reesens"
+          else plain_salib(study)["china_payoff"]["ST"].tolist())
 
 
 def main(exponents=range(12, 17)):

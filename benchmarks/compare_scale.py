@@ -12,11 +12,8 @@ Each measurement runs in a fresh process so that its peak memory is its own. Run
 """
 import json
 import os
-import resource
 import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -55,24 +52,14 @@ def openturns_pipeline(study):
 def measure(pipeline, N):
     """Run one pipeline in this process; print JSON wall time, peak memory, some ST."""
     sys.path.insert(0, str(ROOT))
-    from engine import run
+    from benchmarks.compare_pipeline import plain_salib, reesens_st, timed
     from engine.study import load
 
     study = load(STUDY, N=N, second_order=True, estimator="streaming")
-    start = time.perf_counter()
-    if pipeline == "reesens":
-        with tempfile.TemporaryDirectory() as tmp:
-            groups = run.run(study, out=Path(tmp) / "run.zarr", workers=os.cpu_count(),
-                             progress=False)
-        st = groups["sobol"]["sobol_ST"].sel(output="china_payoff").values.tolist()
-    elif pipeline == "openturns":
-        st = openturns_pipeline(study)["china_payoff"]
-    else:
-        from benchmarks.compare_pipeline import plain_salib
-        st = plain_salib(study)["china_payoff"]["ST"].tolist()
-    wall = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # MiB on Linux
-    print(json.dumps({"wall_s": wall, "peak_mib": peak, "st": st}))
+    pipelines = {"reesens": lambda: reesens_st(study),
+                 "openturns": lambda: openturns_pipeline(study)["china_payoff"],
+                 "salib": lambda: plain_salib(study)["china_payoff"]["ST"].tolist()}
+    timed(pipelines[pipeline])
 
 
 def _child(pipeline, N):

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import xarray as xr
+import zarr
 
 from engine import evaluate
 from engine.sobol import squeeze_cases
@@ -134,5 +135,4 @@ def open_group(store, group: str) -> xr.Dataset:
 
 def root_attrs(store) -> dict:
     """The store's root attributes: provenance and the last invocation."""
-    import zarr
     return zarr.open_group(store, mode="r").attrs.asdict()
