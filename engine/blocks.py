@@ -91,11 +91,15 @@ def open_or_create(path: Path, study: Study, ident: dict, n_series: int, labels,
     """Make `path` a store of this run; True when it already was one (resume).
 
     A store of another study, seed or block plan is refused naming the differences,
-    unless `overwrite`.
+    unless `overwrite`. Resuming removes the temporary files of chunk writes that a killed
+    run left torn (`*.partial`; zarr never reads them), so the resumed store holds exactly
+    the files of an uninterrupted run. Call it holding the store's lock.
     """
     if (path / "zarr.json").exists():
         old = stored_identity(path)
         if old == ident:
+            for torn in path.rglob("*.partial"):
+                torn.unlink()
             return True
         if not overwrite:
             if old is None:

@@ -211,6 +211,9 @@ def test_killed_run_resumes_to_identical_bytes(tmp_path):
     flags = blocks.done_blocks(store)
     assert 20 <= flags.sum() < flags.size, "the run was not killed mid-way"
     assert not (store / "sobol").exists()
+    # what a kill during a chunk write leaves (whether this kill did is down to timing)
+    torn = store / "blocks" / "block_row_stats" / "c" / "0.1f2e3d.partial"
+    torn.write_bytes(b"torn")
 
     resumed = subprocess.run(_cli(study, "--out", store, *args, "--resume"), cwd=ROOT,
                              capture_output=True, text=True)
