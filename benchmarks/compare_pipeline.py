@@ -63,13 +63,14 @@ def reesens_st(study):
     return groups["sobol"]["sobol_ST"].sel(output="china_payoff").values.tolist()
 
 
-def timed(compute) -> None:
-    """Run compute() (which returns some ST values); print JSON wall time, peak memory, ST."""
+def timed(compute, **extra) -> None:
+    """Run compute() (which returns some ST values); print JSON wall time, peak memory, ST
+    and the `extra` fields."""
     start = time.perf_counter()
     st = compute()
     wall = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # MiB on Linux
-    print(json.dumps({"wall_s": wall, "peak_mib": peak, "st": st}))
+    print(json.dumps({"wall_s": wall, "peak_mib": peak, "st": st, **extra}))
 
 
 def measure(pipeline, N):

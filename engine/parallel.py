@@ -103,11 +103,20 @@ def run_blocks(study: Study, spec, todo, path, *, workers: int = 1, scheduler="t
     keys = [f"{_TASK}-{study.name}-{g[0]}-{len(g)}" for g in groups]
     args = (keep_samples, want_values)
     if client is None:
-        tasks = [dask.delayed(blocks_task, traverse=False)(study, spec, g, str(path), *args,
+        # one graph node each for the study and the series spec: dask would otherwise walk
+        # them again for every task
+        shared = [dask.delayed(x, traverse=False) for x in (study, spec)]
+        tasks = [dask.delayed(blocks_task, traverse=False)(*shared, g, str(path), *args,
                                                            dask_key_name=k)
                  for g, k in zip(groups, keys)]
+        # the scheduler's function, not its name: a name makes dask import distributed
+        # (~0.3 s) to look for a client
+        if scheduler == "processes":
+            from dask.multiprocessing import get
+        else:
+            from dask.threaded import get
         with _LocalProgress(progress or Progress(0, False)):
-            results = dask.compute(*tasks, scheduler=scheduler, num_workers=workers)
+            results = dask.compute(*tasks, scheduler=get, num_workers=workers)
     else:
         from distributed import as_completed
         futures = {client.submit(blocks_task, study, spec, g, str(path), *args, key=k,
