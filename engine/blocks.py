@@ -86,12 +86,12 @@ def stored_identity(path: Path) -> dict | None:
     return attrs.get("reesens_identity")
 
 
-def open_or_create(path: Path, study: Study, ident: dict, n_series: int, labels,
-                   keep_samples: bool, *, overwrite: bool = False) -> bool:
+def open_or_create(path: Path, ident: dict, write_template, *, overwrite: bool = False
+                   ) -> bool:
     """Make `path` a store of this run; True when it already was one (resume).
 
-    A store of another study, seed or block plan is refused naming the differences,
-    unless `overwrite`. Resuming removes the temporary files of chunk writes that a killed
+    A new store gets `write_template(path)` after the identity. A store of another study,
+    seed or block plan is refused naming the differences, unless `overwrite`. Resuming removes the temporary files of chunk writes that a killed
     run left torn (`*.partial`; zarr never reads them), so the resumed store holds exactly
     the files of an uninterrupted run. Call it holding the store's lock.
     """
@@ -111,7 +111,8 @@ def open_or_create(path: Path, study: Study, ident: dict, n_series: int, labels,
                              "to overwrite it (use --overwrite or another --out)")
         for child in path.iterdir():
             shutil.rmtree(child) if child.is_dir() else child.unlink()
-    _write_template(path, study, ident, n_series, labels, keep_samples)
+    zarr.open_group(path, mode="a", use_consolidated=False).attrs["reesens_identity"] = ident
+    write_template(path)
     return False
 
 
@@ -120,10 +121,9 @@ def _short(value) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _write_template(path, study, ident, n_series, labels, keep_samples):
-    root = zarr.open_group(path, mode="a", use_consolidated=False)
-    root.attrs["reesens_identity"] = ident
-    nb = ident["total_blocks"]
+def write_template(path, study: Study, total_blocks: int, labels, keep_samples: bool):
+    """The `blocks` group (and `samples` with keep_samples), every block still to do."""
+    nb, n_series = total_blocks, len(labels)
     ft = Features(len(study.sampled_names), study.second_order)
     nan = {"fill": np.nan, "dtype": np.float64}
 

@@ -19,7 +19,7 @@ from engine.streaming import Moments, merge_all
 from engine.study import Study
 from kernels.saltelli import block_moments
 
-_TASK = "reesens-blocks"
+_TASK = "reesens-task"
 # Worker processes get one thread per numeric library: dask supplies the parallelism.
 SINGLE_THREADED = {name: "1" for name in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS",
                                           "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
@@ -100,36 +100,46 @@ def run_blocks(study: Study, spec, todo, path, *, workers: int = 1, scheduler="t
     a dask.distributed `client` takes precedence.
     """
     groups = [list(todo[i:i + blocks_per_task]) for i in range(0, len(todo), blocks_per_task)]
-    keys = [f"{_TASK}-{study.name}-{g[0]}-{len(g)}" for g in groups]
-    args = (keep_samples, want_values)
+    results = run_tasks(blocks_task, (study, spec), groups,
+                        (str(path), keep_samples, want_values), name=study.name,
+                        workers=workers, scheduler=scheduler, client=client, progress=progress)
+    if not want_values:
+        return {}
+    return {b: v for g, r in zip(groups, results) for b, v in zip(g, r)}
+
+
+def run_tasks(function, shared: tuple, groups: list[list[int]], extra: tuple = (), *,
+              name: str, workers: int = 1, scheduler="threads", client=None,
+              progress: Progress | None = None) -> list:
+    """[function(*shared, group, *extra) for group in groups], run as dask tasks.
+
+    Each group is a list of item ids (blocks, grid chunks); progress advances by a group's
+    length when it finishes. `shared` (the study, ...) enters the graph once.
+    """
+    keys = [f"{_TASK}-{name}-{g[0]}-{len(g)}" for g in groups]
     if client is None:
-        # one graph node each for the study and the series spec: dask would otherwise walk
-        # them again for every task
-        shared = [dask.delayed(x, traverse=False) for x in (study, spec)]
-        tasks = [dask.delayed(blocks_task, traverse=False)(*shared, g, str(path), *args,
-                                                           dask_key_name=k)
-                 for g, k in zip(groups, keys)]
         # the scheduler's function, not its name: a name makes dask import distributed
         # (~0.3 s) to look for a client
         if scheduler == "processes":
             from dask.multiprocessing import get
         else:
             from dask.threaded import get
+        # one graph node per shared object: dask would otherwise walk it for every task
+        nodes = [dask.delayed(x, traverse=False) for x in shared]
+        tasks = [dask.delayed(function, traverse=False)(*nodes, g, *extra, dask_key_name=k)
+                 for g, k in zip(groups, keys)]
         with _LocalProgress(progress or Progress(0, False)):
-            results = dask.compute(*tasks, scheduler=get, num_workers=workers)
-    else:
-        from distributed import as_completed
-        futures = {client.submit(blocks_task, study, spec, g, str(path), *args, key=k,
-                                 pure=False): i for i, (g, k) in enumerate(zip(groups, keys))}
-        results = [None] * len(groups)
-        for future in as_completed(futures):
-            results[futures[future]] = future.result()
-            if progress is not None:
-                progress.advance(len(groups[futures[future]]))
-            future.release()
-    if not want_values:
-        return {}
-    return {b: v for g, r in zip(groups, results) for b, v in zip(g, r)}
+            return list(dask.compute(*tasks, scheduler=get, num_workers=workers))
+    from distributed import as_completed
+    futures = {client.submit(function, *shared, g, *extra, key=k, pure=False): i
+               for i, (g, k) in enumerate(zip(groups, keys))}
+    results = [None] * len(groups)
+    for future in as_completed(futures):
+        results[futures[future]] = future.result()
+        if progress is not None:
+            progress.advance(len(groups[futures[future]]))
+        future.release()
+    return results
 
 
 def connect(*, scheduler_address=None, scheduler_file=None, cluster=None, workers=1):

@@ -98,8 +98,9 @@ def run(study: Study, *, out=None, workers: int = 1, keep_samples: bool = False,
     ident = blocks.identity(study, keep_samples=keep_samples, total_blocks=total_blocks)
     path.mkdir(exist_ok=True)
     with blocks.StoreLock(path):
-        resumed = blocks.open_or_create(path, study, ident, len(labels), labels, keep_samples,
-                                        overwrite=overwrite)
+        resumed = blocks.open_or_create(
+            path, ident, lambda p: blocks.write_template(p, study, total_blocks, labels,
+                                                         keep_samples), overwrite=overwrite)
         done = blocks.done_blocks(path)
         bar = parallel.Progress(levels[-1] // study.block_points, progress, int(done.sum()))
         convergence = []
