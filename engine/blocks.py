@@ -22,7 +22,7 @@ import numpy as np
 import xarray as xr
 import zarr
 
-from engine import evaluate
+from engine import evaluate, store
 from engine.sobol import squeeze_cases
 from engine.study import Study
 from kernels.saltelli import Features
@@ -34,7 +34,7 @@ class StoreError(ValueError):
 
 def identity(study: Study, *, keep_samples: bool, total_blocks: int) -> dict:
     """What must match for a store to be resumed: the study, its seeds and the block plan."""
-    return {"study_json": json.dumps(study.raw, sort_keys=True, default=str),
+    return {"study_json": store.study_json(study),
             "model": study.model.name, "seed": study.seed, "scramble": study.scramble,
             "second_order": study.second_order, "block_points": study.block_points,
             "total_blocks": total_blocks, "keep_samples": keep_samples}

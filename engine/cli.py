@@ -7,7 +7,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from engine import parallel, report, run, store
+from engine import grid, parallel, report, run, store
 from engine.study import ESTIMATORS, StudyError, load
 
 
@@ -27,51 +27,70 @@ def _parser() -> argparse.ArgumentParser:
                       help="salib (rows in memory, bootstrap intervals), streaming (block "
                            "statistics, delta-method intervals) or auto (the study's choice; "
                            "default: SALib while its rows fit in memory)")
-    run_.add_argument("--workers", type=int, default=os.cpu_count() or 1,
-                      help="local threads or processes (default: one per core); jobs with "
-                           "--cluster")
-    run_.add_argument("--scheduler", choices=("threads", "processes"), default="threads",
-                      help="local dask scheduler (default threads)")
-    cluster = run_.add_mutually_exclusive_group()
-    cluster.add_argument("--scheduler-address", help="a running dask scheduler, tcp://host:port")
-    cluster.add_argument("--scheduler-file", type=Path, help="a dask scheduler file")
-    cluster.add_argument("--cluster", choices=("slurm", "pbs"),
-                         help="start a dask-jobqueue cluster (see README)")
-    run_.add_argument("--blocks-per-task", type=int, default=1,
-                      help="blocks evaluated by one task (fewer, larger tasks on a cluster)")
+    _execution_options(run_, "blocks")
     run_.add_argument("--keep-samples", action="store_true",
                       help="store the parameter rows and outputs (group `samples`)")
-    run_.add_argument("--resume", action="store_true",
-                      help="continue the store at --out (a re-run onto a store of the same "
-                           "run resumes too); an error if there is none")
-    run_.add_argument("--overwrite", action="store_true",
-                      help="replace a store that holds another run")
     run_.add_argument("--target-ci", type=float,
                       help="double N until every ST interval half-width is <= this")
     run_.add_argument("--max-n", type=int, dest="max_N", help="largest N for --target-ci")
-    run_.add_argument("--quiet", action="store_true", help="no progress lines")
+    grid = commands.add_parser("grid", help="sweep the study's [grid] into a zarr cube")
+    grid.add_argument("study", type=Path)
+    grid.add_argument("--out", type=Path, help="store path (default results/<study>-grid.zarr)")
+    _execution_options(grid, "chunks")
     show = commands.add_parser("show", help="print the ranking table of a store")
     show.add_argument("store", type=Path)
+    report_ = commands.add_parser("report", help="figures (PNG) and a Markdown summary of "
+                                                 "a store")
+    report_.add_argument("store", type=Path)
+    report_.add_argument("--out", type=Path, help="directory (default <store>-report)")
     return parser
 
 
+def _execution_options(parser, unit: str) -> None:
+    """Options shared by `run` and `grid`: where tasks run, resuming, progress."""
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="local threads or processes (default: one per core); jobs with "
+                             "--cluster")
+    parser.add_argument("--scheduler", choices=("threads", "processes"), default="threads",
+                        help="local dask scheduler (default threads)")
+    cluster = parser.add_mutually_exclusive_group()
+    cluster.add_argument("--scheduler-address",
+                         help="a running dask scheduler, tcp://host:port")
+    cluster.add_argument("--scheduler-file", type=Path, help="a dask scheduler file")
+    cluster.add_argument("--cluster", choices=("slurm", "pbs"),
+                         help="start a dask-jobqueue cluster (see README)")
+    parser.add_argument(f"--{unit}-per-task", type=int, default=1, dest="per_task",
+                        help=f"{unit} evaluated by one task (fewer, larger tasks on a "
+                             "cluster)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the store at --out (a re-run onto a store of the same "
+                             "run resumes too); an error if there is none")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace a store that holds another run")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines")
+
+
+def _connect(args):
+    """The dask.distributed client the options ask for (None: local), after checks."""
+    for option, value in (("--workers", args.workers), ("--per-task", args.per_task)):
+        if value < 1:
+            raise run.StoreError(f"{option} must be >= 1, got {value}")
+    return parallel.connect(scheduler_address=args.scheduler_address,
+                            scheduler_file=args.scheduler_file, cluster=args.cluster,
+                            workers=args.workers)
+
+
 def _run(args, argv) -> int:
-    for name in ("workers", "blocks_per_task"):
-        if getattr(args, name) < 1:
-            raise run.StoreError(f"--{name.replace('_', '-')} must be >= 1, "
-                                 f"got {getattr(args, name)}")
     if args.target_ci is not None and not args.target_ci > 0:
         raise run.StoreError(f"--target-ci must be > 0, got {args.target_ci}")
     study = load(args.study, N=args.N, second_order=args.second_order,
                  estimator=args.estimator)
-    client = parallel.connect(scheduler_address=args.scheduler_address,
-                              scheduler_file=args.scheduler_file, cluster=args.cluster,
-                              workers=args.workers)
+    client = _connect(args)
     try:
         groups = run.run(study, out=args.out, workers=args.workers,
                          keep_samples=args.keep_samples, progress=not args.quiet,
                          command=shlex.join(["reesens", *argv]), scheduler=args.scheduler,
-                         client=client, blocks_per_task=args.blocks_per_task,
+                         client=client, blocks_per_task=args.per_task,
                          overwrite=args.overwrite, resume=args.resume,
                          target_ci=args.target_ci, max_N=args.max_N)
     finally:
@@ -82,6 +101,26 @@ def _run(args, argv) -> int:
     print(report.drivers(groups["sobol"]))
     root = store.root_attrs(path)
     print(f"store: {path} (N = {root['N']}, {root['estimator']} estimator, "
+          f"wall time {root['wall_time_s']:.1f} s)")
+    return 0
+
+
+def _grid(args, argv) -> int:
+    study = load(args.study)
+    client = _connect(args)
+    try:
+        cube = grid.run_grid(study, out=args.out, workers=args.workers,
+                             scheduler=args.scheduler, client=client,
+                             chunks_per_task=args.per_task, progress=not args.quiet,
+                             overwrite=args.overwrite, resume=args.resume,
+                             command=shlex.join(["reesens", *argv]))
+    finally:
+        if client is not None:
+            client.close()
+    path = args.out or grid.default_store(study)
+    root = store.root_attrs(path)
+    axes = " x ".join(f"{d} {n}" for d, n in cube.sizes.items() if d != "chunk")
+    print(f"store: {path} (grid {axes} = {root['cells']:,} cells, "
           f"wall time {root['wall_time_s']:.1f} s)")
     return 0
 
@@ -97,6 +136,8 @@ def main(argv=None) -> int:
             return 0
         if args.command == "run":
             return _run(args, argv)
+        if args.command == "grid":
+            return _grid(args, argv)
         if not (args.store / "zarr.json").exists():
             print(f"{args.store}: not a reesens results store", file=sys.stderr)
             return 2

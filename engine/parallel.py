@@ -58,13 +58,15 @@ def blocks_task(study: Study, spec, block_ids, path, keep_samples: bool, want_va
 
 
 class Progress:
-    """Finished blocks out of `total`: tqdm on a terminal, "block k/n" lines otherwise."""
+    """Finished units (blocks, grid chunks) out of `total`: tqdm on a terminal, "block k/n"
+    lines otherwise."""
 
-    def __init__(self, total: int, enabled: bool, done: int = 0):
+    def __init__(self, total: int, enabled: bool, done: int = 0, unit: str = "block"):
         self.total, self.done, self.enabled, self.bar = total, done, enabled, None
+        self.unit = unit
         if enabled and sys.stderr.isatty():
             from tqdm import tqdm
-            self.bar = tqdm(total=total, initial=done, unit="block", desc="blocks",
+            self.bar = tqdm(total=total, initial=done, unit=unit, desc=f"{unit}s",
                             file=sys.stderr)
 
     def advance(self, n: int) -> None:
@@ -72,7 +74,7 @@ class Progress:
         if self.bar is not None:
             self.bar.update(n)
         elif self.enabled:
-            print(f"block {self.done}/{self.total}", file=sys.stderr, flush=True)
+            print(f"{self.unit} {self.done}/{self.total}", file=sys.stderr, flush=True)
 
     def close(self) -> None:
         if self.bar is not None:

@@ -73,6 +73,9 @@ def run(study: Study, *, out=None, workers: int = 1, keep_samples: bool = False,
     half-width is <= target_ci; each N's estimates go to the `convergence` group.
     """
     start = time.perf_counter()
+    if not study.sampled:
+        raise StoreError(f"{study.path}: the study samples no parameter; it only sweeps a "
+                         "grid (reesens grid STUDY)")
     path = Path(out) if out is not None else default_store(study)
     if out is None:
         path.parent.mkdir(exist_ok=True)

@@ -81,14 +81,8 @@ def provenance(study: Study, *, N: int, estimator: str) -> dict:
     writes the same bytes as an uninterrupted one; the invocation (command, wall time)
     goes to the store's root, see :func:`invocation`.
     """
-    commit, dirty = git_state()
     return {
-        "Conventions": "CF-1.10",
-        "title": study.title or study.name,
-        "study": study.name,
-        "study_file": study.path,
-        "study_json": json.dumps(study.raw, sort_keys=True, default=str),
-        "model": study.model.name,
+        **common_provenance(study),
         "N": N,
         "block_points": study.block_points,
         "second_order": int(study.second_order),
@@ -97,7 +91,26 @@ def provenance(study: Study, *, N: int, estimator: str) -> dict:
         "analysis_seed": study.analysis_seed,
         "resamples": study.resamples,
         "conf_level": study.conf_level,
-        "fixed_parameters": json.dumps({n: v for n, v in study.fixed.items()}),
+    }
+
+
+def study_json(study: Study) -> str:
+    """The whole study file's content as canonical JSON."""
+    return json.dumps(study.raw, sort_keys=True, default=str)
+
+
+def common_provenance(study: Study) -> dict:
+    """Provenance of any run of the study (Monte Carlo or grid): the study, code, versions."""
+    commit, dirty = git_state()
+    return {
+        "Conventions": "CF-1.10",
+        "title": study.title or study.name,
+        "study": study.name,
+        "study_file": study.path,
+        "study_json": study_json(study),
+        "model": study.model.name,
+        "fixed_parameters": json.dumps({n: v for n, v in study.fixed.items()
+                                        if n not in study.grid}),
         "package_versions": json.dumps(package_versions(), sort_keys=True),
         "git_commit": commit,
         "git_dirty": "unknown" if dirty is None else str(dirty).lower(),

@@ -27,7 +27,8 @@ DISTRIBUTIONS = {
 }
 _NOTE_KEYS = ("note", "source")  # free text a parameter or scenario may carry
 TOP_KEYS = ("name", "title", "description", "model", "parameters", "sampling", "outputs",
-            "analysis", "scenario")
+            "analysis", "scenario", "grid")
+GRID_SPACINGS = ("linspace", "logspace", "values")  # how a [grid] axis gives its values
 SAMPLING_DEFAULTS = {"N": 2**12, "second_order": False, "seed": 1, "scramble": True,
                      "block_points": None}
 ANALYSIS_DEFAULTS = {"resamples": 100, "conf_level": 0.95, "seed": None, "estimator": "auto"}
@@ -67,7 +68,9 @@ class Study:
 
     `scenarios` maps scenario name -> (fixed, sampled) dicts; a study without [[scenario]]
     has none. `options` maps each model option to its list of values; `swept` names the
-    options given as lists (they become dimensions of the results).
+    options given as lists (they become dimensions of the results). `grid` maps each
+    parameter a grid run sweeps to its increasing values (model order); every other
+    parameter is then in `fixed`.
     """
 
     path: str
@@ -91,6 +94,8 @@ class Study:
     estimator: str = "auto"
     scenarios: dict[str, tuple[dict[str, float], dict[str, Distribution]]] = field(
         default_factory=dict)
+    grid: dict[str, tuple[float, ...]] = field(default_factory=dict)
+    grid_outputs: tuple[str, ...] = ()
     raw: dict = field(default_factory=dict)
 
     @property
@@ -122,8 +127,11 @@ def _check_notes(table, where, problems):
             problems.append(f"{where}.{key}: must be a string")
 
 
-def _check_parameters(table, where, model, problems, require_all):
-    """(fixed, sampled) from a [parameters] table; problems appended, never raised."""
+def _check_parameters(table, where, model, problems, require_all, given=frozenset()):
+    """(fixed, sampled) from a [parameters] table; problems appended, never raised.
+
+    With require_all, a parameter neither in the table nor in `given` (swept by a grid)
+    takes the model's default or is reported missing."""
     fixed, sampled = {}, {}
     if not isinstance(table, dict):
         problems.append(f"{where}: must be a table of parameters")
@@ -159,6 +167,8 @@ def _check_parameters(table, where, model, problems, require_all):
             sampled[name] = dist
     if require_all:
         for var in model.params:
+            if var.name in given:
+                continue
             if var.name not in table and var.default is None:
                 problems.append(f"{where}.{var.name}: missing; the parameter must be fixed "
                                 f"(value = x) or sampled (dist = ...), {var.domain_text()}")
@@ -291,10 +301,19 @@ def parse(raw: dict, path="<study>", *, N=None, second_order=None, estimator=Non
     model = get_model(model_name)
     options, swept = _check_options(model, model_table, problems)
 
+    grid, grid_outputs = _check_grid(raw.get("grid"), model, problems)
     fixed, sampled = _check_parameters(raw.get("parameters", {}), "parameters", model,
-                                       problems, require_all=True)
-    if not sampled and not problems:
-        problems.append("parameters: at least one parameter must be sampled (dist = ...)")
+                                       problems, require_all=True,
+                                       given=set(raw["grid"]) if isinstance(raw.get("grid"),
+                                                                            dict) else set())
+    if grid:
+        for name in sampled:
+            if name not in grid:
+                problems.append(f"parameters.{name}: sampled but not swept in [grid]; a grid "
+                                "run needs every parameter fixed (value = x) or swept")
+    elif not sampled and not problems:
+        problems.append("parameters: at least one parameter must be sampled (dist = ...) "
+                        "or swept in [grid]")
     scenarios = _check_scenarios(raw.get("scenario", []), model, fixed, sampled, problems)
     outputs = _check_outputs(raw.get("outputs", {}), model, problems)
 
@@ -341,7 +360,10 @@ def parse(raw: dict, path="<study>", *, N=None, second_order=None, estimator=Non
         seed=sampling["seed"], scramble=sampling["scramble"],
         block_points=min(sampling["block_points"], sampling["N"]),
         resamples=resamples, conf_level=float(conf), analysis_seed=analysis["seed"],
-        estimator=analysis["estimator"], scenarios=scenarios, raw=raw)
+        estimator=analysis["estimator"], scenarios=scenarios, grid=grid,
+        grid_outputs=grid_outputs or tuple(v.name for v in model.outputs
+                                           if v.name in outputs or v.flag_masks),
+        raw=raw)
 
 
 def _check_options(model, table, problems):
@@ -424,3 +446,73 @@ def _check_scenarios(blocks, model, fixed, sampled, problems):
                             f"(sampled in the study: {', '.join(sampled)})")
         scenarios[name] = (merged_fixed, merged_sampled)
     return scenarios
+
+
+def _check_grid(table, model, problems):
+    """({parameter: increasing values} in model order, outputs) from [grid]; ({}, ()) if
+    there is none. An axis is `linspace = [start, stop, num]`, `logspace = [start, stop,
+    num]` (geometric, start and stop > 0) or `values = [...]`."""
+    if table is None:
+        return {}, ()
+    if not isinstance(table, dict) or not table:
+        problems.append("grid: must be a table of swept parameters")
+        return {}, ()
+    variables = {v.name: v for v in model.params}
+    outputs = ()
+    if "outputs" in table:
+        names, known = table["outputs"], [v.name for v in model.outputs]
+        if not (isinstance(names, list) and names and all(n in known for n in names)):
+            problems.append(f"grid.outputs: must be a non-empty list of outputs of "
+                            f"{model.name!r}: {', '.join(known)}; got {names!r}")
+        else:
+            outputs = tuple(dict.fromkeys(names))
+    axes = {}
+    for name, spec in table.items():
+        where = f"grid.{name}"
+        if name == "outputs":
+            continue
+        if name not in variables:
+            problems.append(f"{where}: unknown parameter; model {model.name!r} has "
+                            f"{', '.join(variables)} (and grid.outputs)")
+            continue
+        keys = [k for k in GRID_SPACINGS if isinstance(spec, dict) and k in spec]
+        if len(keys) != 1 or set(spec) - {keys[0], *_NOTE_KEYS}:
+            problems.append(f"{where}: give exactly one of linspace = [start, stop, num], "
+                            "logspace = [start, stop, num], values = [...]")
+            continue
+        values = _axis_values(keys[0], spec[keys[0]], f"{where}.{keys[0]}", problems)
+        if values is None:
+            continue
+        outside = [x for x in values if not variables[name].contains(x)]
+        if outside:
+            problems.append(f"{where}: {outside[0]!r} is outside the domain; allowed: "
+                            f"{variables[name].domain_text()}")
+            continue
+        axes[name] = values
+    return {n: axes[n] for n in model.param_names if n in axes}, outputs
+
+
+def _axis_values(kind, spec, where, problems):
+    """The axis' float values (strictly increasing), or None with a problem recorded."""
+    import numpy as np
+    if kind == "values":
+        ok = isinstance(spec, list) and spec and all(_is_number(x) and math.isfinite(x)
+                                                     for x in spec)
+        values = tuple(float(x) for x in spec) if ok else ()
+        if not ok or any(b <= a for a, b in zip(values, values[1:])):
+            problems.append(f"{where}: must be a non-empty list of finite numbers in "
+                            f"increasing order; got {spec!r}")
+            return None
+        return values
+    ok = (isinstance(spec, list) and len(spec) == 3 and all(_is_number(x) for x in spec[:2])
+          and isinstance(spec[2], int) and not isinstance(spec[2], bool) and spec[2] >= 1
+          and all(math.isfinite(x) for x in spec[:2]))
+    if not ok or not spec[0] < spec[1] and spec[2] > 1:
+        problems.append(f"{where}: must be [start, stop, num] with start < stop finite and "
+                        f"num an integer >= 1; got {spec!r}")
+        return None
+    if kind == "logspace" and not spec[0] > 0:
+        problems.append(f"{where}: start must be > 0 for geometric spacing; got {spec[0]!r}")
+        return None
+    space = np.linspace if kind == "linspace" else np.geomspace
+    return tuple(float(x) for x in space(float(spec[0]), float(spec[1]), spec[2]))

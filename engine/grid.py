@@ -1,0 +1,194 @@
+"""Grid sweeps: a model's outputs on a regular N-D grid, as a cube in a crash-safe store.
+
+A study's [grid] gives each swept parameter's values; every other parameter is fixed.
+The cube's dims are the swept options (e.g. `concept`, when the study lists several) and
+then the swept parameters in model order, with the grid values as coordinates. It is cut
+into chunks of about CHUNK_CELLS cells; a task evaluates a chunk (EVAL_CELLS rows at a
+time, so memory stays bounded whatever the cube's size), writes it into its own zarr
+chunks and then flags it done, so a killed run resumes where it stopped and gives the
+same bytes (engine.blocks has the lock and the identity checks).
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from itertools import product
+from pathlib import Path
+
+import dask.array as da
+import numpy as np
+import xarray as xr
+import zarr
+
+from engine import blocks, parallel, store
+from engine.blocks import StoreError
+from engine.study import Study
+
+CHUNK_CELLS = 2**20  # cells per stored chunk (1 MiB of int8 codes)
+EVAL_CELLS = 2**16  # rows per model call inside a chunk
+GROUP = "grid"
+
+
+@dataclass(frozen=True)
+class GridPlan:
+    """The cube's layout: dims (swept options, then swept parameters), shape, chunks."""
+
+    dims: tuple[str, ...]
+    shape: tuple[int, ...]
+    chunks: tuple[int, ...]
+    n_options: int  # leading dims that are swept options
+
+    @classmethod
+    def of(cls, study: Study) -> "GridPlan":
+        options = [(o, len(study.options[o])) for o in study.options if o in study.swept]
+        axes = [(p, len(v)) for p, v in study.grid.items()]
+        chunks, cells = [], 1
+        for _, size in reversed(axes):  # trailing axes whole while they fit
+            take = size if cells * size <= CHUNK_CELLS else max(1, CHUNK_CELLS // cells)
+            chunks.append(take)
+            cells *= take
+        return cls(dims=tuple(d for d, _ in options + axes),
+                   shape=tuple(s for _, s in options + axes),
+                   chunks=(1,) * len(options) + tuple(reversed(chunks)),
+                   n_options=len(options))
+
+    @property
+    def chunk_counts(self) -> tuple[int, ...]:
+        return tuple(math.ceil(s / c) for s, c in zip(self.shape, self.chunks))
+
+    @property
+    def n_chunks(self) -> int:
+        return math.prod(self.chunk_counts)
+
+    def region(self, chunk: int) -> tuple[slice, ...]:
+        """The cube region of chunk number `chunk` (C order over the chunk grid)."""
+        index = np.unravel_index(chunk, self.chunk_counts)
+        return tuple(slice(i * c, min((i + 1) * c, s))
+                     for i, c, s in zip(index, self.chunks, self.shape))
+
+
+def default_store(study: Study) -> Path:
+    return Path("results") / f"{study.name}-grid.zarr"
+
+
+def _fill(dtype) -> float | int:
+    """Fill of a not yet written cell: NaN, -1 (signed codes: "invalid") or 0."""
+    kind = np.dtype(dtype).kind
+    return np.nan if kind == "f" else (-1 if kind == "i" else 0)
+
+
+def template(study: Study, plan: GridPlan) -> xr.Dataset:
+    """The cube with every cell unwritten, dask-backed (nothing computed)."""
+    variables = {v.name: v for v in study.model.outputs}
+    params = {v.name: v for v in study.model.params}
+    data = {name: (plan.dims, da.full(plan.shape, _fill(variables[name].dtype),
+                                      dtype=variables[name].dtype, chunks=plan.chunks),
+                   variables[name].attrs())
+            for name in study.grid_outputs}
+    data["grid_chunk_done"] = (("chunk",), da.zeros(plan.n_chunks, dtype=np.int8, chunks=1),
+                               {"long_name": "1 once the chunk's cells are written",
+                                "units": "1"})
+    coords = {o: (o, np.array(study.options[o], dtype=object), {"long_name": f"model {o}",
+                                                                  "units": "1"})
+              for o in plan.dims[:plan.n_options]}
+    for name, values in study.grid.items():
+        coords[name] = (name, np.array(values), params[name].attrs())
+    ds = xr.Dataset(data, coords=coords)
+    ds.attrs["chunk_shape"] = list(plan.chunks)
+    return ds
+
+
+def evaluate_chunk(study: Study, plan: GridPlan, chunk: int) -> dict[str, np.ndarray]:
+    """{output: array of the chunk region's shape} for grid chunk number `chunk`."""
+    model = study.model
+    region = plan.region(chunk)
+    options = dict(study.options)
+    for o, sl in zip(plan.dims[:plan.n_options], region):
+        options[o] = [study.options[o][sl.start]]
+    combo = {o: v[0] for o, v in options.items()}
+    axes = [np.asarray(study.grid[p])[sl]
+            for p, sl in zip(plan.dims[plan.n_options:], region[plan.n_options:])]
+    shape = tuple(len(a) for a in axes)
+    split = next(k for k in range(len(shape) + 1) if math.prod(shape[k:]) <= EVAL_CELLS)
+    inner = shape[split:]
+    n = math.prod(inner)
+    params = np.empty((n, len(model.params)), order="F")
+    for j, name in enumerate(model.param_names):
+        if name in study.fixed and name not in study.grid:
+            params[:, j] = study.fixed[name]
+    for k in range(split, len(shape)):
+        column = axes[k].reshape([-1 if i == k - split else 1 for i in range(len(inner))])
+        params[:, model.param_names.index(plan.dims[plan.n_options + k])] = \
+            np.broadcast_to(column, inner).ravel()
+    dtypes = {v.name: v.dtype for v in model.outputs}
+    out = {name: np.empty(shape, dtype=dtypes[name]) for name in study.grid_outputs}
+    for lead in product(*(range(s) for s in shape[:split])):
+        for k, i in enumerate(lead):
+            params[:, model.param_names.index(plan.dims[plan.n_options + k])] = axes[k][i]
+        result = model.evaluate_block(params, **combo)
+        for name in study.grid_outputs:
+            out[name][lead] = result[name].reshape(inner)
+    return out
+
+
+def grid_task(study: Study, plan: GridPlan, chunk_ids, path) -> None:
+    """Evaluate, write and flag each chunk of `chunk_ids`."""
+    group = zarr.open_group(path, mode="r+", use_consolidated=False)[GROUP]
+    for chunk in chunk_ids:
+        region = plan.region(chunk)
+        shape = tuple(sl.stop - sl.start for sl in region)
+        for name, values in evaluate_chunk(study, plan, chunk).items():
+            group[name][region] = values.reshape(shape)
+        group["grid_chunk_done"][chunk] = 1
+
+
+def identity(study: Study, plan: GridPlan) -> dict:
+    """What must match for a grid store to be resumed."""
+    return {"kind": "grid", "study_json": store.study_json(study), "model": study.model.name,
+            "dims": list(plan.dims), "shape": list(plan.shape), "chunks": list(plan.chunks),
+            "outputs": list(study.grid_outputs)}
+
+
+def run_grid(study: Study, *, out=None, workers: int = 1, scheduler: str = "threads",
+             client=None, chunks_per_task: int = 1, progress: bool = True,
+             overwrite: bool = False, resume: bool = False, command: str = "") -> xr.Dataset:
+    """Sweep the study's grid into its store (resuming one of the same grid); returns the
+    cube, lazily opened (it may be far larger than memory)."""
+    start = time.perf_counter()
+    if not study.grid:
+        raise StoreError(f"{study.path}: the study has no [grid] to sweep")
+    if study.scenarios:
+        raise StoreError(f"{study.path}: a grid run takes no [[scenario]] blocks; give each "
+                         "scenario its own grid study")
+    path = Path(out) if out is not None else default_store(study)
+    if out is None:
+        path.parent.mkdir(exist_ok=True)
+    blocks.check_path(path)
+    if resume and not (path / "zarr.json").exists():
+        raise StoreError(f"{path}: no store to resume")
+    plan = GridPlan.of(study)
+    path.mkdir(exist_ok=True)
+    with blocks.StoreLock(path):
+        resumed = blocks.open_or_create(
+            path, identity(study, plan),
+            lambda p: template(study, plan).to_zarr(p, group=GROUP, mode="w", compute=False,
+                                                    consolidated=False),
+            overwrite=overwrite)
+        done = zarr.open_group(path, mode="r", use_consolidated=False)[
+            f"{GROUP}/grid_chunk_done"][:] == 1
+        todo = [int(c) for c in np.flatnonzero(~done)]
+        groups = [todo[i:i + chunks_per_task] for i in range(0, len(todo), chunks_per_task)]
+        bar = parallel.Progress(plan.n_chunks, progress, int(done.sum()), unit="chunk")
+        try:
+            parallel.run_tasks(grid_task, (study, plan), groups, (str(path),),
+                               name=study.name, workers=workers, scheduler=scheduler,
+                               client=client, progress=bar)
+        finally:
+            bar.close()
+        attrs = {**store.common_provenance(study), "cells": int(math.prod(plan.shape))}
+        blocks.set_attrs(path, attrs, GROUP)
+        blocks.set_attrs(path, {**attrs, **store.invocation(
+            command=command, wall_seconds=time.perf_counter() - start, resumed=resumed)})
+        blocks.consolidate(path)
+    return xr.open_zarr(path, group=GROUP)
