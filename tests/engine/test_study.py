@@ -13,14 +13,16 @@ SHIPPED = sorted((ROOT / "studies").glob("*.toml"))
 
 def test_there_are_enough_bad_files_and_shipped_studies():
     assert len(BAD) >= 10
-    assert {p.stem for p in SHIPPED} >= {"baseline", "wide", "paper_audit", "partners"}
+    assert {p.stem for p in SHIPPED} >= {"baseline", "wide", "paper_audit", "partners",
+                                         "paper_audit_grid", "baseline_grid"}
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
 def test_shipped_studies_load(path):
     study = load(path)
     assert study.name == path.stem
-    assert set(study.fixed) | set(study.sampled) == set(study.model.param_names)
+    assert set(study.fixed) | set(study.sampled) | set(study.grid) == set(
+        study.model.param_names)
 
 
 @pytest.mark.parametrize("path", BAD, ids=lambda p: p.stem)
