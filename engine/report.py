@@ -1,10 +1,17 @@
-"""Text reports of a `sobol` dataset: the ranking table and the drivers of the codes."""
+"""Reports of a results store: the ranking table and drivers (text, for the terminal),
+and `reesens report`'s figures and Markdown summary (engine.figures draws)."""
 from __future__ import annotations
 
+import json
 from itertools import product
+from pathlib import Path
 
 import numpy as np
 import xarray as xr
+import zarr
+
+from engine import figures
+from engine import store as store_module
 
 
 def _cases(ds: xr.Dataset):
@@ -62,3 +69,248 @@ def drivers(ds: xr.Dataset, code_output: str = "eq") -> str:
         lines.append(f"{title + ': ' if title else ''}the equilibrium choice is driven by "
                      f"{ranked}")
     return "\n".join(lines)
+
+
+# --- `reesens report`: figures and a Markdown summary -------------------------------------
+
+AUDIT_OUTPUTS = ("sets_differ", "region", "disagreement_region")  # woods_audit bookkeeping
+PHASE_PLANES = (("kappa", "p"), ("delta", "p"), ("A", "delta"))  # (x, y), where present
+
+
+def default_report_dir(store: Path) -> Path:
+    return store.with_name(store.name.removesuffix(".zarr") + "-report")
+
+
+def write_report(store: Path, out: Path | None = None) -> list[Path]:
+    """Figures (PNG) and summary.md for a Monte Carlo or grid store; returns the files."""
+    store = Path(store)
+    out = Path(out) if out is not None else default_report_dir(store)
+    out.mkdir(parents=True, exist_ok=True)
+    groups = {g for g in ("sobol", "summary", "convergence", "grid") if (store / g).exists()}
+    root = zarr.open_group(store, mode="r").attrs.asdict()
+    files, lines = [], [f"# {root.get('title') or root.get('study', store.name)}", ""]
+    if "sobol" in groups:
+        more_files, more_lines = _sobol_report(store, out, "convergence" in groups)
+        files += more_files
+        lines += more_lines
+    if "grid" in groups:
+        more_files, more_lines = _grid_report(store, out)
+        files += more_files
+        lines += more_lines
+    if not ({"sobol", "grid"} & groups):
+        raise ValueError(f"{store}: has neither a `sobol` nor a `grid` group; not a finished "
+                         "reesens store")
+    lines += ["## Provenance", ""] + _provenance(root)
+    summary = out / "summary.md"
+    summary.write_text("\n".join(lines) + "\n")
+    return files + [summary]
+
+
+def _slug(text: str) -> str:
+    return "-".join("".join(c if c.isalnum() else " " for c in text).split()) or "all"
+
+
+def _ci(value: float, conf: float) -> str:
+    return f"{value:.2f} ± {conf:.2f}"
+
+
+def _sobol_report(store: Path, out: Path, has_convergence: bool):
+    sobol_ds = store_module.open_group(store, "sobol")
+    summary = store_module.open_group(store, "summary")
+    files, lines = [], []
+    rows = int(summary.attrs["rows"])
+    lines += [f"Monte Carlo study, N = {sobol_ds.attrs['N']} base points ({rows:,} model "
+              f"rows), {sobol_ds.attrs['estimator']} estimator, intervals at "
+              f"{float(sobol_ds.attrs['conf_level']):.0%}.", ""]
+    for title, case in _cases(sobol_ds):
+        name = title or "all rows"
+        files.append(figures.sobol_bars(case, f"Sobol' indices: {name}",
+                                        out / f"sobol_{_slug(title)}.png"))
+        if "sobol_S2" in case:
+            files.append(figures.s2_heatmaps(case, f"Second-order indices: {name}",
+                                             out / f"s2_{_slug(title)}.png"))
+        lines += [f"## What drives the outputs{': ' + title if title else ''}", ""]
+        lines += [f"- {sentence}" for sentence in _driver_sentences(case)] + [""]
+    codes = [v.removeprefix("summary_").removesuffix("_frequency")
+             for v in summary.data_vars if v.endswith("_frequency")]
+    for variable in codes:
+        files.append(figures.code_frequencies(summary, variable,
+                                              out / f"frequency_{variable}.png"))
+    lines += ["## Invalid and NaN rows", ""] + _invalid_sentences(summary, codes, rows) + [""]
+    if "summary_sets_differ_frequency" in summary:
+        lines += ["## Paper audit", ""] + _audit_sentences(summary, sobol_ds) + [""]
+    if has_convergence:
+        files.append(figures.convergence(store_module.open_group(store, "convergence"),
+                                         out / "convergence.png"))
+    return files, lines
+
+
+def _driver_sentences(case: xr.Dataset) -> list[str]:
+    """'<output> is driven by p (ST 0.41 ± 0.01), ...' for each analysed output."""
+    sentences = []
+    for output in case["output"].values.tolist():
+        one = case.sel(output=output)
+        reason = str(one["sobol_skip_reason"].values)
+        if reason:
+            sentences.append(f"{output}: no indices ({reason}).")
+            continue
+        st, conf = one["sobol_ST"].values, one["sobol_ST_conf"].values
+        order = [j for j in np.argsort(-np.nan_to_num(st, nan=-1.0), kind="stable")
+                 if st[j] - conf[j] > 0.01][:3]
+        what = "the indicator " + _indicator(output) if "==" in output else output
+        if not order:
+            sentences.append(f"{what}: no parameter's ST is clearly above 0.01.")
+            continue
+        top = ", ".join(f"{one['param'].values[j]} (ST {_ci(st[j], conf[j])}, "
+                        f"S1 {_ci(one['sobol_S1'].values[j], one['sobol_S1_conf'].values[j])})"
+                        for j in order)
+        sentences.append(f"{what} is driven most by {top}.")
+    return sentences
+
+
+def _indicator(label: str) -> str:
+    output, code = label.split("==")
+    return f"1{{{output} = {code}}}"
+
+
+def _invalid_sentences(summary: xr.Dataset, codes, rows: int) -> list[str]:
+    lines = []
+    for variable in codes:
+        freq = summary[f"summary_{variable}_frequency"]
+        invalid = freq.sel({f"{variable}_code": -1}) if -1 in summary[f"{variable}_code"] \
+            else None
+        if invalid is not None:
+            share = float(invalid.max())
+            lines.append(f"- {variable}: {share:.2%} of the rows are invalid (code -1)"
+                         f"{' in the worst case' if invalid.size > 1 else ''}.")
+    nan = summary["summary_nan_count"]
+    worst = nan.max([d for d in nan.dims if d != "output"]) if nan.ndim > 1 else nan
+    with_nan = [f"{o} ({int(n):,} rows, {int(n) / rows:.2%})"
+                for o, n in zip(worst["output"].values.tolist(), worst.values) if n]
+    lines.append("- NaN rows: " + (", ".join(with_nan) if with_nan else "none") + ".")
+    return lines
+
+
+def _audit_sentences(summary: xr.Dataset, sobol_ds: xr.Dataset) -> list[str]:
+    """The paper audit in words: how often and where Theorem 4 differs, and why."""
+    differ = float(summary["summary_sets_differ_frequency"].sel(sets_differ_code=1))
+    region = summary["summary_region_frequency"]
+    where = summary["summary_disagreement_region_frequency"]
+    meanings = dict(zip(summary["region_code"].values.tolist(),
+                        summary["region_code"].attrs["flag_meanings"].split()))
+    lines = [f"- The seed's Theorem 4 (`paper`) and the exact verifiable-disclosure set "
+             f"differ on {differ:.1%} of the sampled rows."]
+    for code in summary["region_code"].values.tolist():
+        size = float(region.sel(region_code=code))
+        if code < 0 or size == 0:
+            continue
+        share = float(where.sel(disagreement_region_code=code)) / size
+        lines.append(f"- In region {meanings[code]} ({size:.1%} of the rows) they differ "
+                     f"on {share:.1%} of it.")
+    label = "sets_differ==differ"
+    if label in sobol_ds["output"].values.tolist():
+        case = _cases(sobol_ds)[0][1]
+        lines += [f"- Disagreement indicator: {_driver_sentences(case.sel(output=[label]))[0]}"]
+    return lines
+
+
+def _grid_report(store: Path, out: Path):
+    cube = xr.open_zarr(store, group="grid")
+    root = zarr.open_group(store, mode="r").attrs.asdict()
+    fixed = json.loads(root.get("fixed_parameters", "{}"))
+    axes = [d for d in cube.dims if d != "chunk" and d in cube.coords
+            and cube[d].dtype.kind == "f"]
+    case_dims = [d for d in cube.dims if d not in axes and d != "chunk"]
+    code_vars = [v for v in cube.data_vars if "flag_values" in cube[v].attrs]
+    panel_vars = [v for v in code_vars if v not in AUDIT_OUTPUTS]
+    files = []
+    lines = [f"Grid sweep: {' x '.join(f'{d} {cube.sizes[d]}' for d in case_dims + axes)} "
+             f"= {int(root['cells']):,} cells.", ""]
+    planes = [pl for pl in PHASE_PLANES if set(pl) <= set(axes)] or [tuple(axes[-2:])]
+    for x, y in planes:
+        middle = {d: cube.sizes[d] // 2 for d in axes if d not in (x, y)}
+        if {"kappa", "phi_D"} <= set(middle):  # off the kappa == phi_D tie: kappa above
+            middle["kappa"] = (3 * cube.sizes["kappa"]) // 4
+        at = {d: float(cube[d].values[i]) for d, i in middle.items()}
+        where = ", ".join(f"{figures.symbol(d)} = {v:.3g}" for d, v in at.items())
+        sliced = cube.isel(middle).drop_vars("grid_chunk_done").transpose(*case_dims, y, x)
+        panels = []
+        for variable in panel_vars:
+            for index in np.ndindex(*(cube.sizes[d] for d in case_dims)):
+                a = sliced[variable][index].load()
+                label = " ".join(str(sliced[d].values[i]) for d, i in zip(case_dims, index))
+                panels.append((f"{variable} {label}".strip(), a))
+        values = {**fixed, **at}
+        overlays = figures.woods_overlays(panels[0][1], values) if panels else {}
+        if panels:
+            files.append(figures.phase_diagram(panels, overlays, f"Phase diagram at {where}",
+                                               out / f"phase_{x}_{y}.png"))
+        differ = _differ(sliced)
+        if differ is not None:
+            files.append(figures.disagreement_map(
+                differ, overlays, f"Where the classifications differ ({where})",
+                out / f"disagreement_{x}_{y}.png"))
+    lines += ["## Equilibrium codes over the grid", ""]
+    for variable in code_vars:
+        counts = _code_counts(cube[variable])
+        meanings = dict(zip(cube[variable].attrs["flag_values"],
+                            cube[variable].attrs["flag_meanings"].split()))
+        total = sum(counts.values())
+        shares = ", ".join(f"{meanings.get(c, c)} {n / total:.1%}"
+                           for c, n in sorted(counts.items()))
+        lines.append(f"- {variable}: {shares}.")
+    if {"sets_differ", "region"} <= set(cube.data_vars):
+        lines += ["", "## Paper audit on the grid", ""] + _grid_audit(cube)
+    return files, lines + [""]
+
+
+def _differ(sliced: xr.Dataset):
+    """bool (y, x): where the two classifications differ, or None if there are not two."""
+    if "sets_differ" in sliced:
+        return (sliced["sets_differ"] == 1).load()
+    if "concept" in sliced.dims and sliced.sizes["concept"] >= 2:
+        name = "eq_set" if "eq_set" in sliced else "eq"
+        a = sliced[name].isel(concept=0) != sliced[name].isel(concept=1)
+        return a.load()
+    return None
+
+
+def _code_counts(a: xr.DataArray) -> dict[int, int]:
+    """{code: cells} over a cube of any size, read one slice of its first dim at a time."""
+    counts: dict[int, int] = {}
+    first = a.dims[0]
+    step = max(1, a.chunks[0][0] if a.chunks else 1)
+    for start in range(0, a.sizes[first], step):
+        values = np.asarray(a.isel({first: slice(start, start + step)}).values).ravel()
+        codes, n = np.unique(values, return_counts=True)
+        for c, k in zip(codes.tolist(), n.tolist()):
+            counts[c] = counts.get(c, 0) + k
+    return counts
+
+
+def _grid_audit(cube: xr.Dataset) -> list[str]:
+    """Share of grid cells where the sets differ, in total and per region of the rules."""
+    joint = _code_counts((cube["region"].astype(np.int16) * 2
+                          + (cube["sets_differ"] == 1)).rename("joint"))
+    meanings = dict(zip(cube["region"].attrs["flag_values"],
+                        cube["region"].attrs["flag_meanings"].split()))
+    total = sum(joint.values())
+    differ = sum(n for k, n in joint.items() if k % 2)
+    lines = [f"- The seed's Theorem 4 and the verifiable set differ on {differ / total:.1%} "
+             "of the grid cells."]
+    for code in sorted({k // 2 for k in joint}):
+        size = joint.get(2 * code, 0) + joint.get(2 * code + 1, 0)
+        if code >= 0 and size:
+            lines.append(f"- Region {meanings[code]} ({size / total:.1%} of the cells): "
+                         f"they differ on {joint.get(2 * code + 1, 0) / size:.1%} of it.")
+    return lines
+
+
+def _provenance(root: dict) -> list[str]:
+    keys = ("study", "study_file", "model", "N", "estimator", "seed", "cells", "git_commit",
+            "git_dirty", "command", "wall_time_s", "resumed")
+    lines = [f"- {k}: {root[k]}" for k in keys if k in root]
+    versions = json.loads(root.get("package_versions", "{}"))
+    if versions:
+        lines.append("- versions: " + ", ".join(f"{k} {v}" for k, v in sorted(versions.items())))
+    return lines
