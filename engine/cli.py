@@ -141,11 +141,16 @@ def main(argv=None) -> int:
         if not (args.store / "zarr.json").exists():
             print(f"{args.store}: not a reesens results store", file=sys.stderr)
             return 2
+        if args.command == "report":
+            files = report.write_report(args.store, args.out)
+            print(f"{len(files)} files in {files[-1].parent}: "
+                  + ", ".join(f.name for f in files))
+            return 0
         sobol_ds = store.open_group(args.store, "sobol")
         print(report.table(sobol_ds))
         print(report.drivers(sobol_ds))
         return 0
-    except (StudyError, run.StoreError) as e:
+    except (StudyError, run.StoreError, report.ReportError) as e:
         print(e, file=sys.stderr)
         return 2
 

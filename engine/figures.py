@@ -44,7 +44,7 @@ def _figure(n_panels: int, ncols: int, panel_height: float):
                              layout="constrained", squeeze=False)
     for ax in axes.flat[n_panels:]:
         ax.set_visible(False)
-    return fig, axes.flat
+    return fig, list(axes.flat)
 
 
 def _save(fig, path: Path) -> Path:
@@ -84,7 +84,7 @@ def _output_title(label: str) -> str:
     """'eq==pool_nd_hedge' -> '1{eq = pool_nd_hedge}'; continuous outputs unchanged."""
     if "==" in label:
         output, code = label.split("==")
-        return f"1{{{output} = {code}}}"
+        return f"1{{{output} =" + ("\n" if len(label) > 36 else " ") + f"{code}}}"
     return label
 
 
@@ -104,7 +104,7 @@ def s2_heatmaps(case: xr.Dataset, title: str, path: Path) -> Path:
         ax.set_yticks(range(len(params)), ticks, fontsize=7)
         ax.set_title(_output_title(output), fontsize=8)
     if image is not None:
-        fig.colorbar(image, ax=list(axes)[:len(outputs)], shrink=0.6, label="S2")
+        fig.colorbar(image, ax=axes[:len(outputs)], shrink=0.6, label="S2")
     fig.suptitle(title, fontsize=11)
     return _save(fig, path)
 
@@ -139,7 +139,8 @@ def convergence(conv: xr.Dataset, path: Path) -> Path:
     """ST against N, with interval bands, one panel per output (one line per parameter)."""
     case_dims = [d for d in conv["sobol_ST"].dims if d not in ("N", "output", "param")]
     conv = conv.isel({d: 0 for d in case_dims})
-    outputs = conv["output"].values.tolist()
+    outputs = [o for o in conv["output"].values.tolist()
+               if np.isfinite(conv["sobol_ST"].sel(output=o).values).any()]
     fig, axes = _figure(len(outputs), 3, 2.4)
     N = conv["N"].values
     for ax, output in zip(axes, outputs):
@@ -151,6 +152,7 @@ def convergence(conv: xr.Dataset, path: Path) -> Path:
             ax.plot(N, st, marker="o", markersize=3, color=colour, label=symbol(param))
             ax.fill_between(N, st - w, st + w, color=colour, alpha=0.2, linewidth=0)
         ax.set_xscale("log", base=2)
+        ax.set_xlim(N.min() / 1.3, N.max() * 1.3)
         ax.set_xlabel("base sample count N", fontsize=8)
         ax.set_ylabel("ST", fontsize=8)
         ax.set_title(_output_title(output), fontsize=9)

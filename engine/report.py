@@ -77,6 +77,10 @@ AUDIT_OUTPUTS = ("sets_differ", "region", "disagreement_region")  # woods_audit 
 PHASE_PLANES = (("kappa", "p"), ("delta", "p"), ("A", "delta"))  # (x, y), where present
 
 
+class ReportError(ValueError):
+    """The store cannot be reported on."""
+
+
 def default_report_dir(store: Path) -> Path:
     return store.with_name(store.name.removesuffix(".zarr") + "-report")
 
@@ -85,9 +89,17 @@ def write_report(store: Path, out: Path | None = None) -> list[Path]:
     """Figures (PNG) and summary.md for a Monte Carlo or grid store; returns the files."""
     store = Path(store)
     out = Path(out) if out is not None else default_report_dir(store)
-    out.mkdir(parents=True, exist_ok=True)
     groups = {g for g in ("sobol", "summary", "convergence", "grid") if (store / g).exists()}
     root = zarr.open_group(store, mode="r").attrs.asdict()
+    if not ({"sobol", "grid"} & groups):
+        raise ReportError(f"{store}: has neither a `sobol` nor a `grid` group (a run that "
+                          "has not finished?); nothing to report")
+    if "grid" in groups:
+        done = zarr.open_group(store, mode="r")["grid/grid_chunk_done"][:]
+        if not done.all():
+            raise ReportError(f"{store}: the grid run has not finished ({int(done.sum())} of "
+                              f"{done.size} chunks); resume it with reesens grid --resume")
+    out.mkdir(parents=True, exist_ok=True)
     files, lines = [], [f"# {root.get('title') or root.get('study', store.name)}", ""]
     if "sobol" in groups:
         more_files, more_lines = _sobol_report(store, out, "convergence" in groups)
@@ -97,9 +109,6 @@ def write_report(store: Path, out: Path | None = None) -> list[Path]:
         more_files, more_lines = _grid_report(store, out)
         files += more_files
         lines += more_lines
-    if not ({"sobol", "grid"} & groups):
-        raise ValueError(f"{store}: has neither a `sobol` nor a `grid` group; not a finished "
-                         "reesens store")
     lines += ["## Provenance", ""] + _provenance(root)
     summary = out / "summary.md"
     summary.write_text("\n".join(lines) + "\n")
@@ -301,7 +310,7 @@ def _grid_audit(cube: xr.Dataset) -> list[str]:
     for code in sorted({k // 2 for k in joint}):
         size = joint.get(2 * code, 0) + joint.get(2 * code + 1, 0)
         if code >= 0 and size:
-            lines.append(f"- Region {meanings[code]} ({size / total:.1%} of the cells): "
+            lines.append(f"- Region {meanings[code]} ({size:,} cells, {size / total:.1%}): "
                          f"they differ on {joint.get(2 * code + 1, 0) / size:.1%} of it.")
     return lines
 
