@@ -158,7 +158,8 @@ def convergence(conv: xr.Dataset, path: Path) -> Path:
         ax.set_title(_output_title(output), fontsize=9)
         ax.tick_params(labelsize=8)
     if outputs:
-        axes[0].legend(fontsize=7, ncols=2)
+        fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center",
+                   ncols=len(conv["param"]), fontsize=8)
     fig.suptitle(f"Convergence of the total indices (target half-width "
                  f"{conv.attrs.get('target_ci', float('nan')):g})", fontsize=11)
     return _save(fig, path)

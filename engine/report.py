@@ -120,7 +120,7 @@ def _slug(text: str) -> str:
 
 
 def _ci(value: float, conf: float) -> str:
-    return f"{value:.2f} ± {conf:.2f}"
+    return f"{value:.3f} ± {conf:.3f}"
 
 
 def _sobol_report(store: Path, out: Path, has_convergence: bool):
@@ -209,13 +209,15 @@ def _audit_sentences(summary: xr.Dataset, sobol_ds: xr.Dataset) -> list[str]:
                         summary["region_code"].attrs["flag_meanings"].split()))
     lines = [f"- The seed's Theorem 4 (`paper`) and the exact verifiable-disclosure set "
              f"differ on {differ:.1%} of the sampled rows."]
+    shares = {}
     for code in summary["region_code"].values.tolist():
         size = float(region.sel(region_code=code))
         if code < 0 or size == 0:
             continue
-        share = float(where.sel(disagreement_region_code=code)) / size
+        shares[meanings[code]] = float(where.sel(disagreement_region_code=code)) / size
         lines.append(f"- In region {meanings[code]} ({size:.1%} of the rows) they differ "
-                     f"on {share:.1%} of it.")
+                     f"on {shares[meanings[code]]:.1%} of it.")
+    lines += _always_never(shares)
     label = "sets_differ==differ"
     if label in sobol_ds["output"].values.tolist():
         case = _cases(sobol_ds)[0][1]
@@ -307,11 +309,25 @@ def _grid_audit(cube: xr.Dataset) -> list[str]:
     differ = sum(n for k, n in joint.items() if k % 2)
     lines = [f"- The seed's Theorem 4 and the verifiable set differ on {differ / total:.1%} "
              "of the grid cells."]
+    shares = {}
     for code in sorted({k // 2 for k in joint}):
         size = joint.get(2 * code, 0) + joint.get(2 * code + 1, 0)
         if code >= 0 and size:
+            shares[meanings[code]] = joint.get(2 * code + 1, 0) / size
             lines.append(f"- Region {meanings[code]} ({size:,} cells, {size / total:.1%}): "
-                         f"they differ on {joint.get(2 * code + 1, 0) / size:.1%} of it.")
+                         f"they differ on {shares[meanings[code]]:.1%} of it.")
+    return lines + _always_never(shares)
+
+
+def _always_never(shares: dict[str, float]) -> list[str]:
+    """The audit's conclusion in words: regions where the sets always / never differ."""
+    always = [r for r, s in shares.items() if s == 1.0]
+    never = [r for r, s in shares.items() if s == 0.0]
+    lines = []
+    if always:
+        lines.append(f"- In words: Theorem 4 misstates the equilibrium set everywhere in "
+                     f"{', '.join(always)}" + (f", and gets it right everywhere in "
+                                               f"{', '.join(never)}" if never else "") + ".")
     return lines
 
 

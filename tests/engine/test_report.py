@@ -49,8 +49,8 @@ def test_sobol_report_has_every_figure_and_the_stores_numbers(mc_store, tmp_path
     sobol_ds = xr.open_zarr(mc_store, group="sobol").load()
     one = sobol_ds.sel(concept="verifiable", output="china_payoff")
     j = int(np.nanargmax(one["sobol_ST"].values))
-    expected = (f"{one['param'].values[j]} (ST {one['sobol_ST'].values[j]:.2f} ± "
-                f"{one['sobol_ST_conf'].values[j]:.2f}")
+    expected = (f"{one['param'].values[j]} (ST {one['sobol_ST'].values[j]:.3f} ± "
+                f"{one['sobol_ST_conf'].values[j]:.3f}")
     section = text.split("## What drives the outputs: concept=verifiable")[1]
     line = next(x for x in section.splitlines() if x.startswith("- china_payoff"))
     assert line.startswith(f"- china_payoff is driven most by {expected}")
