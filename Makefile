@@ -24,9 +24,11 @@ bench-smoke: $(STAMP)
 bench-kernel: $(STAMP)
 	$(BIN)/python benchmarks/compare_kernel.py
 
-# The baseline study end to end: results/baseline.zarr and the ranking table.
+# The baseline study end to end: results/baseline.zarr, the ranking table, and its
+# figures and summary in results/baseline-report/.
 run: $(STAMP)
 	$(BIN)/reesens run studies/baseline.toml
+	$(BIN)/reesens report results/baseline.zarr
 
 # The pipeline against plain SALib (sample -> numpy -> analyze), N = 2^12 .. 2^16.
 bench-pipeline: $(STAMP)
