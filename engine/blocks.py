@@ -91,9 +91,10 @@ def open_or_create(path: Path, ident: dict, write_template, *, overwrite: bool =
     """Make `path` a store of this run; True when it already was one (resume).
 
     A new store gets `write_template(path)` after the identity. A store of another study,
-    seed or block plan is refused naming the differences, unless `overwrite`. Resuming removes the temporary files of chunk writes that a killed
-    run left torn (`*.partial`; zarr never reads them), so the resumed store holds exactly
-    the files of an uninterrupted run. Call it holding the store's lock.
+    seed or block plan is refused naming the differences, unless `overwrite`. Resuming
+    removes the temporary files of chunk writes that a killed run left torn (`*.partial`;
+    zarr never reads them), so the resumed store holds exactly the files of an
+    uninterrupted run. Call it holding the store's lock.
     """
     if (path / "zarr.json").exists():
         old = stored_identity(path)

@@ -115,7 +115,7 @@ def evaluate_chunk(study: Study, plan: GridPlan, chunk: int) -> dict[str, np.nda
     n = math.prod(inner)
     params = np.empty((n, len(model.params)), order="F")
     for j, name in enumerate(model.param_names):
-        if name in study.fixed and name not in study.grid:
+        if name not in study.grid:  # the study checked that it is fixed
             params[:, j] = study.fixed[name]
     for k in range(split, len(shape)):
         column = axes[k].reshape([-1 if i == k - split else 1 for i in range(len(inner))])

@@ -6,6 +6,7 @@ import json
 from itertools import product
 from pathlib import Path
 
+import dask.array as da
 import numpy as np
 import xarray as xr
 import zarr
@@ -287,16 +288,14 @@ def _differ(sliced: xr.Dataset):
 
 
 def _code_counts(a: xr.DataArray) -> dict[int, int]:
-    """{code: cells} over a cube of any size, read one slice of its first dim at a time."""
-    counts: dict[int, int] = {}
-    first = a.dims[0]
-    step = max(1, a.chunks[0][0] if a.chunks else 1)
-    for start in range(0, a.sizes[first], step):
-        values = np.asarray(a.isel({first: slice(start, start + step)}).values).ravel()
-        codes, n = np.unique(values, return_counts=True)
-        for c, k in zip(codes.tolist(), n.tolist()):
-            counts[c] = counts.get(c, 0) + k
-    return counts
+    """{code: cells} of an integer cube of any size (codes in [-512, 512)), read one stored
+    chunk at a time."""
+    counts = np.zeros(1024, dtype=np.int64)
+    data = da.asarray(a.data)
+    for index in np.ndindex(*data.numblocks):
+        block = np.asarray(data.blocks[index]).astype(np.int16).ravel() + 512
+        counts += np.bincount(block, minlength=1024)
+    return {code - 512: int(n) for code, n in enumerate(counts) if n}
 
 
 def _grid_audit(cube: xr.Dataset) -> list[str]:

@@ -123,7 +123,8 @@ def test_another_grid_is_refused_and_kept(tmp_path):
 
 @pytest.mark.parametrize("change, message", [
     ({"p": {"values": [0.5, 0.1]}}, r"grid\.p\.values: must be .* increasing order"),
-    ({"p": {"linspace": [0.0, 2.0, 5]}}, r"grid\.p: 1\.5 is outside the domain; allowed: p in \[0, 1\]"),
+    ({"p": {"linspace": [0.0, 2.0, 5]}},
+     r"grid\.p: 1\.5 is outside the domain; allowed: p in \[0, 1\]"),
     ({"kappa": {"logspace": [0.0, 1.0, 5]}}, r"grid\.kappa\.logspace: start must be > 0"),
     ({"kappa": {"linspace": [0.1, 1.0]}}, r"grid\.kappa\.linspace: must be \[start, stop, num\]"),
     ({"kappa": {"linspace": [0.1, 1.0, 3], "values": [1]}}, r"grid\.kappa: give exactly one"),

@@ -42,9 +42,9 @@ def mc_store(tmp_path_factory):
 
 def test_sobol_report_has_every_figure_and_the_stores_numbers(mc_store, tmp_path):
     files = report.write_report(mc_store, tmp_path / "out")
-    _check_figures(files, ["sobol_concept-paper.png", "sobol_concept-verifiable.png", "s2_concept-paper.png",
-                           "s2_concept-verifiable.png", "frequency_eq.png", "convergence.png",
-                           "summary.md"])
+    _check_figures(files, ["sobol_concept-paper.png", "sobol_concept-verifiable.png",
+                           "s2_concept-paper.png", "s2_concept-verifiable.png",
+                           "frequency_eq.png", "convergence.png", "summary.md"])
     text = (tmp_path / "out" / "summary.md").read_text()
     sobol_ds = xr.open_zarr(mc_store, group="sobol").load()
     one = sobol_ds.sel(concept="verifiable", output="china_payoff")
