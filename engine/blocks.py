@@ -80,6 +80,17 @@ def check_path(path: Path) -> None:
         raise StoreError(f"{path}: the directory {path.parent} does not exist")
 
 
+def output_path(out, default: Path, *, resume: bool) -> Path:
+    """The store a run writes (`default` when `out` is None), checked before any work."""
+    path = Path(out) if out is not None else default
+    if out is None:
+        path.parent.mkdir(exist_ok=True)
+    check_path(path)
+    if resume and not (path / "zarr.json").exists():
+        raise StoreError(f"{path}: no store to resume")
+    return path
+
+
 def stored_identity(path: Path) -> dict | None:
     """The identity a store was created with (None: not a reesens store)."""
     attrs = zarr.open_group(path, mode="r", use_consolidated=False).attrs.asdict()

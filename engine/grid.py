@@ -69,7 +69,7 @@ class GridPlan:
 
 
 def default_store(study: Study) -> Path:
-    return Path("results") / f"{study.name}-grid.zarr"
+    return store.RESULTS / f"{study.name}-grid.zarr"
 
 
 def _fill(dtype) -> float | int:
@@ -161,12 +161,7 @@ def run_grid(study: Study, *, out=None, workers: int = 1, scheduler: str = "thre
     if study.scenarios:
         raise StoreError(f"{study.path}: a grid run takes no [[scenario]] blocks; give each "
                          "scenario its own grid study")
-    path = Path(out) if out is not None else default_store(study)
-    if out is None:
-        path.parent.mkdir(exist_ok=True)
-    blocks.check_path(path)
-    if resume and not (path / "zarr.json").exists():
-        raise StoreError(f"{path}: no store to resume")
+    path = blocks.output_path(out, default_store(study), resume=resume)
     plan = GridPlan.of(study)
     path.mkdir(exist_ok=True)
     with blocks.StoreLock(path):

@@ -15,12 +15,11 @@ from engine import blocks, evaluate, parallel, sampling, sobol, store, streaming
 from engine.blocks import StoreError
 from engine.study import Study
 
-RESULTS = Path("results")
 MERGE_SLICE = 64  # blocks read back from the store at a time while merging
 
 
 def default_store(study: Study) -> Path:
-    return RESULTS / f"{study.name}.zarr"
+    return store.RESULTS / f"{study.name}.zarr"
 
 
 def available_memory() -> int:
@@ -76,12 +75,7 @@ def run(study: Study, *, out=None, workers: int = 1, keep_samples: bool = False,
     if not study.sampled:
         raise StoreError(f"{study.path}: the study samples no parameter; it only sweeps a "
                          "grid (reesens grid STUDY)")
-    path = Path(out) if out is not None else default_store(study)
-    if out is None:
-        path.parent.mkdir(exist_ok=True)
-    blocks.check_path(path)
-    if resume and not (path / "zarr.json").exists():
-        raise StoreError(f"{path}: no store to resume")
+    path = blocks.output_path(out, default_store(study), resume=resume)
     levels = [study.N]
     if target_ci is not None:
         max_N = max_N or study.N

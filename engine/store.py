@@ -22,6 +22,7 @@ from engine.study import Study
 
 PACKAGES = ("reesens", "numpy", "numba", "scipy", "SALib", "xarray", "dask", "zarr")
 ROOT = Path(__file__).resolve().parents[1]
+RESULTS = Path("results")  # default directory of the stores, relative to where one runs
 
 
 def summary_dataset(study: Study, spec, kept, rows: np.ndarray, total_rows: int
