@@ -238,7 +238,8 @@ def _grid_report(store: Path, out: Path):
     files = []
     lines = [f"Grid sweep: {' x '.join(f'{d} {cube.sizes[d]}' for d in case_dims + axes)} "
              f"= {int(root['cells']):,} cells.", ""]
-    planes = [pl for pl in PHASE_PLANES if set(pl) <= set(axes)] or [tuple(axes[-2:])]
+    planes = [pl for pl in PHASE_PLANES if set(pl) <= set(axes)] or (
+        [tuple(axes[-2:])] if len(axes) >= 2 else [])  # a 1-D grid gets the summary only
     for x, y in planes:
         middle = {d: cube.sizes[d] // 2 for d in axes if d not in (x, y)}
         if {"kappa", "phi_D"} <= set(middle):  # off the kappa == phi_D tie: kappa above
