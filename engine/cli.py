@@ -59,6 +59,7 @@ def _execution_options(parser, unit: str) -> None:
     cluster.add_argument("--scheduler-file", type=Path, help="a dask scheduler file")
     cluster.add_argument("--cluster", choices=("slurm", "pbs"),
                          help="start a dask-jobqueue cluster (see README)")
+    parser.set_defaults(per_task_flag=f"--{unit}-per-task")
     parser.add_argument(f"--{unit}-per-task", type=int, default=1, dest="per_task",
                         help=f"{unit} evaluated by one task (fewer, larger tasks on a "
                              "cluster)")
@@ -72,7 +73,7 @@ def _execution_options(parser, unit: str) -> None:
 
 def _connect(args):
     """The dask.distributed client the options ask for (None: local), after checks."""
-    for option, value in (("--workers", args.workers), ("--per-task", args.per_task)):
+    for option, value in (("--workers", args.workers), (args.per_task_flag, args.per_task)):
         if value < 1:
             raise run.StoreError(f"{option} must be >= 1, got {value}")
     return parallel.connect(scheduler_address=args.scheduler_address,

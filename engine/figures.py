@@ -53,10 +53,24 @@ def _save(fig, path: Path) -> Path:
     return path
 
 
+def analysed_outputs(case: xr.Dataset) -> list[str]:
+    """The outputs of a sobol dataset that have indices (no skip reason)."""
+    return [o for o in case["output"].values.tolist()
+            if not str(case["sobol_skip_reason"].sel(output=o).values)]
+
+
+def output_title(label: str, wrap: bool = False) -> str:
+    """'eq==pool_nd_hedge' -> '1{eq = pool_nd_hedge}' (on two lines when long and `wrap`);
+    continuous outputs unchanged."""
+    if "==" not in label:
+        return label
+    output, code = label.split("==")
+    return f"1{{{output} =" + ("\n" if wrap and len(label) > 36 else " ") + f"{code}}}"
+
+
 def sobol_bars(case: xr.Dataset, title: str, path: Path) -> Path:
     """One panel per output: S1 and ST bars with interval whiskers, parameters by ST."""
-    outputs = [o for o in case["output"].values.tolist()
-               if not str(case["sobol_skip_reason"].sel(output=o).values)]
+    outputs = analysed_outputs(case)
     fig, axes = _figure(len(outputs), 3, 2.4)
     width = 0.38
     for ax, output in zip(axes, outputs):
@@ -70,7 +84,7 @@ def sobol_bars(case: xr.Dataset, title: str, path: Path) -> Path:
                    error_kw={"elinewidth": 0.8}, label=q)
         ax.set_xticks(x, [symbol(p) for p in one["param"].values[order]])
         ax.set_ylim(min(0.0, float(np.nanmin(one["sobol_S1"].values)) - 0.05), 1.05)
-        ax.set_title(_output_title(output), fontsize=9)
+        ax.set_title(output_title(output, wrap=True), fontsize=9)
         ax.set_ylabel("Sobol' index", fontsize=8)
         ax.tick_params(labelsize=8)
         ax.axhline(0, color="0.4", linewidth=0.6)
@@ -80,18 +94,9 @@ def sobol_bars(case: xr.Dataset, title: str, path: Path) -> Path:
     return _save(fig, path)
 
 
-def _output_title(label: str) -> str:
-    """'eq==pool_nd_hedge' -> '1{eq = pool_nd_hedge}'; continuous outputs unchanged."""
-    if "==" in label:
-        output, code = label.split("==")
-        return f"1{{{output} =" + ("\n" if len(label) > 36 else " ") + f"{code}}}"
-    return label
-
-
 def s2_heatmaps(case: xr.Dataset, title: str, path: Path) -> Path:
     """One panel per output: the second-order indices S2[j, k] (j < k)."""
-    outputs = [o for o in case["output"].values.tolist()
-               if not str(case["sobol_skip_reason"].sel(output=o).values)]
+    outputs = analysed_outputs(case)
     params = case["param"].values.tolist()
     fig, axes = _figure(len(outputs), 4, 2.6)
     limit = max(0.05, float(np.nanmax(np.abs(case["sobol_S2"].sel(output=outputs).values))))
@@ -102,7 +107,7 @@ def s2_heatmaps(case: xr.Dataset, title: str, path: Path) -> Path:
         ticks = [symbol(p) for p in params]
         ax.set_xticks(range(len(params)), ticks, fontsize=7)
         ax.set_yticks(range(len(params)), ticks, fontsize=7)
-        ax.set_title(_output_title(output), fontsize=8)
+        ax.set_title(output_title(output, wrap=True), fontsize=8)
     if image is not None:
         fig.colorbar(image, ax=axes[:len(outputs)], shrink=0.6, label="S2")
     fig.suptitle(title, fontsize=11)
@@ -155,7 +160,7 @@ def convergence(conv: xr.Dataset, path: Path) -> Path:
         ax.set_xlim(N.min() / 1.3, N.max() * 1.3)
         ax.set_xlabel("base sample count N", fontsize=8)
         ax.set_ylabel("ST", fontsize=8)
-        ax.set_title(_output_title(output), fontsize=9)
+        ax.set_title(output_title(output, wrap=True), fontsize=9)
         ax.tick_params(labelsize=8)
     if outputs:
         fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center",

@@ -103,10 +103,9 @@ def evaluate_chunk(study: Study, plan: GridPlan, chunk: int) -> dict[str, np.nda
     """{output: array of the chunk region's shape} for grid chunk number `chunk`."""
     model = study.model
     region = plan.region(chunk)
-    options = dict(study.options)
-    for o, sl in zip(plan.dims[:plan.n_options], region):
-        options[o] = [study.options[o][sl.start]]
-    combo = {o: v[0] for o, v in options.items()}
+    combo = {o: values[0] for o, values in study.options.items()}
+    for o, sl in zip(plan.dims[:plan.n_options], region):  # swept options: this chunk's
+        combo[o] = study.options[o][sl.start]
     axes = [np.asarray(study.grid[p])[sl]
             for p, sl in zip(plan.dims[plan.n_options:], region[plan.n_options:])]
     shape = tuple(len(a) for a in axes)

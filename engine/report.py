@@ -25,6 +25,13 @@ def _cases(ds: xr.Dataset):
             for values in product(*(ds[d].values.tolist() for d in dims))]
 
 
+def _outputs(case: xr.Dataset):
+    """(output, its indices, skip reason or "") for each output of one case."""
+    for output in case["output"].values.tolist():
+        one = case.sel(output=output)
+        yield output, one, str(one["sobol_skip_reason"].values)
+
+
 def _value(x: float, conf: float) -> str:
     return "     nan      " if np.isnan(x) else f"{x:6.3f} ±{conf:5.3f}"
 
@@ -36,9 +43,7 @@ def table(ds: xr.Dataset) -> str:
         if title:
             lines.append(f"== {title}")
         lines.append(f"{'output':<28} {'param':<8} {'ST':>14} {'S1':>14}")
-        for output in case["output"].values.tolist():
-            one = case.sel(output=output)
-            reason = str(one["sobol_skip_reason"].values)
+        for output, one, reason in _outputs(case):
             if reason:
                 lines.append(f"{output:<28} {'-':<8} no indices: {reason}")
                 continue
@@ -158,16 +163,14 @@ def _sobol_report(store: Path, out: Path, has_convergence: bool):
 def _driver_sentences(case: xr.Dataset) -> list[str]:
     """'<output> is driven by p (ST 0.41 ± 0.01), ...' for each analysed output."""
     sentences = []
-    for output in case["output"].values.tolist():
-        one = case.sel(output=output)
-        reason = str(one["sobol_skip_reason"].values)
+    for output, one, reason in _outputs(case):
         if reason:
             sentences.append(f"{output}: no indices ({reason}).")
             continue
         st, conf = one["sobol_ST"].values, one["sobol_ST_conf"].values
         order = [j for j in np.argsort(-np.nan_to_num(st, nan=-1.0), kind="stable")
                  if st[j] - conf[j] > 0.01][:3]
-        what = "the indicator " + _indicator(output) if "==" in output else output
+        what = ("the indicator " if "==" in output else "") + figures.output_title(output)
         if not order:
             sentences.append(f"{what}: no parameter's ST is clearly above 0.01.")
             continue
@@ -178,18 +181,11 @@ def _driver_sentences(case: xr.Dataset) -> list[str]:
     return sentences
 
 
-def _indicator(label: str) -> str:
-    output, code = label.split("==")
-    return f"1{{{output} = {code}}}"
-
-
 def _invalid_sentences(summary: xr.Dataset, codes, rows: int) -> list[str]:
     lines = []
     for variable in codes:
-        freq = summary[f"summary_{variable}_frequency"]
-        invalid = freq.sel({f"{variable}_code": -1}) if -1 in summary[f"{variable}_code"] \
-            else None
-        if invalid is not None:
+        if -1 in summary[f"{variable}_code"]:
+            invalid = summary[f"summary_{variable}_frequency"].sel({f"{variable}_code": -1})
             share = float(invalid.max())
             lines.append(f"- {variable}: {share:.2%} of the rows are invalid (code -1)"
                          f"{' in the worst case' if invalid.size > 1 else ''}.")

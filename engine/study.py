@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from itertools import product
 from pathlib import Path
 
+import numpy as np
+
 import kernels  # noqa: F401  (registers the shipped models)
 from kernels.registry import Model, Variable, get_model, MODELS
 
@@ -494,7 +496,6 @@ def _check_grid(table, model, problems):
 
 def _axis_values(kind, spec, where, problems):
     """The axis' float values (strictly increasing), or None with a problem recorded."""
-    import numpy as np
     if kind == "values":
         ok = isinstance(spec, list) and spec and all(_is_number(x) and math.isfinite(x)
                                                      for x in spec)
@@ -507,7 +508,7 @@ def _axis_values(kind, spec, where, problems):
     ok = (isinstance(spec, list) and len(spec) == 3 and all(_is_number(x) for x in spec[:2])
           and isinstance(spec[2], int) and not isinstance(spec[2], bool) and spec[2] >= 1
           and all(math.isfinite(x) for x in spec[:2]))
-    if not ok or not spec[0] < spec[1] and spec[2] > 1:
+    if not ok or (spec[2] > 1 and not spec[0] < spec[1]):
         problems.append(f"{where}: must be [start, stop, num] with start < stop finite and "
                         f"num an integer >= 1; got {spec!r}")
         return None

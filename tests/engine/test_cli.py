@@ -74,3 +74,18 @@ def test_readme_example_reads_a_store(tiny_run):
     namespace = {}
     exec(example.replace('"results/baseline.zarr"', repr(str(store))), namespace)
     assert namespace["sobol"].attrs["study"] == "baseline"
+
+
+def test_grid_and_report_commands(tmp_path):
+    study = ROOT / "studies" / "paper_audit_grid.toml"
+    bad = reesens("grid", study, "--out", tmp_path / "g.zarr", "--chunks-per-task", 0)
+    assert bad.returncode == 2 and "--chunks-per-task must be >= 1, got 0" in bad.stderr
+    swept = reesens("grid", study, "--out", tmp_path / "g.zarr", "--quiet")
+    assert swept.returncode == 0, swept.stderr
+    assert "= 7,770,000 cells" in swept.stdout
+    reported = reesens("report", tmp_path / "g.zarr", "--out", tmp_path / "report")
+    assert reported.returncode == 0, reported.stderr
+    assert (tmp_path / "report" / "phase_kappa_p.png").exists()
+    assert "differ on 50.4% of the grid cells" in (tmp_path / "report" / "summary.md").read_text()
+    monte_carlo = reesens("run", study, "--out", tmp_path / "mc.zarr")
+    assert monte_carlo.returncode == 2 and "samples no parameter" in monte_carlo.stderr
