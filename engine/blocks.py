@@ -10,6 +10,7 @@ out while one writes.
 """
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import json
 import os
@@ -21,11 +22,13 @@ import dask.array as da
 import numpy as np
 import xarray as xr
 import zarr
+import zarr.api.asynchronous
+from zarr.core.sync import sync
 
 from engine import evaluate, store
 from engine.sobol import squeeze_cases
 from engine.study import Study
-from kernels.saltelli import Features
+from kernels.saltelli import STATISTICS_VERSION, Features
 
 
 class StoreError(ValueError):
@@ -33,8 +36,9 @@ class StoreError(ValueError):
 
 
 def identity(study: Study, *, keep_samples: bool, total_blocks: int) -> dict:
-    """What must match for a store to be resumed: the study, its seeds and the block plan."""
-    return {"study_json": store.study_json(study),
+    """What must match for a store to be resumed: the study, its seeds, the block plan and
+    the layout of the block statistics."""
+    return {"study_json": store.study_json(study), "statistics_version": STATISTICS_VERSION,
             "model": study.model.name, "seed": study.seed, "scramble": study.scramble,
             "second_order": study.second_order, "block_points": study.block_points,
             "total_blocks": total_blocks, "keep_samples": keep_samples}
@@ -151,15 +155,18 @@ def write_template(path, study: Study, total_blocks: int, labels, keep_samples: 
                                              "base points (kernels.saltelli)",
                                 "units": "output units to the feature's power"}),
         "block_feature_comoment": (("block", "series", "feature_pair"),
-                                   lazy((nb, n_series, ft.packed), **nan),
-                                   {"long_name": "centred co-moment sums of feature pairs, "
-                                                 "packed upper triangle",
+                                   lazy((nb, n_series, ft.n_pairs), **nan),
+                                   {"long_name": "centred co-moment sums of the feature "
+                                                 "pairs the estimators use",
                                     "units": "output units to the pair's power"}),
         "block_row_stats": (("block", "series", "row_stat"), lazy((nb, n_series, 5), **nan),
                             {"long_name": "over all rows: non-NaN count, mean, M2, min, max",
                              "units": "output units (count: 1)"}),
     }, coords={"series": ("series", np.array(labels, dtype=object),
                           {"long_name": "case and analysed output", "units": "1"}),
+               **{f"feature_pair_{end}": ("feature_pair", ft.pairs[i], {
+                   "long_name": f"{end} feature of the pair (index on feature)", "units": "1"})
+                  for i, end in enumerate(("first", "second"))},
                "row_stat": ("row_stat", np.array(["count", "mean", "m2", "min", "max"],
                                                  dtype=object),
                             {"long_name": "row statistic", "units": "1"})})
@@ -195,21 +202,30 @@ def _samples_template(study: Study, nb: int) -> xr.Dataset:
 def write_block(path, study: Study, block: int, stats, outputs=None) -> None:
     """Write one block's statistics (and its rows: outputs with "_params") into its
     chunks, then flag it done."""
-    root = zarr.open_group(path, mode="r+", use_consolidated=False)
     mean, comoment, rows = stats
-    root["blocks/block_feature_mean"][block] = mean
-    root["blocks/block_feature_comoment"][block] = comoment
-    root["blocks/block_row_stats"][block] = rows
+    writes = [("blocks/block_feature_mean", block, mean),
+              ("blocks/block_feature_comoment", block, comoment),
+              ("blocks/block_row_stats", block, rows)]
     if outputs is not None:
         params = outputs["_params"]
         n = params.shape[1]
-        rows_ = slice(block * n, (block + 1) * n)
+        rows_ = (Ellipsis, slice(block * n, (block + 1) * n))
         kept = tuple(0 if not k else slice(None) for _, _, k in evaluate.case_dims(study))
-        for j, name in enumerate(study.sampled_names):
-            root[f"samples/{name}"][..., rows_] = params[:, :, j]
-        for name in study.outputs:
-            root[f"samples/{name}"][..., rows_] = outputs[name][kept]
-    root["blocks/block_done"][block] = 1
+        writes += [(f"samples/{name}", rows_, params[:, :, j])
+                   for j, name in enumerate(study.sampled_names)]
+        writes += [(f"samples/{name}", rows_, outputs[name][kept]) for name in study.outputs]
+    sync(_write_then_flag(str(path), writes, block))
+
+
+async def _write_then_flag(path: str, writes, block: int) -> None:
+    """Every (array, selection, value) write at once, then block_done[block] = 1: one
+    round trip to zarr's event loop instead of one per array."""
+    root = await zarr.api.asynchronous.open_group(path, mode="r+", use_consolidated=False)
+    arrays = await asyncio.gather(*(root.getitem(name) for name, _, _ in writes),
+                                  root.getitem("blocks/block_done"))
+    await asyncio.gather(*(array.setitem(selection, value)
+                           for array, (_, selection, value) in zip(arrays, writes)))
+    await arrays[-1].setitem(block, 1)
 
 
 def done_blocks(path) -> np.ndarray:
@@ -227,7 +243,7 @@ def read_statistics(path, blocks: slice):
 def set_attrs(path, attrs: dict, group: str = "") -> None:
     """Add attributes to a group of the store (default: its root)."""
     root = zarr.open_group(path, mode="r+", use_consolidated=False)
-    (root[group] if group else root).attrs.update(attrs)
+    (root[group] if group else root).update_attributes(attrs)  # one metadata write
 
 
 def consolidate(path) -> None:

@@ -17,7 +17,7 @@ from engine import blocks as store_blocks
 from engine import evaluate, sobol
 from engine.streaming import Moments, merge_all
 from engine.study import Study
-from kernels.saltelli import block_moments
+from kernels.saltelli import Features, block_moments
 
 _TASK = "reesens-task"
 # Worker processes get one thread per numeric library: dask supplies the parallelism.
@@ -35,6 +35,7 @@ def blocks_task(study: Study, spec, block_ids, path, keep_samples: bool, want_va
     order, so the bytes depend on the block size only.
     """
     D, bp = len(study.sampled_names), study.block_points
+    features = Features(D, study.second_order)
     results = []
     for block in block_ids:
         parts, rows = [], []
@@ -42,8 +43,8 @@ def blocks_task(study: Study, spec, block_ids, path, keep_samples: bool, want_va
             points = min(EVAL_POINTS, (block + 1) * bp - start)
             out = evaluate.evaluate_points(study, start, points)
             values = sobol.series_values(spec, out)  # (*cases, series, rows)
-            parts.append(Moments(points, *block_moments(values.reshape(-1, values.shape[-1]),
-                                                        D, study.second_order)))
+            parts.append(Moments(features, points, *block_moments(
+                values.reshape(-1, values.shape[-1]), D, study.second_order)))
             if keep_samples or want_values:
                 rows.append((out, values))
         stats = merge_all(parts)

@@ -14,6 +14,7 @@ import xarray as xr
 from engine import blocks, evaluate, parallel, sampling, sobol, store, streaming
 from engine.blocks import StoreError
 from engine.study import Study
+from kernels.saltelli import Features
 
 MERGE_SLICE = 64  # blocks read back from the store at a time while merging
 
@@ -50,14 +51,16 @@ def choose_estimator(study: Study, N: int, workers: int) -> str:
     return "salib" if salib_memory(study, N, workers) <= available_memory() // 4 else "streaming"
 
 
-def merged_moments(path, n_blocks: int, block_points: int) -> streaming.Moments:
+def merged_moments(path, study: Study, n_blocks: int) -> streaming.Moments:
     """Statistics of blocks [0, n_blocks) merged in block order (read a slice at a time)."""
+    features = Features(len(study.sampled_names), study.second_order)
     total = None
     for start in range(0, n_blocks, MERGE_SLICE):
         mean, comoment, rows = blocks.read_statistics(
             path, slice(start, min(n_blocks, start + MERGE_SLICE)))
         for b in range(mean.shape[0]):
-            one = streaming.Moments(block_points, mean[b], comoment[b], rows[b])
+            one = streaming.Moments(features, study.block_points, mean[b], comoment[b],
+                                    rows[b])
             total = one if total is None else total.merge(one)
     return total
 
@@ -111,7 +114,7 @@ def run(study: Study, *, out=None, workers: int = 1, keep_samples: bool = False,
                     keep_samples=keep_samples, want_values=estimator == "salib",
                     progress=bar)
                 done[todo] = True
-                moments = merged_moments(path, n_level, study.block_points)
+                moments = merged_moments(path, study, n_level)
                 result = _indices(study, spec, moments, values, estimator, workers, N)
                 convergence.append((N, result))
                 if target_ci is not None and _widest(result) <= target_ci:

@@ -102,8 +102,7 @@ def salib_indices(study: Study, values: np.ndarray, reasons: np.ndarray, *,
 
 def streaming_indices(study: Study, moments: streaming.Moments, reasons: np.ndarray) -> dict:
     """The streaming estimator's indices: moments over (prod(cases) * series) series."""
-    D = len(study.sampled_names)
-    out = streaming.indices(moments, D, study.second_order, study.conf_level)
+    out = streaming.indices(moments, study.conf_level)
     arrays = _empty(study, reasons.shape)
     skip = reasons.astype(bool)
     for q, a in arrays.items():

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import platform
 import subprocess
+from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -118,7 +119,9 @@ def common_provenance(study: Study) -> dict:
     }
 
 
+@cache
 def package_versions() -> dict:
+    """{package: version} of the packages a result depends on (read once per process)."""
     versions = {}
     for package in PACKAGES:
         try:

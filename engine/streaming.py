@@ -21,10 +21,11 @@ from kernels.saltelli import Features
 class Moments:
     """Merged statistics of a run's first `n` base points for S series.
 
-    mean (S, F), comoment (S, F(F+1)/2) packed centred sums, rows (S, 5): non-NaN row
-    count, mean, M2, min, max over all rows.
+    features: the feature layout; mean (S, F), comoment (S, pairs) centred co-moment sums
+    of features.pairs, rows (S, 5): non-NaN row count, mean, M2, min, max over all rows.
     """
 
+    features: Features
     n: int
     mean: np.ndarray
     comoment: np.ndarray
@@ -34,10 +35,9 @@ class Moments:
         """Chan et al.'s pairwise update: the statistics of both sets of points together."""
         n = self.n + other.n
         delta = other.mean - self.mean
-        F = delta.shape[1]
-        iu = np.triu_indices(F)
-        outer = delta[:, iu[0]] * delta[:, iu[1]]
-        comoment = self.comoment + other.comoment + outer * (self.n * other.n / n)
+        q, r = self.features.pairs
+        comoment = self.comoment + other.comoment + delta[:, q] * delta[:, r] * (
+            self.n * other.n / n)
         mean = self.mean + delta * (other.n / n)
         rows = np.empty_like(self.rows)
         n1, n2 = self.rows[:, 0], other.rows[:, 0]
@@ -52,7 +52,7 @@ class Moments:
         rows[:, 0] = rn
         rows[:, 3] = np.fmin(self.rows[:, 3], other.rows[:, 3])
         rows[:, 4] = np.fmax(self.rows[:, 4], other.rows[:, 4])
-        return Moments(n, mean, comoment, rows)
+        return Moments(self.features, n, mean, comoment, rows)
 
 
 def merge_all(blocks) -> Moments:
@@ -65,21 +65,23 @@ def merge_all(blocks) -> Moments:
 
 
 def _covariance(m: Moments) -> np.ndarray:
-    """(S, F, F) population covariance of the features."""
+    """(S, F, F) population covariance of the features; 0 for the pairs never accumulated
+    (no estimator's gradient has both features, see kernels.saltelli)."""
     S, F = m.mean.shape
-    cov = np.empty((S, F, F))
-    iu = np.triu_indices(F)
-    cov[:, iu[0], iu[1]] = m.comoment / m.n
-    cov[:, iu[1], iu[0]] = m.comoment / m.n
+    cov = np.zeros((S, F, F))
+    q, r = m.features.pairs
+    cov[:, q, r] = m.comoment / m.n
+    cov[:, r, q] = m.comoment / m.n
     return cov
 
 
-def indices(m: Moments, D: int, second_order: bool, conf_level: float) -> dict:
+def indices(m: Moments, conf_level: float) -> dict:
     """SALib's S1, ST (S2) and delta-method half-widths: {name: (S, D) or (S, D, D)}.
 
     S2 has NaN below the diagonal and on it, as SALib leaves it.
     """
-    ft = Features(D, second_order)
+    ft = m.features
+    D, second_order = ft.D, ft.second_order
     mu, cov = m.mean, _covariance(m)
     S = mu.shape[0]
     g = m.rows[:, 1]  # global mean of all rows: SALib standardises by it
@@ -115,7 +117,7 @@ def indices(m: Moments, D: int, second_order: bool, conf_level: float) -> dict:
         if second_order:
             out["S2"] = np.full((S, D, D), np.nan)
             out["S2_conf"] = np.full((S, D, D), np.nan)
-            for j, k in ft.pairs:
+            for j, k in ft.param_pairs:
                 y, dk = ft.y(j), ft.d(k)
                 vjk = (cov[:, y, dk] + cov[:, y, a] - cov[:, a, b]
                        + (mu[:, y] - g) * (mu[:, dk] + mu[:, a] - g)

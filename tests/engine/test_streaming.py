@@ -32,8 +32,22 @@ def _moments(Y, D, second_order, block_points):
     """Merged block statistics of Y (series, rows), blocks of `block_points` points."""
     k = 2 * D + 2 if second_order else D + 2
     size = block_points * k
-    return merge_all(Moments(block_points, *block_moments(Y[:, i:i + size], D, second_order))
+    ft = Features(D, second_order)
+    return merge_all(Moments(ft, block_points, *block_moments(Y[:, i:i + size], D,
+                                                              second_order))
                      for i in range(0, Y.shape[1], size))
+
+
+def _numpy_features(y, D, second_order):
+    """The feature vectors (points, F) of one series y (points, k), in Features' order."""
+    a, b, ab = y[:, 0], y[:, -1], y[:, 1:D + 1]
+    d = ab - a[:, None]
+    columns = [a, b, a * a, b * b, *d.T, *(b[:, None] * d).T]
+    if second_order:
+        ba = y[:, D + 1:2 * D + 1]
+        columns += [*ba.T] + [ba[:, j] * ab[:, kk] - a * b
+                              for j, kk in Features(D, second_order).param_pairs]
+    return np.stack(columns + [*(d * d).T], axis=1)
 
 
 @pytest.mark.parametrize("start, n", [(0, 1), (1, 7), (5, 64), (1000, 24), (2**20 - 3, 3)])
@@ -59,23 +73,39 @@ def test_block_moments_equal_a_numpy_reimplementation(second_order):
     mean, comoment, rows = block_moments(Y, D, second_order)
     ft = Features(D, second_order)
     for s in range(3):
-        y = Y[s].reshape(points, k)
-        a, b, ab = y[:, 0], y[:, -1], y[:, 1:D + 1]
-        d = ab - a[:, None]
-        columns = [a, b, y.mean(axis=1), a * a, b * b, *d.T, *(b[:, None] * d).T, *(d * d).T]
-        if second_order:
-            ba = y[:, D + 1:2 * D + 1]
-            columns += [*ba.T] + [ba[:, j] * ab[:, kk] - a * b for j, kk in ft.pairs]
-        f = np.stack(columns, axis=1)
+        f = _numpy_features(Y[s].reshape(points, k), D, second_order)
         np.testing.assert_allclose(mean[s], f.mean(axis=0), rtol=1e-13, atol=1e-13)
         centred = f - f.mean(axis=0)
         full = centred.T @ centred
-        np.testing.assert_allclose(comoment[s], full[np.triu_indices(ft.size)], rtol=1e-12,
+        np.testing.assert_allclose(comoment[s], full[ft.pairs[0], ft.pairs[1]], rtol=1e-12,
                                    atol=1e-12)
         valid = Y[s][~np.isnan(Y[s])]
         expected = [valid.size, valid.mean(), ((valid - valid.mean()) ** 2).sum(), valid.min(),
                     valid.max()]
         np.testing.assert_allclose(rows[s], expected, rtol=1e-13)
+
+
+@pytest.mark.parametrize("D, second_order", [(3, False), (3, True), (6, True)])
+def test_the_accumulated_pairs_are_all_the_intervals_need(D, second_order):
+    """Indices and intervals from the kernel's pairs equal those from the full feature
+    covariance (every pair, numpy): no estimator's gradient meets a pair left out."""
+    rng = np.random.default_rng(7)
+    k, points = 2 * D + 2 if second_order else D + 2, 300
+    Y = rng.normal(size=(2, points * k)) ** 3
+    Y[1] = Y[1] > 0.5
+    sparse = _moments(Y, D, second_order, points)
+    everything = Features(D, second_order)
+    everything.pairs = np.array(np.triu_indices(everything.size))
+    f = [_numpy_features(y.reshape(points, k), D, second_order) for y in Y]
+    centred = [x - x.mean(axis=0) for x in f]
+    full = Moments(everything, points, np.array([x.mean(axis=0) for x in f]),
+                   np.array([(c.T @ c)[everything.pairs[0], everything.pairs[1]]
+                             for c in centred]), sparse.rows)
+    assert sparse.features.n_pairs < everything.n_pairs
+    got, expected = indices(sparse, 0.95), indices(full, 0.95)
+    assert set(got) == set(expected)
+    for q in expected:
+        np.testing.assert_allclose(got[q], expected[q], rtol=1e-10, atol=1e-13, err_msg=q)
 
 
 @pytest.mark.parametrize("second_order", [False, True])
@@ -85,7 +115,7 @@ def test_point_estimates_equal_salib_to_1e_10(second_order, offset):
     y = ishigami.evaluate_block(X)["y"] + offset  # SALib standardises: no change expected
     expected = salib_analyze.analyze(PROBLEM, y, calc_second_order=second_order, seed=2)
     for block_points in (2**11, 2**7, 2**4):
-        got = indices(_moments(y[None], 3, second_order, block_points), 3, second_order, 0.95)
+        got = indices(_moments(y[None], 3, second_order, block_points), 0.95)
         for q in ("S1", "ST") + (("S2",) if second_order else ()):
             mask = ~np.isnan(expected[q])
             np.testing.assert_allclose(got[q][0][mask], expected[q][mask], rtol=1e-10,
@@ -96,7 +126,7 @@ def test_merge_order_changes_only_round_off():
     X = salib_sample.sample(PROBLEM, 2**10, calc_second_order=True, seed=5)
     y = ishigami.evaluate_block(X)["y"][None]
     size = 2**6 * 8
-    parts = [Moments(2**6, *block_moments(y[:, i:i + size], 3, True))
+    parts = [Moments(Features(3, True), 2**6, *block_moments(y[:, i:i + size], 3, True))
              for i in range(0, y.shape[1], size)]
     forward, backward = merge_all(parts), merge_all(parts[::-1])
     for name in ("mean", "comoment", "rows"):
@@ -119,7 +149,7 @@ def test_delta_method_intervals_cover_at_the_nominal_rate():
         for j in range(D):
             rows[:, 1 + j, j] = b[:, j]
         y = ishigami.evaluate_block(rows.reshape(-1, D))["y"][None]
-        got = indices(_moments(y, D, False, n), D, False, 0.95)
+        got = indices(_moments(y, D, False, n), 0.95)
         for q, analytic in (("S1", s1), ("ST", st)):
             hits[q] += np.abs(got[q][0] - analytic) <= got[f"{q}_conf"][0]
     sd = math.sqrt(seeds * 0.95 * 0.05)
