@@ -133,6 +133,7 @@ def evaluate_chunk(study: Study, plan: GridPlan, chunk: int) -> dict[str, np.nda
 
 def grid_task(study: Study, plan: GridPlan, chunk_ids, path) -> None:
     """Evaluate, write and flag each chunk of `chunk_ids`."""
+    parallel.keep_freed_memory()
     group = zarr.open_group(path, mode="r+", use_consolidated=False)[GROUP]
     for chunk in chunk_ids:
         region = plan.region(chunk)

@@ -97,6 +97,8 @@ def run(study: Study, *, out=None, workers: int = 1, keep_samples: bool = False,
     total_blocks = levels[-1] // study.block_points
     ident = blocks.identity(study, keep_samples=keep_samples, total_blocks=total_blocks)
     path.mkdir(exist_ok=True)
+    kernels = parallel.load_kernels(study, spec) if client is None and scheduler == "threads" \
+        else None
     with blocks.StoreLock(path):
         resumed = blocks.open_or_create(
             path, ident, lambda p: blocks.write_template(p, study, total_blocks, labels,
@@ -104,6 +106,8 @@ def run(study: Study, *, out=None, workers: int = 1, keep_samples: bool = False,
         done = blocks.done_blocks(path)
         bar = parallel.Progress(levels[-1] // study.block_points, progress, int(done.sum()))
         convergence = []
+        if kernels is not None:
+            kernels.result()
         try:
             for N in levels:
                 n_level = N // study.block_points

@@ -50,9 +50,14 @@ def series_spec(study: Study) -> list[Series]:
 
 def series_values(spec: list[Series], outputs: dict[str, np.ndarray]) -> np.ndarray:
     """float64 (*case_shape, series, rows) from model outputs {name: (*case_shape, rows)}."""
-    return np.stack([outputs[s.output].astype(np.float64) if s.code is None
-                     else (outputs[s.output] == s.code).astype(np.float64) for s in spec],
-                    axis=-2)
+    first = outputs[spec[0].output]
+    values = np.empty((*first.shape[:-1], len(spec), first.shape[-1]))
+    for i, s in enumerate(spec):  # written in place: no temporary per series
+        if s.code is None:
+            values[..., i, :] = outputs[s.output]
+        else:
+            np.equal(outputs[s.output], s.code, out=values[..., i, :])
+    return values
 
 
 def kept_series(spec: list[Series], row_max: np.ndarray) -> np.ndarray:
