@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test bench-smoke bench-kernel bench-pipeline bench-scale run clean
+.PHONY: test bench-smoke bench-kernel bench-pipeline bench-scale bench-workers run clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ bench-pipeline: $(STAMP)
 # Streaming reesens vs OpenTURNS (N = 2^20) and plain SALib (N = 2^16), second order.
 bench-scale: $(STAMP)
 	$(BIN)/python benchmarks/compare_scale.py
+
+# 1 against 2 worker threads on the same study, alternating in one process (N = 2^20).
+bench-workers: $(STAMP)
+	$(BIN)/python benchmarks/compare_workers.py $(N)
 
 clean:
 	rm -rf $(VENV) .asv .pytest_cache .hypothesis

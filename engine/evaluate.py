@@ -43,11 +43,9 @@ def rows_per_block(study: Study) -> int:
 def parameter_rows(study: Study, start: int, points: int) -> np.ndarray:
     """float64 (scenarios, rows, sampled parameters): rows of base points [start, start +
     points), each scenario's scale."""
-    names = study.sampled_names
-    unit = sampling.unit_block(len(names), start, points,
-                               seed=study.seed, scramble=study.scramble,
-                               second_order=study.second_order)
-    return np.stack([sampling.scale(unit, sampling.salib_problem(names, sampled))
+    return np.stack([sampling.scaled_block(study.sampled_names, sampled, start, points,
+                                           seed=study.seed, scramble=study.scramble,
+                                           second_order=study.second_order)
                      for _, _, sampled in study.scenario_items()])
 
 

@@ -13,7 +13,7 @@ from functools import lru_cache
 import numpy as np
 from SALib.util import scale_samples
 
-from kernels.qmc import sobol_points, sobol_state
+from kernels.qmc import sobol_points, sobol_state, uniform_saltelli_rows
 
 
 def rows_per_point(D: int, second_order: bool) -> int:
@@ -57,3 +57,18 @@ def salib_problem(names, sampled) -> dict:
 def scale(unit_rows: np.ndarray, problem: dict) -> np.ndarray:
     """Map unit-cube rows to the problem's distributions with SALib's own transform."""
     return scale_samples(unit_rows.copy(), dict(problem))
+
+
+def scaled_block(names, sampled, start: int, points: int, *, seed: int, scramble: bool,
+                 second_order: bool) -> np.ndarray:
+    """Saltelli rows for base points [start, start + points) mapped to the distributions
+    `sampled` {name: Distribution} of the parameters `names`: float64 (rows, D), bit for
+    bit SALib's. All-uniform parameters take one numba pass without the GIL
+    (kernels.qmc); any other distribution goes through SALib's `scale_samples`."""
+    if all(sampled[n].dist == "unif" for n in names):
+        base = sobol_points(_state(2 * len(names), seed, scramble), start, points)
+        return uniform_saltelli_rows(base, [sampled[n].bounds[0] for n in names],
+                                     [sampled[n].bounds[1] for n in names], second_order)
+    unit = unit_block(len(names), start, points, seed=seed, scramble=scramble,
+                      second_order=second_order)
+    return scale(unit, salib_problem(names, sampled))

@@ -51,3 +51,40 @@ def sobol_points(state, start: int, n: int) -> np.ndarray:
     out = np.empty((n, sv.shape[0]))
     _sobol_points(sv, shift, scale, np.int64(start), out)
     return out
+
+
+@jit
+def _uniform_saltelli_rows(base, lower, width, second_order, out):
+    D = lower.shape[0]
+    k = 2 * D + 2 if second_order else D + 2
+    for i in range(base.shape[0]):
+        row = i * k
+        for j in range(D):
+            # SALib's scale_samples for "unif": u * (upper - lower) + lower
+            a = base[i, j] * width[j] + lower[j]
+            b = base[i, D + j] * width[j] + lower[j]
+            out[row, j] = a
+            out[row + k - 1, j] = b
+            for r in range(D):
+                out[row + 1 + r, j] = b if r == j else a
+                if second_order:
+                    out[row + 1 + D + r, j] = a if r == j else b
+
+
+def uniform_saltelli_rows(base: np.ndarray, lower, upper, second_order: bool) -> np.ndarray:
+    """SALib's Saltelli rows of uniform parameters, scaled: float64 (points * k, D).
+
+    base: (points, 2D) Sobol' points [A | B]; per point the rows A, AB_1..AB_D,
+    (BA_1..BA_D,) B (k of them), each value u * (upper - lower) + lower as SALib's
+    `scale_samples` computes it, so bit for bit `scale_samples(unit rows)`.
+    """
+    lower = np.asarray(lower, dtype=np.float64)
+    width = np.asarray(upper, dtype=np.float64) - lower
+    D = lower.shape[0]
+    if base.ndim != 2 or base.shape[1] != 2 * D:
+        raise ValueError(f"uniform_saltelli_rows: base must be (points, {2 * D}), "
+                         f"got {base.shape}")
+    k = 2 * D + 2 if second_order else D + 2
+    out = np.empty((base.shape[0] * k, D))
+    _uniform_saltelli_rows(base, lower, width, second_order, out)
+    return out

@@ -12,17 +12,23 @@ DISTRIBUTIONS = [Distribution("unif", (0.1, 1.0)), Distribution("triang", (0.1, 
                  Distribution("norm", (1.0, 2.0))]
 
 
+UNIFORM = [Distribution("unif", b) for b in
+           [(0.1, 1.0), (-np.pi, np.pi), (1.0, 5.0), (0.05, 0.95), (-1e3, 1e-3)]]
+
+
+@pytest.mark.parametrize("distributions", [DISTRIBUTIONS, UNIFORM],
+                         ids=["SALib scale_samples", "uniform numba rows"])
 @pytest.mark.parametrize("second_order", [False, True])
 @pytest.mark.parametrize("scramble", [True, False])
 @pytest.mark.parametrize("block_points", [1, 8, 64])
-def test_blocks_concatenate_to_salib(second_order, scramble, block_points):
-    names = [f"x{i}" for i in range(len(DISTRIBUTIONS))]
-    problem = sampling.salib_problem(names, dict(zip(names, DISTRIBUTIONS)))
+def test_blocks_concatenate_to_salib(distributions, second_order, scramble, block_points):
+    names = [f"x{i}" for i in range(len(distributions))]
+    sampled = dict(zip(names, distributions))
+    problem = sampling.salib_problem(names, sampled)
     expected = salib_sample.sample(dict(problem), 64, calc_second_order=second_order,
                                    scramble=scramble, seed=7)
-    blocks = [sampling.scale(sampling.unit_block(len(names), start, block_points, seed=7,
-                                                 scramble=scramble, second_order=second_order),
-                             problem)
+    blocks = [sampling.scaled_block(names, sampled, start, block_points, seed=7,
+                                    scramble=scramble, second_order=second_order)
               for start in range(0, 64, block_points)]
     np.testing.assert_array_equal(np.concatenate(blocks), expected)
 
