@@ -4,7 +4,9 @@ The base sequence is scipy's (scrambled) Sobol' sequence in 2D dimensions, as SA
 it, generated at any offset by kernels.qmc (scipy's own points, without its O(offset)
 fast_forward). Block b holds base points [b*m, (b+1)*m) for m = study.block_points, so any block can
 be regenerated alone; its rows follow SALib's order per base point: A, AB_1..AB_D,
-(BA_1..BA_D,) B. Concatenating the blocks gives SALib's matrix bit for bit.
+(BA_1..BA_D,) B. Concatenating the blocks gives SALib's matrix bit for bit. Rows are
+mapped to the distributions by SALib's `scale_samples`, or, when every parameter is
+uniform, by kernels.qmc's numba pass that computes the same values.
 """
 from __future__ import annotations
 

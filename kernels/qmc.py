@@ -5,6 +5,8 @@ scipy draws point n as (shift XOR the direction numbers of the set bits of gray(
 reaching point 2**26 costs 2**26 steps. Here a block jumps straight to its first point
 (one XOR per set bit) and walks the Gray code from there, in numba and without the GIL.
 The direction numbers and the shift are scipy's own, read from a scipy engine.
+`uniform_saltelli_rows` lays those points out as SALib's Saltelli rows and scales them to
+uniform ranges in the same pass.
 """
 from __future__ import annotations
 
