@@ -29,6 +29,7 @@ from kernels.accelerate import jit
 # blocks are only resumed by code that computes them the same way.
 STATISTICS_VERSION = 2
 
+
 class Features:
     """Index layout of the feature vector for D parameters, and the accumulated pairs."""
 
@@ -40,10 +41,10 @@ class Features:
         self.mid_rows = 4 + (3 if second_order else 2) * D  # mid features: [4, mid_rows)
         self.mid_end = self.mid_rows + len(self.param_pairs)  # ... and the w: [.., mid_end)
         self.size = self.mid_end + D
-        q = [(q, r) for q in range(4) for r in range(q, self.size)]
-        q += [(q, r) for q in range(4, self.mid_rows) for r in range(q, self.mid_end)]
-        q += [(q, q) for q in range(self.mid_rows, self.size)]
-        self.pairs = np.array(q, dtype=np.int64).T  # (2, pairs): q <= r
+        pairs = [(q, r) for q in range(4) for r in range(q, self.size)]
+        pairs += [(q, r) for q in range(4, self.mid_rows) for r in range(q, self.mid_end)]
+        pairs += [(q, q) for q in range(self.mid_rows, self.size)]
+        self.pairs = np.array(pairs, dtype=np.int64).T  # (2, pairs): q <= r
 
     def d(self, j):
         return 4 + j
@@ -93,11 +94,12 @@ def _features(y, D, second_order, f):
 def _row_stats(y, lanes, out):
     """Count, mean, M2, min and max of the non-NaN values of y (points, k) into out (5,).
 
-    Each of the k row positions accumulates in its own lane (the loop vectorises), and the
-    lanes are combined in order: a fixed summation order for a fixed block.
+    Each of the k row positions accumulates in its own lane of `lanes` (4, k): k short
+    independent sums instead of one long chain. The lanes are then combined in order, a
+    fixed summation order for a fixed block.
     """
     points, k = y.shape
-    count, total, lo, hi = lanes[0, :k], lanes[1, :k], lanes[2, :k], lanes[3, :k]
+    count, total, lo, hi = lanes[0], lanes[1], lanes[2], lanes[3]
     count[:], total[:], lo[:], hi[:] = 0.0, 0.0, np.inf, -np.inf
     for i in range(points):
         for r in range(k):
@@ -114,7 +116,7 @@ def _row_stats(y, lanes, out):
         mn = min(mn, lo[r])
         mx = max(mx, hi[r])
     m = s / n if n else np.nan
-    m2 = lanes[0, :k]  # the counts are summed: their lane is free
+    m2 = lanes[0]  # the counts are summed: their lane is free
     m2[:] = 0.0
     for i in range(points):
         for r in range(k):
