@@ -190,8 +190,7 @@ def test_auto_estimator_streams_when_rows_do_not_fit(monkeypatch):
 
 def _study_file(tmp_path, N=2**13, block_points=2**5):
     text = (ROOT / "studies" / "baseline.toml").read_text()
-    text = text.replace("N = 65536", f"N = {N}").replace("block_points = 16384",
-                                                         f"block_points = {block_points}")
+    text = text.replace("N = 65536", f"N = {N}\nblock_points = {block_points}")
     path = tmp_path / "study.toml"
     path.write_text(text)
     return path

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.study import StudyError, load, parse
+from engine.study import StudyError, default_block_points, load, parse
 from tests.engine import ishigami
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,4 +55,7 @@ def test_defaults_fill_bargaining_settings_and_command_line_overrides():
     study = load(ROOT / "studies" / "baseline.toml", N=64, second_order=True)
     assert (study.N, study.second_order) == (64, True)
     assert study.block_points == 64  # never more than N
+    assert load(ROOT / "studies" / "baseline.toml", N=2**20).block_points == 2**16
+    assert [default_block_points(2**k) for k in (10, 16, 18, 26)] == [2**10, 2**14, 2**14,
+                                                                       2**16]
     assert study.fixed == {"rho_C": 0.9, "rho_F": 0.9, "S": 1.0}
