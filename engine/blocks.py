@@ -35,13 +35,17 @@ class StoreError(ValueError):
     """The output path cannot take this run's results store."""
 
 
-def identity(study: Study, *, keep_samples: bool, total_blocks: int) -> dict:
+def identity(study: Study, *, keep_samples: bool, total_blocks: int,
+             replicates: int = 0) -> dict:
     """What must match for a store to be resumed: the study, its seeds, the block plan and
-    the layout of the block statistics."""
+    the layout of the block statistics (with `replicates` bootstrap replicates per block,
+    weighted by the analysis seed)."""
     return {"study_json": store.study_json(study), "statistics_version": STATISTICS_VERSION,
             "model": study.model.name, "seed": study.seed, "scramble": study.scramble,
             "second_order": study.second_order, "block_points": study.block_points,
-            "total_blocks": total_blocks, "keep_samples": keep_samples}
+            "total_blocks": total_blocks, "keep_samples": keep_samples,
+            "bootstrap_replicates": replicates,
+            "bootstrap_seed": study.analysis_seed if replicates else None}
 
 
 class StoreLock:
@@ -137,8 +141,10 @@ def _short(value) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def write_template(path, study: Study, total_blocks: int, labels, keep_samples: bool):
-    """The `blocks` group (and `samples` with keep_samples), every block still to do."""
+def write_template(path, study: Study, total_blocks: int, labels, keep_samples: bool,
+                   replicates: int = 0):
+    """The `blocks` group (and `samples` with keep_samples), every block still to do; with
+    `replicates`, the blocks' bootstrap statistics too (kernels.bootstrap)."""
     nb, n_series = total_blocks, len(labels)
     ft = Features(len(study.sampled_names), study.second_order)
     nan = {"fill": np.nan, "dtype": np.float64}
@@ -170,11 +176,41 @@ def write_template(path, study: Study, total_blocks: int, labels, keep_samples: 
                "row_stat": ("row_stat", np.array(["count", "mean", "m2", "min", "max"],
                                                  dtype=object),
                             {"long_name": "row statistic", "units": "1"})})
+    if replicates:
+        blocks = blocks.merge(_bootstrap_template(ft, nb, n_series, replicates))
     blocks.attrs["block_points"] = study.block_points
     blocks.to_zarr(path, group="blocks", mode="w", compute=False, consolidated=False)
     if keep_samples:
         _samples_template(study, nb).to_zarr(path, group="samples", mode="w", compute=False,
                                               consolidated=False)
+
+
+def _bootstrap_template(ft: Features, nb: int, n_series: int, replicates: int) -> xr.Dataset:
+    """Per block and replicate: total Poisson weight, weighted means of the base features
+    and weighted centred co-moment sums of their pairs (kernels.bootstrap)."""
+    B, P = ft.base.size, ft.base_pairs.shape[1]
+
+    def lazy(shape):
+        return da.full(shape, np.nan, chunks=(1, *shape[1:]))
+
+    pairs = ft.base[ft.base_pairs]
+    return xr.Dataset({
+        "block_bootstrap_weight": (("block", "replicate"), lazy((nb, replicates)), {
+            "long_name": "total Poisson(1) weight of the block's base points",
+            "units": "1"}),
+        "block_bootstrap_mean": (("block", "replicate", "series", "base_feature"),
+                                 lazy((nb, replicates, n_series, B)), {
+            "long_name": "weighted mean of each base feature over the block",
+            "units": "output units"}),
+        "block_bootstrap_comoment": (("block", "replicate", "series", "base_pair"),
+                                     lazy((nb, replicates, n_series, P)), {
+            "long_name": "weighted centred co-moment sums of the base feature pairs",
+            "units": "output units squared"}),
+    }, coords={"base_feature": ("base_feature", ft.base, {
+        "long_name": "index on feature of the base feature", "units": "1"}),
+        **{f"base_pair_{end}": ("base_pair", pairs[i], {
+            "long_name": f"{end} feature of the pair (index on feature)", "units": "1"})
+           for i, end in enumerate(("first", "second"))}})
 
 
 def _samples_template(study: Study, nb: int) -> xr.Dataset:
@@ -199,13 +235,17 @@ def _samples_template(study: Study, nb: int) -> xr.Dataset:
     return squeeze_cases(xr.Dataset(data, coords=coords), study)
 
 
-def write_block(path, study: Study, block: int, stats, outputs=None) -> None:
-    """Write one block's statistics (and its rows: outputs with "_params") into its
-    chunks, then flag it done."""
+def write_block(path, study: Study, block: int, stats, outputs=None,
+                replicates=None) -> None:
+    """Write one block's statistics (its bootstrap replicates' (weight, mean, comoment),
+    and its rows: outputs with "_params") into its chunks, then flag it done."""
     mean, comoment, rows = stats
     writes = [("blocks/block_feature_mean", block, mean),
               ("blocks/block_feature_comoment", block, comoment),
               ("blocks/block_row_stats", block, rows)]
+    if replicates is not None:
+        writes += [(f"blocks/block_bootstrap_{name}", block, value)
+                   for name, value in zip(("weight", "mean", "comoment"), replicates)]
     if outputs is not None:
         params = outputs["_params"]
         n = params.shape[1]
@@ -234,10 +274,15 @@ def done_blocks(path) -> np.ndarray:
 
 
 def read_statistics(path, blocks: slice):
-    """(mean, comoment, rows) of the blocks in `blocks`, stacked on a leading block axis."""
+    """(mean, comoment, rows) of the blocks in `blocks`, stacked on a leading block axis,
+    and their bootstrap (weight, mean, comoment), or None when the store has none."""
     group = zarr.open_group(path, mode="r", use_consolidated=False)["blocks"]
-    return tuple(group[name][blocks] for name in
-                 ("block_feature_mean", "block_feature_comoment", "block_row_stats"))
+    stats = tuple(group[name][blocks] for name in
+                  ("block_feature_mean", "block_feature_comoment", "block_row_stats"))
+    if "block_bootstrap_weight" not in group:
+        return stats, None
+    return stats, tuple(group[f"block_bootstrap_{name}"][blocks]
+                        for name in ("weight", "mean", "comoment"))
 
 
 def set_attrs(path, attrs: dict, group: str = "") -> None:

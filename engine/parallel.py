@@ -18,8 +18,9 @@ from dask.callbacks import Callback
 
 from engine import blocks as store_blocks
 from engine import evaluate, sobol
-from engine.streaming import Moments, merge_all
+from engine.streaming import Moments, Replicates, merge_all
 from engine.study import Study
+from kernels.bootstrap import replicate_moments
 from kernels.saltelli import Features, block_moments
 
 _TASK = "reesens-task"
@@ -52,24 +53,31 @@ def keep_freed_memory() -> None:
     libc.mallopt(M_TRIM_THRESHOLD, 128 << 20)
 
 
-def blocks_task(study: Study, spec, block_ids, path, keep_samples: bool, want_values: bool):
+def blocks_task(study: Study, spec, block_ids, path, keep_samples: bool, want_values: bool,
+                replicates: int = 0):
     """Evaluate, reduce and store each block; returns its series values (or None) per block.
 
-    A block is evaluated EVAL_POINTS base points at a time and their statistics merged in
-    order, so the bytes depend on the block size only.
+    A block is evaluated EVAL_POINTS base points at a time and their statistics (and
+    `replicates` bootstrap replicates') merged in order, so the bytes depend on the block
+    size only.
     """
     keep_freed_memory()
     D, bp = len(study.sampled_names), study.block_points
     features = Features(D, study.second_order)
     results = []
     for block in block_ids:
-        parts, rows = [], []
+        parts, boot, rows = [], [], []
         for start in range(block * bp, (block + 1) * bp, EVAL_POINTS):
             points = min(EVAL_POINTS, (block + 1) * bp - start)
             out = evaluate.evaluate_points(study, start, points)
             values = sobol.series_values(spec, out)  # (*cases, series, rows)
-            parts.append(Moments(features, points, *block_moments(
-                values.reshape(-1, values.shape[-1]), D, study.second_order)))
+            series = values.reshape(-1, values.shape[-1])
+            parts.append(Moments(features, points, *block_moments(series, D,
+                                                                  study.second_order)))
+            if replicates:
+                boot.append(Replicates(features, *replicate_moments(
+                    series, D, study.second_order, first_point=start,
+                    seed=study.analysis_seed, replicates=replicates)))
             if keep_samples or want_values:
                 rows.append((out, values))
         stats = merge_all(parts)
@@ -77,8 +85,10 @@ def blocks_task(study: Study, spec, block_ids, path, keep_samples: bool, want_va
         if keep_samples:
             kept = {name: np.concatenate([o[name] for o, _ in rows], axis=-1)
                     for name in [*study.outputs, "_params"]}
+        boot = merge_all(boot) if replicates else None
         store_blocks.write_block(path, study, block, (stats.mean, stats.comoment, stats.rows),
-                                 kept)
+                                 kept, None if boot is None else (boot.weight, boot.mean,
+                                                                  boot.comoment))
         results.append(np.concatenate([v for _, v in rows], axis=-1) if want_values else None)
     return results
 
@@ -89,8 +99,11 @@ def load_kernels(study: Study, spec) -> Future:
     before running blocks on local threads."""
     def one_point():
         values = sobol.series_values(spec, evaluate.evaluate_points(study, 0, 1))
-        block_moments(values.reshape(-1, values.shape[-1]), len(study.sampled_names),
-                      study.second_order)
+        series, D = values.reshape(-1, values.shape[-1]), len(study.sampled_names)
+        block_moments(series, D, study.second_order)
+        if study.intervals == "bootstrap":
+            replicate_moments(series, D, study.second_order, first_point=0, seed=1,
+                              replicates=2)
 
     pool = ThreadPoolExecutor(1)
     future = pool.submit(one_point)
@@ -136,15 +149,16 @@ class _LocalProgress(Callback):
 
 def run_blocks(study: Study, spec, todo, path, *, workers: int = 1, scheduler="threads",
                client=None, blocks_per_task: int = 1, keep_samples=False, want_values=False,
-               progress: Progress | None = None) -> dict:
-    """Run the blocks `todo`; returns {block: series values} when `want_values`, else {}.
+               replicates: int = 0, progress: Progress | None = None) -> dict:
+    """Run the blocks `todo` (with `replicates` bootstrap replicates each); returns
+    {block: series values} when `want_values`, else {}.
 
     `scheduler` is "threads" or "processes" (dask's local schedulers, `workers` of them);
     a dask.distributed `client` takes precedence.
     """
     groups = [list(todo[i:i + blocks_per_task]) for i in range(0, len(todo), blocks_per_task)]
     results = run_tasks(blocks_task, (study, spec), groups,
-                        (str(path), keep_samples, want_values), name=study.name,
+                        (str(path), keep_samples, want_values, replicates), name=study.name,
                         workers=workers, scheduler=scheduler, client=client, progress=progress)
     if not want_values:
         return {}

@@ -51,18 +51,22 @@ def choose_estimator(study: Study, N: int, workers: int) -> str:
     return "salib" if salib_memory(study, N, workers) <= available_memory() // 4 else "streaming"
 
 
-def merged_moments(path, study: Study, n_blocks: int) -> streaming.Moments:
-    """Statistics of blocks [0, n_blocks) merged in block order (read a slice at a time)."""
+def merged_moments(path, study: Study, n_blocks: int):
+    """(Moments, Replicates or None) of blocks [0, n_blocks) merged in block order, read a
+    slice at a time; Replicates when the store holds bootstrap statistics."""
     features = Features(len(study.sampled_names), study.second_order)
-    total = None
+    total = boot = None
     for start in range(0, n_blocks, MERGE_SLICE):
-        mean, comoment, rows = blocks.read_statistics(
+        (mean, comoment, rows), replicates = blocks.read_statistics(
             path, slice(start, min(n_blocks, start + MERGE_SLICE)))
         for b in range(mean.shape[0]):
             one = streaming.Moments(features, study.block_points, mean[b], comoment[b],
                                     rows[b])
             total = one if total is None else total.merge(one)
-    return total
+            if replicates is not None:
+                one = streaming.Replicates(features, *(x[b] for x in replicates))
+                boot = one if boot is None else boot.merge(one)
+    return total, boot
 
 
 def run(study: Study, *, out=None, workers: int = 1, keep_samples: bool = False,
@@ -95,14 +99,18 @@ def run(study: Study, *, out=None, workers: int = 1, keep_samples: bool = False,
     case_labels = [" ".join(v for v in case if v) for case in _case_values(study)]
     labels = [f"{c}{' ' if c else ''}{s.label}" for c in case_labels for s in spec]
     total_blocks = levels[-1] // study.block_points
-    ident = blocks.identity(study, keep_samples=keep_samples, total_blocks=total_blocks)
+    replicates = study.resamples if estimator == "streaming" and study.intervals == \
+        "bootstrap" else 0
+    ident = blocks.identity(study, keep_samples=keep_samples, total_blocks=total_blocks,
+                            replicates=replicates)
     path.mkdir(exist_ok=True)
     kernels = parallel.load_kernels(study, spec) if client is None and scheduler == "threads" \
         else None
     with blocks.StoreLock(path):
         resumed = blocks.open_or_create(
             path, ident, lambda p: blocks.write_template(p, study, total_blocks, labels,
-                                                         keep_samples), overwrite=overwrite)
+                                                         keep_samples, replicates),
+            overwrite=overwrite)
         done = blocks.done_blocks(path)
         bar = parallel.Progress(levels[-1] // study.block_points, progress, int(done.sum()))
         convergence = []
@@ -116,10 +124,10 @@ def run(study: Study, *, out=None, workers: int = 1, keep_samples: bool = False,
                     study, spec, todo, path, workers=workers, scheduler=scheduler,
                     client=client, blocks_per_task=blocks_per_task,
                     keep_samples=keep_samples, want_values=estimator == "salib",
-                    progress=bar)
+                    replicates=replicates, progress=bar)
                 done[todo] = True
-                moments = merged_moments(path, study, n_level)
-                result = _indices(study, spec, moments, values, estimator, workers, N)
+                moments, boot = merged_moments(path, study, n_level)
+                result = _indices(study, spec, moments, boot, values, estimator, workers, N)
                 convergence.append((N, result))
                 if target_ci is not None and _widest(result) <= target_ci:
                     break
@@ -150,8 +158,9 @@ def _case_values(study: Study):
             for values in product(*(values for _, values, _ in dims))]
 
 
-def _indices(study, spec, moments, values, estimator, workers, N):
-    """(sobol dataset, summary dataset) at N base points."""
+def _indices(study, spec, moments, boot, values, estimator, workers, N):
+    """(sobol dataset, summary dataset) at N base points (boot: bootstrap Replicates for
+    the streaming estimator's intervals, or None)."""
     shape = evaluate.case_shape(study)
     rows = moments.rows.reshape(*shape, len(spec), 5)
     kept = sobol.kept_series(spec, rows[..., 4])
@@ -162,7 +171,7 @@ def _indices(study, spec, moments, values, estimator, workers, N):
         arrays = sobol.salib_indices(study, rows_values[..., kept, :], reasons[..., kept],
                                      workers=workers)
     else:
-        arrays = sobol.streaming_indices(study, moments, reasons)
+        arrays = sobol.streaming_indices(study, moments, reasons, boot)
         arrays = {q: a[..., kept, :, :] if q.startswith("S2") else a[..., kept, :]
                   for q, a in arrays.items()}
     kept_spec = [s for s, k in zip(spec, kept) if k]

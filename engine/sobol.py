@@ -105,9 +105,20 @@ def salib_indices(study: Study, values: np.ndarray, reasons: np.ndarray, *,
     return arrays
 
 
-def streaming_indices(study: Study, moments: streaming.Moments, reasons: np.ndarray) -> dict:
-    """The streaming estimator's indices: moments over (prod(cases) * series) series."""
-    out = streaming.indices(moments, study.conf_level)
+def interval_kind(study: Study, estimator: str) -> str:
+    """How the run's intervals were computed, in words."""
+    if estimator == "salib":
+        return "bootstrap (SALib)"
+    if study.intervals == "bootstrap":
+        return f"Poisson bootstrap ({study.resamples} replicates)"
+    return "asymptotic normal (delta method)"
+
+
+def streaming_indices(study: Study, moments: streaming.Moments, reasons: np.ndarray,
+                      replicates: streaming.Replicates | None = None) -> dict:
+    """The streaming estimator's indices: moments (and bootstrap replicates, for its
+    intervals) over (prod(cases) * series) series."""
+    out = streaming.indices(moments, study.conf_level, replicates)
     arrays = _empty(study, reasons.shape)
     skip = reasons.astype(bool)
     for q, a in arrays.items():
@@ -131,8 +142,7 @@ def sobol_dataset(study: Study, spec: list[Series], arrays: dict, reasons: np.nd
     coords["output"] = np.array([s.label for s in spec], dtype=object)
     coords["param"] = np.array(names, dtype=object)
     level = f"{100 * study.conf_level:g}%"
-    interval = ("bootstrap (SALib)" if estimator == "salib"
-                else "asymptotic normal (delta method)")
+    interval = interval_kind(study, estimator)
     texts = {"S1": "first-order Sobol' index (Saltelli 2010)",
              "ST": "total Sobol' index (Jansen)",
              "S2": "second-order Sobol' index (Saltelli 2002)"}

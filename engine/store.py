@@ -90,6 +90,7 @@ def provenance(study: Study, *, N: int, estimator: str) -> dict:
         "second_order": int(study.second_order),
         "seed": study.seed,
         "estimator": estimator,
+        "intervals": "salib bootstrap" if estimator == "salib" else study.intervals,
         "analysis_seed": study.analysis_seed,
         "resamples": study.resamples,
         "conf_level": study.conf_level,

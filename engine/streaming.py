@@ -1,11 +1,15 @@
-"""Sobol' indices from streamed block statistics (kernels.saltelli), with delta-method intervals.
+"""Sobol' indices from streamed block statistics (kernels.saltelli), with delta-method or
+streaming-bootstrap intervals.
 
 The point estimates are SALib's (Saltelli 2010 S1, Jansen ST, Saltelli 2002 S2, each on
 the output standardised by the mean and standard deviation of all rows), written in terms
 of feature means and centred co-moments so that no large sums cancel. They equal SALib's
-on the same rows to round-off. The intervals are asymptotic normal: each index is a
-smooth function of feature means, and its variance is grad^T Cov(f) grad / n (the delta
-method, as in Janon et al. 2014), with the global mean held fixed.
+on the same rows to round-off. The delta-method intervals are asymptotic normal: each
+index is a smooth function of feature means, and its variance is grad^T Cov(f) grad / n
+(the delta method, as in Janon et al. 2014), with the global mean held fixed. The
+bootstrap intervals are SALib's, z * the standard deviation of the estimates over
+replicates, with Poisson(1) weights per base point in place of resampling
+(kernels.bootstrap); the global mean is held fixed there too, as in SALib.
 """
 from __future__ import annotations
 
@@ -34,11 +38,8 @@ class Moments:
     def merge(self, other: "Moments") -> "Moments":
         """Chan et al.'s pairwise update: the statistics of both sets of points together."""
         n = self.n + other.n
-        delta = other.mean - self.mean
-        q, r = self.features.pairs
-        comoment = self.comoment + other.comoment + delta[:, q] * delta[:, r] * (
-            self.n * other.n / n)
-        mean = self.mean + delta * (other.n / n)
+        mean, comoment = _chan(self.n, self.mean, self.comoment, other.n, other.mean,
+                               other.comoment, self.features.pairs)
         rows = np.empty_like(self.rows)
         n1, n2 = self.rows[:, 0], other.rows[:, 0]
         rn = n1 + n2
@@ -55,8 +56,40 @@ class Moments:
         return Moments(self.features, n, mean, comoment, rows)
 
 
-def merge_all(blocks) -> Moments:
-    """Merge block statistics in the given (block) order."""
+@dataclass
+class Replicates:
+    """Merged bootstrap statistics (kernels.bootstrap) of R replicates for S series.
+
+    weight (R,) total Poisson weight; mean (R, S, B) weighted means of Features.base;
+    comoment (R, S, P) weighted centred co-moment sums of Features.base_pairs.
+    """
+
+    features: Features
+    weight: np.ndarray
+    mean: np.ndarray
+    comoment: np.ndarray
+
+    def merge(self, other: "Replicates") -> "Replicates":
+        """Chan et al.'s update per replicate, with total weights in place of counts."""
+        n1, n2 = self.weight[:, None, None], other.weight[:, None, None]
+        mean, comoment = _chan(n1, self.mean, self.comoment, n2, other.mean, other.comoment,
+                               self.features.base_pairs)
+        return Replicates(self.features, self.weight + other.weight, mean, comoment)
+
+
+def _chan(n1, mean1, comoment1, n2, mean2, comoment2, pairs):
+    """(mean, comoment) of two sets of points with counts (or weights) n1, n2 > 0, means
+    (..., F) and centred co-moment sums (..., pairs) of the feature pairs `pairs` (2, P)."""
+    n = n1 + n2
+    delta = mean2 - mean1
+    q, r = pairs
+    with np.errstate(invalid="ignore", divide="ignore"):  # n = 0: an empty replicate
+        cross, share = np.where(n > 0, n1 * n2 / n, 0.0), np.where(n > 0, n2 / n, 0.0)
+    return mean1 + delta * share, comoment1 + comoment2 + delta[..., q] * delta[..., r] * cross
+
+
+def merge_all(blocks):
+    """Merge block statistics (Moments or Replicates) in the given (block) order."""
     blocks = iter(blocks)
     total = next(blocks)
     for block in blocks:
@@ -64,70 +97,106 @@ def merge_all(blocks) -> Moments:
     return total
 
 
-def _covariance(m: Moments) -> np.ndarray:
-    """(S, F, F) population covariance of the features; 0 for the pairs never accumulated
-    (no estimator's gradient has both features, see kernels.saltelli)."""
-    S, F = m.mean.shape
-    cov = np.zeros((S, F, F))
-    q, r = m.features.pairs
-    cov[:, q, r] = m.comoment / m.n
-    cov[:, r, q] = m.comoment / m.n
+def _covariance(features: Features, pairs, comoment: np.ndarray, n) -> np.ndarray:
+    """(..., F, F) population covariance of the features from the centred co-moment sums
+    (..., P) of `pairs` (2, P) over n points (or total weight, shaped to broadcast); 0 for
+    the pairs not accumulated (no estimator or gradient has both, see kernels.saltelli)."""
+    cov = np.zeros((*comoment.shape[:-1], features.size, features.size))
+    q, r = pairs
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cov[..., q, r] = cov[..., r, q] = comoment / n
     return cov
 
 
-def indices(m: Moments, conf_level: float) -> dict:
-    """SALib's S1, ST (S2) and delta-method half-widths: {name: (S, D) or (S, D, D)}.
+def _estimates(ft: Features, mu: np.ndarray, cov: np.ndarray, g: np.ndarray) -> dict:
+    """SALib's V, S1, ST (and S2, NaN on and below the diagonal) from feature means mu
+    (..., F), their covariance cov (..., F, F) and the global mean of all rows g (...).
 
-    S2 has NaN below the diagonal and on it, as SALib leaves it.
+    Only the base features' means and Features.base_pairs' covariances are read."""
+    a, b = ft.a, ft.b
+    d = [ft.d(j) for j in range(ft.D)]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        V = (cov[..., a, a] + cov[..., b, b]) / 2 + ((mu[..., a] - mu[..., b]) / 2) ** 2
+        out = {"V": V,
+               "S1": (cov[..., b, d] + (mu[..., b, None] - g[..., None]) * mu[..., d])
+               / V[..., None],
+               "ST": 0.5 * (cov[..., d, d] + mu[..., d] ** 2) / V[..., None]}
+        if ft.second_order:
+            out["S2"] = np.full((*V.shape, ft.D, ft.D), np.nan)
+            for j, k in ft.param_pairs:
+                y, dk = ft.y(j), ft.d(k)
+                vjk = (cov[..., y, dk] + cov[..., y, a] - cov[..., a, b]
+                       + (mu[..., y] - g) * (mu[..., dk] + mu[..., a] - g)
+                       - (mu[..., a] - g) * (mu[..., b] - g))
+                out["S2"][..., j, k] = vjk / V - out["S1"][..., j] - out["S1"][..., k]
+    return out
+
+
+def indices(m: Moments, conf_level: float, replicates: Replicates | None = None) -> dict:
+    """SALib's S1, ST (S2) and interval half-widths: {name: (S, D) or (S, D, D)}.
+
+    The half-widths are the delta method's, or with `replicates` the bootstrap's:
+    z * the standard deviation of the replicates' estimates (ddof 1), as SALib's. S2 has
+    NaN below the diagonal and on it, as SALib leaves it.
     """
     ft = m.features
-    D, second_order = ft.D, ft.second_order
-    mu, cov = m.mean, _covariance(m)
-    S = mu.shape[0]
+    z = norm.ppf(0.5 + conf_level / 2)
+    cov = _covariance(ft, ft.pairs, m.comoment, m.n)
     g = m.rows[:, 1]  # global mean of all rows: SALib standardises by it
+    est = _estimates(ft, m.mean, cov, g)
+    out = {q: est[q] for q in ("S1", "ST", "S2") if q in est}
+    if replicates is not None:
+        mu = np.zeros((*replicates.mean.shape[:2], ft.size))
+        mu[..., ft.base] = replicates.mean
+        boot = _estimates(ft, mu, _covariance(ft, ft.base[ft.base_pairs], replicates.comoment,
+                                              replicates.weight[:, None, None]), g[None])
+        with np.errstate(invalid="ignore"):
+            for q in list(out):
+                out[f"{q}_conf"] = z * np.std(boot[q], axis=0, ddof=1)
+        return out
+    out.update(_delta_half_widths(m, cov, est, z))
+    return out
+
+
+def _delta_half_widths(m: Moments, cov: np.ndarray, est: dict, z: float) -> dict:
+    """Delta-method half-widths of est's S1, ST (S2): z sqrt(grad' Cov grad / n), each
+    gradient taken with respect to the feature means."""
+    ft = m.features
+    D, mu, V = ft.D, m.mean, est["V"]
+    S = mu.shape[0]
+    g = m.rows[:, 1]
     a, b = ft.a, ft.b
+    out = {q: np.full((S, D), np.nan) for q in ("S1_conf", "ST_conf")}
     with np.errstate(invalid="ignore", divide="ignore"):
-        V = (cov[:, a, a] + cov[:, b, b]) / 2 + ((mu[:, a] - mu[:, b]) / 2) ** 2
         grad_V = np.zeros((S, ft.size))
         grad_V[:, ft.a2] = grad_V[:, ft.b2] = 0.5
         grad_V[:, a] = grad_V[:, b] = -(mu[:, a] + mu[:, b]) / 2
 
-        def ratio(num, grad_num):
-            """num / V and its gradient with respect to the feature means."""
-            value = num / V
-            return value, (grad_num - value[:, None] * grad_V) / V[:, None]
-
-        out = {q: np.full((S, D), np.nan) for q in ("S1", "S1_conf", "ST", "ST_conf")}
-        grads = {}
-        z = norm.ppf(0.5 + conf_level / 2)
+        def ratio_gradient(value, grad_num):
+            """Gradient of num / V, its value being `value`."""
+            return (grad_num - value[:, None] * grad_V) / V[:, None]
 
         def half_width(grad):
             return z * np.sqrt(np.einsum("sf,sfg,sg->s", grad, cov, grad) / m.n)
 
+        grads = {}
         for j in range(D):
-            d = ft.d(j)
             grad = np.zeros((S, ft.size))
-            grad[:, ft.bd(j)], grad[:, d] = 1.0, -g
-            out["S1"][:, j], grads[j] = ratio(cov[:, b, d] + (mu[:, b] - g) * mu[:, d], grad)
+            grad[:, ft.bd(j)], grad[:, ft.d(j)] = 1.0, -g
+            grads[j] = ratio_gradient(est["S1"][:, j], grad)
             out["S1_conf"][:, j] = half_width(grads[j])
             grad = np.zeros((S, ft.size))
             grad[:, ft.d2(j)] = 0.5
-            value, grad = ratio(0.5 * (cov[:, d, d] + mu[:, d] ** 2), grad)
-            out["ST"][:, j], out["ST_conf"][:, j] = value, half_width(grad)
-        if second_order:
-            out["S2"] = np.full((S, D, D), np.nan)
+            out["ST_conf"][:, j] = half_width(ratio_gradient(est["ST"][:, j], grad))
+        if ft.second_order:
             out["S2_conf"] = np.full((S, D, D), np.nan)
             for j, k in ft.param_pairs:
-                y, dk = ft.y(j), ft.d(k)
-                vjk = (cov[:, y, dk] + cov[:, y, a] - cov[:, a, b]
-                       + (mu[:, y] - g) * (mu[:, dk] + mu[:, a] - g)
-                       - (mu[:, a] - g) * (mu[:, b] - g))
                 grad = np.zeros((S, ft.size))
                 grad[:, ft.w(j, k)] = 1.0
-                grad[:, y] -= g
-                grad[:, dk] -= g
+                grad[:, ft.y(j)] -= g
+                grad[:, ft.d(k)] -= g
                 grad[:, b] += g
-                value, grad = ratio(vjk, grad)
-                out["S2"][:, j, k] = value - out["S1"][:, j] - out["S1"][:, k]
-                out["S2_conf"][:, j, k] = half_width(grad - grads[j] - grads[k])
+                vjk_over_V = est["S2"][:, j, k] + est["S1"][:, j] + est["S1"][:, k]
+                out["S2_conf"][:, j, k] = half_width(
+                    ratio_gradient(vjk_over_V, grad) - grads[j] - grads[k])
     return out

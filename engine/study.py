@@ -33,8 +33,12 @@ TOP_KEYS = ("name", "title", "description", "model", "parameters", "sampling", "
 GRID_SPACINGS = ("linspace", "logspace", "values")  # how a [grid] axis gives its values
 SAMPLING_DEFAULTS = {"N": 2**12, "second_order": False, "seed": 1, "scramble": True,
                      "block_points": None}
-ANALYSIS_DEFAULTS = {"resamples": 100, "conf_level": 0.95, "seed": None, "estimator": "auto"}
+ANALYSIS_DEFAULTS = {"resamples": 100, "conf_level": 0.95, "seed": None, "estimator": "auto",
+                     "intervals": "delta"}
 ESTIMATORS = ("auto", "salib", "streaming")
+# the streaming estimator's intervals: delta method or Poisson bootstrap (`resamples`
+# replicates); SALib's estimator always gives its own resampling bootstrap
+INTERVALS = ("delta", "bootstrap")
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -94,6 +98,7 @@ class Study:
     conf_level: float
     analysis_seed: int
     estimator: str = "auto"
+    intervals: str = "delta"
     scenarios: dict[str, tuple[dict[str, float], dict[str, Distribution]]] = field(
         default_factory=dict)
     grid: dict[str, tuple[float, ...]] = field(default_factory=dict)
@@ -264,10 +269,11 @@ def default_block_points(N: int) -> int:
     return min(N, max(2**14, min(2**16, N // 16)))
 
 
-def load(path, *, N=None, second_order=None, estimator=None) -> Study:
+def load(path, *, N=None, second_order=None, estimator=None, intervals=None) -> Study:
     """Read and check a study file; StudyError lists every problem found.
 
-    `N`, `second_order` and `estimator` override the file's values (command-line options).
+    `N`, `second_order`, `estimator` and `intervals` override the file's values
+    (command-line options).
     """
     path = Path(path)
     try:
@@ -276,10 +282,12 @@ def load(path, *, N=None, second_order=None, estimator=None) -> Study:
         raise StudyError(path, [f"cannot read the file: {e.strerror}"]) from None
     except tomllib.TOMLDecodeError as e:
         raise StudyError(path, [f"not valid TOML: {e}"]) from None
-    return parse(raw, path, N=N, second_order=second_order, estimator=estimator)
+    return parse(raw, path, N=N, second_order=second_order, estimator=estimator,
+                 intervals=intervals)
 
 
-def parse(raw: dict, path="<study>", *, N=None, second_order=None, estimator=None) -> Study:
+def parse(raw: dict, path="<study>", *, N=None, second_order=None, estimator=None,
+          intervals=None) -> Study:
     """Check a study already read from TOML (see :func:`load`)."""
     problems = []
     for key in raw:
@@ -344,6 +352,11 @@ def parse(raw: dict, path="<study>", *, N=None, second_order=None, estimator=Non
     if analysis["estimator"] not in ESTIMATORS:
         problems.append(f"analysis.estimator: must be one of {', '.join(ESTIMATORS)}, got "
                         f"{analysis['estimator']!r}")
+    if intervals is not None:
+        analysis["intervals"] = intervals
+    if analysis["intervals"] not in INTERVALS:
+        problems.append(f"analysis.intervals: must be one of {', '.join(INTERVALS)}, got "
+                        f"{analysis['intervals']!r}")
     for where, value in (("sampling.seed", sampling["seed"]),
                          ("analysis.seed", analysis["seed"])):
         # SALib treats seed 0 as "no seed": results would not be reproducible.
@@ -353,6 +366,9 @@ def parse(raw: dict, path="<study>", *, N=None, second_order=None, estimator=Non
     resamples = analysis["resamples"]
     if not (isinstance(resamples, int) and not isinstance(resamples, bool) and resamples >= 1):
         problems.append(f"analysis.resamples: must be an integer >= 1, got {resamples!r}")
+    elif analysis["intervals"] == "bootstrap" and resamples < 2:
+        problems.append(f"analysis.resamples: bootstrap intervals need >= 2 replicates, got "
+                        f"{resamples}")
     conf = analysis["conf_level"]
     if not (_is_number(conf) and 0 < conf < 1):
         problems.append(f"analysis.conf_level: must be in (0, 1), got {conf!r}")
@@ -365,7 +381,8 @@ def parse(raw: dict, path="<study>", *, N=None, second_order=None, estimator=Non
         seed=sampling["seed"], scramble=sampling["scramble"],
         block_points=min(sampling["block_points"], sampling["N"]),
         resamples=resamples, conf_level=float(conf), analysis_seed=analysis["seed"],
-        estimator=analysis["estimator"], scenarios=scenarios, grid=grid,
+        estimator=analysis["estimator"], intervals=analysis["intervals"], scenarios=scenarios,
+        grid=grid,
         grid_outputs=grid_outputs or tuple(v.name for v in model.outputs
                                            if v.name in outputs or v.flag_masks),
         raw=raw)

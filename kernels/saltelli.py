@@ -45,6 +45,19 @@ class Features:
         pairs += [(q, r) for q in range(4, self.mid_rows) for r in range(q, self.mid_end)]
         pairs += [(q, q) for q in range(self.mid_rows, self.size)]
         self.pairs = np.array(pairs, dtype=np.int64).T  # (2, pairs): q <= r
+        # the point estimates alone need the means of a, b, d_j (and y_j) and these of
+        # their co-moments; the bootstrap (kernels.bootstrap) accumulates only them
+        self.base = np.array([self.a, self.b, *range(4, 4 + D),
+                              *(range(4 + 2 * D, 4 + 3 * D) if second_order else ())])
+        base = {f: i for i, f in enumerate(self.base)}  # layout index -> position in base
+        a, b = self.a, self.b
+        base_pairs = [(a, a), (b, b), (a, b)]
+        base_pairs += [(b, self.d(j)) for j in range(D)] + [(self.d(j),) * 2 for j in range(D)]
+        if second_order:
+            base_pairs += [(a, self.y(j)) for j in range(D)]
+            base_pairs += [(self.y(j), self.d(k)) for j, k in self.param_pairs]
+        self.base_pairs = np.array([[base[q] for q, _ in base_pairs],
+                                    [base[r] for _, r in base_pairs]], dtype=np.int64)
 
     def d(self, j):
         return 4 + j

@@ -1,0 +1,138 @@
+"""Streaming Poisson bootstrap of Saltelli designs: replicate statistics without stored rows.
+
+Replicate r weighs base point i (its A, AB_j, (BA_j,) B rows together, as SALib resamples
+them) by w_ri ~ Poisson(1), the streaming form of resampling with replacement (Hanley &
+MacGibbon 2006; Chamandy et al. 2012). w_ri is a pure function of (seed, i, r): SplitMix64
+at counter i * R + r, mapped to Poisson(1) by inversion. So any chunk of points draws its
+own weights, and a replicate's statistics do not depend on how points are split into
+blocks or chunks, or which worker ran them.
+
+Per replicate the kernel returns the total weight and, for each series, the weighted means
+of the base features (Features.base: a, b, d_j, with second order y_j) and their weighted
+centred co-moment sums for Features.base_pairs: what the point estimates need
+(engine.streaming). Both come from one weighted sum per replicate of each point's
+features, shifted by the chunk's plain mean, and of their products. Replicates of chunks then merge like kernels.saltelli's blocks, by
+Chan et al.'s update with weights in place of counts. Integer weights make replicate r
+exactly the estimator on a resample holding point i w_ri times.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from kernels.accelerate import jit
+from kernels.saltelli import _layout
+
+_GAMMA = np.uint64(0x9E3779B97F4A7C15)  # SplitMix64's increment
+
+
+@jit
+def _mix(z):
+    """SplitMix64's output function (Steele, Lea & Flood 2014) of a uint64."""
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+@jit
+def _poisson_weights(seed, first_point, replicates, out):
+    """out (replicates, points): Poisson(1) weight of point first_point + i in replicate r."""
+    state = _mix(np.uint64(seed))
+    e = math.exp(-1.0)
+    for i in range(out.shape[1]):
+        counter = np.uint64(first_point + i) * np.uint64(replicates)
+        for r in range(replicates):
+            z = _mix(state + (counter + np.uint64(r + 1)) * _GAMMA)
+            u = float(z >> np.uint64(11)) * (1.0 / 9007199254740992.0)  # [0, 1), 53 bits
+            k, p, cdf = 0, e, e
+            while u >= cdf and k < 40:
+                k += 1
+                p /= k
+                cdf += p
+            out[r, i] = k
+
+
+def poisson_weights(seed: int, first_point: int, points: int, replicates: int) -> np.ndarray:
+    """float64 (replicates, points): the bootstrap weights of base points
+    [first_point, first_point + points)."""
+    out = np.empty((replicates, points))
+    _poisson_weights(np.uint64(seed), np.int64(first_point), np.int64(replicates), out)
+    return out
+
+
+@jit
+def _replicate_moments(Y, D, k, second_order, base_pairs, w, weight, mean, comoment):
+    points = Y.shape[1] // k
+    R, S, B = mean.shape
+    P = base_pairs.shape[1]
+    x = np.empty((points, B))
+    h = np.empty((points, B + P))  # per point: x - x0, then the pairs' products of it
+    x0 = np.empty(B)
+    acc = np.empty(B + P)
+    for r in range(R):
+        total = 0.0
+        for i in range(points):
+            total += w[r, i]
+        weight[r] = total
+    for s in range(Y.shape[0]):
+        y = Y[s].reshape(points, k)
+        for i in range(points):  # a, b, d_j, y_j: the base features, in Features.base order
+            a, b = y[i, 0], y[i, k - 1]
+            x[i, 0], x[i, 1] = a, b
+            for j in range(D):
+                x[i, 2 + j] = y[i, 1 + j] - a
+                if second_order:
+                    x[i, 2 + D + j] = y[i, 1 + D + j]
+        # shift by the unweighted chunk mean x0: each replicate's weighted mean lies close to
+        # it, so its sums about x0 lose nothing when re-centred on that mean below
+        x0[:] = 0.0
+        for i in range(points):
+            for q in range(B):
+                x0[q] += x[i, q]
+        for q in range(B):
+            x0[q] /= points
+        for i in range(points):
+            for q in range(B):
+                h[i, q] = x[i, q] - x0[q]
+            for p in range(P):
+                h[i, B + p] = h[i, base_pairs[0, p]] * h[i, base_pairs[1, p]]
+        for r in range(R):
+            acc[:] = 0.0
+            for i in range(points):
+                wi = w[r, i]
+                if wi != 0.0:
+                    for c in range(B + P):
+                        acc[c] += wi * h[i, c]
+            W = weight[r]
+            for q in range(B):
+                delta = acc[q] / W if W > 0.0 else 0.0
+                mean[r, s, q] = x0[q] + delta
+                acc[q] = delta
+            for p in range(P):  # sum w (x - x0)(x - x0)' - W delta delta'
+                comoment[r, s, p] = acc[B + p] - W * acc[base_pairs[0, p]] * acc[
+                    base_pairs[1, p]]
+
+
+def replicate_moments(Y: np.ndarray, D: int, second_order: bool, *, first_point: int,
+                      seed: int, replicates: int):
+    """Bootstrap statistics of one chunk of base points for S output series.
+
+    Y: float64 (S, points * k) in Saltelli row order, its first point being base point
+    `first_point` of the design. Returns (weight (R,) total weight per replicate,
+    mean (R, S, B) weighted means of Features.base, comoment (R, S, P) weighted centred
+    co-moment sums of Features.base_pairs).
+    """
+    Y = np.ascontiguousarray(Y, dtype=np.float64)
+    k = 2 * D + 2 if second_order else D + 2
+    if Y.ndim != 2 or Y.shape[1] % k:
+        raise ValueError(f"replicate_moments: Y must be (series, points * {k}), "
+                         f"got {Y.shape}")
+    ft = _layout(D, second_order)
+    w = poisson_weights(seed, first_point, Y.shape[1] // k, replicates)
+    S = Y.shape[0]
+    weight = np.empty(replicates)
+    mean = np.empty((replicates, S, ft.base.size))
+    comoment = np.empty((replicates, S, ft.base_pairs.shape[1]))
+    _replicate_moments(Y, D, k, second_order, ft.base_pairs, w, weight, mean, comoment)
+    return weight, mean, comoment
