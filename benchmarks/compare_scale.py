@@ -6,7 +6,9 @@
   OpenTURNS' design layout, SaltelliSensitivityAlgorithm with asymptotic intervals, one
   output at a time, N = 2^20.
 - plain SALib: sample -> numpy model -> analyze (benchmarks/compare_pipeline.py) at 2^16,
-  the largest N it finishes in a few minutes here.
+  the largest N it finishes in a few minutes here. reesens also runs there with Poisson
+  bootstrap intervals ("reesens boot"), the same kind of interval and resample count as
+  SALib's.
 Each measurement runs in a fresh process so that its peak memory is its own; the clock
 starts after the pipeline's imports (reported beside it) and includes numba's JIT cache
 loading, the store and everything after. reesens then runs the same study a second time
@@ -54,7 +56,7 @@ def openturns_pipeline(study):
 
 
 # What each pipeline imports; measure() imports it before the clock starts.
-MODULES = {"reesens": ["engine.run"],
+MODULES = {"reesens": ["engine.run"], "reesens-boot": ["engine.run"],
            "openturns": ["openturns", "engine.evaluate", "engine.sobol"],
            "salib": ["SALib.sample.sobol", "SALib.analyze.sobol", "tests.reference_numpy"]}
 
@@ -69,16 +71,18 @@ def measure(pipeline, N):
     from benchmarks.compare_pipeline import plain_salib, reesens_st, timed
     from engine.study import load
 
-    study = load(STUDY, N=N, second_order=True, estimator="streaming")
+    study = load(STUDY, N=N, second_order=True, estimator="streaming",
+                 intervals="bootstrap" if pipeline == "reesens-boot" else None)
     start = time.perf_counter()
     for module in MODULES[pipeline]:
         importlib.import_module(module)
     import_s = time.perf_counter() - start
     pipelines = {"reesens": lambda: reesens_st(study),
+                 "reesens-boot": lambda: reesens_st(study),
                  "openturns": lambda: openturns_pipeline(study)["china_payoff"],
                  "salib": lambda: plain_salib(study)["china_payoff"]["ST"].tolist()}
     timed(pipelines[pipeline], import_s=import_s)
-    if pipeline == "reesens":
+    if pipeline.startswith("reesens"):
         timed(pipelines[pipeline], import_s=0.0)  # warm: the session's second run
 
 
@@ -100,14 +104,20 @@ def main(big=2**20, salib_n=2**16):
           f"{'max |dST|':>10} {'imports s':>10}")
     ours = {}
     for pipeline, N in [("reesens", big), ("openturns", big), ("reesens", salib_n),
-                        ("salib", salib_n)]:
+                        ("reesens-boot", salib_n), ("salib", salib_n)]:
         runs = _child(pipeline, N)
         if pipeline == "reesens":
             ours[N] = runs
             rows = [("reesens", runs[0], ""), ("reesens warm", runs[1], "")]
+        elif pipeline == "reesens-boot":
+            boot = runs
+            rows = [("reesens boot", runs[0], ""), ("  boot warm", runs[1], "")]
         else:
             cold, warm = (runs[0]["wall_s"] / r["wall_s"] for r in ours[N])
             rows = [(pipeline, runs[0], f"{cold:.1f} ({warm:.1f})")]
+            if pipeline == "salib":
+                cold, warm = (runs[0]["wall_s"] / r["wall_s"] for r in boot)
+                rows.append(("  vs boot", runs[0], f"{cold:.1f} ({warm:.1f})"))
         for name, r, faster in rows:
             diff = np.nanmax(np.abs(np.subtract(r["st"], ours[N][0]["st"])))
             print(f"{name:<13} {N:>9} {r['wall_s']:>9.2f} {r['peak_mib']:>9.0f} {faster:>16} "

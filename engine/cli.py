@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from engine import grid, parallel, report, run, store
-from engine.study import ESTIMATORS, StudyError, load
+from engine.study import ESTIMATORS, INTERVALS, StudyError, load
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -24,9 +24,13 @@ def _parser() -> argparse.ArgumentParser:
     run_.add_argument("--second-order", action="store_true", default=None,
                       help="also compute second-order indices")
     run_.add_argument("--estimator", choices=ESTIMATORS,
-                      help="salib (rows in memory, bootstrap intervals), streaming (block "
-                           "statistics, delta-method intervals) or auto (the study's choice; "
+                      help="salib (rows in memory, SALib's bootstrap intervals), streaming "
+                           "(block statistics, see --intervals) or auto (the study's choice; "
                            "default: SALib while its rows fit in memory)")
+    run_.add_argument("--intervals", choices=INTERVALS,
+                      help="the streaming estimator's intervals: delta (delta method, the "
+                           "default) or bootstrap (Poisson bootstrap, [analysis] resamples "
+                           "replicates)")
     _execution_options(run_, "blocks")
     run_.add_argument("--keep-samples", action="store_true",
                       help="store the parameter rows and outputs (group `samples`)")
@@ -85,7 +89,7 @@ def _run(args, argv) -> int:
     if args.target_ci is not None and not args.target_ci > 0:
         raise run.StoreError(f"--target-ci must be > 0, got {args.target_ci}")
     study = load(args.study, N=args.N, second_order=args.second_order,
-                 estimator=args.estimator)
+                 estimator=args.estimator, intervals=args.intervals)
     client = _connect(args)
     try:
         groups = run.run(study, out=args.out, workers=args.workers,

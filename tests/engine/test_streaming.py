@@ -217,9 +217,11 @@ def _metadata(store):
     return out
 
 
-def test_killed_run_resumes_to_identical_bytes(tmp_path):
+@pytest.mark.parametrize("intervals", ["delta", "bootstrap"])
+def test_killed_run_resumes_to_identical_bytes(tmp_path, intervals):
     study = _study_file(tmp_path)
-    args = ["--estimator", "streaming", "--workers", "1", "--quiet", "--keep-samples"]
+    args = ["--estimator", "streaming", "--workers", "1", "--quiet", "--keep-samples",
+            "--intervals", intervals]
     reference = tmp_path / "whole.zarr"
     subprocess.run(_cli(study, "--out", reference, *args), check=True, cwd=ROOT)
 
