@@ -1,9 +1,11 @@
-"""asv: the streaming reduction kernel and the streaming pipeline end to end."""
+"""asv: the streaming reduction kernels (statistics, bootstrap replicates) and the streaming
+pipeline end to end."""
 import tempfile
 from pathlib import Path
 
 from engine import evaluate, run, sobol
 from engine.study import load
+from kernels.bootstrap import replicate_moments
 from kernels.saltelli import block_moments
 
 STUDY = Path(__file__).resolve().parents[1] / "studies" / "baseline.toml"
@@ -23,6 +25,8 @@ class StreamingReduction:
         self.D = len(study.sampled_names)
         k = values.shape[-1] // 2**11  # rows per base point
         block_moments(self.Y[:, :4 * k], self.D, second_order)  # JIT outside the timing
+        replicate_moments(self.Y[:, :4 * k], self.D, second_order, first_point=0, seed=1,
+                          replicates=2)
 
     def time_block_moments(self, second_order):
         block_moments(self.Y, self.D, second_order)
@@ -30,22 +34,29 @@ class StreamingReduction:
     def peakmem_block_moments(self, second_order):
         block_moments(self.Y, self.D, second_order)
 
+    def time_replicate_moments(self, second_order):
+        """The Poisson bootstrap's statistics of the same chunk, 100 replicates."""
+        replicate_moments(self.Y, self.D, second_order, first_point=0, seed=1,
+                          replicates=100)
+
 
 class StreamingRun:
-    """The baseline study with second order, streaming estimator, 2 workers, into a store."""
+    """The baseline study with second order, streaming estimator (delta-method or bootstrap
+    intervals), 2 workers, into a store."""
 
-    params = [2**12, 2**14]
-    param_names = ["N"]
+    params = ([2**12, 2**14], ["delta", "bootstrap"])
+    param_names = ["N", "intervals"]
     timeout = 300
 
-    def setup(self, N):
-        self.study = load(STUDY, N=N, second_order=True, estimator="streaming")
+    def setup(self, N, intervals):
+        self.study = load(STUDY, N=N, second_order=True, estimator="streaming",
+                          intervals=intervals)
         self.tmp = tempfile.TemporaryDirectory()
         run.run(load(STUDY, N=2**10, second_order=True, estimator="streaming"),
                 out=Path(self.tmp.name) / "warm.zarr", progress=False)
         self.count = 0
 
-    def teardown(self, N):
+    def teardown(self, N, intervals):
         self.tmp.cleanup()
 
     def _run(self):
@@ -53,8 +64,8 @@ class StreamingRun:
         run.run(self.study, out=Path(self.tmp.name) / f"run{self.count}.zarr", workers=2,
                 progress=False)
 
-    def time_run(self, N):
+    def time_run(self, N, intervals):
         self._run()
 
-    def peakmem_run(self, N):
+    def peakmem_run(self, N, intervals):
         self._run()
