@@ -69,7 +69,8 @@ def _replicate_moments(Y, D, k, second_order, base_pairs, w, weight, mean, comom
     x = np.empty((points, B))
     h = np.empty((points, B + P))  # per point: x - x0, then the pairs' products of it
     x0 = np.empty(B)
-    acc = np.empty(B + P)
+    acc = np.empty((B + P, R))
+    wt = w.T.copy()  # (points, R): a point's weights side by side
     for r in range(R):
         total = 0.0
         for i in range(points):
@@ -97,21 +98,32 @@ def _replicate_moments(Y, D, k, second_order, base_pairs, w, weight, mean, comom
                 h[i, q] = x[i, q] - x0[q]
             for p in range(P):
                 h[i, B + p] = h[i, base_pairs[0, p]] * h[i, base_pairs[1, p]]
+        acc[:] = 0.0
+        full = points - points % 4
+        for i in range(0, full, 4):
+            # four points per sweep over the sums, still added one after another in order
+            w0, w1, w2, w3 = wt[i], wt[i + 1], wt[i + 2], wt[i + 3]
+            for c in range(B + P):
+                h0, h1, h2, h3 = h[i, c], h[i + 1, c], h[i + 2, c], h[i + 3, c]
+                row = acc[c]
+                for r in range(R):
+                    row[r] = (((row[r] + w0[r] * h0) + w1[r] * h1) + w2[r] * h2) + w3[r] * h3
+        for i in range(full, points):
+            wi = wt[i]
+            for c in range(B + P):
+                hic = h[i, c]
+                row = acc[c]
+                for r in range(R):
+                    row[r] += wi[r] * hic
         for r in range(R):
-            acc[:] = 0.0
-            for i in range(points):
-                wi = w[r, i]
-                if wi != 0.0:
-                    for c in range(B + P):
-                        acc[c] += wi * h[i, c]
             W = weight[r]
             for q in range(B):
-                delta = acc[q] / W if W > 0.0 else 0.0
+                delta = acc[q, r] / W if W > 0.0 else 0.0
                 mean[r, s, q] = x0[q] + delta
-                acc[q] = delta
+                acc[q, r] = delta
             for p in range(P):  # sum w (x - x0)(x - x0)' - W delta delta'
-                comoment[r, s, p] = acc[B + p] - W * acc[base_pairs[0, p]] * acc[
-                    base_pairs[1, p]]
+                comoment[r, s, p] = acc[B + p, r] - W * acc[base_pairs[0, p], r] * acc[
+                    base_pairs[1, p], r]
 
 
 def replicate_moments(Y: np.ndarray, D: int, second_order: bool, *, first_point: int,
