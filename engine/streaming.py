@@ -78,8 +78,9 @@ class Replicates:
 
 
 def _chan(n1, mean1, comoment1, n2, mean2, comoment2, pairs):
-    """(mean, comoment) of two sets of points with counts (or weights) n1, n2 > 0, means
-    (..., F) and centred co-moment sums (..., pairs) of the feature pairs `pairs` (2, P)."""
+    """(mean, comoment) of two sets of points with counts (or total weights) n1, n2 >= 0,
+    means (..., F) and centred co-moment sums (..., P) of the feature pairs `pairs` (2, P).
+    Two empty sets merge to the first set's mean and a zero co-moment."""
     n = n1 + n2
     delta = mean2 - mean1
     q, r = pairs
