@@ -49,15 +49,15 @@ class Features:
         # their co-moments; the bootstrap (kernels.bootstrap) accumulates only them
         self.base = np.array([self.a, self.b, *range(4, 4 + D),
                               *(range(4 + 2 * D, 4 + 3 * D) if second_order else ())])
-        base = {f: i for i, f in enumerate(self.base)}  # layout index -> position in base
+        position = {f: i for i, f in enumerate(self.base)}  # layout index -> in base
         a, b = self.a, self.b
         base_pairs = [(a, a), (b, b), (a, b)]
         base_pairs += [(b, self.d(j)) for j in range(D)] + [(self.d(j),) * 2 for j in range(D)]
         if second_order:
             base_pairs += [(a, self.y(j)) for j in range(D)]
             base_pairs += [(self.y(j), self.d(k)) for j, k in self.param_pairs]
-        self.base_pairs = np.array([[base[q] for q, _ in base_pairs],
-                                    [base[r] for _, r in base_pairs]], dtype=np.int64)
+        self.base_pairs = np.array([[position[q] for q, _ in base_pairs],
+                                    [position[r] for _, r in base_pairs]], dtype=np.int64)
 
     def d(self, j):
         return 4 + j
