@@ -31,6 +31,18 @@ def analytic_indices():
     return np.array([v1, v2, 0.0]) / v, np.array([v1 + v13, v2, v13]) / v
 
 
+def iid_design_outputs(seed: int, n: int) -> np.ndarray:
+    """(1, n * 5) outputs of a Saltelli design (A, AB_1..AB_3, B per point) on n iid
+    uniform points: the design the interval formulas assume."""
+    D = len(PARAMS)
+    a, b = np.random.default_rng(seed).uniform(-math.pi, math.pi, size=(2, n, D))
+    rows = np.repeat(a[:, None, :], D + 2, axis=1)
+    rows[:, -1] = b
+    for j in range(D):
+        rows[:, 1 + j, j] = b[:, j]
+    return evaluate_block(rows.reshape(-1, D))["y"][None]
+
+
 MODEL = register(Model(name="ishigami", title="Ishigami test function", params=PARAMS,
                        outputs=OUTPUTS, evaluate_block=evaluate_block, options={}))
 

@@ -127,13 +127,7 @@ def test_bootstrap_intervals_cover_at_the_nominal_rate():
     ft = Features(D, False)
     hits = {"S1": np.zeros(D), "ST": np.zeros(D)}
     for seed in range(seeds):
-        rng = np.random.default_rng(seed)
-        a, b = rng.uniform(-math.pi, math.pi, size=(2, n, D))
-        rows = np.repeat(a[:, None, :], D + 2, axis=1)
-        rows[:, -1] = b
-        for j in range(D):
-            rows[:, 1 + j, j] = b[:, j]
-        y = ishigami.evaluate_block(rows.reshape(-1, D))["y"][None]
+        y = ishigami.iid_design_outputs(seed, n)
         got = indices(Moments(ft, n, *block_moments(y, D, False)), 0.95,
                       Replicates(ft, *replicate_moments(y, D, False, first_point=0,
                                                         seed=1000 + seed, replicates=R)))
@@ -153,8 +147,7 @@ def _bootstrap_table(N=2**10, block_points=2**7, **analysis):
 
 def test_bootstrap_runs_do_not_depend_on_blocks_or_workers(tmp_path):
     one = run.run(parse(_bootstrap_table()), out=tmp_path / "one.zarr", progress=False)
-    two = run.run(parse(_bootstrap_table()), out=tmp_path / "two.zarr", workers=2,
-                  progress=False)
+    run.run(parse(_bootstrap_table()), out=tmp_path / "two.zarr", workers=2, progress=False)
     assert _data_bytes(tmp_path / "one.zarr") == _data_bytes(tmp_path / "two.zarr")
     other = run.run(parse(_bootstrap_table(block_points=2**5)), out=tmp_path / "b.zarr",
                     progress=False)
