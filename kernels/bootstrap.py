@@ -11,9 +11,10 @@ Per replicate the kernel returns the total weight and, for each series, the weig
 of the base features (Features.base: a, b, d_j, with second order y_j) and their weighted
 centred co-moment sums for Features.base_pairs: what the point estimates need
 (engine.streaming). Both come from one weighted sum per replicate of each point's
-features, shifted by the chunk's plain mean, and of their products. Replicates of chunks then merge like kernels.saltelli's blocks, by
-Chan et al.'s update with weights in place of counts. Integer weights make replicate r
-exactly the estimator on a resample holding point i w_ri times.
+features, shifted by the chunk's plain mean, and of their products. Replicates of chunks
+then merge like kernels.saltelli's blocks, by Chan et al.'s update with weights in place
+of counts. Integer weights make replicate r exactly the estimator on a resample holding
+point i w_ri times.
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ import math
 import numpy as np
 
 from kernels.accelerate import jit
-from kernels.saltelli import _layout
+from kernels.saltelli import layout
 
 _GAMMA = np.uint64(0x9E3779B97F4A7C15)  # SplitMix64's increment
 
@@ -36,11 +37,12 @@ def _mix(z):
 
 
 @jit
-def _poisson_weights(seed, first_point, replicates, out):
-    """out (replicates, points): Poisson(1) weight of point first_point + i in replicate r."""
+def _poisson_weights(seed, first_point, out):
+    """out (points, replicates): Poisson(1) weight of point first_point + i in replicate r."""
     state = _mix(np.uint64(seed))
     e = math.exp(-1.0)
-    for i in range(out.shape[1]):
+    replicates = out.shape[1]
+    for i in range(out.shape[0]):
         counter = np.uint64(first_point + i) * np.uint64(replicates)
         for r in range(replicates):
             z = _mix(state + (counter + np.uint64(r + 1)) * _GAMMA)
@@ -50,19 +52,20 @@ def _poisson_weights(seed, first_point, replicates, out):
                 k += 1
                 p /= k
                 cdf += p
-            out[r, i] = k
+            out[i, r] = k
 
 
 def poisson_weights(seed: int, first_point: int, points: int, replicates: int) -> np.ndarray:
     """float64 (replicates, points): the bootstrap weights of base points
-    [first_point, first_point + points)."""
-    out = np.empty((replicates, points))
-    _poisson_weights(np.uint64(seed), np.int64(first_point), np.int64(replicates), out)
-    return out
+    [first_point, first_point + points), a view of a (points, replicates) array (a point's
+    weights side by side, as the kernel reads them)."""
+    out = np.empty((points, replicates))
+    _poisson_weights(np.uint64(seed), np.int64(first_point), out)
+    return out.T
 
 
 @jit
-def _replicate_moments(Y, D, k, second_order, base_pairs, w, weight, mean, comoment):
+def _replicate_moments(Y, D, k, second_order, base_pairs, wt, weight, mean, comoment):
     points = Y.shape[1] // k
     R, S, B = mean.shape
     P = base_pairs.shape[1]
@@ -70,11 +73,10 @@ def _replicate_moments(Y, D, k, second_order, base_pairs, w, weight, mean, comom
     h = np.empty((points, B + P))  # per point: x - x0, then the pairs' products of it
     x0 = np.empty(B)
     acc = np.empty((B + P, R))
-    wt = w.T.copy()  # (points, R): a point's weights side by side
     for r in range(R):
         total = 0.0
         for i in range(points):
-            total += w[r, i]
+            total += wt[i, r]
         weight[r] = total
     for s in range(Y.shape[0]):
         y = Y[s].reshape(points, k)
@@ -140,11 +142,11 @@ def replicate_moments(Y: np.ndarray, D: int, second_order: bool, *, first_point:
     if Y.ndim != 2 or Y.shape[1] % k:
         raise ValueError(f"replicate_moments: Y must be (series, points * {k}), "
                          f"got {Y.shape}")
-    ft = _layout(D, second_order)
-    w = poisson_weights(seed, first_point, Y.shape[1] // k, replicates)
+    ft = layout(D, second_order)
+    wt = poisson_weights(seed, first_point, Y.shape[1] // k, replicates).T  # (points, R)
     S = Y.shape[0]
     weight = np.empty(replicates)
     mean = np.empty((replicates, S, ft.base.size))
     comoment = np.empty((replicates, S, ft.base_pairs.shape[1]))
-    _replicate_moments(Y, D, k, second_order, ft.base_pairs, w, weight, mean, comoment)
+    _replicate_moments(Y, D, k, second_order, ft.base_pairs, wt, weight, mean, comoment)
     return weight, mean, comoment

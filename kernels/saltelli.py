@@ -79,7 +79,7 @@ class Features:
         return self.pairs.shape[1]
 
 
-_layout = lru_cache(maxsize=16)(Features)  # built once per (D, second_order): ~0.2 ms
+layout = lru_cache(maxsize=16)(Features)  # built once per (D, second_order): ~0.2 ms
 
 
 @jit
@@ -208,7 +208,7 @@ def block_moments(Y: np.ndarray, D: int, second_order: bool):
     k = 2 * D + 2 if second_order else D + 2
     if Y.ndim != 2 or Y.shape[1] % k:
         raise ValueError(f"block_moments: Y must be (series, points * {k}), got {Y.shape}")
-    ft = _layout(D, second_order)
+    ft = layout(D, second_order)
     S = Y.shape[0]
     mean, comoment, rows = np.empty((S, ft.size)), np.empty((S, ft.n_pairs)), np.empty((S, 5))
     _block_moments(Y, D, k, second_order, ft.mid_rows, ft.mid_end, ft.pairs, mean, comoment,
