@@ -1,14 +1,36 @@
-"""`reesens validate|run|show`: the command line over engine.study, engine.run, engine.report."""
+"""`reesens validate|run|grid|show|report|verify`: the command line over engine.study,
+engine.run, engine.grid, engine.report and engine.verify.
+
+Every expected failure (a bad study, a path that cannot take a store, a damaged store, an
+OS error such as a full disk) is one line on stderr naming the file or path and what to
+do, with exit status 2; a traceback means a bug.
+"""
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import shlex
 import sys
 from pathlib import Path
 
-from engine import grid, parallel, report, run, store
+from engine import grid, limits, parallel, report, run, store, verify
+from engine.integrity import IntegrityError
+from engine.ownership import StoreError
 from engine.study import ESTIMATORS, INTERVALS, StudyError, load
+
+EXPECTED = (StudyError, StoreError, IntegrityError, report.ReportError)
+# what to do about an OS error on a store, by errno
+OS_ADVICE = {
+    errno.ENOSPC: "the disk is full: free some space, then run the same command with "
+                  "--resume (finished blocks are kept)",
+    errno.EDQUOT: "the disk quota is used up: free some space, then run the same command "
+                  "with --resume (finished blocks are kept)",
+    errno.EROFS: "a read-only file system: choose another --out",
+    errno.EACCES: "permission denied: choose another --out or fix the permissions",
+    errno.EPERM: "not permitted: choose another --out or fix the permissions",
+    errno.ENAMETOOLONG: "the name is too long: choose a shorter --out",
+}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -43,6 +65,10 @@ def _parser() -> argparse.ArgumentParser:
     _execution_options(grid, "chunks")
     show = commands.add_parser("show", help="print the ranking table of a store")
     show.add_argument("store", type=Path)
+    verify_ = commands.add_parser("verify", help="check every chunk of a store against its "
+                                                 "checksums (exit 0 only when all is "
+                                                 "intact)")
+    verify_.add_argument("store", type=Path)
     report_ = commands.add_parser("report", help="figures (PNG) and a Markdown summary of "
                                                  "a store")
     report_.add_argument("store", type=Path)
@@ -79,7 +105,7 @@ def _connect(args):
     """The dask.distributed client the options ask for (None: local), after checks."""
     for option, value in (("--workers", args.workers), (args.per_task_flag, args.per_task)):
         if value < 1:
-            raise run.StoreError(f"{option} must be >= 1, got {value}")
+            raise StoreError(f"{option} must be >= 1, got {value}")
     return parallel.connect(scheduler_address=args.scheduler_address,
                             scheduler_file=args.scheduler_file, cluster=args.cluster,
                             workers=args.workers)
@@ -87,7 +113,7 @@ def _connect(args):
 
 def _run(args, argv) -> int:
     if args.target_ci is not None and not args.target_ci > 0:
-        raise run.StoreError(f"--target-ci must be > 0, got {args.target_ci}")
+        raise StoreError(f"--target-ci must be > 0, got {args.target_ci}")
     study = load(args.study, N=args.N, second_order=args.second_order,
                  estimator=args.estimator, intervals=args.intervals)
     client = _connect(args)
@@ -124,9 +150,62 @@ def _grid(args, argv) -> int:
             client.close()
     path = args.out or grid.default_store(study)
     root = store.root_attrs(path)
-    axes = " x ".join(f"{d} {n}" for d, n in cube.sizes.items() if d != "chunk")
+    axes = " x ".join(f"{d} {n}" for d, n in cube.sizes.items())
     print(f"store: {path} (grid {axes} = {root['cells']:,} cells, "
           f"wall time {root['wall_time_s']:.1f} s)")
+    return 0
+
+
+def _validate(args) -> int:
+    study = load(args.study)
+    workers = os.cpu_count() or 1
+    needs = []
+    if study.sampled:
+        estimator = run.choose_estimator(study, study.N, workers)
+        replicates = study.resamples if estimator == "streaming" and \
+            study.intervals == "bootstrap" else 0
+        needs += limits.check_run(study, run.default_store(study), N=study.N,
+                                  estimator=estimator, workers=workers, keep_samples=False,
+                                  replicates=replicates)
+    if study.grid:
+        needs += limits.check_grid(study, grid.default_store(study), workers)
+    print(f"{args.study}: ok ({study.name}: {len(study.sampled)} sampled parameters, "
+          f"N = {study.N}; needs about {limits.size(limits.total(needs, 'memory'))} of "
+          f"memory and {limits.size(limits.total(needs, 'disk'))} of disk)")
+    return 0
+
+
+def _show(args) -> int:
+    if "grid" in verify.finished_groups(args.store):
+        raise StoreError(f"{args.store}: a grid store has no Sobol' indices to show; "
+                         f"`reesens report {args.store}` draws and summarises it")
+    sobol_ds = verify.open_group(args.store, "sobol")
+    print(report.table(sobol_ds))
+    print(report.drivers(sobol_ds))
+    return 0
+
+
+def _verify(args) -> int:
+    intact, lines = verify.verify(args.store)
+    print("\n".join(lines))
+    return 0 if intact else 1
+
+
+def _os_error(e: OSError) -> str:
+    where = e.filename or "reesens"
+    advice = OS_ADVICE.get(e.errno, e.strerror or str(e))
+    return f"{where}: {advice}"
+
+
+COMMANDS = {"validate": lambda args, argv: _validate(args), "run": _run, "grid": _grid,
+            "show": lambda args, argv: _show(args),
+            "verify": lambda args, argv: _verify(args),
+            "report": lambda args, argv: _report(args)}
+
+
+def _report(args) -> int:
+    files = report.write_report(args.store, args.out)
+    print(f"{len(files)} files in {files[-1].parent}: " + ", ".join(f.name for f in files))
     return 0
 
 
@@ -134,30 +213,18 @@ def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = _parser().parse_args(argv)
     try:
-        if args.command == "validate":
-            study = load(args.study)
-            print(f"{args.study}: ok ({study.name}: {len(study.sampled)} sampled parameters, "
-                  f"N = {study.N})")
-            return 0
-        if args.command == "run":
-            return _run(args, argv)
-        if args.command == "grid":
-            return _grid(args, argv)
-        if not (args.store / "zarr.json").exists():
-            print(f"{args.store}: not a reesens results store", file=sys.stderr)
-            return 2
-        if args.command == "report":
-            files = report.write_report(args.store, args.out)
-            print(f"{len(files)} files in {files[-1].parent}: "
-                  + ", ".join(f.name for f in files))
-            return 0
-        sobol_ds = store.open_group(args.store, "sobol")
-        print(report.table(sobol_ds))
-        print(report.drivers(sobol_ds))
-        return 0
-    except (StudyError, run.StoreError, report.ReportError) as e:
+        return COMMANDS[args.command](args, argv)
+    except EXPECTED as e:
         print(e, file=sys.stderr)
-        return 2
+    except BrokenPipeError:  # the reader (`| head`) has gone: nothing more to tell it
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except OSError as e:
+        print(_os_error(e), file=sys.stderr)
+    except MemoryError:
+        print("reesens: out of memory; `reesens validate STUDY` estimates what a study "
+              "needs (a smaller block_points, N or fewer --workers need less)",
+              file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

@@ -5,12 +5,14 @@ The cube's dims are the swept options (e.g. `concept`, when the study lists seve
 then the swept parameters in model order, with the grid values as coordinates. It is cut
 into chunks of about CHUNK_CELLS cells; a task evaluates a chunk (EVAL_CELLS rows at a
 time, so memory stays bounded whatever the cube's size), writes it into its own zarr
-chunks and then flags it done, so a killed run resumes where it stopped and gives the
-same bytes (engine.blocks has the lock and the identity checks).
+chunks with their digests and then flags it done, so a killed run resumes where it
+stopped and gives the same bytes, and a chunk damaged afterwards is found and recomputed
+(engine.integrity; engine.ownership has the lock and the identity checks).
 """
 from __future__ import annotations
 
 import math
+import sys
 import time
 from dataclasses import dataclass
 from itertools import product
@@ -21,13 +23,15 @@ import numpy as np
 import xarray as xr
 import zarr
 
-from engine import blocks, parallel, store
-from engine.blocks import StoreError
+from engine import integrity, limits, ownership, parallel, store
+from engine.integrity import Units
+from engine.ownership import StoreError
 from engine.study import Study
 
 CHUNK_CELLS = 2**20  # cells per stored chunk (1 MiB of int8 codes)
 EVAL_CELLS = 2**16  # rows per model call inside a chunk
 GROUP = "grid"
+BOOKKEEPING = ("grid_chunk_done", "grid_chunk_digest")  # the store's, not the cube's
 
 
 @dataclass(frozen=True)
@@ -63,9 +67,7 @@ class GridPlan:
 
     def region(self, chunk: int) -> tuple[slice, ...]:
         """The cube region of chunk number `chunk` (C order over the chunk grid)."""
-        index = np.unravel_index(chunk, self.chunk_counts)
-        return tuple(slice(i * c, min((i + 1) * c, s))
-                     for i, c, s in zip(index, self.chunks, self.shape))
+        return integrity.unit_region(self.shape, self.chunks, chunk)
 
 
 def default_store(study: Study) -> Path:
@@ -89,14 +91,37 @@ def template(study: Study, plan: GridPlan) -> xr.Dataset:
     data["grid_chunk_done"] = (("chunk",), da.zeros(plan.n_chunks, dtype=np.int8, chunks=1),
                                {"long_name": "1 once the chunk's cells are written",
                                 "units": "1"})
+    n_outputs = len(study.grid_outputs)
+    data["grid_chunk_digest"] = (("chunk", "chunk_member"),
+                                 da.zeros((plan.n_chunks, n_outputs), dtype=np.uint64,
+                                          chunks=(1, n_outputs)),
+                                 {"long_name": "blake2b digest of the chunk's region of each "
+                                               "output (engine.integrity)", "units": "1"})
     coords = {o: (o, np.array(study.options[o], dtype=object), {"long_name": f"model {o}",
                                                                   "units": "1"})
               for o in plan.dims[:plan.n_options]}
     for name, values in study.grid.items():
         coords[name] = (name, np.array(values), params[name].attrs())
     ds = xr.Dataset(data, coords=coords)
-    ds.attrs["chunk_shape"] = list(plan.chunks)
+    ds.attrs.update({"chunk_shape": list(plan.chunks), **grid_units(study).attrs()})
     return ds
+
+
+def grid_units(study: Study) -> Units:
+    """The arrays a grid chunk fills, as paths from the store's root."""
+    return Units(f"{GROUP}/grid_chunk_done", f"{GROUP}/grid_chunk_digest",
+                 tuple(f"{GROUP}/{name}" for name in study.grid_outputs))
+
+
+def write_template(path, study: Study, plan: GridPlan) -> None:
+    """The cube with every cell still to do, checksummed; the coordinates' digests go to
+    the group's attributes."""
+    ds = template(study, plan)
+    ds.to_zarr(path, group=GROUP, mode="w", compute=False, consolidated=False,
+               encoding=integrity.encoding(ds))
+    group = zarr.open_group(Path(path) / GROUP, mode="r+", use_consolidated=False)
+    whole = [n for n in ds.variables if not isinstance(ds[n].data, da.Array)]
+    group.update_attributes({integrity.DIGESTS: integrity.group_digests(group, whole)})
 
 
 def evaluate_chunk(study: Study, plan: GridPlan, chunk: int) -> dict[str, np.ndarray]:
@@ -134,13 +159,11 @@ def evaluate_chunk(study: Study, plan: GridPlan, chunk: int) -> dict[str, np.nda
 def grid_task(study: Study, plan: GridPlan, chunk_ids, path) -> None:
     """Evaluate, write and flag each chunk of `chunk_ids`."""
     parallel.keep_freed_memory()
-    group = zarr.open_group(path, mode="r+", use_consolidated=False)[GROUP]
+    units = grid_units(study)
     for chunk in chunk_ids:
-        region = plan.region(chunk)
-        shape = tuple(sl.stop - sl.start for sl in region)
-        for name, values in evaluate_chunk(study, plan, chunk).items():
-            group[name][region] = values.reshape(shape)
-        group["grid_chunk_done"][chunk] = 1
+        values = evaluate_chunk(study, plan, chunk)
+        integrity.write_unit(path, units, chunk,
+                             {f"{GROUP}/{name}": v for name, v in values.items()})
 
 
 def identity(study: Study, plan: GridPlan) -> dict:
@@ -161,17 +184,18 @@ def run_grid(study: Study, *, out=None, workers: int = 1, scheduler: str = "thre
     if study.scenarios:
         raise StoreError(f"{study.path}: a grid run takes no [[scenario]] blocks; give each "
                          "scenario its own grid study")
-    path = blocks.output_path(out, default_store(study), resume=resume)
+    path = ownership.output_path(out, default_store(study), resume=resume)
+    limits.check_grid(study, path, workers)
     plan = GridPlan.of(study)
-    path.mkdir(exist_ok=True)
-    with blocks.StoreLock(path):
-        resumed = blocks.open_or_create(
-            path, identity(study, plan),
-            lambda p: template(study, plan).to_zarr(p, group=GROUP, mode="w", compute=False,
-                                                    consolidated=False),
-            overwrite=overwrite)
-        done = zarr.open_group(path, mode="r", use_consolidated=False)[
-            f"{GROUP}/grid_chunk_done"][:] == 1
+    with ownership.StoreLock(path):
+        path.mkdir(exist_ok=True)
+        resumed = ownership.open_or_create(
+            path, identity(study, plan), lambda p: write_template(p, study, plan),
+            groups=(GROUP,), overwrite=overwrite,
+            command=command or f"reesens grid {study.path} --out {path}")
+        done, damaged = integrity.verified_units(path, GROUP, check=resumed)
+        for chunk, problem in sorted(damaged.items()):
+            print(f"{path}: grid chunk {chunk}: {problem}; recomputing it", file=sys.stderr)
         todo = [int(c) for c in np.flatnonzero(~done)]
         groups = [todo[i:i + chunks_per_task] for i in range(0, len(todo), chunks_per_task)]
         bar = parallel.Progress(plan.n_chunks, progress, int(done.sum()), unit="chunk")
@@ -182,8 +206,10 @@ def run_grid(study: Study, *, out=None, workers: int = 1, scheduler: str = "thre
         finally:
             bar.close()
         attrs = {**store.common_provenance(study), "cells": int(math.prod(plan.shape))}
-        blocks.set_attrs(path, attrs, GROUP)
-        blocks.set_attrs(path, {**attrs, **store.invocation(
-            command=command, wall_seconds=time.perf_counter() - start, resumed=resumed)})
-        blocks.consolidate(path)
-    return xr.open_zarr(path, group=GROUP)
+        store.set_attrs(path, attrs, GROUP)
+        store.set_attrs(path, {**attrs, **store.invocation(
+            command=command, wall_seconds=time.perf_counter() - start, resumed=resumed),
+            ownership.RESULTS: [GROUP]})
+        store.consolidate(path)
+    return xr.open_zarr(path, group=GROUP, consolidated=False).drop_vars(BOOKKEEPING)
+

@@ -8,9 +8,11 @@ terminal, "block k/n" lines otherwise; under distributed it follows `as_complete
 from __future__ import annotations
 
 import ctypes
+import os
+import signal
 import sys
 from concurrent.futures import Future, ThreadPoolExecutor
-from functools import cache
+from functools import cache, partial
 
 import dask
 import numpy as np
@@ -64,6 +66,7 @@ def blocks_task(study: Study, spec, block_ids, path, keep_samples: bool, want_va
     keep_freed_memory()
     D, bp = len(study.sampled_names), study.block_points
     features = Features(D, study.second_order)
+    units = store_blocks.block_units(study, keep_samples, replicates)
     results = []
     for block in block_ids:
         parts, boot, rows = [], [], []
@@ -86,9 +89,10 @@ def blocks_task(study: Study, spec, block_ids, path, keep_samples: bool, want_va
             kept = {name: np.concatenate([o[name] for o, _ in rows], axis=-1)
                     for name in [*study.outputs, "_params"]}
         boot = merge_all(boot) if replicates else None
-        store_blocks.write_block(path, study, block, (stats.mean, stats.comoment, stats.rows),
-                                 kept, None if boot is None else (boot.weight, boot.mean,
-                                                                  boot.comoment))
+        store_blocks.write_block(path, study, block, units,
+                                 (stats.mean, stats.comoment, stats.rows), kept,
+                                 None if boot is None else (boot.weight, boot.mean,
+                                                            boot.comoment))
         results.append(np.concatenate([v for _, v in rows], axis=-1) if want_values else None)
     return results
 
@@ -177,8 +181,10 @@ def run_tasks(function, shared: tuple, groups: list[list[int]], extra: tuple = (
     if client is None:
         # the scheduler's function, not its name: a name makes dask import distributed
         # (~0.3 s) to look for a client
+        options = {}
         if scheduler == "processes":
             from dask.multiprocessing import get
+            options["initializer"] = partial(die_with_parent, os.getpid())
         else:
             from dask.threaded import get
         # one graph node per shared object: dask would otherwise walk it for every task
@@ -186,7 +192,7 @@ def run_tasks(function, shared: tuple, groups: list[list[int]], extra: tuple = (
         tasks = [dask.delayed(function, traverse=False)(*nodes, g, *extra, dask_key_name=k)
                  for g, k in zip(groups, keys)]
         with _LocalProgress(progress or Progress(0, False)):
-            return list(dask.compute(*tasks, scheduler=get, num_workers=workers))
+            return list(dask.compute(*tasks, scheduler=get, num_workers=workers, **options))
     from distributed import as_completed
     futures = {client.submit(function, *shared, g, *extra, key=k, pure=False): i
                for i, (g, k) in enumerate(zip(groups, keys))}
@@ -197,6 +203,20 @@ def run_tasks(function, shared: tuple, groups: list[list[int]], extra: tuple = (
             progress.advance(len(groups[futures[future]]))
         future.release()
     return results
+
+
+def die_with_parent(parent: int) -> None:
+    """In a local worker process: be killed when the parent process dies (Linux's
+    PR_SET_PDEATHSIG), so that no worker writes blocks once the run that holds the store's
+    lock is gone, even after kill -9; exit at once if the parent is already gone."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        PR_SET_PDEATHSIG = 1  # <sys/prctl.h>
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:
+        os._exit(1)
 
 
 def connect(*, scheduler_address=None, scheduler_file=None, cluster=None, workers=1):

@@ -9,9 +9,8 @@ from pathlib import Path
 import dask.array as da
 import numpy as np
 import xarray as xr
-import zarr
 
-from engine import figures
+from engine import figures, verify
 from engine import store as store_module
 
 
@@ -95,16 +94,8 @@ def write_report(store: Path, out: Path | None = None) -> list[Path]:
     """Figures (PNG) and summary.md for a Monte Carlo or grid store; returns the files."""
     store = Path(store)
     out = Path(out) if out is not None else default_report_dir(store)
-    groups = {g for g in ("sobol", "summary", "convergence", "grid") if (store / g).exists()}
-    root = zarr.open_group(store, mode="r").attrs.asdict()
-    if not ({"sobol", "grid"} & groups):
-        raise ReportError(f"{store}: has neither a `sobol` nor a `grid` group (a run that "
-                          "has not finished?); nothing to report")
-    if "grid" in groups:
-        done = zarr.open_group(store, mode="r")["grid/grid_chunk_done"][:]
-        if not done.all():
-            raise ReportError(f"{store}: the grid run has not finished ({int(done.sum())} of "
-                              f"{done.size} chunks); resume it with reesens grid --resume")
+    groups = set(verify.finished_groups(store))
+    root = store_module.root_attrs(store)
     out.mkdir(parents=True, exist_ok=True)
     files, lines = [], [f"# {root.get('title') or root.get('study', store.name)}", ""]
     if "sobol" in groups:
@@ -130,8 +121,8 @@ def _ci(value: float, conf: float) -> str:
 
 
 def _sobol_report(store: Path, out: Path, has_convergence: bool):
-    sobol_ds = store_module.open_group(store, "sobol")
-    summary = store_module.open_group(store, "summary")
+    sobol_ds = verify.open_group(store, "sobol")
+    summary = verify.open_group(store, "summary")
     files, lines = [], []
     rows = int(summary.attrs["rows"])
     lines += [f"Monte Carlo study, N = {sobol_ds.attrs['N']} base points ({rows:,} model "
@@ -155,7 +146,7 @@ def _sobol_report(store: Path, out: Path, has_convergence: bool):
     if "summary_sets_differ_frequency" in summary:
         lines += ["## Paper audit", ""] + _audit_sentences(summary, sobol_ds) + [""]
     if has_convergence:
-        files.append(figures.convergence(store_module.open_group(store, "convergence"),
+        files.append(figures.convergence(verify.open_group(store, "convergence"),
                                          out / "convergence.png"))
     return files, lines
 
@@ -223,12 +214,11 @@ def _audit_sentences(summary: xr.Dataset, sobol_ds: xr.Dataset) -> list[str]:
 
 
 def _grid_report(store: Path, out: Path):
-    cube = xr.open_zarr(store, group="grid")
-    root = zarr.open_group(store, mode="r").attrs.asdict()
+    cube = verify.open_grid(store)
+    root = store_module.root_attrs(store)
     fixed = json.loads(root.get("fixed_parameters", "{}"))
-    axes = [d for d in cube.dims if d != "chunk" and d in cube.coords
-            and cube[d].dtype.kind == "f"]
-    case_dims = [d for d in cube.dims if d not in axes and d != "chunk"]
+    axes = [d for d in cube.dims if d in cube.coords and cube[d].dtype.kind == "f"]
+    case_dims = [d for d in cube.dims if d not in axes]
     code_vars = [v for v in cube.data_vars if "flag_values" in cube[v].attrs]
     panel_vars = [v for v in code_vars if v not in AUDIT_OUTPUTS]
     files = []
@@ -242,7 +232,7 @@ def _grid_report(store: Path, out: Path):
             middle["kappa"] = (3 * cube.sizes["kappa"]) // 4
         at = {d: float(cube[d].values[i]) for d, i in middle.items()}
         where = ", ".join(f"{figures.symbol(d)} = {v:.3g}" for d, v in at.items())
-        sliced = cube.isel(middle).drop_vars("grid_chunk_done").transpose(*case_dims, y, x)
+        sliced = cube.isel(middle).transpose(*case_dims, y, x)
         panels = []
         for variable in panel_vars:
             for index in np.ndindex(*(cube.sizes[d] for d in case_dims)):

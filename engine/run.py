@@ -4,6 +4,7 @@ The command line is a thin layer over :func:`run`.
 """
 from __future__ import annotations
 
+import sys
 import time
 from itertools import product
 from pathlib import Path
@@ -11,8 +12,9 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from engine import blocks, evaluate, parallel, sampling, sobol, store, streaming
-from engine.blocks import StoreError
+from engine import (blocks, evaluate, integrity, limits, ownership, parallel, sampling,
+                    sobol, store, streaming)
+from engine.ownership import StoreError
 from engine.study import Study
 from kernels.saltelli import Features
 
@@ -23,32 +25,12 @@ def default_store(study: Study) -> Path:
     return store.RESULTS / f"{study.name}.zarr"
 
 
-def available_memory() -> int:
-    """Bytes of memory available to new allocations (MemAvailable), or 4 GiB if unknown."""
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 4 * 2**30
-
-
-def salib_memory(study: Study, N: int, workers: int) -> int:
-    """Bytes the SALib estimator needs: every row of every series, and SALib's bootstrap."""
-    D = len(study.sampled_names)
-    series = int(np.prod(evaluate.case_shape(study))) * len(sobol.series_spec(study))
-    rows = N * sampling.rows_per_point(D, study.second_order) * series * 8
-    bootstrap = (96 if study.second_order else 64) * N * study.resamples  # SALib 1.6, measured
-    return rows + min(workers, series) * bootstrap
-
-
 def choose_estimator(study: Study, N: int, workers: int) -> str:
     """The study's estimator; "auto" is SALib while it fits in a quarter of free memory."""
     if study.estimator != "auto":
         return study.estimator
-    return "salib" if salib_memory(study, N, workers) <= available_memory() // 4 else "streaming"
+    fits = limits.salib_memory(study, N, workers) <= limits.available_memory() // 4
+    return "salib" if fits else "streaming"
 
 
 def merged_moments(path, study: Study, n_blocks: int):
@@ -82,7 +64,7 @@ def run(study: Study, *, out=None, workers: int = 1, keep_samples: bool = False,
     if not study.sampled:
         raise StoreError(f"{study.path}: the study samples no parameter; it only sweeps a "
                          "grid (reesens grid STUDY)")
-    path = blocks.output_path(out, default_store(study), resume=resume)
+    path = ownership.output_path(out, default_store(study), resume=resume)
     levels = [study.N]
     if target_ci is not None:
         max_N = max_N or study.N
@@ -101,17 +83,22 @@ def run(study: Study, *, out=None, workers: int = 1, keep_samples: bool = False,
     total_blocks = levels[-1] // study.block_points
     replicates = study.resamples if estimator == "streaming" and study.intervals == \
         "bootstrap" else 0
+    limits.check_run(study, path, N=levels[-1], estimator=estimator, workers=workers,
+                     keep_samples=keep_samples, replicates=replicates)
     ident = blocks.identity(study, keep_samples=keep_samples, total_blocks=total_blocks,
                             replicates=replicates)
-    path.mkdir(exist_ok=True)
     kernels = parallel.load_kernels(study, spec) if client is None and scheduler == "threads" \
         else None
-    with blocks.StoreLock(path):
-        resumed = blocks.open_or_create(
+    with ownership.StoreLock(path):
+        path.mkdir(exist_ok=True)
+        resumed = ownership.open_or_create(
             path, ident, lambda p: blocks.write_template(p, study, total_blocks, labels,
                                                          keep_samples, replicates),
-            overwrite=overwrite)
-        done = blocks.done_blocks(path)
+            groups=("blocks", "samples"), overwrite=overwrite,
+            command=command or f"reesens run {study.path} --out {path}")
+        done, damaged = integrity.verified_units(path, "blocks", check=resumed)
+        for block, problem in sorted(damaged.items()):
+            print(f"{path}: block {block}: {problem}; recomputing it", file=sys.stderr)
         bar = parallel.Progress(levels[-1] // study.block_points, progress, int(done.sum()))
         convergence = []
         if kernels is not None:
@@ -140,14 +127,12 @@ def run(study: Study, *, out=None, workers: int = 1, keep_samples: bool = False,
             groups["convergence"] = _convergence_dataset(convergence, target_ci)
         for ds in groups.values():
             ds.attrs.update(attrs)
-        store.write(path, groups)
         for group in ("blocks", "samples") if keep_samples else ("blocks",):
-            blocks.set_attrs(path, attrs, group)
-        blocks.set_attrs(path, {**attrs, **store.invocation(
+            store.set_attrs(path, attrs, group)
+        store.write_results(path, groups, {**attrs, **store.invocation(
             command=command, wall_seconds=time.perf_counter() - start, resumed=resumed)})
-        blocks.consolidate(path)
     if keep_samples:
-        groups["samples"] = xr.open_zarr(path, group="samples").load()
+        groups["samples"] = xr.open_zarr(path, group="samples", consolidated=False).load()
     return groups
 
 

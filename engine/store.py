@@ -7,8 +7,11 @@ run's provenance.
 from __future__ import annotations
 
 import json
+import os
 import platform
+import shutil
 import subprocess
+import warnings
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -17,7 +20,7 @@ import numpy as np
 import xarray as xr
 import zarr
 
-from engine import evaluate
+from engine import evaluate, integrity, ownership
 from engine.sobol import squeeze_cases
 from engine.study import Study
 
@@ -140,17 +143,56 @@ def invocation(*, command: str, wall_seconds: float, resumed: bool) -> dict:
             "history": f"{command}  # reesens {package_versions()['reesens']}"}
 
 
-def write(store, groups: dict[str, xr.Dataset]) -> None:
-    """Write each dataset as a group of the store (replacing a group of that name)."""
-    for group, ds in groups.items():
-        ds.to_zarr(store, group=group, mode="w", consolidated=False)
+def write_results(path: Path, groups: dict[str, xr.Dataset], root_attrs: dict) -> None:
+    """Replace the store's result groups by `groups` as one set, then set `root_attrs`.
+
+    Each group is written beside the old ones (`staging_<name>`, checksummed), read back
+    and compared with what was meant, and only then swapped in: the root's results marker
+    is cleared, old groups (including any the new set lacks, such as a stale
+    `convergence`) are renamed away, the new ones renamed in, and the marker written
+    again with the root attributes. A kill or a full disk before the swap leaves the old
+    results; during it, a store that show/report refuse as unfinished and a resume
+    completes.
+    """
+    path = Path(path)
+    for name, ds in groups.items():
+        staged = ownership.STAGING + name
+        ds.to_zarr(path, group=staged, mode="w", consolidated=False,
+                   encoding=integrity.encoding(ds))
+        read = xr.open_zarr(path, group=staged, consolidated=False).load()
+        if not read.drop_encoding().identical(ds):
+            raise integrity.IntegrityError(f"{path / staged}: the group read back differs "
+                                           "from what was written; the old results are kept")
+        group = zarr.open_group(path / staged, mode="r+", use_consolidated=False)
+        group.update_attributes({integrity.DIGESTS: integrity.group_digests(group)})
+    root = zarr.open_group(path, mode="r+", use_consolidated=False)
+    attrs = root.attrs.asdict()
+    attrs.pop(ownership.RESULTS, None)
+    root.attrs.put(attrs)  # unfinished from here on (and no stale consolidated view)
+    for name in ownership.RESULT_GROUPS:
+        if (path / name).exists():
+            os.rename(path / name, path / (ownership.TRASH + name))
+    for name in groups:
+        os.rename(path / (ownership.STAGING + name), path / name)
+    for name in ownership.RESULT_GROUPS:
+        shutil.rmtree(path / (ownership.TRASH + name), ignore_errors=True)
+    root.update_attributes({**root_attrs, ownership.RESULTS: list(groups)})
+    consolidate(path)
 
 
-def open_group(store, group: str) -> xr.Dataset:
-    """A group of a results store, loaded."""
-    return xr.open_zarr(store, group=group).load()
+def set_attrs(path, attrs: dict, group: str = "") -> None:
+    """Add attributes to a group of the store (default: its root)."""
+    root = zarr.open_group(path, mode="r+", use_consolidated=False)
+    (root[group] if group else root).update_attributes(attrs)  # one metadata write
+
+
+def consolidate(path) -> None:
+    """Write the consolidated metadata that lets a plain xr.open_zarr find every group."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Consolidated metadata is currently not")
+        zarr.consolidate_metadata(path)
 
 
 def root_attrs(store) -> dict:
     """The store's root attributes: provenance and the last invocation."""
-    return zarr.open_group(store, mode="r").attrs.asdict()
+    return zarr.open_group(store, mode="r", use_consolidated=False).attrs.asdict()

@@ -39,7 +39,11 @@ ESTIMATORS = ("auto", "salib", "streaming")
 # the streaming estimator's intervals: delta method or Poisson bootstrap (`resamples`
 # replicates); SALib's estimator always gives its own resampling bootstrap
 INTERVALS = ("delta", "bootstrap")
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+# a study's name makes file names (results/<name>-grid.zarr.lock, <name>-report): at most
+# this many characters leaves room for every suffix within a file name's 255 bytes
+NAME_MAX = 128
+MAX_AXIS_VALUES = 2**20  # values on one grid axis
 
 
 class StudyError(ValueError):
@@ -124,7 +128,19 @@ class Study:
 
 
 def _is_number(x) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool)
+    """An int or float (not a bool) that a float can hold."""
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        return False
+    try:
+        float(x)
+    except OverflowError:
+        return False
+    return True
+
+
+def _is_name(x) -> bool:
+    """Letters, digits, '_', '-', '.' (not first), at most NAME_MAX characters."""
+    return isinstance(x, str) and len(x) <= NAME_MAX and NAME_PATTERN.fullmatch(x) is not None
 
 
 def _check_notes(table, where, problems):
@@ -187,7 +203,7 @@ def _check_parameters(table, where, model, problems, require_all, given=frozense
 def _check_distribution(spec, field_, var: Variable, problems):
     """A Distribution whose support lies inside var's domain, or None (problem recorded)."""
     dist = spec.get("dist")
-    if dist not in DISTRIBUTIONS:
+    if not isinstance(dist, str) or dist not in DISTRIBUTIONS:
         problems.append(f"{field_}: needs `value = x` or `dist` in "
                         f"{', '.join(DISTRIBUTIONS)}; got dist = {dist!r}")
         return None
@@ -202,7 +218,8 @@ def _check_distribution(spec, field_, var: Variable, problems):
                         f"missing {', '.join(missing)}")
         return None
     values = [spec[k] for k in needed]
-    bad = [k for k, v in zip(needed, values) if not (_is_number(v) and math.isfinite(v))]
+    bad = [f"{k} (got {v!r})" for k, v in zip(needed, values)
+           if not (_is_number(v) and math.isfinite(v))]
     if bad:
         problems.append(f"{field_}: {', '.join(bad)} must be finite numbers")
         return None
@@ -277,13 +294,18 @@ def load(path, *, N=None, second_order=None, estimator=None, intervals=None) -> 
     """
     path = Path(path)
     try:
-        raw = tomllib.loads(path.read_text())
+        raw = tomllib.loads(path.read_bytes().decode("utf-8"))
+        return parse(raw, path, N=N, second_order=second_order, estimator=estimator,
+                     intervals=intervals)
     except OSError as e:
         raise StudyError(path, [f"cannot read the file: {e.strerror}"]) from None
+    except UnicodeDecodeError as e:
+        raise StudyError(path, [f"not UTF-8 text (byte {e.object[e.start]:#04x} at offset "
+                                f"{e.start}); save the study as UTF-8"]) from None
     except tomllib.TOMLDecodeError as e:
         raise StudyError(path, [f"not valid TOML: {e}"]) from None
-    return parse(raw, path, N=N, second_order=second_order, estimator=estimator,
-                 intervals=intervals)
+    except RecursionError:
+        raise StudyError(path, ["nested too deeply to be a study"]) from None
 
 
 def parse(raw: dict, path="<study>", *, N=None, second_order=None, estimator=None,
@@ -294,8 +316,9 @@ def parse(raw: dict, path="<study>", *, N=None, second_order=None, estimator=Non
         if key not in TOP_KEYS:
             problems.append(f"{key}: unknown section or key; allowed: {', '.join(TOP_KEYS)}")
     name = raw.get("name", Path(str(path)).stem)
-    if not (isinstance(name, str) and NAME_PATTERN.match(name)):
-        problems.append(f"name: {name!r} must be letters, digits, '_', '-' or '.'")
+    if not _is_name(name):
+        problems.append(f"name: {_short(name)} must be letters, digits, '_', '-' or '.' "
+                        f"(not first), at most {NAME_MAX} characters")
     texts = {}
     for key in ("title", "description"):
         texts[key] = raw.get(key, "")
@@ -307,8 +330,8 @@ def parse(raw: dict, path="<study>", *, N=None, second_order=None, estimator=Non
         problems.append("model: must be a table")
         model_table = {}
     model_name = model_table.get("name", "woods")
-    if model_name not in MODELS:
-        problems.append(f"model.name: unknown model {model_name!r}; allowed: "
+    if not isinstance(model_name, str) or model_name not in MODELS:
+        problems.append(f"model.name: unknown model {_short(model_name)}; allowed: "
                         f"{', '.join(sorted(MODELS))}")
         raise StudyError(path, problems)
     model = get_model(model_name)
@@ -403,7 +426,7 @@ def _check_options(model, table, problems):
             continue
         value = table[given[0]] if given else allowed[0]
         values = value if isinstance(value, list) else [value]
-        bad = [v for v in values if v not in allowed]
+        bad = [v for v in values if not isinstance(v, str) or v not in allowed]
         if bad or not values or len(set(values)) != len(values):
             problems.append(f"model.{given[0] if given else option}: {value!r} is not "
                             f"allowed; allowed: {', '.join(allowed)} (distinct, as a string "
@@ -427,11 +450,11 @@ def _check_outputs(table, model, problems):
     if not isinstance(names, list) or not names:
         problems.append("outputs.names: must be a non-empty list of output names")
         return ()
-    for n in names:
-        if n not in usable:
-            problems.append(f"outputs.names: {n!r} is not an output that has Sobol indices; "
-                            f"allowed: {', '.join(usable)}")
-    return tuple(dict.fromkeys(names))
+    bad = [n for n in names if not isinstance(n, str) or n not in usable]
+    for n in bad:
+        problems.append(f"outputs.names: {_short(n)} is not an output that has Sobol "
+                        f"indices; allowed: {', '.join(usable)}")
+    return () if bad else tuple(dict.fromkeys(names))
 
 
 def _check_scenarios(blocks, model, fixed, sampled, problems):
@@ -451,9 +474,10 @@ def _check_scenarios(blocks, model, fixed, sampled, problems):
                             "description, parameters, note, source")
         _check_notes(block, where, problems)
         name = block.get("name")
-        if not (isinstance(name, str) and NAME_PATTERN.match(name)) or name in scenarios:
+        if not _is_name(name) or name in scenarios:
             problems.append(f"{where}.name: needs a distinct name of letters, digits, "
-                            f"'_', '-', '.'; got {name!r}")
+                            f"'_', '-', '.', at most {NAME_MAX} characters; got "
+                            f"{_short(name)}")
             continue
         own_fixed, own_sampled = _check_parameters(
             block.get("parameters", {}), f"{where}.parameters", model, problems,
@@ -520,6 +544,10 @@ def _axis_values(kind, spec, where, problems):
         ok = isinstance(spec, list) and spec and all(_is_number(x) and math.isfinite(x)
                                                      for x in spec)
         values = tuple(float(x) for x in spec) if ok else ()
+        if ok and len(values) > MAX_AXIS_VALUES:
+            problems.append(f"{where}: {len(values):,} values are more than the "
+                            f"{MAX_AXIS_VALUES:,} one axis may have")
+            return None
         if not ok or any(b <= a for a, b in zip(values, values[1:])):
             problems.append(f"{where}: must be a non-empty list of finite numbers in "
                             f"increasing order; got {spec!r}")
@@ -532,8 +560,18 @@ def _axis_values(kind, spec, where, problems):
         problems.append(f"{where}: must be [start, stop, num] with start < stop finite and "
                         f"num an integer >= 1; got {spec!r}")
         return None
+    if spec[2] > MAX_AXIS_VALUES:
+        problems.append(f"{where}: num = {spec[2]:,} is more than the {MAX_AXIS_VALUES:,} "
+                        "values one axis may have; a coarser grid (a smaller num) fits")
+        return None
     if kind == "logspace" and not spec[0] > 0:
         problems.append(f"{where}: start must be > 0 for geometric spacing; got {spec[0]!r}")
         return None
     space = np.linspace if kind == "linspace" else np.geomspace
     return tuple(float(x) for x in space(float(spec[0]), float(spec[1]), spec[2]))
+
+
+def _short(value) -> str:
+    """repr of a value, cut to 60 characters."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

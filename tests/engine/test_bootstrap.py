@@ -9,7 +9,8 @@ from SALib.analyze import sobol as salib_analyze
 from SALib.sample import sobol as salib_sample
 from scipy.stats import poisson
 
-from engine import blocks, run
+from engine import run
+from engine.ownership import StoreError
 from engine.streaming import Moments, Replicates, indices, merge_all
 from engine.study import StudyError, parse
 from kernels.bootstrap import poisson_weights, replicate_moments
@@ -167,7 +168,7 @@ def test_bootstrap_runs_do_not_depend_on_blocks_or_workers(tmp_path):
 def test_a_delta_store_is_not_resumed_with_bootstrap(tmp_path):
     run.run(parse(_bootstrap_table(intervals="delta")), out=tmp_path / "s.zarr",
             progress=False)
-    with pytest.raises(blocks.StoreError, match="bootstrap_replicates"):
+    with pytest.raises(StoreError, match="bootstrap_replicates"):
         run.run(parse(_bootstrap_table()), out=tmp_path / "s.zarr", progress=False)
 
 

@@ -6,7 +6,7 @@ import xarray as xr
 import zarr
 
 from engine import grid, run
-from engine.blocks import StoreError
+from engine.ownership import StoreError
 from engine.study import StudyError, parse
 from kernels import woods
 from tests import reference_numpy

@@ -109,5 +109,5 @@ def test_unfinished_or_foreign_stores_are_refused(tmp_path, capsys):
     import zarr
     zarr.open_group(tmp_path / "empty.zarr", mode="w")
     assert cli.main(["report", str(tmp_path / "empty.zarr")]) == 2
-    assert "nothing to report" in capsys.readouterr().err
+    assert "a zarr store that reesens did not write" in capsys.readouterr().err
     assert not (tmp_path / "empty-report").exists()
