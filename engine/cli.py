@@ -176,7 +176,7 @@ def _validate(args) -> int:
 
 
 def _show(args) -> int:
-    if "grid" in verify.finished_groups(args.store):
+    if "grid" in verify.require_intact(args.store):
         raise StoreError(f"{args.store}: a grid store has no Sobol' indices to show; "
                          f"`reesens report {args.store}` draws and summarises it")
     sobol_ds = verify.open_group(args.store, "sobol")
@@ -186,9 +186,9 @@ def _show(args) -> int:
 
 
 def _verify(args) -> int:
-    intact, lines = verify.verify(args.store)
+    problems, lines = verify.verify(args.store)
     print("\n".join(lines))
-    return 0 if intact else 1
+    return 1 if problems else 0
 
 
 def _os_error(e: OSError) -> str:

@@ -177,11 +177,14 @@ def verify_units(path, units: Units, todo) -> dict[int, str]:
     are intact."""
     root = zarr.open_group(path, mode="r", use_consolidated=False)
     _, digests, problems = flags_and_digests(root, units)
-    problems = {u: p for u, p in problems.items() if u in set(todo)}
+    todo = set(todo)
+    problems = {u: p for u, p in problems.items() if u in todo}
+    problems.update({u: f"{units.digests} missing" for u in todo
+                     if u not in problems and not digests[u].any()})
     arrays = [root[m] for m in units.members]
     unit_bytes = sum(math.prod(a.chunks) * a.dtype.itemsize for a in arrays)
     per_batch = max(1, READ_BYTES // max(1, unit_bytes))
-    todo = [u for u in todo if u not in problems]
+    todo = sorted(u for u in todo if u not in problems)
     for start in range(0, len(todo), per_batch):
         batch = todo[start:start + per_batch]
         read = sync(_read_regions(str(path), units, batch))

@@ -94,7 +94,7 @@ def write_report(store: Path, out: Path | None = None) -> list[Path]:
     """Figures (PNG) and summary.md for a Monte Carlo or grid store; returns the files."""
     store = Path(store)
     out = Path(out) if out is not None else default_report_dir(store)
-    groups = set(verify.finished_groups(store))
+    groups = set(verify.require_intact(store))
     root = store_module.root_attrs(store)
     out.mkdir(parents=True, exist_ok=True)
     files, lines = [], [f"# {root.get('title') or root.get('study', store.name)}", ""]

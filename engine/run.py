@@ -160,7 +160,8 @@ def _indices(study, spec, moments, boot, values, estimator, workers, N):
         arrays = {q: a[..., kept, :, :] if q.startswith("S2") else a[..., kept, :]
                   for q, a in arrays.items()}
     kept_spec = [s for s, k in zip(spec, kept) if k]
-    return (sobol.sobol_dataset(study, kept_spec, arrays, reasons[..., kept], estimator),
+    reasons = sobol.explain_nan(arrays, reasons[..., kept])
+    return (sobol.sobol_dataset(study, kept_spec, arrays, reasons, estimator),
             store.summary_dataset(study, spec, kept, rows, total_rows))
 
 

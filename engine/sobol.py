@@ -73,9 +73,23 @@ def skip_reasons(rows: np.ndarray, total_rows: int) -> np.ndarray:
     """Why each series gets no indices ("" when it does): rows (..., 5) block row statistics."""
     reasons = np.full(rows.shape[:-1], "", dtype=object)
     n_nan = total_rows - rows[..., 0].astype(np.int64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        variance = rows[..., 2] / rows[..., 0]
+    reasons[~(variance >= np.finfo(np.float64).tiny)] = (
+        "variance underflow (the rows differ by less than a float's variance can hold)")
     reasons[rows[..., 3] == rows[..., 4]] = "constant output"
     for index in zip(*np.nonzero(n_nan)):
         reasons[index] = f"{n_nan[index]} NaN rows"
+    return reasons
+
+
+def explain_nan(arrays: dict, reasons: np.ndarray) -> np.ndarray:
+    """reasons, with one for each series whose S1 or ST came out NaN or infinite without
+    one (every NaN index carries a reason)."""
+    reasons = reasons.copy()
+    bad = ~(np.isfinite(arrays["S1"]).all(axis=-1) & np.isfinite(arrays["ST"]).all(axis=-1))
+    reasons[bad & (reasons == "")] = ("estimates not finite (the output's variance is too "
+                                      "small against its values)")
     return reasons
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
+import numpy as np
 import xarray as xr
 import zarr
 
@@ -51,9 +52,10 @@ def unit_group(path: Path) -> str | None:
 def _progress(path: Path) -> str:
     """'k of n blocks done' (or grid chunks), from the flags alone."""
     group = unit_group(path)
-    if group is None:
-        return "its template is missing or damaged"
-    done, _ = integrity.verified_units(path, group, check=False)
+    try:
+        done, _ = integrity.verified_units(path, group, check=False)
+    except Exception:  # noqa: BLE001 (killed while its template was written)
+        return "its template is incomplete"
     unit = "blocks" if group == "blocks" else "grid chunks"
     return f"{int(done.sum())} of {done.size} {unit} done"
 
@@ -69,9 +71,23 @@ def finished_groups(path: Path) -> list[str]:
     return list(groups)
 
 
+def require_intact(path: Path) -> list[str]:
+    """The result groups of a finished store whose every part verifies; StoreError when
+    the run has not finished, IntegrityError naming what is damaged and the command that
+    repairs it otherwise."""
+    path = Path(path)
+    groups = finished_groups(path)
+    problems, _ = verify(path)
+    if problems:
+        raise integrity.IntegrityError(
+            f"{path}: {problems[0]}{_more(problems)}; `reesens verify {path}` lists what "
+            f"is damaged and {repair_command(ownership.read_root(path))} repairs it")
+    return groups
+
+
 def open_group(path: Path, group: str) -> xr.Dataset:
-    """A finished result group (sobol, summary, convergence), loaded after its checksums
-    are verified; StoreError or IntegrityError otherwise."""
+    """A result group (sobol, summary, convergence) of a finished store, loaded after its
+    own checksums are verified (require_intact checks the whole store)."""
     path = Path(path)
     if group not in finished_groups(path):
         raise StoreError(f"{path}: has no `{group}` group")
@@ -79,82 +95,73 @@ def open_group(path: Path, group: str) -> xr.Dataset:
     problems = integrity.check_group(root[group], group)
     if problems:
         raise integrity.IntegrityError(
-            f"{path}: {problems[0]}{_more(problems)}; `reesens verify {path}` lists what "
-            f"is damaged and {repair_command(root.attrs.asdict())} rewrites it")
+            f"{path}: {problems[0]}{_more(problems)}; "
+            f"{repair_command(root.attrs.asdict())} rewrites it")
     return xr.open_zarr(path, group=group, consolidated=False).load()
 
 
 def open_grid(path: Path) -> xr.Dataset:
-    """A finished grid cube (its outputs on the swept options and parameters), lazily
-    opened after every chunk and coordinate is verified."""
+    """The cube of a finished grid store (its outputs on the swept options and
+    parameters), lazily opened; call require_intact first."""
     path = Path(path)
-    finished_groups(path)
-    problems = _grid_problems(path)
-    if problems:
-        root = ownership.read_root(path)
-        raise integrity.IntegrityError(
-            f"{path}: {problems[0]}{_more(problems)}; {repair_command(root)} recomputes it")
+    if "grid" not in finished_groups(path):
+        raise StoreError(f"{path}: not a grid store")
     cube = xr.open_zarr(path, group="grid", consolidated=False)
     return cube.drop_vars(grid.BOOKKEEPING)
-
-
-def _grid_problems(path: Path) -> list[str]:
-    root = zarr.open_group(path, mode="r", use_consolidated=False)
-    problems = integrity.check_group(root["grid"], "grid")
-    done, damaged = integrity.verified_units(path, "grid")
-    problems += [f"grid chunk {c}: {p}" for c, p in sorted(damaged.items())]
-    if not done.all() and not damaged:
-        problems.append(f"{int((~done).sum())} grid chunks not done")
-    return problems
 
 
 def _more(problems) -> str:
     return f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
 
 
-def verify(path: Path) -> tuple[bool, list[str]]:
-    """(intact, report lines) of every part of a store: template, units, result groups."""
+def verify(path: Path) -> tuple[list[str], list[str]]:
+    """(problems, report lines) of every part of a store: its template's coordinates, its
+    units (blocks or grid chunks) and its result groups; no problems: all is intact."""
     path = Path(path)
     root_attrs = reesens_root(path)
-    lines, bad = [], 0
+    lines, problems = [], []
     group = unit_group(path)
     root = zarr.open_group(path, mode="r", use_consolidated=False)
     if group is None:
-        lines.append("template: missing or damaged (no unit layout can be read)")
-        bad += 1
+        problems.append("template: missing or damaged (no unit layout can be read)")
+        lines.append(problems[-1])
     else:
-        for name, _ in root.groups():
-            g = root[name]
+        for name, g in root.groups():
             if name in ownership.TEMPLATE_GROUPS and integrity.DIGESTS in g.attrs:
-                problems = integrity.check_group(g, name)
-                bad += len(problems)
-                lines.append(f"{name} coordinates: " + ("intact" if not problems
-                                                         else "; ".join(problems)))
-        done, damaged = integrity.verified_units(path, group)
+                found = integrity.check_group(g, name)
+                problems += found
+                lines.append(f"{name} coordinates: " + ("; ".join(found) or "intact"))
+        try:
+            done, damaged = integrity.verified_units(path, group)
+        except Exception as e:  # noqa: BLE001 (a flag or digest array that is gone)
+            done, damaged = np.zeros(0, dtype=bool), {-1: f"unreadable ({integrity._reason(e)})"}
         unit = "block" if group == "blocks" else "grid chunk"
         intact = int(done.sum())
         missing = [u for u, p in damaged.items() if "missing" in p]
+        not_done = done.size - intact - len(damaged)
         lines.append(f"{unit}s: {intact} intact, {len(damaged) - len(missing)} corrupt, "
-                     f"{len(missing)} missing, {done.size - intact - len(damaged)} not done "
-                     f"(of {done.size})")
-        lines += [f"  {unit} {u}: {p}" for u, p in sorted(damaged.items())]
-        bad += len(damaged) + (done.size - intact - len(damaged))
+                     f"{len(missing)} missing, {not_done} not done (of {done.size})")
+        found = [f"{unit} {u}: {p}" for u, p in sorted(damaged.items())]
+        lines += [f"  {line}" for line in found]
+        problems += found
+        if not_done:
+            waiting = [int(u) for u in np.flatnonzero(~done) if u not in damaged]
+            problems.append(f"{not_done} {unit}s not done ({unit} "
+                            f"{', '.join(map(str, waiting[:10]))}{', ...' if not_done > 10 else ''})")
+            lines.append(f"  {problems[-1]}")
     results = root_attrs.get(ownership.RESULTS)
     if not results:
-        lines.append("results: run not finished")
-        bad += 1
+        problems.append(f"run not finished: {_progress(path)}")
+        lines.append(f"results: {problems[-1]}")
     for name in results or ():
         if name == "grid":
             continue
         try:
-            problems = integrity.check_group(root[name], name)
+            found = integrity.check_group(root[name], name)
         except Exception as e:  # noqa: BLE001 (a group whose metadata is gone)
-            problems = [f"{name}: missing or unreadable ({integrity._reason(e)})"]
-        bad += len(problems)
-        lines.append(f"{name}: " + ("intact" if not problems else "; ".join(problems)))
-    if bad:
-        lines.append(f"{path}: NOT intact ({bad} problems); repair with: "
-                     f"{repair_command(root_attrs)}")
-    else:
-        lines.append(f"{path}: intact")
-    return not bad, lines
+            found = [f"{name}: missing or unreadable ({integrity._reason(e)})"]
+        problems += found
+        lines.append(f"{name}: " + ("; ".join(found) or "intact"))
+    lines.append(f"{path}: NOT intact ({len(problems)} problems); repair with: "
+                 f"{repair_command(root_attrs)}" if problems else f"{path}: intact")
+    return problems, lines

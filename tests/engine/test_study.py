@@ -27,7 +27,8 @@ def test_shipped_studies_load(path):
 
 @pytest.mark.parametrize("path", BAD, ids=lambda p: p.stem)
 def test_bad_study_is_refused_with_file_and_field(path):
-    expected = path.read_text().splitlines()[0].removeprefix("# expect: ")
+    expected = path.read_bytes().decode(errors="replace").splitlines()[0].removeprefix(
+        "# expect: ")
     with pytest.raises(StudyError) as error:
         load(path)
     message = str(error.value)
