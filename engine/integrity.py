@@ -137,7 +137,11 @@ async def _write_unit(path: str, units: Units, unit: int, values: dict) -> None:
         digests.append(digest(value, f"{name}:{unit}"))
         writes.append(array.setitem(region, value))
     writes.append(arrays[units.digests].setitem(unit, np.array(digests, dtype=np.uint64)))
-    await asyncio.gather(*writes)
+    # every write ends (none left pending) before a failure is raised, and no flag follows
+    failures = [r for r in await asyncio.gather(*writes, return_exceptions=True)
+                if isinstance(r, BaseException)]
+    if failures:
+        raise failures[0]
     await arrays[units.flag].setitem(unit, 1)
 
 

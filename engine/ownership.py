@@ -175,7 +175,7 @@ def open_or_create(path: Path, ident: dict, write_template, *, groups, command: 
             for torn in path.rglob("*.partial"):
                 torn.unlink()
             for entry in path.iterdir():
-                if entry.name.startswith(STAGING):
+                if entry.name.startswith((STAGING, TRASH)):
                     shutil.rmtree(entry)
             _drop_consolidated(path, root)
         elif not overwrite:
@@ -192,7 +192,7 @@ def open_or_create(path: Path, ident: dict, write_template, *, groups, command: 
         for entry in path.iterdir():
             if entry.name != "zarr.json":
                 shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
-    if not template_intact(path, ident, groups[0]):
+    if not template_intact(path, ident, groups):
         for group in groups:
             shutil.rmtree(path / group, ignore_errors=True)
         write_template(path)
@@ -209,27 +209,21 @@ def _drop_consolidated(path: Path, root: dict) -> None:
         zarr.open_group(path, mode="r+", use_consolidated=False).attrs.put(root)
 
 
-def template_intact(path: Path, ident: dict, group: str) -> bool:
-    """Whether the template's group is stamped with this identity and its arrays' metadata
-    and coordinates read back as written."""
+def template_intact(path: Path, ident: dict, groups) -> bool:
+    """Whether the template (`groups`, the first laying out the units) is stamped with this
+    identity and its arrays' metadata and coordinates read back as written."""
     try:
-        g = zarr.open_group(path / group, mode="r", use_consolidated=False)
-        if g.attrs.get(TEMPLATE) != identity_digest(ident):
+        first = zarr.open_group(path / groups[0], mode="r", use_consolidated=False)
+        if first.attrs.get(TEMPLATE) != identity_digest(ident):
             return False
-        units = integrity.Units.of(g)
+        units = integrity.Units.of(first)
         root = zarr.open_group(path, mode="r", use_consolidated=False)
         for name in (units.flag, units.digests, *units.members):
             root[name]
-        return not any(integrity.check_group(root[name], name)
-                       for name in groups_with_digests(root, exclude=RESULT_GROUPS))
+        return not any(integrity.check_group(root[g], g) for g in groups
+                       if (path / g).exists())
     except Exception:  # noqa: BLE001 (unreadable metadata: a damaged template)
         return False
-
-
-def groups_with_digests(root: zarr.Group, exclude=()) -> list[str]:
-    """Names of the root's groups that carry digests of arrays written whole."""
-    return [name for name, g in root.groups()
-            if name not in exclude and integrity.DIGESTS in g.attrs]
 
 
 def _short(value) -> str:

@@ -8,7 +8,7 @@ before the write (as kill -9 would), `torn` writes half of it to the temporary f
 killed zarr write leaves and then kills, `enospc` and `erofs` raise that OSError.
 Writes are every file zarr's LocalStore writes (chunks and metadata; not its writes
 "if absent" of files that exist, which write nothing) and the renames and deletions of
-whole groups (`rename:SRC>DST`, `rmtree:PATH`); keys are paths relative
+whole groups that exist (`rename:SRC>DST`, `rmtree:PATH`); keys are paths relative
 to the store given with --out.
 """
 import errno
@@ -53,6 +53,7 @@ def main(argv) -> int:
                 return
             if mode in ("kill", "torn"):
                 if mode == "torn" and value is not None:
+                    Path(path).parent.mkdir(parents=True, exist_ok=True)
                     Path(str(path) + ".0badc0de.partial").write_bytes(
                         bytes(value.as_buffer_like())[: max(1, len(value) // 2)])
                 os.kill(os.getpid(), signal.SIGKILL)
@@ -71,7 +72,8 @@ def main(argv) -> int:
         return rename(src, dst, *a, **k)
 
     def faulty_rmtree(path, *a, **k):
-        hit(f"rmtree:{key_of(path)}", path)
+        if Path(path).exists():  # else nothing is deleted
+            hit(f"rmtree:{key_of(path)}", path)
         return rmtree(path, *a, **k)
 
     local._put, os.rename, shutil.rmtree = faulty_put, faulty_rename, faulty_rmtree

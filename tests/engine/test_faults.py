@@ -65,17 +65,21 @@ def _kill_points(log: list[str], unit: str, members: str) -> list[tuple[str, str
     seen, points = {}, []
     flags = [k for k in log if re.fullmatch(rf"{unit}/c/\d+", k)]
     second = flags[1].rsplit("/", 1)[1]
-    first_unit_write = log.index(flags[0])
-    coordinate = next(k for k in log[:first_unit_write] if re.fullmatch(r"[a-z]+/\w+/c/0", k))
+    first_flag = log.index(flags[0])
+    stamp = max(i for i in range(first_flag) if log[i] == unit.split("/")[0] + "/zarr.json")
+    coordinate = next(k for k in log[:stamp] if re.fullmatch(r"[a-z]+/\w+/c/0", k))
     template_array = next(k for k in log if re.fullmatch(r"[a-z]+/\w+/zarr\.json", k))
-    for key in log:
+
+    def unit_write(i, key):
+        return i > stamp and re.fullmatch(rf"({members})/c/{second}(/0)*", key)
+
+    for i, key in enumerate(log):
         seen[key] = seen.get(key, 0) + 1
         if (re.fullmatch(r"(\w+/)?zarr\.json", key) or key.startswith(("rename:", "rmtree:"))
                 or (key in (coordinate, template_array) and seen[key] == 1)
-                or re.fullmatch(rf"({members})/c/{second}(/0)*", key)):
+                or unit_write(i, key)):
             points.append(("kill", key, seen[key]))
-    data = next(k for k in log if re.fullmatch(rf"({members})/c/{second}(/0)*", k)
-                and not k.startswith(unit))
+    data = next(k for i, k in enumerate(log) if unit_write(i, k) and not k.startswith(unit))
     points += [("torn", "zarr.json", 1), ("torn", data, 1), ("torn", f"{unit}/c/{second}", 1)]
     return points
 
