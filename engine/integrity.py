@@ -186,6 +186,7 @@ def verify_units(path, units: Units, todo) -> dict[int, str]:
     problems.update({u: f"{units.digests} missing" for u in todo
                      if u not in problems and not digests[u].any()})
     arrays = [root[m] for m in units.members]
+    fills = [a.fill_value for a in arrays]
     unit_bytes = sum(math.prod(a.chunks) * a.dtype.itemsize for a in arrays)
     per_batch = max(1, READ_BYTES // max(1, unit_bytes))
     todo = sorted(u for u in todo if u not in problems)
@@ -194,7 +195,7 @@ def verify_units(path, units: Units, todo) -> dict[int, str]:
         read = sync(_read_regions(str(path), units, batch))
         for u in batch:
             for i, (name, value) in enumerate(zip(units.members, read[u])):
-                state = _state(name, u, value, digests[u, i], root[name].fill_value)
+                state = _state(name, u, value, digests[u, i], fills[i])
                 if state:
                     problems[u] = state
                     break

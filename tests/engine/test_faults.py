@@ -58,11 +58,12 @@ def _log(tmp_path, command, study, args) -> list[str]:
 
 
 def _kill_points(log: list[str], unit: str, members: str) -> list[tuple[str, str, int]]:
-    """(mode, key, k): every write of a group's or the root's metadata, every rename and
-    deletion of a group, the first write of a template array and of a coordinate chunk,
-    each write of the second unit written (its `members`) and torn writes of the
-    identity, a unit's data and a done flag."""
+    """(mode, key, k): every write of the root's metadata, the first and last of each
+    group's, every rename and deletion of a group, the first write of a template array and
+    of a coordinate chunk, each write of the second unit written (its `members`) and torn
+    writes of the identity, a unit's data and a done flag."""
     seen, points = {}, []
+    total = {key: log.count(key) for key in set(log)}
     flags = [k for k in log if re.fullmatch(rf"{unit}/c/\d+", k)]
     second = flags[1].rsplit("/", 1)[1]
     first_flag = log.index(flags[0])
@@ -75,7 +76,8 @@ def _kill_points(log: list[str], unit: str, members: str) -> list[tuple[str, str
 
     for i, key in enumerate(log):
         seen[key] = seen.get(key, 0) + 1
-        if (re.fullmatch(r"(\w+/)?zarr\.json", key) or key.startswith(("rename:", "rmtree:"))
+        if (key == "zarr.json" or key.startswith(("rename:", "rmtree:"))
+                or (re.fullmatch(r"\w+/zarr\.json", key) and seen[key] in (1, total[key]))
                 or (key in (coordinate, template_array) and seen[key] == 1)
                 or unit_write(i, key)):
             points.append(("kill", key, seen[key]))
