@@ -87,7 +87,8 @@ def blocks_task(study: Study, spec, block_ids, path, keep_samples: bool, want_va
         kept = None
         if keep_samples:
             kept = {name: np.concatenate([o[name] for o, _ in rows], axis=-1)
-                    for name in [*study.outputs, "_params"]}
+                    for name in study.outputs}
+            kept["_params"] = np.concatenate([o["_params"] for o, _ in rows], axis=1)
         boot = merge_all(boot) if replicates else None
         store_blocks.write_block(path, study, block, units,
                                  (stats.mean, stats.comoment, stats.rows), kept,

@@ -166,3 +166,18 @@ def test_indicator_outputs_follow_the_codes_that_occur(tmp_path):
         label = f"eq=={meanings[values.index(c)]}"
         np.testing.assert_allclose(float(mean.sel(output=label)),
                                    np.mean(groups["samples"]["eq"].values == c), rtol=1e-14)
+
+
+def test_kept_samples_of_blocks_larger_than_a_chunk_equal_salib(tmp_path):
+    """A block of more base points than parallel.EVAL_POINTS is evaluated in chunks; its
+    kept rows are the chunks' rows in order, as SALib samples them."""
+    from engine import parallel
+    N = 4 * parallel.EVAL_POINTS
+    study = parse(ishigami.study_table(N=N, block_points=N // 2))
+    groups = run.run(study, out=tmp_path / "big.zarr", progress=False, keep_samples=True)
+    problem = sampling.salib_problem(study.sampled_names, study.sampled)
+    X = salib_sample.sample(problem, N, calc_second_order=False, seed=study.seed)
+    for j, name in enumerate(study.sampled_names):
+        np.testing.assert_array_equal(groups["samples"][name].values, X[:, j])
+    np.testing.assert_array_equal(groups["samples"]["y"].values,
+                                  ishigami.evaluate_block(X)["y"])
