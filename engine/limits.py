@@ -141,22 +141,32 @@ def grid_needs(study: Study, workers: int) -> list[Need]:
     ]
 
 
-def refuse_what_cannot_fit(study: Study, needs: list[Need], store: Path) -> None:
-    """StoreError naming the largest need of each resource that exceeds what this machine
-    has: available memory, free disk where `store` goes."""
-    have = {"memory": available_memory(), "disk": free_disk(store)}
+def _have(store: Path) -> dict[str, int]:
+    return {"memory": available_memory(), "disk": free_disk(store)}
+
+
+def _fits(needs: list[Need], have: dict[str, int]) -> bool:
+    return all(total(needs, r) <= have[r] for r in have)
+
+
+def refuse_what_cannot_fit(study: Study, needs: list[Need], store: Path, fit=None) -> None:
+    """StoreError naming, for each resource whose needs exceed what this machine has
+    (available memory, free disk where `store` goes), the largest need, its field and
+    `fit(field)`: the setting that would fit (None: say what needs less)."""
+    have = _have(store)
     where = {"memory": "available memory", "disk": f"free disk at {_existing(store)}"}
     problems = []
     for resource in ("memory", "disk"):
         mine = [n for n in needs if n.resource == resource]
-        total = sum(n.bytes for n in mine)
-        if total <= have[resource]:
+        if total(mine, resource) <= have[resource]:
             continue
         worst = max(mine, key=lambda n: n.bytes)
-        problems.append(f"{worst.field}: the study needs about {size(total)} of "
-                        f"{resource} ({worst.what}: {size(worst.bytes)}), more than the "
-                        f"{size(have[resource])} of {where[resource]}; {worst.fix} would "
-                        "make it smaller")
+        setting = fit(worst.field) if fit else None
+        problems.append(f"{worst.field}: the study needs about "
+                        f"{size(total(mine, resource))} of {resource} ({worst.what}: "
+                        f"{size(worst.bytes)}), more than the {size(have[resource])} of "
+                        f"{where[resource]}; "
+                        + (f"{setting} would fit" if setting else f"{worst.fix} needs less"))
     if problems:
         raise StoreError("\n".join(f"{study.path}: {p}" for p in problems))
 
@@ -170,10 +180,29 @@ def _existing(path: Path) -> Path:
 
 def check_run(study: Study, store: Path, *, N: int, estimator: str, workers: int,
               keep_samples: bool, replicates: int) -> list[Need]:
-    """Refuse a run that cannot fit (StoreError); returns its needs."""
-    needs = run_needs(study, N=N, estimator=estimator, workers=workers,
-                      keep_samples=keep_samples, replicates=replicates)
-    refuse_what_cannot_fit(study, needs, store)
+    """Refuse a run that cannot fit (StoreError, saying which N, block_points or
+    resamples would fit when halving one of them does); returns its needs."""
+    options = dict(N=N, estimator=estimator, workers=workers, keep_samples=keep_samples,
+                   replicates=replicates)
+    needs = run_needs(study, **options)
+
+    def fit(field: str) -> str | None:
+        have = _have(store)
+        if field == "sampling.N":
+            n = N // 2
+            while n >= study.block_points and not _fits(run_needs(study, **{
+                    **options, "N": n}), have):
+                n //= 2
+            return f"N = {n} (2^{n.bit_length() - 1})" if n >= study.block_points else None
+        if field == "analysis.resamples" and replicates:
+            r = replicates // 2
+            while r >= 2 and not _fits(run_needs(study, **{**options, "replicates": r}),
+                                       have):
+                r //= 2
+            return f"resamples = {r}" if r >= 2 else None
+        return None
+
+    refuse_what_cannot_fit(study, needs, store, fit)
     return needs
 
 
@@ -185,6 +214,7 @@ def check_grid(study: Study, store: Path, workers: int) -> list[Need]:
 
 
 def total(needs: list[Need], resource: str) -> int:
+    """Bytes of `resource` that the needs add up to."""
     return sum(n.bytes for n in needs if n.resource == resource)
 
 
