@@ -145,9 +145,10 @@ def verify(path: Path) -> tuple[list[str], list[str]]:
         lines += [f"  {line}" for line in found]
         problems += found
         if not_done:
-            waiting = [int(u) for u in np.flatnonzero(~done) if u not in damaged]
+            waiting = [str(u) for u in np.flatnonzero(~done) if u not in damaged]
+            more = ", ..." if not_done > 10 else ""
             problems.append(f"{not_done} {unit}s not done ({unit} "
-                            f"{', '.join(map(str, waiting[:10]))}{', ...' if not_done > 10 else ''})")
+                            f"{', '.join(waiting[:10])}{more})")
             lines.append(f"  {problems[-1]}")
     results = root_attrs.get(ownership.RESULTS)
     if not results:

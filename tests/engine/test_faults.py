@@ -44,7 +44,8 @@ outputs = ["eq", "mu_star"]
     return path
 
 
-def _faulty(fault: str, command: str, study: Path, store: Path, args) -> subprocess.CompletedProcess:
+def _faulty(fault: str, command: str, study: Path, store: Path, args):
+    """The CLI `command` on `study` into `store`, with `fault` (tests/engine/faults.py)."""
     return subprocess.run([sys.executable, "-m", "tests.engine.faults", fault, "--", command,
                            str(study), "--out", str(store), *args], cwd=ROOT,
                           capture_output=True, text=True, timeout=600)
