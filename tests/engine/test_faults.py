@@ -2,6 +2,7 @@
 sweep killed there (or torn, or refused by a full or read-only disk) and run again end
 with the bytes of an uninterrupted run, and nothing in between reads as a result."""
 import re
+import shutil
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -154,6 +155,37 @@ def test_a_rerun_killed_while_swapping_results_keeps_old_or_resumes(tmp_path, ca
         else:
             assert "run not finished" in capsys.readouterr().err, key
         assert cli.main(["run", str(study), "--out", str(store), *new_args]) == 0
+        assert _data_bytes(store) == _data_bytes(reference), key
+
+
+def test_an_overwrite_killed_at_any_step_resumes_as_the_new_run(tmp_path, capsys):
+    """--overwrite of another run's store gives it the new identity first: killed before
+    that, the old store is intact; killed while the old groups are deleted, it is the new
+    run's unfinished store, which the plain command resumes."""
+    study = _study(tmp_path)
+    other = tmp_path / "other.toml"
+    other.write_text(study.read_text().replace("seed = 20251123", "seed = 2"))
+    args = ["--quiet", "--estimator", "streaming", "--workers", "1"]
+    old, reference = tmp_path / "old.zarr", tmp_path / "reference.zarr"
+    assert cli.main(["run", str(other), "--out", str(old), *args]) == 0
+    assert cli.main(["run", str(study), "--out", str(reference), *args]) == 0
+    old_bytes = _data_bytes(old)
+    for i, key in enumerate(("zarr.json", "rmtree:blocks", "rmtree:sobol",
+                             "rmtree:summary")):
+        store = tmp_path / f"over{i}.zarr"
+        shutil.copytree(old, store)
+        killed = _faulty(f"kill:{key}:1", "run", study, store, [*args, "--overwrite"])
+        assert killed.returncode == -9, (key, killed.stderr)
+        capsys.readouterr()
+        if key == "zarr.json":  # before the new identity: the old store, untouched
+            assert _data_bytes(store) == old_bytes
+            assert cli.main(["show", str(store)]) == 0
+            again = [*args, "--overwrite"]
+        else:
+            assert cli.main(["show", str(store)]) == 2
+            assert "run not finished" in capsys.readouterr().err, key
+            again = args
+        assert cli.main(["run", str(study), "--out", str(store), *again]) == 0, key
         assert _data_bytes(store) == _data_bytes(reference), key
 
 

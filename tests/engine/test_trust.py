@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import zarr
 
-from engine import cli, integrity, ownership, parallel, run, sobol
+from engine import blocks, cli, integrity, ownership, parallel, run, sobol
 from engine.study import parse
 from tests.engine.test_faults import _faulty, _grid_study, _study
 from tests.engine.test_pipeline import _data_bytes, _woods_table
@@ -94,6 +94,38 @@ def test_a_damaged_chunk_is_named_refused_and_repaired(pristine, tmp_path, capsy
     assert cli.main([which, str(study), "--out", str(store), *args, "--resume"]) == 0
     assert _data_bytes(store) == expected
     assert cli.main(["verify", str(store)]) == 0
+
+
+def test_a_block_copied_onto_another_is_found(pristine, tmp_path, capsys):
+    """Block 1's chunks and digests copied onto block 0 agree with each other, but the
+    digests are salted with the block: verify names it and a resume repairs it."""
+    store = tmp_path / "run.zarr"
+    shutil.copytree(pristine / "run.zarr", store)
+    expected = _data_bytes(store)
+    copied = 0
+    for chunk in sorted(store.glob("*/*/c/1*")):
+        array = chunk.parent.parent.relative_to(store)
+        if str(array) in ("blocks/block_done", "samples/sample"):
+            continue
+        for part in [chunk] if chunk.is_file() else sorted(p for p in chunk.rglob("*")
+                                                          if p.is_file()):
+            target = store / array / "c" / "0" / part.relative_to(chunk)
+            shutil.copyfile(part, target)
+            copied += 1
+    assert copied >= 8
+    assert cli.main(["verify", str(store)]) == 1
+    assert "block 0: blocks/block_feature_mean does not match its checksum" in \
+        capsys.readouterr().out
+    assert cli.main(["run", str(_study(tmp_path)), "--out", str(store), *RUN_ARGS]) == 0
+    assert _data_bytes(store) == expected
+
+
+def test_the_merge_refuses_statistics_that_changed(pristine, tmp_path):
+    store = tmp_path / "run.zarr"
+    shutil.copytree(pristine / "run.zarr", store)
+    (store / "blocks/block_row_stats/c/2/0/0").unlink()
+    with pytest.raises(integrity.IntegrityError, match="statistics of block 2 changed"):
+        blocks.read_statistics(store, slice(0, 4))
 
 
 def test_an_unfinished_run_is_refused_by_show_report_and_verify(tmp_path, capsys):
@@ -227,6 +259,11 @@ def test_the_lock_is_taken_on_the_real_path(places, capsys):
                          "--overwrite"]) == 2
         assert "another reesens run is writing" in capsys.readouterr().err
         assert _tree(places).keys() - before.keys() == {"store.zarr.lock"}
+    with ownership.StoreLock(places / "link.zarr"):  # the lock of the link is the store's
+        assert cli.main(["run", str(other), "--out", str(places / "store.zarr"), *RUN_ARGS,
+                         "--overwrite"]) == 2
+        assert "another reesens run is writing" in capsys.readouterr().err
+    assert _tree(places) == before
     assert cli.main(["run", str(other), "--out", str(places / "link.zarr"), *RUN_ARGS,
                      "--overwrite"]) == 0  # through the link, onto the real store
     assert (places / "link.zarr").is_symlink()
