@@ -177,7 +177,7 @@ def open_or_create(path: Path, ident: dict, write_template, *, groups, command: 
             for entry in path.iterdir():
                 if entry.name.startswith((STAGING, TRASH)):
                     shutil.rmtree(entry)
-            _drop_consolidated(path, root)
+            _rewrite_root(path, root, {COMMAND: command, **root})
         elif not overwrite:
             fields = ", ".join(f"{k} (store: {_short(old.get(k))}, now: {_short(v)})"
                                for k, v in ident.items() if old.get(k) != v)
@@ -202,11 +202,12 @@ def open_or_create(path: Path, ident: dict, write_template, *, groups, command: 
     return resumed
 
 
-def _drop_consolidated(path: Path, root: dict) -> None:
-    """Rewrite the root metadata without its consolidated view, which a resumed run may
-    make stale (it is written again when the run finishes)."""
-    if "consolidated_metadata" in json.loads((path / "zarr.json").read_text()):
-        zarr.open_group(path, mode="r+", use_consolidated=False).attrs.put(root)
+def _rewrite_root(path: Path, old: dict, attrs: dict) -> None:
+    """Give the root `attrs` (a store of a reesens that kept no repair command gets one)
+    without its consolidated view, which a resumed run may make stale (it is written
+    again when the run finishes)."""
+    if attrs != old or "consolidated_metadata" in json.loads((path / "zarr.json").read_text()):
+        zarr.open_group(path, mode="r+", use_consolidated=False).attrs.put(attrs)
 
 
 def template_intact(path: Path, ident: dict, groups) -> bool:

@@ -66,9 +66,7 @@ def finished_groups(path: Path) -> list[str]:
     root = reesens_root(path)
     groups = root.get(ownership.RESULTS)
     if not groups and ownership.COMMAND not in root:
-        raise StoreError(f"{path}: written by a reesens without checksums, so it cannot be "
-                         "verified; run its study again onto it (same --out) to recompute "
-                         "and checksum it")
+        raise StoreError(verify(path)[0][0])
     if not groups:
         raise StoreError(f"{path}: run not finished: {_progress(path)}; resume with "
                          f"{repair_command(root)}")
@@ -123,6 +121,11 @@ def verify(path: Path) -> tuple[list[str], list[str]]:
     units (blocks or grid chunks) and its result groups; no problems: all is intact."""
     path = Path(path)
     root_attrs = reesens_root(path)
+    if ownership.COMMAND not in root_attrs and not root_attrs.get(ownership.RESULTS):
+        problem = (f"{path}: written by a reesens without checksums, so it cannot be "
+                   "verified; run its study again onto it (same --out) to recompute and "
+                   "checksum it")
+        return [problem], [problem]
     lines, problems = [], []
     group = unit_group(path)
     root = zarr.open_group(path, mode="r", use_consolidated=False)
