@@ -14,7 +14,7 @@ from kernels import signalling, woods
 from kernels.accelerate import jit
 from kernels.registry import Model, Variable, register
 
-# Regions of MODEL.md section 2's rules: 0 when A >= delta (everyone presses), else
+# Regions of docs/model.md section 2's rules: 0 when A >= delta (everyone presses), else
 # 1 + 3*(p vs mu_star) + (kappa vs phi_D), each comparison 0 (<), 1 (==), 2 (>).
 _CMP = ("lt", "eq", "gt")
 REGION_MEANINGS = ("invalid", "A_ge_delta") + tuple(

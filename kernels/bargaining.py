@@ -1,4 +1,4 @@
-"""Rubinstein alternating-offers split of the export rent: MODEL.md section 4.
+"""Rubinstein alternating-offers split of the export rent: docs/model.md section 4.
 
 China proposes first; `rho_C`, `rho_F` are per-round discount factors in [0, 1) and `S > 0`
 is the pie. The disagreement points d_C, d_F enter as inside options (`inside`, paid per

@@ -1,4 +1,4 @@
-"""The disclosure signalling game of Woods (2025): MODEL.md sections 1-3.
+"""The disclosure signalling game of Woods (2025): docs/model.md sections 1-3.
 
 Scalar numba cores for one parameter vector: validity, the belief threshold and its
 comparative statics, the equilibrium set of each concept, the outcome of each equilibrium,
@@ -10,7 +10,7 @@ import math
 
 from kernels.accelerate import jit
 
-# Equilibrium codes (int8) and their CF flag meanings, MODEL.md section 3.
+# Equilibrium codes (int8) and their CF flag meanings, docs/model.md section 3.
 CODE_VALUES = (-1, 0, 1, 2, 3, 4, 5, 6)
 CODE_MEANINGS = ("invalid", "none", "pool_nd_hedge", "pool_nd_press", "separating",
                  "hybrid", "pool_d_hedge", "boundary")
@@ -32,7 +32,7 @@ def _positive_finite(x):
 
 @jit
 def is_valid(A, gamma, delta, phi_D, kappa, p):
-    """Is the vector inside the domain of MODEL.md section 1 (NaN never is)?"""
+    """Is the vector inside the domain of docs/model.md section 1 (NaN never is)?"""
     return (_positive_finite(A) and _positive_finite(gamma) and _positive_finite(delta)
             and _positive_finite(phi_D) and _positive_finite(kappa) and 0.0 <= p <= 1.0)
 
@@ -49,7 +49,7 @@ def threshold(A, gamma, delta):
 def equilibrium_set(concept, A, delta, phi_D, kappa, p, mu_star):
     """Bitmask of the concept's equilibrium set: bit k set iff code k is in it.
 
-    The rules of MODEL.md section 2 with their exact >= / <=, comparing p with the float
+    The rules of docs/model.md section 2 with their exact >= / <=, comparing p with the float
     mu_star (so the region always agrees with the sign of p - mu_star). A == delta
     resolves toward Press: A >= delta gives {pool_nd_press} under every concept.
     """
@@ -105,7 +105,7 @@ def _separating_china_payoff(phi_D, kappa, p):
 def outcome(code, A, gamma, delta, phi_D, kappa, p, mu_star):
     """(hedge_prob, disclose_prob, china_payoff, foreign_payoff) of equilibrium `code`.
 
-    Ex ante over China's type; NaN for codes outside 1..5 (MODEL.md section 3 table).
+    Ex ante over China's type; NaN for codes outside 1..5 (docs/model.md section 3 table).
     """
     if code == POOL_ND_HEDGE:
         return 1.0, 0.0, 0.0, -A

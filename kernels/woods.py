@@ -153,7 +153,7 @@ def evaluate_block(params, *, concept="verifiable", selection="china", bargainin
 
 def evaluate(A, gamma, delta, phi_D, kappa, p, *, concept="verifiable", selection="china",
              bargaining="inside", rho_C=0.9, rho_F=0.9, S=1.0):
-    """Every output of MODEL.md for the given parameters.
+    """Every output of docs/model.md for the given parameters.
 
     The inputs are scalars or arrays that broadcast together like numpy; each output has
     the broadcast shape. Vectors outside the domain of A..p give eq = -1 and NaN floats

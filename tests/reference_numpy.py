@@ -1,4 +1,4 @@
-"""A plain-numpy, vectorised reimplementation of MODEL.md (sections 1-4).
+"""A plain-numpy, vectorised reimplementation of docs/model.md (sections 1-4).
 
 Written from the specification alone, as a table of set memberships and a table of
 outcomes per code, so that it shares no structure with the numba kernels. It is the oracle
@@ -101,7 +101,7 @@ def evaluate(A, gamma, delta, phi_D, kappa, p, *, concept="verifiable", selectio
 
 
 def bargain(mode, d_C, d_F, rho_C, rho_F, S):
-    """(x_C, x_F, agreement) of MODEL.md section 4, elementwise; NaN where d is NaN."""
+    """(x_C, x_F, agreement) of docs/model.md section 4, elementwise; NaN where d is NaN."""
     with np.errstate(all="ignore"):
         eta = (1 - rho_F) / (1 - rho_C * rho_F)
         if mode == "inside":

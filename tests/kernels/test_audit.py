@@ -43,7 +43,7 @@ def test_audit_equals_both_concepts_of_woods(selection):
     np.testing.assert_array_equal(got["region"], region)
     np.testing.assert_array_equal(got["disagreement_region"],
                                   np.where(valid & ~differ, audit.AGREE, region))
-    # every tie region is visited, and the sets differ where MODEL.md says they must:
+    # every tie region is visited, and the sets differ where docs/model.md says they must:
     # p < mu_star with kappa > phi_D (paper: none; verifiable: separating)
     assert set(np.unique(region)) == set(range(-1, 10))
     assert got["sets_differ"][valid & (region == 3)].all()

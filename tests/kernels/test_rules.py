@@ -1,4 +1,4 @@
-"""Every region and every tie of MODEL.md section 2, written out by hand per concept.
+"""Every region and every tie of docs/model.md section 2, written out by hand per concept.
 
 Base point A = 0.5, gamma = 0.5, delta = 2, so mu_star = 1/2.5, which is the double 0.4
 (the division is correctly rounded): p = 0.4 is an exact tie. phi_D = 0.6 and kappa in

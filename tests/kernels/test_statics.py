@@ -1,4 +1,4 @@
-"""Comparative statics of mu_star (seed 003, Table 2) against finite differences."""
+"""Comparative statics of mu_star (Woods 2025, Table 2) against finite differences."""
 import numpy as np
 
 from kernels import woods

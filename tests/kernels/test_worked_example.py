@@ -1,4 +1,4 @@
-"""MODEL.md section 7: the worked example, every output, every selection, both bargaining modes."""
+"""docs/model.md section 7: the worked example, every output, every selection, both bargaining modes."""
 import numpy as np
 import pytest
 
@@ -9,7 +9,7 @@ ETA = 1 / 1.9  # (1 - 0.9) / (1 - 0.81)
 
 COMMON = dict(mu_star=0.4, margin=0.3, dmu_dA=0.4, dmu_dgamma=0.24, dmu_ddelta=-0.16,
               eq_set=26, n_eq=3)
-# Set {1, 3, 4}. Outcomes by hand from the table of MODEL.md section 3:
+# Set {1, 3, 4}. Outcomes by hand from the table of docs/model.md section 3:
 #   1 pool_nd_hedge: hedge 1,   disclose 0,   china 0,     foreign -0.5
 #   3 separating:    hedge 0.7, disclose 0.7, china -0.39, foreign -0.35 + 0.15 = -0.2
 #   4 hybrid: sigma = 1 - 0.4*0.3/(0.7*0.6) = 5/7, x = 0.5: disclose 0.5, hedge 0.75,
