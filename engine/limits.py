@@ -55,10 +55,7 @@ def available_memory() -> int:
 
 def free_disk(path: Path) -> int:
     """Bytes free on the file system that holds `path` (or its nearest existing parent)."""
-    path = Path(path).absolute()
-    while not path.exists():
-        path = path.parent
-    return shutil.disk_usage(path).free
+    return shutil.disk_usage(_existing(path)).free
 
 
 def salib_memory(study: Study, N: int, workers: int) -> int:
@@ -172,6 +169,7 @@ def refuse_what_cannot_fit(study: Study, needs: list[Need], store: Path, fit=Non
 
 
 def _existing(path: Path) -> Path:
+    """`path`, or its nearest parent that exists."""
     path = Path(path).absolute()
     while not path.exists():
         path = path.parent
