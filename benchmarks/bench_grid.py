@@ -2,8 +2,8 @@
 import tempfile
 from pathlib import Path
 
-from engine import grid
-from engine.study import parse
+from reesens.engine import grid
+from reesens.engine.study import parse
 
 
 def _study(per_axis: int):

@@ -3,8 +3,8 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.study import load
-from kernels import woods
+from reesens.engine.study import load
+from reesens.kernels import woods
 
 BASELINE = Path(__file__).resolve().parents[1] / "studies" / "baseline.toml"
 

@@ -3,10 +3,10 @@ pipeline end to end."""
 import tempfile
 from pathlib import Path
 
-from engine import evaluate, run, sobol
-from engine.study import load
-from kernels.bootstrap import replicate_moments
-from kernels.saltelli import block_moments
+from reesens.engine import evaluate, run, sobol
+from reesens.engine.study import load
+from reesens.kernels.bootstrap import replicate_moments
+from reesens.kernels.saltelli import block_moments
 
 STUDY = Path(__file__).resolve().parents[1] / "studies" / "baseline.toml"
 

@@ -37,7 +37,7 @@ def best_time(function, repeats):
 def main(rows=4_000_000, repeats=7):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from benchmarks.bench_kernels import parameter_block
-    from kernels import woods
+    from reesens.kernels import woods
     from tests import reference_numpy
 
     block = parameter_block(rows)

@@ -16,8 +16,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def main(N=2**20, repeats=3):
     sys.path.insert(0, str(ROOT))
     from benchmarks.compare_kernel import cpu_name
-    from engine import run
-    from engine.study import load
+    from reesens.engine import run
+    from reesens.engine.study import load
 
     study = load(ROOT / "studies" / "baseline.toml", N=N, second_order=True,
                  estimator="streaming")

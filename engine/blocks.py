@@ -17,11 +17,11 @@ import numpy as np
 import xarray as xr
 import zarr
 
-from engine import evaluate, integrity, store
-from engine.integrity import Units
-from engine.sobol import squeeze_cases
-from engine.study import Study
-from kernels.saltelli import STATISTICS_VERSION, Features
+from reesens.engine import evaluate, integrity, store
+from reesens.engine.integrity import Units
+from reesens.engine.sobol import squeeze_cases
+from reesens.engine.study import Study
+from reesens.kernels.saltelli import STATISTICS_VERSION, Features
 
 STATISTICS = ("block_feature_mean", "block_feature_comoment", "block_row_stats")
 BOOTSTRAP = ("block_bootstrap_weight", "block_bootstrap_mean", "block_bootstrap_comoment")

@@ -14,10 +14,10 @@ import shlex
 import sys
 from pathlib import Path
 
-from engine import grid, limits, parallel, report, run, store, verify
-from engine.integrity import IntegrityError
-from engine.ownership import StoreError
-from engine.study import ESTIMATORS, INTERVALS, StudyError, load
+from reesens.engine import grid, limits, parallel, report, run, store, verify
+from reesens.engine.integrity import IntegrityError
+from reesens.engine.ownership import StoreError
+from reesens.engine.study import ESTIMATORS, INTERVALS, StudyError, load
 
 EXPECTED = (StudyError, StoreError, IntegrityError, report.ReportError)
 # what to do about an OS error on a store, by errno

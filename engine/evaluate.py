@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine import sampling
-from engine.study import Study
+from reesens.engine import sampling
+from reesens.engine.study import Study
 
 
 def case_shape(study: Study) -> tuple[int, ...]:

@@ -23,10 +23,10 @@ import numpy as np
 import xarray as xr
 import zarr
 
-from engine import integrity, limits, ownership, parallel, store
-from engine.integrity import Units
-from engine.ownership import StoreError
-from engine.study import Study
+from reesens.engine import integrity, limits, ownership, parallel, store
+from reesens.engine.integrity import Units
+from reesens.engine.ownership import StoreError
+from reesens.engine.study import Study
 
 CHUNK_CELLS = 2**20  # cells per stored chunk (1 MiB of int8 codes)
 EVAL_CELLS = 2**16  # rows per model call inside a chunk

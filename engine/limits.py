@@ -20,11 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
-from engine import evaluate, sampling, sobol
-from engine.parallel import EVAL_POINTS
-from engine.ownership import StoreError
-from engine.study import Study
-from kernels.saltelli import Features
+from reesens.engine import evaluate, sampling, sobol
+from reesens.engine.parallel import EVAL_POINTS
+from reesens.engine.ownership import StoreError
+from reesens.engine.study import Study
+from reesens.kernels.saltelli import Features
 
 FILE_BYTES = 4096  # a file system's block: the least a chunk file takes on disk
 
@@ -70,7 +70,7 @@ def salib_memory(study: Study, N: int, workers: int) -> int:
 def run_needs(study: Study, *, N: int, estimator: str, workers: int, keep_samples: bool,
               replicates: int) -> list[Need]:
     """Memory and disk a Monte Carlo run of the study at N base points needs."""
-    from engine.run import MERGE_SLICE
+    from reesens.engine.run import MERGE_SLICE
     D, second = len(study.sampled_names), study.second_order
     k = sampling.rows_per_point(D, second)
     cases = math.prod(evaluate.case_shape(study))
@@ -120,7 +120,7 @@ def run_needs(study: Study, *, N: int, estimator: str, workers: int, keep_sample
 
 def grid_needs(study: Study, workers: int) -> list[Need]:
     """Memory and disk a grid sweep of the study needs."""
-    from engine.grid import CHUNK_CELLS, EVAL_CELLS
+    from reesens.engine.grid import CHUNK_CELLS, EVAL_CELLS
     options = math.prod(len(study.options[o]) for o in study.options if o in study.swept)
     cells = options * math.prod(len(v) for v in study.grid.values())
     itemsize = {v.name: np.dtype(v.dtype).itemsize for v in study.model.outputs}

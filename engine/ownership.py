@@ -21,7 +21,7 @@ from pathlib import Path
 
 import zarr
 
-from engine import integrity
+from reesens.engine import integrity
 
 IDENTITY, COMMAND, RESULTS = "reesens_identity", "reesens_command", "reesens_results"
 TEMPLATE = "reesens_template"  # attribute of a template's group: the identity's digest

@@ -18,12 +18,12 @@ import dask
 import numpy as np
 from dask.callbacks import Callback
 
-from engine import blocks as store_blocks
-from engine import evaluate, sobol
-from engine.streaming import Moments, Replicates, merge_all
-from engine.study import Study
-from kernels.bootstrap import replicate_moments
-from kernels.saltelli import Features, block_moments
+from reesens.engine import blocks as store_blocks
+from reesens.engine import evaluate, sobol
+from reesens.engine.streaming import Moments, Replicates, merge_all
+from reesens.engine.study import Study
+from reesens.kernels.bootstrap import replicate_moments
+from reesens.kernels.saltelli import Features, block_moments
 
 _TASK = "reesens-task"
 # Worker processes get one thread per numeric library: dask supplies the parallelism.

@@ -10,8 +10,8 @@ import dask.array as da
 import numpy as np
 import xarray as xr
 
-from engine import figures, verify
-from engine import store as store_module
+from reesens.engine import figures, verify
+from reesens.engine import store as store_module
 
 
 def _cases(ds: xr.Dataset):

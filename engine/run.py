@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from engine import (blocks, evaluate, integrity, limits, ownership, parallel, sampling,
+from reesens.engine import (blocks, evaluate, integrity, limits, ownership, parallel, sampling,
                     sobol, store, streaming)
-from engine.ownership import StoreError
-from engine.study import Study
-from kernels.saltelli import Features
+from reesens.engine.ownership import StoreError
+from reesens.engine.study import Study
+from reesens.kernels.saltelli import Features
 
 MERGE_SLICE = 64  # blocks read back from the store at a time while merging
 

@@ -15,7 +15,7 @@ from functools import lru_cache
 import numpy as np
 from SALib.util import scale_samples
 
-from kernels.qmc import sobol_points, sobol_state, uniform_saltelli_rows
+from reesens.kernels.qmc import sobol_points, sobol_state, uniform_saltelli_rows
 
 
 def rows_per_point(D: int, second_order: bool) -> int:

@@ -18,8 +18,8 @@ import numpy as np
 import xarray as xr
 from SALib.analyze import sobol as salib_sobol
 
-from engine import evaluate, sampling, streaming
-from engine.study import Study
+from reesens.engine import evaluate, sampling, streaming
+from reesens.engine.study import Study
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,9 @@ import numpy as np
 import xarray as xr
 import zarr
 
-from engine import evaluate, integrity, ownership
-from engine.sobol import squeeze_cases
-from engine.study import Study
+from reesens.engine import evaluate, integrity, ownership
+from reesens.engine.sobol import squeeze_cases
+from reesens.engine.study import Study
 
 PACKAGES = ("reesens", "numpy", "numba", "scipy", "SALib", "xarray", "dask", "zarr")
 ROOT = Path(__file__).resolve().parents[1]

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import norm
 
-from kernels.saltelli import Features
+from reesens.kernels.saltelli import Features
 
 
 @dataclass

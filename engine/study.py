@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-import kernels  # noqa: F401  (registers the shipped models)
-from kernels.registry import Model, Variable, get_model, MODELS
+import reesens.kernels  # noqa: F401  (registers the shipped models)
+from reesens.kernels.registry import Model, Variable, get_model, MODELS
 
 # SALib distribution name -> the fields a study gives, in SALib's `bounds` order.
 DISTRIBUTIONS = {

@@ -14,8 +14,8 @@ import numpy as np
 import xarray as xr
 import zarr
 
-from engine import grid, integrity, ownership
-from engine.ownership import StoreError
+from reesens.engine import grid, integrity, ownership
+from reesens.engine.ownership import StoreError
 
 
 def reesens_root(path: Path) -> dict:

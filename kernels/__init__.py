@@ -3,4 +3,4 @@
 Each model module declares its parameters and outputs in :mod:`kernels.registry`; the
 engine reads that declaration and calls the model's batch entry.
 """
-from kernels import audit, woods  # noqa: F401  (register the models)
+from reesens.kernels import audit, woods  # noqa: F401  (register the models)

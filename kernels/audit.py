@@ -10,9 +10,9 @@ import math
 
 import numpy as np
 
-from kernels import signalling, woods
-from kernels.accelerate import jit
-from kernels.registry import Model, Variable, register
+from reesens.kernels import signalling, woods
+from reesens.kernels.accelerate import jit
+from reesens.kernels.registry import Model, Variable, register
 
 # Regions of docs/model.md section 2's rules: 0 when A >= delta (everyone presses), else
 # 1 + 3*(p vs mu_star) + (kappa vs phi_D), each comparison 0 (<), 1 (==), 2 (>).

@@ -6,7 +6,7 @@ period of disagreement) or as outside options a responder may take (`outside`).
 """
 import math
 
-from kernels.accelerate import jit
+from reesens.kernels.accelerate import jit
 
 MODES = ("inside", "outside")
 INSIDE, OUTSIDE = range(2)

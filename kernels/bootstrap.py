@@ -22,8 +22,8 @@ import math
 
 import numpy as np
 
-from kernels.accelerate import jit
-from kernels.saltelli import layout
+from reesens.kernels.accelerate import jit
+from reesens.kernels.saltelli import layout
 
 _GAMMA = np.uint64(0x9E3779B97F4A7C15)  # SplitMix64's increment
 

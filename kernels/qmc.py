@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import qmc
 
-from kernels.accelerate import jit
+from reesens.kernels.accelerate import jit
 
 
 def sobol_state(d: int, *, seed: int, scramble: bool):

@@ -23,7 +23,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from kernels.accelerate import jit
+from reesens.kernels.accelerate import jit
 
 # Bump when the features, the accumulated pairs or a summation order change: a store's
 # blocks are only resumed by code that computes them the same way.

@@ -9,9 +9,9 @@ import math
 
 import numpy as np
 
-from kernels import bargaining, signalling
-from kernels.accelerate import jit
-from kernels.registry import Model, Variable, register
+from reesens.kernels import bargaining, signalling
+from reesens.kernels.accelerate import jit
+from reesens.kernels.registry import Model, Variable, register
 
 PAYOFF = "payoff"  # the common, arbitrary unit of A, gamma, delta, phi_D, kappa, S and payoffs
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import zarr.storage._local as local
 
-from engine import cli
+from reesens.engine import cli
 
 
 def main(argv) -> int:

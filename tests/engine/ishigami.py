@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from kernels.registry import Model, Variable, register
+from reesens.kernels.registry import Model, Variable, register
 
 A, B = 7.0, 0.1
 _PI = dict(lower=-math.pi, upper=math.pi, lower_closed=True, upper_closed=True)

@@ -9,12 +9,12 @@ from SALib.analyze import sobol as salib_analyze
 from SALib.sample import sobol as salib_sample
 from scipy.stats import poisson
 
-from engine import run
-from engine.ownership import StoreError
-from engine.streaming import Moments, Replicates, indices, merge_all
-from engine.study import StudyError, parse
-from kernels.bootstrap import poisson_weights, replicate_moments
-from kernels.saltelli import Features, block_moments
+from reesens.engine import run
+from reesens.engine.ownership import StoreError
+from reesens.engine.streaming import Moments, Replicates, indices, merge_all
+from reesens.engine.study import StudyError, parse
+from reesens.kernels.bootstrap import poisson_weights, replicate_moments
+from reesens.kernels.saltelli import Features, block_moments
 from tests.engine import ishigami
 from tests.engine.test_pipeline import _data_bytes
 from tests.engine.test_streaming import PROBLEM

@@ -14,7 +14,7 @@ BASELINE = ROOT / "studies" / "baseline.toml"
 def reesens(*args, cwd=ROOT):
     """Run the CLI as a user would; returns the CompletedProcess."""
     script = Path(sys.executable).with_name("reesens")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "engine.cli"]
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "reesens"]
     return subprocess.run([*command, *map(str, args)], cwd=cwd, capture_output=True,
                           text=True, timeout=600, env={**os.environ, "PYTHONWARNINGS": "error"})
 

@@ -5,10 +5,10 @@ import pytest
 import xarray as xr
 import zarr
 
-from engine import grid, run
-from engine.ownership import StoreError
-from engine.study import StudyError, parse
-from kernels import woods
+from reesens.engine import grid, run
+from reesens.engine.ownership import StoreError
+from reesens.engine.study import StudyError, parse
+from reesens.kernels import woods
 from tests import reference_numpy
 from tests.engine.test_pipeline import _data_bytes
 

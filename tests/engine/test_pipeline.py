@@ -7,8 +7,8 @@ import xarray as xr
 from SALib.analyze import sobol as salib_analyze
 from SALib.sample import sobol as salib_sample
 
-from engine import integrity, run, sampling
-from engine.study import parse
+from reesens.engine import integrity, run, sampling
+from reesens.engine.study import parse
 from tests.engine import ishigami
 
 
@@ -171,7 +171,7 @@ def test_indicator_outputs_follow_the_codes_that_occur(tmp_path):
 def test_kept_samples_of_blocks_larger_than_a_chunk_equal_salib(tmp_path):
     """A block of more base points than parallel.EVAL_POINTS is evaluated in chunks; its
     kept rows are the chunks' rows in order, as SALib samples them."""
-    from engine import parallel
+    from reesens.engine import parallel
     N = 4 * parallel.EVAL_POINTS
     study = parse(ishigami.study_table(N=N, block_points=N // 2))
     groups = run.run(study, out=tmp_path / "big.zarr", progress=False, keep_samples=True)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from engine import cli, grid, report, run
-from engine.study import parse
+from reesens.engine import cli, grid, report, run
+from reesens.engine.study import parse
 from tests.engine.test_grid import _grid_table
 from tests.engine.test_pipeline import _woods_table
 

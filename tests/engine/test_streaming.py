@@ -16,11 +16,11 @@ import zarr
 from SALib.analyze import sobol as salib_analyze
 from SALib.sample import sobol as salib_sample
 
-from engine import integrity, limits, ownership, run
-from engine.streaming import Moments, indices, merge_all
-from engine.study import parse
-from kernels.qmc import sobol_points, sobol_state
-from kernels.saltelli import Features, block_moments
+from reesens.engine import integrity, limits, ownership, run
+from reesens.engine.streaming import Moments, indices, merge_all
+from reesens.engine.study import parse
+from reesens.kernels.qmc import sobol_points, sobol_state
+from reesens.kernels.saltelli import Features, block_moments
 from tests.engine import ishigami
 from tests.engine.test_pipeline import _data_bytes, _woods_table
 
@@ -191,7 +191,7 @@ def _study_file(tmp_path, N=2**13, block_points=2**5):
 
 
 def _cli(*args):
-    return [sys.executable, "-m", "engine.cli", "run", *map(str, args)]
+    return [sys.executable, "-m", "reesens", "run", *map(str, args)]
 
 
 VOLATILE = ("command", "wall_time_s", "resumed", "history", "reesens_command")  # name --out
@@ -315,7 +315,7 @@ def test_jobqueue_job_scripts_make_workers_single_threaded(kind):
     import dask
     import dask_jobqueue  # noqa: F401  (loads its default configuration first)
 
-    from engine import parallel
+    from reesens.engine import parallel
     config = {f"jobqueue.{kind}.cores": 4, f"jobqueue.{kind}.memory": "8GB"}
     with dask.config.set(config):
         cluster = parallel.jobqueue_cluster(kind)

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 import zarr
 
-from engine import blocks, cli, integrity, ownership, parallel, run, sobol
-from engine.study import parse
+from reesens.engine import blocks, cli, integrity, ownership, parallel, run, sobol
+from reesens.engine.study import parse
 from tests.engine.test_faults import _faulty, _grid_study, _study
 from tests.engine.test_pipeline import _data_bytes, _woods_table
 
@@ -340,7 +340,7 @@ def test_worker_processes_die_with_their_parent(tmp_path):
     study = tmp_path / "study.toml"
     study.write_text(text.replace("N = 65536", "N = 262144\nblock_points = 1024"))
     store = tmp_path / "s.zarr"
-    parent = subprocess.Popen([sys.executable, "-m", "engine.cli", "run", str(study), "--out",
+    parent = subprocess.Popen([sys.executable, "-m", "reesens", "run", str(study), "--out",
                                str(store), "--quiet", "--estimator", "streaming",
                                "--scheduler", "processes", "--workers", "2"], cwd=ROOT)
     deadline = time.time() + 300

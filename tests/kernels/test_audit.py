@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from kernels import audit, woods
-from kernels.registry import get_model
+from reesens.kernels import audit, woods
+from reesens.kernels.registry import get_model
 
 
 def _rows(seed=7, n=20000):

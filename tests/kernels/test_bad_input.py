@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from kernels import woods
-from kernels.registry import get_model
+from reesens.kernels import woods
+from reesens.kernels.registry import get_model
 
 GOOD = [0.5, 0.5, 2.0, 0.3, 0.6, 0.7]
 FLOATS = [v.name for v in woods.OUTPUTS if v.dtype == "float64"]

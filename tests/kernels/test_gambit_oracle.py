@@ -12,7 +12,7 @@ import numpy as np
 import pygambit as gbt
 import pytest
 
-from kernels import signalling, woods
+from reesens.kernels import signalling, woods
 
 N_POINTS = 40
 

@@ -9,7 +9,7 @@ import itertools
 import numpy as np
 import pytest
 
-from kernels import bargaining, signalling, woods
+from reesens.kernels import bargaining, signalling, woods
 from tests import reference_numpy
 
 

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from kernels import signalling, woods
+from reesens.kernels import signalling, woods
 
 positive = st.floats(0.01, 10)
 probability = st.floats(0.0, 1.0)

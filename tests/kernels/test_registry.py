@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from kernels import signalling, woods
-from kernels.registry import get_model
+from reesens.kernels import signalling, woods
+from reesens.kernels.registry import get_model
 
 MODEL = get_model("woods")
 GOOD = {"A": 0.5, "gamma": 0.5, "delta": 2.0, "phi_D": 0.3, "kappa": 0.6, "p": 0.7,

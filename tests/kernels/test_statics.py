@@ -1,7 +1,7 @@
 """Comparative statics of mu_star (Woods 2025, Table 2) against finite differences."""
 import numpy as np
 
-from kernels import woods
+from reesens.kernels import woods
 
 
 def sample(n=2000, seed=4):

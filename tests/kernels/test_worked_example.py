@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from kernels import signalling, woods
+from reesens.kernels import signalling, woods
 
 EXAMPLE = dict(A=0.5, gamma=0.5, delta=2.0, phi_D=0.3, kappa=0.6, p=0.7)
 ETA = 1 / 1.9  # (1 - 0.9) / (1 - 0.81)
