@@ -2,14 +2,21 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+# runtime dependencies only (make run); with the test and bench extras and the example
+# model package (make test and the benchmarks)
+RUNTIME := $(VENV)/.installed-runtime
+STAMP   := $(VENV)/.installed
 
 .PHONY: test bench-smoke bench-kernel bench-pipeline bench-scale bench-workers run clean
 
-$(STAMP): pyproject.toml
+$(RUNTIME): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test,bench]"
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(RUNTIME)
+
+$(STAMP): $(RUNTIME) tests/example_model/pyproject.toml
+	$(BIN)/python -m pip install --quiet -e ".[test,bench]" -e tests/example_model
 	touch $(STAMP)
 
 test: $(STAMP)
@@ -25,10 +32,11 @@ bench-kernel: $(STAMP)
 	$(BIN)/python benchmarks/compare_kernel.py
 
 # The baseline study end to end: results/baseline.zarr, the ranking table, and its
-# figures and summary in results/baseline-report/.
-run: $(STAMP)
-	$(BIN)/reesens run studies/baseline.toml
-	$(BIN)/reesens report results/baseline.zarr
+# figures and summary in results/baseline-report/, timed.
+run: $(RUNTIME)
+	@start=$$(date +%s%N); \
+	$(BIN)/reesens run studies/baseline.toml --report && \
+	echo "make run: baseline run and report in $$(( ($$(date +%s%N) - start) / 1000000 )) ms"
 
 # The pipeline against plain SALib (sample -> numpy -> analyze), N = 2^12 .. 2^16.
 bench-pipeline: $(STAMP)

@@ -48,7 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     run_.add_argument("--estimator", choices=ESTIMATORS,
                       help="salib (rows in memory, SALib's bootstrap intervals), streaming "
                            "(block statistics, see --intervals) or auto (the study's choice; "
-                           "default: SALib while its rows fit in memory)")
+                           "default: streaming)")
     run_.add_argument("--intervals", choices=INTERVALS,
                       help="the streaming estimator's intervals: delta (delta method, the "
                            "default) or bootstrap (Poisson bootstrap, [analysis] resamples "
@@ -59,10 +59,12 @@ def _parser() -> argparse.ArgumentParser:
     run_.add_argument("--target-ci", type=float,
                       help="double N until every ST interval half-width is <= this")
     run_.add_argument("--max-n", type=int, dest="max_N", help="largest N for --target-ci")
+    _report_option(run_)
     grid = commands.add_parser("grid", help="sweep the study's [grid] into a zarr cube")
     grid.add_argument("study", type=Path)
     grid.add_argument("--out", type=Path, help="store path (default results/<study>-grid.zarr)")
     _execution_options(grid, "chunks")
+    _report_option(grid)
     show = commands.add_parser("show", help="print the ranking table of a store")
     show.add_argument("store", type=Path)
     verify_ = commands.add_parser("verify", help="check every chunk of a store against its "
@@ -74,6 +76,12 @@ def _parser() -> argparse.ArgumentParser:
     report_.add_argument("store", type=Path)
     report_.add_argument("--out", type=Path, help="directory (default <store>-report)")
     return parser
+
+
+def _report_option(parser) -> None:
+    parser.add_argument("--report", nargs="?", const=True, type=Path, metavar="DIR",
+                        help="then write the report as `reesens report` does (into DIR, "
+                             "default <store>-report)")
 
 
 def _execution_options(parser, unit: str) -> None:
@@ -133,6 +141,13 @@ def _run(args, argv) -> int:
     root = store.root_attrs(path)
     print(f"store: {path} (N = {root['N']}, {root['estimator']} estimator, "
           f"wall time {root['wall_time_s']:.1f} s)")
+    return _then_report(args, path)
+
+
+def _then_report(args, path) -> int:
+    """`--report [DIR]`: the report of the store just written."""
+    if args.report is not None:
+        _print_report(report.write_report(path, None if args.report is True else args.report))
     return 0
 
 
@@ -153,7 +168,7 @@ def _grid(args, argv) -> int:
     axes = " x ".join(f"{d} {n}" for d, n in cube.sizes.items())
     print(f"store: {path} (grid {axes} = {root['cells']:,} cells, "
           f"wall time {root['wall_time_s']:.1f} s)")
-    return 0
+    return _then_report(args, path)
 
 
 def _validate(args) -> int:
@@ -161,7 +176,7 @@ def _validate(args) -> int:
     workers = os.cpu_count() or 1
     needs = []
     if study.sampled:
-        estimator = run.choose_estimator(study, study.N, workers)
+        estimator = run.choose_estimator(study)
         replicates = study.resamples if estimator == "streaming" and \
             study.intervals == "bootstrap" else 0
         needs += limits.check_run(study, run.default_store(study), N=study.N,
@@ -204,9 +219,13 @@ COMMANDS = {"validate": lambda args, argv: _validate(args), "run": _run, "grid":
 
 
 def _report(args) -> int:
-    files = report.write_report(args.store, args.out)
-    print(f"{len(files)} files in {files[-1].parent}: " + ", ".join(f.name for f in files))
+    _print_report(report.write_report(args.store, args.out))
     return 0
+
+
+def _print_report(files) -> None:
+    print(f"report: {len(files)} files in {files[-1].parent}: "
+          + ", ".join(f.name for f in files))
 
 
 def main(argv=None) -> int:

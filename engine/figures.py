@@ -38,10 +38,24 @@ def axis_label(name: str, units: str) -> str:
     return symbol(name) if units in ("", "1") else f"{symbol(name)} ({units})"
 
 
-def _figure(n_panels: int, ncols: int, panel_height: float):
+def _figure(n_panels: int, ncols: int, panel_height: float, *, fixed: bool = False):
+    """A figure of n_panels axes in rows of ncols, panel_height inches per row. `fixed`
+    places the panels with fixed margins (room for a two-line title and tick labels)
+    instead of matplotlib's constrained layout, whose cost grows with the panel count."""
     nrows = math.ceil(n_panels / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(FIG_WIDTH, panel_height * nrows),
-                             layout="constrained", squeeze=False)
+    if fixed:
+        top, bottom, left, right, gap_x, gap_y = 0.75, 0.35, 0.6, 0.12, 0.6, 0.7  # inches
+        axis_w = (FIG_WIDTH - left - right - (ncols - 1) * gap_x) / ncols
+        axis_h = panel_height - gap_y
+        height = nrows * axis_h + (nrows - 1) * gap_y + top + bottom
+        fig, axes = plt.subplots(nrows, ncols, figsize=(FIG_WIDTH, height), squeeze=False,
+                                 gridspec_kw={"left": left / FIG_WIDTH,
+                                              "right": 1 - right / FIG_WIDTH,
+                                              "top": 1 - top / height, "bottom": bottom / height,
+                                              "wspace": gap_x / axis_w, "hspace": gap_y / axis_h})
+    else:
+        fig, axes = plt.subplots(nrows, ncols, figsize=(FIG_WIDTH, panel_height * nrows),
+                                 layout="constrained", squeeze=False)
     for ax in axes.flat[n_panels:]:
         ax.set_visible(False)
     return fig, list(axes.flat)
@@ -71,7 +85,7 @@ def output_title(label: str, wrap: bool = False) -> str:
 def sobol_bars(case: xr.Dataset, title: str, path: Path) -> Path:
     """One panel per output: S1 and ST bars with interval whiskers, parameters by ST."""
     outputs = analysed_outputs(case)
-    fig, axes = _figure(len(outputs), 3, 2.4)
+    fig, axes = _figure(len(outputs), 3, 2.4, fixed=True)
     width = 0.38
     for ax, output in zip(axes, outputs):
         one = case.sel(output=output)
@@ -90,7 +104,7 @@ def sobol_bars(case: xr.Dataset, title: str, path: Path) -> Path:
         ax.axhline(0, color="0.4", linewidth=0.6)
     if outputs:
         axes[0].legend(fontsize=8, loc="upper right")
-    fig.suptitle(title, fontsize=11)
+    fig.suptitle(title, fontsize=11, y=1 - 0.1 / fig.get_figheight(), va="top")
     return _save(fig, path)
 
 

@@ -6,11 +6,10 @@ import json
 from itertools import product
 from pathlib import Path
 
-import dask.array as da
 import numpy as np
 import xarray as xr
 
-from reesens.engine import figures, verify
+from reesens.engine import verify
 from reesens.engine import store as store_module
 
 
@@ -86,6 +85,9 @@ class ReportError(ValueError):
     """The store cannot be reported on."""
 
 
+MARKER = ".reesens-report"  # in a report directory: the files the report wrote
+
+
 def default_report_dir(store: Path) -> Path:
     return store.with_name(store.name.removesuffix(".zarr") + "-report")
 
@@ -96,7 +98,7 @@ def write_report(store: Path, out: Path | None = None) -> list[Path]:
     out = Path(out) if out is not None else default_report_dir(store)
     groups = set(verify.require_intact(store))
     root = store_module.root_attrs(store)
-    out.mkdir(parents=True, exist_ok=True)
+    _claim(out)
     files, lines = [], [f"# {root.get('title') or root.get('study', store.name)}", ""]
     if "sobol" in groups:
         more_files, more_lines = _sobol_report(store, out, "convergence" in groups)
@@ -109,7 +111,29 @@ def write_report(store: Path, out: Path | None = None) -> list[Path]:
     lines += ["## Provenance", ""] + _provenance(root)
     summary = out / "summary.md"
     summary.write_text("\n".join(lines) + "\n")
-    return files + [summary]
+    files.append(summary)
+    (out / MARKER).write_text("".join(f"{f.name}\n" for f in files))
+    return files
+
+
+def _claim(out: Path) -> None:
+    """Make `out` a report directory: a new one, or one a report wrote (its MARKER lists
+    the files; those are removed, so no figure of an earlier report is left). Anything
+    else is refused: a file, or a directory holding files reesens did not write."""
+    if out.exists() and not out.is_dir():
+        raise ReportError(f"{out}: exists and is not a directory; choose another --out "
+                          "(a report is a directory of figures and summary.md)")
+    if out.is_dir():
+        marker = out / MARKER
+        ours = set(marker.read_text().split()) if marker.is_file() else set()
+        foreign = sorted(p.name for p in out.iterdir() if p.name not in ours | {MARKER})
+        if foreign:
+            raise ReportError(
+                f"{out}: not a reesens report directory (it holds {', '.join(foreign[:3])}"
+                f"{', ...' if len(foreign) > 3 else ''}); choose another --out")
+        for name in ours:
+            (out / name).unlink(missing_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
 
 
 def _slug(text: str) -> str:
@@ -121,6 +145,7 @@ def _ci(value: float, conf: float) -> str:
 
 
 def _sobol_report(store: Path, out: Path, has_convergence: bool):
+    from reesens.engine import figures  # imports matplotlib: only for reports
     sobol_ds = verify.open_group(store, "sobol")
     summary = verify.open_group(store, "summary")
     files, lines = [], []
@@ -153,6 +178,7 @@ def _sobol_report(store: Path, out: Path, has_convergence: bool):
 
 def _driver_sentences(case: xr.Dataset) -> list[str]:
     """'<output> is driven by p (ST 0.41 ± 0.01), ...' for each analysed output."""
+    from reesens.engine import figures  # imports matplotlib: only for reports
     sentences = []
     for output, one, reason in _outputs(case):
         if reason:
@@ -214,6 +240,7 @@ def _audit_sentences(summary: xr.Dataset, sobol_ds: xr.Dataset) -> list[str]:
 
 
 def _grid_report(store: Path, out: Path):
+    from reesens.engine import figures  # imports matplotlib: only for reports
     cube = verify.open_grid(store)
     root = store_module.root_attrs(store)
     fixed = json.loads(root.get("fixed_parameters", "{}"))
@@ -277,6 +304,7 @@ def _differ(sliced: xr.Dataset):
 def _code_counts(a: xr.DataArray) -> dict[int, int]:
     """{code: cells} of an integer cube of any size (codes in [-512, 512)), read one stored
     chunk at a time."""
+    import dask.array as da
     counts = np.zeros(1024, dtype=np.int64)
     data = da.asarray(a.data)
     for index in np.ndindex(*data.numblocks):

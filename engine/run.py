@@ -25,12 +25,9 @@ def default_store(study: Study) -> Path:
     return store.RESULTS / f"{study.name}.zarr"
 
 
-def choose_estimator(study: Study, N: int, workers: int) -> str:
-    """The study's estimator; "auto" is SALib while it fits in a quarter of free memory."""
-    if study.estimator != "auto":
-        return study.estimator
-    fits = limits.salib_memory(study, N, workers) <= limits.available_memory() // 4
-    return "salib" if fits else "streaming"
+def choose_estimator(study: Study) -> str:
+    """The study's estimator: "auto" is streaming (SALib only when asked for by name)."""
+    return "salib" if study.estimator == "salib" else "streaming"
 
 
 def merged_moments(path, study: Study, n_blocks: int):
@@ -72,8 +69,7 @@ def run(study: Study, *, out=None, workers: int = 1, keep_samples: bool = False,
             raise StoreError(f"--max-n must be a power of two >= N = {study.N}, got {max_N}")
         while levels[-1] < max_N:
             levels.append(2 * levels[-1])
-    estimator = "streaming" if target_ci is not None else choose_estimator(study, study.N,
-                                                                             workers)
+    estimator = "streaming" if target_ci is not None else choose_estimator(study)
     if target_ci is not None and study.estimator == "salib":
         raise StoreError("--target-ci needs the streaming estimator's intervals; "
                          "drop --estimator salib")

@@ -13,7 +13,6 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-from SALib.util import scale_samples
 
 from reesens.kernels.qmc import sobol_points, sobol_state, uniform_saltelli_rows
 
@@ -58,6 +57,8 @@ def salib_problem(names, sampled) -> dict:
 
 def scale(unit_rows: np.ndarray, problem: dict) -> np.ndarray:
     """Map unit-cube rows to the problem's distributions with SALib's own transform."""
+    from SALib.util import scale_samples  # scipy.stats: import only to use
+
     return scale_samples(unit_rows.copy(), dict(problem))
 
 

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 import dask
 import numpy as np
 import xarray as xr
-from SALib.analyze import sobol as salib_sobol
 
 from reesens.engine import evaluate, sampling, streaming
 from reesens.engine.study import Study
@@ -97,6 +96,8 @@ QUANTITIES = ("S1", "S1_conf", "ST", "ST_conf")
 
 
 def _salib(problem, y, study: Study):
+    from SALib.analyze import sobol as salib_sobol  # scipy.stats: import only to use
+
     return salib_sobol.analyze(problem, y, calc_second_order=study.second_order,
                                num_resamples=study.resamples, conf_level=study.conf_level,
                                print_to_console=False, seed=study.analysis_seed)

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from statistics import NormalDist
+
 import numpy as np
-from scipy.stats import norm
 
 from reesens.kernels.saltelli import Features
 
@@ -141,7 +142,7 @@ def indices(m: Moments, conf_level: float, replicates: Replicates | None = None)
     NaN below the diagonal and on it, as SALib leaves it.
     """
     ft = m.features
-    z = norm.ppf(0.5 + conf_level / 2)
+    z = NormalDist().inv_cdf(0.5 + conf_level / 2)
     cov = _covariance(ft, ft.pairs, m.comoment, m.n)
     g = m.rows[:, 1]  # global mean of all rows: SALib standardises by it
     est = _estimates(ft, m.mean, cov, g)

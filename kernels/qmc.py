@@ -10,17 +10,58 @@ uniform ranges in the same pass.
 """
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
-from scipy.stats import qmc
 
 from reesens.kernels.accelerate import jit
 
 
-def sobol_state(d: int, *, seed: int, scramble: bool):
-    """(direction numbers uint64 (d, bits), shift uint64 (d,), scale) of scipy's engine."""
-    engine = qmc.Sobol(d=d, scramble=scramble, seed=seed)
-    return (engine._sv.astype(np.uint64), engine._quasi.astype(np.uint64),
-            float(engine._scale))
+BITS = 30  # scipy's default: points [0, 2**30)
+
+
+def _scipy_sobol_routines():
+    """scipy's compiled Sobol' routines (scipy.stats._sobol), loaded without importing
+    scipy.stats itself (1-2 s of start-up for nothing else we need)."""
+    import importlib.machinery
+    import importlib.util
+
+    name = "scipy.stats._sobol"
+    if name in sys.modules:
+        return sys.modules[name]
+    stats_dir = Path(importlib.util.find_spec("scipy").submodule_search_locations[0], "stats")
+    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+        if (stats_dir / f"_sobol{suffix}").is_file():
+            spec = importlib.util.spec_from_file_location(name, stats_dir / f"_sobol{suffix}")
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            # its direction numbers, as its own loader reads them (that loader finds the
+            # file through importlib.resources, which imports scipy.stats)
+            numbers = np.load(stats_dir / "_sobol_direction_numbers.npz")
+            module._poly_dict[np.uint32] = np.ascontiguousarray(numbers["poly"], np.uint32)
+            module._vinit_dict[np.uint32] = np.ascontiguousarray(numbers["vinit"], np.uint32)
+            sys.modules[name] = module
+            return module
+    raise ImportError(f"no compiled scipy.stats._sobol in {stats_dir}")
+
+
+def sobol_state(d: int, *, seed, scramble: bool):
+    """(direction numbers uint64 (d, BITS), shift uint64 (d,), scale) of the engine
+    `scipy.stats.qmc.Sobol(d, scramble=scramble, seed=seed)` builds: its direction numbers,
+    then its LMS scrambling and digital shift, drawn in its order from
+    `numpy.random.default_rng(seed)` (tests check every value against scipy's engine)."""
+    sobol = _scipy_sobol_routines()
+    sv = np.zeros((d, BITS), dtype=np.uint32)
+    sobol._initialize_v(sv, dim=d, bits=BITS)
+    shift = np.zeros(d, dtype=np.uint32)
+    if scramble:
+        rng = np.random.default_rng(seed)
+        shift = np.dot(rng.integers(2, size=(d, BITS), dtype=np.uint32),
+                       2 ** np.arange(BITS, dtype=np.uint32))
+        ltm = np.tril(rng.integers(2, size=(d, BITS, BITS), dtype=np.uint32))
+        sobol._cscramble(dim=d, bits=BITS, ltm=ltm, sv=sv)
+    return sv.astype(np.uint64), shift.astype(np.uint64), 1.0 / 2 ** BITS
 
 
 @jit

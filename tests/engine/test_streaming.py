@@ -62,6 +62,35 @@ def test_sobol_points_equal_scipy_at_any_offset(start, n):
         assert got.tobytes() == expected.tobytes()
 
 
+@pytest.mark.parametrize("d, seed", [(1, 0), (6, 7), (12, 2**40), (40, None)])
+def test_sobol_state_is_scipys_engine(d, seed):
+    from scipy.stats import qmc
+    for scramble in (True, False):
+        seed_ = 99 if seed is None and scramble else seed
+        engine = qmc.Sobol(d=d, scramble=scramble, seed=seed_)
+        sv, shift, scale = sobol_state(d, seed=seed_, scramble=scramble)
+        assert sv.tolist() == engine._sv.tolist() and shift.tolist() == engine._quasi.tolist()
+        assert scale == engine._scale
+
+
+def test_sobol_state_loads_without_scipy_stats():
+    """In a fresh process: no scipy.stats import, and still scipy's engine exactly."""
+    code = """if True:
+        import sys
+        from reesens.kernels.qmc import sobol_state
+        states = [sobol_state(d, seed=3, scramble=s) for d in (1, 9) for s in (True, False)]
+        print(sorted(m for m in sys.modules if m.startswith("scipy.stats")))
+        from scipy.stats import qmc
+        engines = [qmc.Sobol(d, seed=3, scramble=s) for d in (1, 9) for s in (True, False)]
+        print(all(sv.tolist() == e._sv.tolist() and shift.tolist() == e._quasi.tolist()
+                  for (sv, shift, _), e in zip(states, engines)))
+    """
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.split("\n")[:2] == ["['scipy.stats._sobol']", "True"]
+    assert done.stderr == ""
+
+
 @pytest.mark.parametrize("second_order", [False, True])
 def test_block_moments_equal_a_numpy_reimplementation(second_order):
     rng = np.random.default_rng(4)
@@ -170,14 +199,10 @@ def test_streaming_and_salib_runs_agree(tmp_path):
     assert "delta method" in streaming_ds["sobol_ST_conf"].attrs["long_name"]
 
 
-def test_auto_estimator_streams_when_rows_do_not_fit(monkeypatch):
-    study = parse(_woods_table())
-    assert run.choose_estimator(study, study.N, 2) == "salib"
-    monkeypatch.setattr(limits, "available_memory",
-                        lambda: 4 * limits.salib_memory(study, 2**26, 2) - 1)
-    assert run.choose_estimator(study, 2**26, 2) == "streaming"
-    assert run.choose_estimator(parse(_woods_table(analysis={"estimator": "salib"})),
-                                2**26, 2) == "salib"
+def test_auto_estimator_is_streaming():
+    assert run.choose_estimator(parse(_woods_table())) == "streaming"
+    assert run.choose_estimator(parse(_woods_table(analysis={"estimator": "salib"}))) == \
+        "salib"
 
 
 # --- the store: resume, refusals, lock ---------------------------------------------------
