@@ -25,36 +25,43 @@ from reesens.kernels.saltelli import STATISTICS_VERSION, Features
 
 STATISTICS = ("block_feature_mean", "block_feature_comoment", "block_row_stats")
 BOOTSTRAP = ("block_bootstrap_weight", "block_bootstrap_mean", "block_bootstrap_comoment")
+VALUES = "block_series_values"
+VALUES_SLICE = 16  # blocks of series values read at a time
 
 
 def identity(study: Study, *, keep_samples: bool, total_blocks: int,
-             replicates: int = 0) -> dict:
+             replicates: int = 0, keep_values: bool = False) -> dict:
     """What must match for a store to be resumed: the study, its seeds, the block plan and
     the layout of the block statistics (with `replicates` bootstrap replicates per block,
-    weighted by the analysis seed)."""
+    weighted by the analysis seed; with `keep_values`, every row's series values, which
+    the SALib estimator reads)."""
     return {"study_json": store.study_json(study), "statistics_version": STATISTICS_VERSION,
             "model": study.model.name, "seed": study.seed, "scramble": study.scramble,
             "second_order": study.second_order, "block_points": study.block_points,
             "total_blocks": total_blocks, "keep_samples": keep_samples,
             "bootstrap_replicates": replicates,
-            "bootstrap_seed": study.analysis_seed if replicates else None}
+            "bootstrap_seed": study.analysis_seed if replicates else None,
+            "series_values": keep_values}
 
 
-def block_units(study: Study, keep_samples: bool, replicates: int) -> Units:
+def block_units(study: Study, keep_samples: bool, replicates: int,
+                keep_values: bool = False) -> Units:
     """The arrays a block fills, as paths from the store's root."""
-    members = [f"blocks/{n}" for n in STATISTICS + (BOOTSTRAP if replicates else ())]
+    members = [f"blocks/{n}" for n in STATISTICS + (BOOTSTRAP if replicates else ())
+               + ((VALUES,) if keep_values else ())]
     if keep_samples:
         members += [f"samples/{n}" for n in (*study.sampled_names, *study.outputs)]
     return Units("blocks/block_done", "blocks/block_digest", tuple(members))
 
 
 def write_template(path, study: Study, total_blocks: int, labels, keep_samples: bool,
-                   replicates: int = 0):
+                   replicates: int = 0, keep_values: bool = False):
     """The `blocks` group (and `samples` with keep_samples), every block still to do; with
-    `replicates`, the blocks' bootstrap statistics too (kernels.bootstrap). Every array
-    is checksummed; the coordinates' digests go to each group's attributes."""
+    `replicates`, the blocks' bootstrap statistics too (kernels.bootstrap); with
+    `keep_values`, every row's series values. Every array is checksummed; the
+    coordinates' digests go to each group's attributes."""
     nb, n_series = total_blocks, len(labels)
-    units = block_units(study, keep_samples, replicates)
+    units = block_units(study, keep_samples, replicates, keep_values)
     ft = Features(len(study.sampled_names), study.second_order)
     nan = {"fill": np.nan, "dtype": np.float64}
 
@@ -93,6 +100,11 @@ def write_template(path, study: Study, total_blocks: int, labels, keep_samples: 
                             {"long_name": "row statistic", "units": "1"})})
     if replicates:
         blocks = blocks.merge(_bootstrap_template(ft, nb, n_series, replicates))
+    if keep_values:
+        rows = evaluate.rows_per_block(study)
+        blocks[VALUES] = (("block", "series", "block_row"), lazy((nb, n_series, rows), **nan),
+                          {"long_name": "the series' value on each of the block's rows, in "
+                                        "Saltelli order", "units": "output units"})
     blocks.attrs.update({"block_points": study.block_points, **units.attrs()})
     groups = {"blocks": blocks}
     if keep_samples:
@@ -156,18 +168,46 @@ def _samples_template(study: Study, nb: int) -> xr.Dataset:
 
 
 def write_block(path, study: Study, block: int, units: Units, stats, outputs=None,
-                replicates=None) -> None:
+                replicates=None, series_values=None) -> None:
     """Write one block's statistics (its bootstrap replicates' (weight, mean, comoment),
-    and its rows: outputs with "_params") and their digests, then flag it done."""
+    its rows: outputs with "_params", its series values (series, rows)) and their
+    digests, then flag it done."""
     values = dict(zip((f"blocks/{n}" for n in STATISTICS), stats))
     if replicates is not None:
         values.update(zip((f"blocks/{n}" for n in BOOTSTRAP), replicates))
+    if series_values is not None:
+        values[f"blocks/{VALUES}"] = series_values
     if outputs is not None:
         kept = tuple(0 if not k else slice(None) for _, _, k in evaluate.case_dims(study))
         values.update({f"samples/{name}": outputs["_params"][:, :, j]
                        for j, name in enumerate(study.sampled_names)})
         values.update({f"samples/{name}": outputs[name][kept] for name in study.outputs})
     integrity.write_unit(path, units, block, values)
+
+
+def read_series_values(path, n_blocks: int) -> np.ndarray:
+    """float64 (series, rows): every row's series values of blocks [0, n_blocks), each block
+    checked against its digest (IntegrityError otherwise)."""
+    group = zarr.open_group(path, mode="r", use_consolidated=False)["blocks"]
+    units, parts = Units.of(group), []
+    for start in range(0, n_blocks, VALUES_SLICE):
+        blocks = slice(start, min(n_blocks, start + VALUES_SLICE))
+        try:
+            read = group[VALUES][blocks]
+        except Exception as e:  # noqa: BLE001 (a chunk that fails its crc32c or decoding)
+            raise integrity.IntegrityError(
+                f"{path}: the series values of blocks {blocks.start}-{blocks.stop - 1} "
+                f"cannot be read ({integrity._reason(e)}); resume the run to recompute "
+                "them") from None
+        bad = integrity.check_unit_rows(units, {f"blocks/{VALUES}": read}, start,
+                                        group["block_digest"][blocks])
+        if bad:
+            raise integrity.IntegrityError(
+                f"{path}: the series values of block {bad[0]} changed after they were "
+                f"written ({len(bad)} block(s) in all); resume the run to recompute them")
+        parts.append(read)
+    values = np.concatenate(parts)  # (blocks, series, rows per block)
+    return values.transpose(1, 0, 2).reshape(values.shape[1], -1)
 
 
 def read_statistics(path, blocks: slice):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import math
 import os
 import shlex
 import sys
@@ -33,9 +34,15 @@ OS_ADVICE = {
 }
 
 
+def _version() -> str:
+    from importlib.metadata import version
+    return version("reesens")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="reesens", description=(
         "Monte Carlo Sobol' sensitivity studies of game-theoretic rare-earth trade models."))
+    parser.add_argument("--version", action="version", version=f"reesens {_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
     validate = commands.add_parser("validate", help="check a study file, run nothing")
     validate.add_argument("study", type=Path)
@@ -58,14 +65,16 @@ def _parser() -> argparse.ArgumentParser:
                       help="store the parameter rows and outputs (group `samples`)")
     run_.add_argument("--target-ci", type=float,
                       help="double N until every ST interval half-width is <= this")
-    run_.add_argument("--max-n", type=int, dest="max_N", help="largest N for --target-ci")
+    run_.add_argument("--max-n", type=int, dest="max_N",
+                      help="largest N for --target-ci (default 64 times the study's N)")
     _report_option(run_)
     grid = commands.add_parser("grid", help="sweep the study's [grid] into a zarr cube")
     grid.add_argument("study", type=Path)
     grid.add_argument("--out", type=Path, help="store path (default results/<study>-grid.zarr)")
     _execution_options(grid, "chunks")
     _report_option(grid)
-    show = commands.add_parser("show", help="print the ranking table of a store")
+    show = commands.add_parser("show", help="print the ranking table of a store (of a grid "
+                                            "store: its dims, cells and code shares)")
     show.add_argument("store", type=Path)
     verify_ = commands.add_parser("verify", help="check every chunk of a store against its "
                                                  "checksums (exit 0 only when all is "
@@ -122,6 +131,9 @@ def _connect(args):
 def _run(args, argv) -> int:
     if args.target_ci is not None and not args.target_ci > 0:
         raise StoreError(f"--target-ci must be > 0, got {args.target_ci}")
+    if args.max_N is not None and args.target_ci is None:
+        raise StoreError("--max-n bounds the growth of N for --target-ci; give --target-ci "
+                         "too (or --n for a fixed N)")
     study = load(args.study, N=args.N, second_order=args.second_order,
                  estimator=args.estimator, intervals=args.intervals)
     client = _connect(args)
@@ -138,6 +150,8 @@ def _run(args, argv) -> int:
     path = args.out or run.default_store(study)
     print(report.table(groups["sobol"]))
     print(report.drivers(groups["sobol"]))
+    if "convergence" in groups:
+        print(report.target_outcome(groups["convergence"].attrs))
     root = store.root_attrs(path)
     print(f"store: {path} (N = {root['N']}, {root['estimator']} estimator, "
           f"wall time {root['wall_time_s']:.1f} s)")
@@ -165,8 +179,7 @@ def _grid(args, argv) -> int:
             client.close()
     path = args.out or grid.default_store(study)
     root = store.root_attrs(path)
-    axes = " x ".join(f"{d} {n}" for d, n in cube.sizes.items())
-    print(f"store: {path} (grid {axes} = {root['cells']:,} cells, "
+    print(f"store: {path} (grid {report.grid_dims(cube)} = {root['cells']:,} cells, "
           f"wall time {root['wall_time_s']:.1f} s)")
     return _then_report(args, path)
 
@@ -184,16 +197,28 @@ def _validate(args) -> int:
                                   replicates=replicates)
     if study.grid:
         needs += limits.check_grid(study, grid.default_store(study), workers)
-    print(f"{args.study}: ok ({study.name}: {len(study.sampled)} sampled parameters, "
-          f"N = {study.N}; needs about {limits.size(limits.total(needs, 'memory'))} of "
-          f"memory and {limits.size(limits.total(needs, 'disk'))} of disk)")
+    runs = []
+    if study.sampled:
+        runs.append(f"{len(study.sampled)} sampled parameters, N = {study.N}")
+    if study.grid:
+        plan = grid.GridPlan.of(study)
+        runs.append(f"grid {' x '.join(f'{d} {n}' for d, n in zip(plan.dims, plan.shape))} "
+                    f"= {math.prod(plan.shape):,} cells")
+    print(f"{args.study}: ok ({study.name}: {'; '.join(runs)}; needs about "
+          f"{limits.size(limits.total(needs, 'memory'))} of memory and "
+          f"{limits.size(limits.total(needs, 'disk'))} of disk)")
     return 0
 
 
 def _show(args) -> int:
-    if "grid" in verify.require_intact(args.store):
-        raise StoreError(f"{args.store}: a grid store has no Sobol' indices to show; "
-                         f"`reesens report {args.store}` draws and summarises it")
+    groups = verify.require_intact(args.store)
+    if "grid" in groups:
+        cube = verify.open_grid(args.store)
+        root = store.root_attrs(args.store)
+        print(f"grid: {report.grid_dims(cube)} = {int(root['cells']):,} cells")
+        for variable, shares in report.code_shares(cube).items():
+            print(f"{variable}: {shares}")
+        return 0
     sobol_ds = verify.open_group(args.store, "sobol")
     print(report.table(sobol_ds))
     print(report.drivers(sobol_ds))
@@ -232,7 +257,9 @@ def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = _parser().parse_args(argv)
     try:
-        return COMMANDS[args.command](args, argv)
+        status = COMMANDS[args.command](args, argv)
+        sys.stdout.flush()  # a reader that has gone (`| head`) fails here, not at exit
+        return status
     except EXPECTED as e:
         print(e, file=sys.stderr)
     except BrokenPipeError:  # the reader (`| head`) has gone: nothing more to tell it

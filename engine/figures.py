@@ -269,18 +269,23 @@ def _overlay(ax, a: xr.DataArray, overlays: dict) -> set:
     return drawn
 
 
-def disagreement_map(differ: xr.DataArray, overlays: dict, title: str, path: Path) -> Path:
-    """Where two classifications differ (True) on a 2-D slice (y, x)."""
-    fig, ax = plt.subplots(figsize=(FIG_WIDTH / 2, 4.6), layout="constrained")
-    y, x = differ.dims
+def disagreement_map(panels: list[tuple[str, xr.DataArray]], overlays: dict, title: str,
+                     path: Path) -> Path:
+    """Where two classifications differ (True), one 2-D slice (y, x) per panel:
+    [(panel title, bool DataArray)]."""
+    fig, axes = _figure(len(panels), min(3, len(panels)), 4.6)
     cmap = ListedColormap(["#f0f0f0", OKABE_ITO[5]])
-    ax.pcolormesh(differ[x].values, differ[y].values, differ.values.astype(int), cmap=cmap,
-                  vmin=0, vmax=1, shading="nearest")
-    drawn = _overlay(ax, differ, overlays)
-    ax.set_xlabel(axis_label(x, differ[x].attrs.get("units", "")))
-    ax.set_ylabel(axis_label(y, differ[y].attrs.get("units", "")))
+    drawn = set()
+    for ax, (name, differ) in zip(axes, panels):
+        y, x = differ.dims
+        ax.pcolormesh(differ[x].values, differ[y].values, differ.values.astype(int),
+                      cmap=cmap, vmin=0, vmax=1, shading="nearest")
+        drawn |= _overlay(ax, differ, overlays)
+        ax.set_xlabel(axis_label(x, differ[x].attrs.get("units", "")))
+        ax.set_ylabel(axis_label(y, differ[y].attrs.get("units", "")))
+        ax.set_title(name, fontsize=10)
     handles = [Patch(color=cmap(0), label="same set"), Patch(color=cmap(1), label="differ")]
     handles += _line_handles(drawn)
     fig.legend(handles=handles, loc="outside lower center", ncols=3, fontsize=8)
-    ax.set_title(title, fontsize=10)
+    fig.suptitle(title, fontsize=11)
     return _save(fig, path)

@@ -112,9 +112,12 @@ def run_needs(study: Study, *, N: int, estimator: str, workers: int, keep_sample
         needs.append(Need("disk", "kept sample rows (--keep-samples)", blocks * kept,
                           "--keep-samples", "no --keep-samples, or a smaller N"))
     if estimator == "salib":
-        needs.append(Need("memory", "the SALib estimator's rows and bootstrap",
-                          salib_memory(study, N, workers), "analysis.estimator",
-                          'estimator = "streaming"'))
+        needs += [Need("memory", "the SALib estimator's rows and bootstrap",
+                       salib_memory(study, N, workers), "analysis.estimator",
+                       'estimator = "streaming"'),
+                  Need("disk", "every row's series values (the SALib estimator)",
+                       blocks * bp * k * series * 8, "analysis.estimator",
+                       'estimator = "streaming"')]
     return needs
 
 

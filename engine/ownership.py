@@ -72,10 +72,7 @@ def check_path(path: Path) -> None:
     if not parent.is_dir():
         raise StoreError(f"{path}: the directory {parent} does not exist; create it or "
                          "choose another --out")
-    for above in path.parents:
-        if (above / "zarr.json").exists():
-            raise StoreError(f"{path}: is inside the zarr store or group {above}; refusing "
-                             "to write there (choose a path outside it)")
+    _refuse_inside_zarr(path)
     if not (path.exists() or path.is_symlink()):
         return
     if not path.is_dir():
@@ -104,19 +101,27 @@ def _listing(names) -> str:
     return shown + (f" and {len(names) - 4} more" if len(names) > 4 else "")
 
 
+def _refuse_inside_zarr(path: Path) -> None:
+    for above in path.parents:
+        if (above / "zarr.json").exists():
+            raise StoreError(f"{path}: is inside the zarr store or group {above}; refusing "
+                             "to write there (choose a path outside it)")
+
+
 def output_path(out, default: Path, *, resume: bool) -> Path:
     """The resolved store path a run writes (`default` when `out` is None), checked before
-    any work. The default's directory (results/) is created when missing."""
+    any work. Missing parent directories are created (as for the default's results/),
+    never inside a zarr store."""
     given = Path(out) if out is not None else default
-    if out is None:
-        given.parent.mkdir(exist_ok=True)
     if given.is_symlink() and not given.exists():
         raise StoreError(f"{given}: a symbolic link to {os.readlink(given)}, which does "
                          "not exist; choose another --out")
+    if resume and not (given / "zarr.json").exists():
+        raise StoreError(f"{given}: no store to resume")
+    _refuse_inside_zarr(given.resolve())
+    given.parent.mkdir(parents=True, exist_ok=True)
     path = given.resolve()
     check_path(path)
-    if resume and not (path / "zarr.json").exists():
-        raise StoreError(f"{given}: no store to resume")
     return path
 
 
@@ -179,8 +184,7 @@ def open_or_create(path: Path, ident: dict, write_template, *, groups, command: 
                     shutil.rmtree(entry)
             _rewrite_root(path, root, {COMMAND: command, **root})
         elif not overwrite:
-            fields = ", ".join(f"{k} (store: {_short(old.get(k))}, now: {_short(v)})"
-                               for k, v in ident.items() if old.get(k) != v)
+            fields = "; ".join(differences(old or {}, ident))
             raise StoreError(f"{path}: holds another run, differing in {fields}; refusing "
                              "to overwrite it (use --overwrite or another --out)")
     if not resumed:
@@ -225,6 +229,49 @@ def template_intact(path: Path, ident: dict, groups) -> bool:
                        if (path / g).exists())
     except Exception:  # noqa: BLE001 (unreadable metadata: a damaged template)
         return False
+
+
+MAX_SHOWN = 8  # differences named in a refusal
+
+# identity keys a user sets apart from the study file (the rest follow from the study)
+RUN_SETTINGS = {"keep_samples": "--keep-samples", "second_order": "--second-order",
+                "series_values": "rows kept for the SALib estimator (--estimator)",
+                "bootstrap_replicates": "bootstrap replicates (--intervals, resamples)",
+                "statistics_version": "the layout of block statistics (another reesens "
+                                      "version)"}
+
+
+def differences(old: dict, new: dict) -> list[str]:
+    """What differs between two run identities, in a user's terms, with both values: the
+    study file's fields (`parameters.A.upper: store 1.0, now 2.0`), N and the run
+    settings; the values derived from a changed study (its seed, grid shape) are left out."""
+    def flat(value, prefix=""):
+        if isinstance(value, dict) and value:
+            return {k: v for key, sub in value.items()
+                    for k, v in flat(sub, f"{prefix}{key}.").items()}
+        return {prefix.rstrip("."): value}
+
+    found = []
+    study_changed = old.get("study_json") != new.get("study_json")
+    if study_changed:
+        before, after = (flat(json.loads(x.get("study_json") or "{}")) for x in (old, new))
+        changed = [k for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k)]
+        changed.sort(key=lambda k: k.rsplit(".", 1)[-1] in ("note", "title", "description"))
+        found += [f"{k}: store {_short(before.get(k, '(not set)'))}, now "
+                  f"{_short(after.get(k, '(not set)'))}" for k in changed]
+    sizes = [x.get("block_points", 0) * x.get("total_blocks", 0) for x in (old, new)]
+    if sizes[0] != sizes[1]:
+        found.append(f"N: store {sizes[0]}, now {sizes[1]}")
+    elif old.get("block_points") != new.get("block_points"):
+        found.append(f"sampling.block_points: store {old.get('block_points')}, now "
+                     f"{new.get('block_points')}")
+    shown = set(RUN_SETTINGS) if study_changed else set(new) - {
+        "study_json", "block_points", "total_blocks"}
+    found += [f"{RUN_SETTINGS.get(k, k)}: store {_short(old.get(k))}, now {_short(new[k])}"
+              for k in new if k in shown and old.get(k) != new[k]]
+    if len(found) > MAX_SHOWN:
+        found = found[:MAX_SHOWN] + [f"and {len(found) - MAX_SHOWN} more"]
+    return found or ["the kind of store"]
 
 
 def _short(value) -> str:

@@ -55,9 +55,9 @@ def keep_freed_memory() -> None:
     libc.mallopt(M_TRIM_THRESHOLD, 128 << 20)
 
 
-def blocks_task(study: Study, spec, block_ids, path, keep_samples: bool, want_values: bool,
-                replicates: int = 0):
-    """Evaluate, reduce and store each block; returns its series values (or None) per block.
+def blocks_task(study: Study, spec, block_ids, path, keep_samples: bool, keep_values: bool,
+                replicates: int = 0) -> None:
+    """Evaluate, reduce and store each block (with `keep_values`, its series values too).
 
     A block is evaluated EVAL_POINTS base points at a time and their statistics (and
     `replicates` bootstrap replicates') merged in order, so the bytes depend on the block
@@ -66,8 +66,7 @@ def blocks_task(study: Study, spec, block_ids, path, keep_samples: bool, want_va
     keep_freed_memory()
     D, bp = len(study.sampled_names), study.block_points
     features = Features(D, study.second_order)
-    units = store_blocks.block_units(study, keep_samples, replicates)
-    results = []
+    units = store_blocks.block_units(study, keep_samples, replicates, keep_values)
     for block in block_ids:
         parts, boot, rows = [], [], []
         for start in range(block * bp, (block + 1) * bp, EVAL_POINTS):
@@ -81,8 +80,8 @@ def blocks_task(study: Study, spec, block_ids, path, keep_samples: bool, want_va
                 boot.append(Replicates(features, *replicate_moments(
                     series, D, study.second_order, first_point=start,
                     seed=study.analysis_seed, replicates=replicates)))
-            if keep_samples or want_values:
-                rows.append((out, values))
+            if keep_samples or keep_values:
+                rows.append((out, series))
         stats = merge_all(parts)
         kept = None
         if keep_samples:
@@ -93,9 +92,9 @@ def blocks_task(study: Study, spec, block_ids, path, keep_samples: bool, want_va
         store_blocks.write_block(path, study, block, units,
                                  (stats.mean, stats.comoment, stats.rows), kept,
                                  None if boot is None else (boot.weight, boot.mean,
-                                                            boot.comoment))
-        results.append(np.concatenate([v for _, v in rows], axis=-1) if want_values else None)
-    return results
+                                                            boot.comoment),
+                                 np.concatenate([v for _, v in rows], axis=-1)
+                                 if keep_values else None)
 
 
 def load_kernels(study: Study, spec) -> Future:
@@ -153,21 +152,18 @@ class _LocalProgress(Callback):
 
 
 def run_blocks(study: Study, spec, todo, path, *, workers: int = 1, scheduler="threads",
-               client=None, blocks_per_task: int = 1, keep_samples=False, want_values=False,
-               replicates: int = 0, progress: Progress | None = None) -> dict:
-    """Run the blocks `todo` (with `replicates` bootstrap replicates each); returns
-    {block: series values} when `want_values`, else {}.
+               client=None, blocks_per_task: int = 1, keep_samples=False, keep_values=False,
+               replicates: int = 0, progress: Progress | None = None) -> None:
+    """Run the blocks `todo` (with `replicates` bootstrap replicates each, and with
+    `keep_values` their series values) into the store at `path`.
 
     `scheduler` is "threads" or "processes" (dask's local schedulers, `workers` of them);
     a dask.distributed `client` takes precedence.
     """
     groups = [list(todo[i:i + blocks_per_task]) for i in range(0, len(todo), blocks_per_task)]
-    results = run_tasks(blocks_task, (study, spec), groups,
-                        (str(path), keep_samples, want_values, replicates), name=study.name,
-                        workers=workers, scheduler=scheduler, client=client, progress=progress)
-    if not want_values:
-        return {}
-    return {b: v for g, r in zip(groups, results) for b, v in zip(g, r)}
+    run_tasks(blocks_task, (study, spec), groups,
+              (str(path), keep_samples, keep_values, replicates), name=study.name,
+              workers=workers, scheduler=scheduler, client=client, progress=progress)
 
 
 def run_tasks(function, shared: tuple, groups: list[list[int]], extra: tuple = (), *,

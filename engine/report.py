@@ -171,9 +171,20 @@ def _sobol_report(store: Path, out: Path, has_convergence: bool):
     if "summary_sets_differ_frequency" in summary:
         lines += ["## Paper audit", ""] + _audit_sentences(summary, sobol_ds) + [""]
     if has_convergence:
-        files.append(figures.convergence(verify.open_group(store, "convergence"),
-                                         out / "convergence.png"))
+        convergence = verify.open_group(store, "convergence")
+        files.append(figures.convergence(convergence, out / "convergence.png"))
+        lines += ["## Convergence", "", f"- {target_outcome(convergence.attrs)}", ""]
     return files, lines
+
+
+def target_outcome(attrs: dict) -> str:
+    """Whether a `--target-ci` run met its target, from the convergence group's attrs."""
+    target, widest, N = attrs["target_ci"], attrs["widest_half_width"], attrs["N_reached"]
+    if attrs["target_met"]:
+        return (f"target ST half-width {target:g} met at N = {N} (widest half-width "
+                f"{widest:.3g})")
+    return (f"target ST half-width {target:g} NOT met: the widest half-width is {widest:.3g} "
+            f"at N = {N}, the largest N allowed (--max-n); resume with a larger --max-n")
 
 
 def _driver_sentences(case: xr.Dataset) -> list[str]:
@@ -249,8 +260,7 @@ def _grid_report(store: Path, out: Path):
     code_vars = [v for v in cube.data_vars if "flag_values" in cube[v].attrs]
     panel_vars = [v for v in code_vars if v not in AUDIT_OUTPUTS]
     files = []
-    lines = [f"Grid sweep: {' x '.join(f'{d} {cube.sizes[d]}' for d in case_dims + axes)} "
-             f"= {int(root['cells']):,} cells.", ""]
+    lines = [f"Grid sweep: {grid_dims(cube)} = {int(root['cells']):,} cells.", ""]
     planes = [pl for pl in PHASE_PLANES if set(pl) <= set(axes)] or (
         [tuple(axes[-2:])] if len(axes) >= 2 else [])  # a 1-D grid gets the summary only
     for x, y in planes:
@@ -269,36 +279,57 @@ def _grid_report(store: Path, out: Path):
         values = {**fixed, **at}
         overlays = figures.woods_overlays(panels[0][1], values) if panels else {}
         if panels:
-            files.append(figures.phase_diagram(panels, overlays, f"Phase diagram at {where}",
-                                               out / f"phase_{x}_{y}.png"))
-        differ = _differ(sliced)
-        if differ is not None:
+            files.append(figures.phase_diagram(
+                panels, overlays, "Phase diagram" + (f" at {where}" if where else ""),
+                out / f"phase_{x}_{y}.png"))
+        differ = _differ(sliced, case_dims)
+        if differ:
             files.append(figures.disagreement_map(
-                differ, overlays, f"Where the classifications differ ({where})",
+                differ, overlays,
+                "Where the classifications differ" + (f" ({where})" if where else ""),
                 out / f"disagreement_{x}_{y}.png"))
     lines += ["## Equilibrium codes over the grid", ""]
-    for variable in code_vars:
-        counts = _code_counts(cube[variable])
-        meanings = dict(zip(cube[variable].attrs["flag_values"],
-                            cube[variable].attrs["flag_meanings"].split()))
-        total = sum(counts.values())
-        shares = ", ".join(f"{meanings.get(c, c)} {n / total:.1%}"
-                           for c, n in sorted(counts.items()))
-        lines.append(f"- {variable}: {shares}.")
+    lines += [f"- {variable}: {shares}." for variable, shares in code_shares(cube).items()]
     if {"sets_differ", "region"} <= set(cube.data_vars):
         lines += ["", "## Paper audit on the grid", ""] + _grid_audit(cube)
     return files, lines + [""]
 
 
-def _differ(sliced: xr.Dataset):
-    """bool (y, x): where the two classifications differ, or None if there are not two."""
+def grid_dims(cube: xr.Dataset) -> str:
+    """'concept 2 x p 40 x ...' in the cube's order: swept options, then axes."""
+    return " x ".join(f"{d} {n}" for d, n in cube.sizes.items())
+
+
+def code_shares(cube: xr.Dataset) -> dict[str, str]:
+    """{code output: 'meaning 41.0%, ...'}: the share of grid cells of each code."""
+    shares = {}
+    for variable in (v for v in cube.data_vars if "flag_values" in cube[v].attrs):
+        counts = _code_counts(cube[variable])
+        meanings = dict(zip(cube[variable].attrs["flag_values"],
+                            cube[variable].attrs["flag_meanings"].split()))
+        total = sum(counts.values())
+        shares[variable] = ", ".join(f"{meanings.get(c, c)} {n / total:.1%}"
+                                     for c, n in sorted(counts.items()))
+    return shares
+
+
+def _differ(sliced: xr.Dataset, case_dims) -> list[tuple[str, xr.DataArray]]:
+    """[(case label, bool (y, x))]: where the two classifications differ, one panel per
+    combination of the other swept options ([] when there are not two classifications)."""
     if "sets_differ" in sliced:
-        return (sliced["sets_differ"] == 1).load()
-    if "concept" in sliced.dims and sliced.sizes["concept"] >= 2:
+        a, compared = sliced["sets_differ"] == 1, ""
+    elif "concept" in sliced.dims and sliced.sizes["concept"] >= 2:
         name = "eq_set" if "eq_set" in sliced else "eq"
         a = sliced[name].isel(concept=0) != sliced[name].isel(concept=1)
-        return a.load()
-    return None
+        compared = " vs ".join(str(c) for c in sliced["concept"].values[:2])
+    else:
+        return []
+    others = [d for d in case_dims if d in a.dims]
+    panels = []
+    for index in np.ndindex(*(a.sizes[d] for d in others)):
+        label = " ".join([compared] + [f"{d} {a[d].values[i]}" for d, i in zip(others, index)])
+        panels.append((label.strip(), a.isel(dict(zip(others, index))).load()))
+    return panels
 
 
 def _code_counts(a: xr.DataArray) -> dict[int, int]:

@@ -19,6 +19,7 @@ from reesens.engine.study import Study
 from reesens.kernels.saltelli import Features
 
 MERGE_SLICE = 64  # blocks read back from the store at a time while merging
+TARGET_GROWTH = 64  # --target-ci without --max-n: N may grow to 64 N (half-widths ~ 1/8)
 
 
 def default_store(study: Study) -> Path:
@@ -54,8 +55,10 @@ def run(study: Study, *, out=None, workers: int = 1, keep_samples: bool = False,
         target_ci: float | None = None, max_N: int | None = None) -> dict:
     """Run the study into its store (resuming one of the same run); returns {group: Dataset}.
 
-    With `target_ci`, N doubles from the study's N up to `max_N` until every ST interval
-    half-width is <= target_ci; each N's estimates go to the `convergence` group.
+    With `target_ci`, N doubles from the study's N up to `max_N` (default TARGET_GROWTH
+    times N) until every ST interval half-width is <= target_ci; each N's estimates go to
+    the `convergence` group, whose attrs say whether the target was met (`target_met`,
+    `widest_half_width`, `N_reached`).
     """
     start = time.perf_counter()
     if not study.sampled:
@@ -64,7 +67,7 @@ def run(study: Study, *, out=None, workers: int = 1, keep_samples: bool = False,
     path = ownership.output_path(out, default_store(study), resume=resume)
     levels = [study.N]
     if target_ci is not None:
-        max_N = max_N or study.N
+        max_N = max_N or TARGET_GROWTH * study.N
         if max_N < study.N or max_N & (max_N - 1):
             raise StoreError(f"--max-n must be a power of two >= N = {study.N}, got {max_N}")
         while levels[-1] < max_N:
@@ -81,15 +84,17 @@ def run(study: Study, *, out=None, workers: int = 1, keep_samples: bool = False,
         "bootstrap" else 0
     limits.check_run(study, path, N=levels[-1], estimator=estimator, workers=workers,
                      keep_samples=keep_samples, replicates=replicates)
+    keep_values = estimator == "salib"  # SALib reads every row: kept, so resumes reuse them
     ident = blocks.identity(study, keep_samples=keep_samples, total_blocks=total_blocks,
-                            replicates=replicates)
+                            replicates=replicates, keep_values=keep_values)
     kernels = parallel.load_kernels(study, spec) if client is None and scheduler == "threads" \
         else None
     with ownership.StoreLock(path):
         path.mkdir(exist_ok=True)
         resumed = ownership.open_or_create(
             path, ident, lambda p: blocks.write_template(p, study, total_blocks, labels,
-                                                         keep_samples, replicates),
+                                                         keep_samples, replicates,
+                                                         keep_values),
             groups=("blocks", "samples"), overwrite=overwrite,
             command=command or f"reesens run {study.path} --out {path}")
         done, damaged = integrity.verified_units(path, "blocks", check=resumed)
@@ -102,15 +107,17 @@ def run(study: Study, *, out=None, workers: int = 1, keep_samples: bool = False,
         try:
             for N in levels:
                 n_level = N // study.block_points
-                todo = [b for b in range(n_level) if estimator == "salib" or not done[b]]
-                values = parallel.run_blocks(
+                todo = [b for b in range(n_level) if not done[b]]
+                parallel.run_blocks(
                     study, spec, todo, path, workers=workers, scheduler=scheduler,
                     client=client, blocks_per_task=blocks_per_task,
-                    keep_samples=keep_samples, want_values=estimator == "salib",
+                    keep_samples=keep_samples, keep_values=keep_values,
                     replicates=replicates, progress=bar)
                 done[todo] = True
                 moments, boot = merged_moments(path, study, n_level)
-                result = _indices(study, spec, moments, boot, values, estimator, workers, N)
+                values = blocks.read_series_values(path, n_level) if keep_values else None
+                result = _indices(study, spec, moments, boot, values, estimator, workers, N,
+                                  progress)
                 convergence.append((N, result))
                 if target_ci is not None and _widest(result) <= target_ci:
                     break
@@ -139,7 +146,7 @@ def _case_values(study: Study):
             for values in product(*(values for _, values, _ in dims))]
 
 
-def _indices(study, spec, moments, boot, values, estimator, workers, N):
+def _indices(study, spec, moments, boot, values, estimator, workers, N, progress=False):
     """(sobol dataset, summary dataset) at N base points (boot: bootstrap Replicates for
     the streaming estimator's intervals, or None)."""
     shape = evaluate.case_shape(study)
@@ -148,9 +155,9 @@ def _indices(study, spec, moments, boot, values, estimator, workers, N):
     total_rows = N * sampling.rows_per_point(len(study.sampled_names), study.second_order)
     reasons = sobol.skip_reasons(rows, total_rows)
     if estimator == "salib":
-        rows_values = np.concatenate([values[b] for b in sorted(values)], axis=-1)
+        rows_values = values.reshape(*shape, len(spec), -1)
         arrays = sobol.salib_indices(study, rows_values[..., kept, :], reasons[..., kept],
-                                     workers=workers)
+                                     workers=workers, progress=progress)
     else:
         arrays = sobol.streaming_indices(study, moments, reasons, boot)
         arrays = {q: a[..., kept, :, :] if q.startswith("S2") else a[..., kept, :]
@@ -174,5 +181,7 @@ def _convergence_dataset(levels, target_ci: float) -> xr.Dataset:
                    coords="minimal", compat="override", join="override")
     ds.coords["N"] = ("N", np.array([N for N, _ in levels]),
                       {"long_name": "base sample count", "units": "1"})
-    ds.attrs = {"target_ci": target_ci}
+    widest = _widest(levels[-1][1])
+    ds.attrs = {"target_ci": target_ci, "target_met": bool(widest <= target_ci),
+                "widest_half_width": widest, "N_reached": int(levels[-1][0])}
     return ds

@@ -11,9 +11,9 @@ Poisson-bootstrap intervals). Their point estimates agree to round-off.
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 
-import dask
 import numpy as np
 import xarray as xr
 
@@ -104,19 +104,27 @@ def _salib(problem, y, study: Study):
 
 
 def salib_indices(study: Study, values: np.ndarray, reasons: np.ndarray, *,
-                  workers: int = 1) -> dict:
-    """SALib's indices for every series without a skip reason.
+                  workers: int = 1, progress: bool = False) -> dict:
+    """SALib's indices for every series without a skip reason, `workers` series at a time
+    (with `progress`, a line or bar per finished series).
 
     values: (*cases, series, rows); returns {quantity: (*cases, series, D[, D])}.
     """
+    from reesens.engine.parallel import Progress
+
     problem = sampling.salib_problem(study.sampled_names, study.sampled)
     todo = [index for index in np.ndindex(*reasons.shape) if not reasons[index]]
-    results = dask.compute(*[dask.delayed(_salib, traverse=False)(problem, values[i], study)
-                             for i in todo], scheduler="threads", num_workers=workers)
     arrays = _empty(study, reasons.shape)
-    for index, result in zip(todo, results):
-        for q, a in arrays.items():
-            a[index] = result[q]
+    bar = Progress(len(todo), progress, unit="SALib analysis of series")
+    try:
+        with ThreadPoolExecutor(workers) as pool:
+            futures = {pool.submit(_salib, problem, values[i], study): i for i in todo}
+            for future in as_completed(futures):
+                for q, a in arrays.items():
+                    a[futures[future]] = future.result()[q]
+                bar.advance(1)
+    finally:
+        bar.close()
     return arrays
 
 

@@ -7,6 +7,7 @@ data only (tomllib), so no study file can run code.
 """
 from __future__ import annotations
 
+import json
 import math
 import re
 import tomllib
@@ -27,6 +28,9 @@ DISTRIBUTIONS = {
     "truncnorm": ("lower", "upper", "mean", "sd"),
     "lognorm": ("ln_mean", "ln_sd"),
 }
+DIST_ALIASES = {"uniform": "unif", "triangular": "triang", "normal": "norm",
+                "gaussian": "norm", "truncated_normal": "truncnorm", "truncnormal": "truncnorm",
+                "lognormal": "lognorm", "log-normal": "lognorm", "log_normal": "lognorm"}
 _NOTE_KEYS = ("note", "source")  # free text a parameter or scenario may carry
 TOP_KEYS = ("name", "title", "description", "model", "parameters", "sampling", "outputs",
             "analysis", "scenario", "grid")
@@ -204,8 +208,10 @@ def _check_distribution(spec, field_, var: Variable, problems):
     """A Distribution whose support lies inside var's domain, or None (problem recorded)."""
     dist = spec.get("dist")
     if not isinstance(dist, str) or dist not in DISTRIBUTIONS:
+        alias = DIST_ALIASES.get(str(dist).lower()) if isinstance(dist, str) else None
         problems.append(f"{field_}: needs `value = x` or `dist` in "
-                        f"{', '.join(DISTRIBUTIONS)}; got dist = {dist!r}")
+                        f"{', '.join(DISTRIBUTIONS)}; got dist = {_got(dist, takes_text=True)}"
+                        + (f' (did you mean "{alias}"?)' if alias else ""))
         return None
     needed = DISTRIBUTIONS[dist]
     extra = set(spec) - {"dist", *needed, *_NOTE_KEYS}
@@ -218,10 +224,12 @@ def _check_distribution(spec, field_, var: Variable, problems):
                         f"missing {', '.join(missing)}")
         return None
     values = [spec[k] for k in needed]
-    bad = [f"{k} (got {v!r})" for k, v in zip(needed, values)
+    bad = [f"{k} = {_got(v)}" for k, v in zip(needed, values)
            if not (_is_number(v) and math.isfinite(v))]
     if bad:
-        problems.append(f"{field_}: {', '.join(bad)} must be finite numbers")
+        problems.append(f"{field_}: {', '.join(bad)}: must be a finite number"
+                        + (" (write it without quotes)" if any(
+                            isinstance(v, str) and _is_float_text(v) for v in values) else ""))
         return None
     v = dict(zip(needed, map(float, values)))
     if "lower" in v and not v["lower"] < v["upper"]:
@@ -249,11 +257,45 @@ def _check_distribution(spec, field_, var: Variable, problems):
     high_ok = high < var.upper or (high == var.upper and (var.upper_closed
                                                           or math.isinf(high)))
     if not (low_ok and high_ok):
+        hint = ""
+        if var.lower == 0 and math.isinf(var.upper) and dist == "norm":
+            hint = ("; use truncnorm (lower > 0) or lognorm for a positive parameter")
+        elif dist in ("norm", "lognorm") and math.isfinite(var.upper):
+            hint = "; use truncnorm or unif/triang within the bounds"
         problems.append(f"{field_}: dist = {dist!r} can produce values in "
                         f"[{low:g}, {high:g}], outside the domain; allowed: "
-                        f"{var.domain_text()}")
+                        f"{var.domain_text()}{hint}")
         return None
     return distribution
+
+
+def _got(value, takes_text: bool = False) -> str:
+    """A value as a problem quotes it (TOML's spelling), naming its kind when it is not
+    the field's: '"0.1" (a string)', '5000', 'true (a boolean)'."""
+    if isinstance(value, bool):
+        return f"{str(value).lower()} (a boolean)"
+    if isinstance(value, str):
+        text = json.dumps(value, ensure_ascii=False)
+        text = text if len(text) <= 60 else text[:56] + '..."'
+        return text if takes_text else f"{text} (a string)"
+    if isinstance(value, (dict, list)):
+        return f"{_short(value)} (a {'table' if isinstance(value, dict) else 'list'})"
+    return _short(value)
+
+
+def _is_float_text(text: str) -> bool:
+    try:
+        return math.isfinite(float(text))
+    except ValueError:
+        return False
+
+
+def _nearest_powers(x) -> str:
+    """' (nearest: 4096 or 8192)' for a positive integer that is not a power of two."""
+    if isinstance(x, int) and not isinstance(x, bool) and x > 1:
+        low = 1 << (x.bit_length() - 1)
+        return f" (nearest: {low} or {2 * low})"
+    return ""
 
 
 def _power_of_two(x) -> bool:
@@ -361,15 +403,20 @@ def parse(raw: dict, path="<study>", *, N=None, second_order=None, estimator=Non
     if sampling["block_points"] is None and _power_of_two(sampling["N"]):
         sampling["block_points"] = default_block_points(sampling["N"])
     for key in ("N", "block_points"):
+        if sampling[key] is None:  # block_points unset: it follows N, already reported
+            continue
         if not _power_of_two(sampling[key]):
             problems.append(f"sampling.{key}: must be a power of two >= 1, got "
-                            f"{sampling[key]!r}")
+                            f"{_got(sampling[key])}{_nearest_powers(sampling[key])}")
     for key in ("second_order", "scramble"):
         if not isinstance(sampling[key], bool):
             problems.append(f"sampling.{key}: must be true or false")
     analysis = _settings(raw.get("analysis", {}), "analysis", ANALYSIS_DEFAULTS, problems)
-    if analysis["seed"] is None:
+    seeds = [("sampling.seed", sampling["seed"])]
+    if analysis["seed"] is None:  # unset: the sampling seed, checked once
         analysis["seed"] = sampling["seed"]
+    else:
+        seeds.append(("analysis.seed", analysis["seed"]))
     if estimator is not None:
         analysis["estimator"] = estimator
     if analysis["estimator"] not in ESTIMATORS:
@@ -380,12 +427,11 @@ def parse(raw: dict, path="<study>", *, N=None, second_order=None, estimator=Non
     if analysis["intervals"] not in INTERVALS:
         problems.append(f"analysis.intervals: must be one of {', '.join(INTERVALS)}, got "
                         f"{analysis['intervals']!r}")
-    for where, value in (("sampling.seed", sampling["seed"]),
-                         ("analysis.seed", analysis["seed"])):
+    for where, value in seeds:
         # SALib treats seed 0 as "no seed": results would not be reproducible.
         if not (isinstance(value, int) and not isinstance(value, bool)
                 and 1 <= value < 2**63):
-            problems.append(f"{where}: must be an integer in [1, 2^63), got {value!r}")
+            problems.append(f"{where}: must be an integer in [1, 2^63), got {_got(value)}")
     resamples = analysis["resamples"]
     if not (isinstance(resamples, int) and not isinstance(resamples, bool) and resamples >= 1):
         problems.append(f"analysis.resamples: must be an integer >= 1, got {resamples!r}")

@@ -117,7 +117,8 @@ def test_another_grid_is_refused_and_kept(tmp_path):
     _sweep(tmp_path)
     before = _data_bytes(tmp_path / "g.zarr")
     other = _grid_table(p={"linspace": [0.0, 1.0, 5]})
-    with pytest.raises(StoreError, match=r"differing in .*shape"):
+    with pytest.raises(StoreError, match=r"differing in grid.p.linspace: store \[.*\], now "
+                                         r"\[0.0, 1.0, 5\]; refusing"):
         _sweep(tmp_path, table=other)
     assert _data_bytes(tmp_path / "g.zarr") == before
 

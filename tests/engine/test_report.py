@@ -25,7 +25,7 @@ def _check_figures(files, names):
     for f in files:
         if f.suffix == ".png":
             width, height = _png_size(f)
-            assert width == 1650 or (f.name.startswith("disagreement") and width == 825), f
+            assert width == 1650, f
             assert height >= 300 and f.stat().st_size > 10_000, f
 
 

@@ -278,9 +278,10 @@ def test_store_of_another_run_is_refused_and_kept(tmp_path):
     run.run(parse(_woods_table()), out=store, progress=False)
     before = _data_bytes(store)
     other_seed = _woods_table(sampling={"N": 256, "block_points": 64, "seed": 4})
-    with pytest.raises(run.StoreError, match=r"differing in .*seed \(store: 3, now: 4\)"):
+    with pytest.raises(run.StoreError, match=r"differing in sampling.seed: store 3, now 4; "
+                                             "refusing"):
         run.run(parse(other_seed), out=store, progress=False)
-    with pytest.raises(run.StoreError, match="study_json"):
+    with pytest.raises(run.StoreError, match='differing in name: store "tiny", now "other"'):
         run.run(parse(_woods_table(name="other")), out=store, progress=False)
     assert _data_bytes(store) == before
     run.run(parse(other_seed), out=store, progress=False, overwrite=True)
