@@ -1,5 +1,5 @@
-"""`reesens validate|run|grid|show|report|verify`: the command line over engine.study,
-engine.run, engine.grid, engine.report and engine.verify.
+"""`reesens validate|run|grid|show|report|export|verify`: the command line over
+engine.study, engine.run, engine.grid, engine.report, engine.export and engine.verify.
 
 Every expected failure (a bad study, a path that cannot take a store, a damaged store, an
 OS error such as a full disk) is one line on stderr naming the file or path and what to
@@ -80,6 +80,15 @@ def _parser() -> argparse.ArgumentParser:
                                                  "checksums (exit 0 only when all is "
                                                  "intact)")
     verify_.add_argument("store", type=Path)
+    export_ = commands.add_parser("export", help="write a store's indices as a tidy table "
+                                                 "(CSV or Parquet)")
+    export_.add_argument("store", type=Path)
+    export_.add_argument("--format", choices=("csv", "parquet"),
+                         help="default: from --out's suffix, else csv")
+    export_.add_argument("--group", default="sobol", choices=("sobol", "convergence"),
+                         help="sobol (default) or convergence (indices at each N)")
+    export_.add_argument("--out", type=Path, help="file (default <store>-<group>.<format>)")
+    export_.add_argument("--overwrite", action="store_true", help="replace an existing file")
     report_ = commands.add_parser("report", help="figures (PNG) and a Markdown summary of "
                                                  "a store")
     report_.add_argument("store", type=Path)
@@ -240,7 +249,17 @@ def _os_error(e: OSError) -> str:
 COMMANDS = {"validate": lambda args, argv: _validate(args), "run": _run, "grid": _grid,
             "show": lambda args, argv: _show(args),
             "verify": lambda args, argv: _verify(args),
-            "report": lambda args, argv: _report(args)}
+            "report": lambda args, argv: _report(args),
+            "export": lambda args, argv: _export(args)}
+
+
+def _export(args) -> int:
+    from reesens.engine import export
+
+    path = export.export(args.store, args.out, format=args.format, group=args.group,
+                         overwrite=args.overwrite)
+    print(f"export: {path}")
+    return 0
 
 
 def _report(args) -> int:

@@ -32,6 +32,14 @@ CHUNK_CELLS = 2**20  # cells per stored chunk (1 MiB of int8 codes)
 EVAL_CELLS = 2**16  # rows per model call inside a chunk
 GROUP = "grid"
 BOOKKEEPING = ("grid_chunk_done", "grid_chunk_digest")  # the store's, not the cube's
+BOOKKEEPING_DIMS = {"chunk", "chunk_member"}
+
+
+def cube_of(ds: xr.Dataset) -> xr.Dataset:
+    """The cube of an opened grid group: without the chunk flags, digests and their
+    coordinates."""
+    return ds.drop_vars([n for n in ds.variables
+                         if n in BOOKKEEPING or BOOKKEEPING_DIMS & set(ds[n].dims)])
 
 
 @dataclass(frozen=True)
@@ -211,5 +219,5 @@ def run_grid(study: Study, *, out=None, workers: int = 1, scheduler: str = "thre
             command=command, wall_seconds=time.perf_counter() - start, resumed=resumed),
             ownership.RESULTS: [GROUP]})
         store.consolidate(path)
-    return xr.open_zarr(path, group=GROUP, consolidated=False).drop_vars(BOOKKEEPING)
+    return cube_of(xr.open_zarr(path, group=GROUP, consolidated=False))
 

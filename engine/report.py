@@ -232,7 +232,7 @@ def _audit_sentences(summary: xr.Dataset, sobol_ds: xr.Dataset) -> list[str]:
     where = summary["summary_disagreement_region_frequency"]
     meanings = dict(zip(summary["region_code"].values.tolist(),
                         summary["region_code"].attrs["flag_meanings"].split()))
-    lines = [f"- The seed's Theorem 4 (`paper`) and the exact verifiable-disclosure set "
+    lines = [f"- Woods (2025)'s Theorem 4 (`paper`) and the exact verifiable-disclosure set "
              f"differ on {differ:.1%} of the sampled rows."]
     shares = {}
     for code in summary["region_code"].values.tolist():
@@ -352,7 +352,7 @@ def _grid_audit(cube: xr.Dataset) -> list[str]:
                         cube["region"].attrs["flag_meanings"].split()))
     total = sum(joint.values())
     differ = sum(n for k, n in joint.items() if k % 2)
-    lines = [f"- The seed's Theorem 4 and the verifiable set differ on {differ / total:.1%} "
+    lines = [f"- Woods (2025)'s Theorem 4 and the verifiable set differ on {differ / total:.1%} "
              "of the grid cells."]
     shares = {}
     for code in sorted({k // 2 for k in joint}):

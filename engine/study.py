@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 import reesens.kernels  # noqa: F401  (registers the shipped models)
-from reesens.kernels.registry import Model, Variable, get_model, MODELS
+from reesens.kernels.registry import Model, Variable, get_model, model_names
 
 # SALib distribution name -> the fields a study gives, in SALib's `bounds` order.
 DISTRIBUTIONS = {
@@ -372,11 +372,16 @@ def parse(raw: dict, path="<study>", *, N=None, second_order=None, estimator=Non
         problems.append("model: must be a table")
         model_table = {}
     model_name = model_table.get("name", "woods")
-    if not isinstance(model_name, str) or model_name not in MODELS:
-        problems.append(f"model.name: unknown model {_short(model_name)}; allowed: "
-                        f"{', '.join(sorted(MODELS))}")
+    if not isinstance(model_name, str) or model_name not in model_names():
+        problems.append(f"model.name: unknown model {_short(model_name)}; known models: "
+                        f"{', '.join(model_names())} (a model of your own is a package "
+                        "that registers one: docs/models.md)")
         raise StudyError(path, problems)
-    model = get_model(model_name)
+    try:
+        model = get_model(model_name)
+    except (ImportError, ValueError) as e:  # an installed model that fails to load
+        problems.append(f"model.name: {model_name!r} cannot be loaded: {e}")
+        raise StudyError(path, problems) from None
     options, swept = _check_options(model, model_table, problems)
 
     grid, grid_outputs = _check_grid(raw.get("grid"), model, problems)

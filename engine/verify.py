@@ -109,7 +109,7 @@ def open_grid(path: Path) -> xr.Dataset:
     if "grid" not in finished_groups(path):
         raise StoreError(f"{path}: not a grid store")
     cube = xr.open_zarr(path, group="grid", consolidated=False)
-    return cube.drop_vars(grid.BOOKKEEPING)
+    return grid.cube_of(cube)
 
 
 def _more(problems) -> str:

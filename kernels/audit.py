@@ -1,4 +1,5 @@
-"""The paper audit: the seed's Theorem 4 (`paper`) beside the exact `verifiable` set, row by row.
+"""The paper audit: Woods (2025)'s Theorem 4 (`paper`) beside the exact `verifiable` set,
+row by row.
 
 Registered as model `woods_audit` with the parameters of :mod:`kernels.woods`. Per
 parameter vector it gives both concepts' equilibrium sets and selected codes, whether the
@@ -27,7 +28,7 @@ _MASKS = dict(flag_masks=tuple(1 << c for c in signalling.CODE_VALUES[1:]),
               flag_meanings=signalling.CODE_MEANINGS[1:])
 OUTPUTS = (
     Variable("mu_star", "float64", "1", "belief threshold above which the foreigner hedges"),
-    Variable("eq_paper", "int8", "1", "selected equilibrium of the seed's Theorem 4",
+    Variable("eq_paper", "int8", "1", "selected equilibrium of Woods (2025)'s Theorem 4",
              **_CODES),
     Variable("eq_verifiable", "int8", "1", "selected equilibrium of the verifiable PBE set",
              **_CODES),
@@ -102,7 +103,7 @@ def evaluate_block(params, *, selection="china"):
 
 MODEL = register(Model(
     name="woods_audit",
-    title="Woods (2025): the seed's Theorem 4 against the verifiable-disclosure PBE",
+    title="Woods (2025): Woods (2025)'s Theorem 4 against the verifiable-disclosure PBE",
     params=woods.PARAMS,
     outputs=OUTPUTS,
     evaluate_block=evaluate_block,

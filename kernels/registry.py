@@ -87,6 +87,7 @@ class Model:
 
 
 MODELS: dict[str, Model] = {}
+ENTRY_POINTS = "reesens.models"  # the entry point group of installed models
 
 
 def register(model: Model) -> Model:
@@ -95,9 +96,30 @@ def register(model: Model) -> Model:
     return model
 
 
+def _entry_points() -> dict:
+    """{name: entry point} of the installed packages' models (group ENTRY_POINTS)."""
+    from importlib.metadata import entry_points
+    return {ep.name: ep for ep in entry_points(group=ENTRY_POINTS)}
+
+
+def model_names() -> list[str]:
+    """Every model a study may name: the shipped ones and the installed packages'."""
+    return sorted(set(MODELS) | set(_entry_points()))
+
+
 def get_model(name: str) -> Model:
-    """The registered model called `name`; ValueError listing the known ones otherwise."""
-    try:
+    """The model called `name`: a registered one, else the installed entry point of that
+    name in the group `reesens.models`, loaded (importing its package) and registered.
+    ValueError listing the known models otherwise, or when the entry point is not a
+    Model of that name."""
+    if name in MODELS:
         return MODELS[name]
-    except KeyError:
-        raise ValueError(f"unknown model {name!r}; registered models: {sorted(MODELS)}") from None
+    ep = _entry_points().get(name)
+    if ep is None:
+        raise ValueError(f"unknown model {name!r}; known models: {', '.join(model_names())}")
+    model = ep.load()
+    if not isinstance(model, Model) or model.name != name:
+        raise ValueError(f"the entry point {name!r} = {ep.value!r} (group {ENTRY_POINTS}) "
+                         f"must be a reesens Model named {name!r}, got {type(model).__name__}"
+                         + (f" named {model.name!r}" if isinstance(model, Model) else ""))
+    return register(model)

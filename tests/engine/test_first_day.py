@@ -202,7 +202,8 @@ def test_one_message_per_real_problem(tmp_path):
 
 def test_messages_name_the_type_and_the_fix(tmp_path):
     text = BASELINE.read_text()
-    quoted = text.replace('A = { dist = "unif", lower = 0.1,', 'A = { dist = "unif", lower = "0.1",')
+    quoted = text.replace('A = { dist = "unif", lower = 0.1,',
+                          'A = { dist = "unif", lower = "0.1",')
     assert quoted != text
     assert _problems(tmp_path, quoted) == [
         'parameters.A: lower = "0.1" (a string): must be a finite number (write it without '

@@ -14,7 +14,7 @@ from tests.engine import ishigami
 
 @pytest.fixture(scope="module")
 def ishigami_run(tmp_path_factory):
-    study = parse(ishigami.study_table(N=2**13, second_order=True))
+    study = parse(ishigami.study_table(N=2**13, second_order=True), estimator="salib")
     store = tmp_path_factory.mktemp("runs") / "ishigami.zarr"
     groups = run.run(study, out=store, workers=2, keep_samples=True, progress=False,
                      command="test")

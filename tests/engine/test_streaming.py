@@ -16,7 +16,7 @@ import zarr
 from SALib.analyze import sobol as salib_analyze
 from SALib.sample import sobol as salib_sample
 
-from reesens.engine import integrity, limits, ownership, run
+from reesens.engine import integrity, ownership, run
 from reesens.engine.streaming import Moments, indices, merge_all
 from reesens.engine.study import parse
 from reesens.kernels.qmc import sobol_points, sobol_state

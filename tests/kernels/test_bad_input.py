@@ -101,5 +101,5 @@ def test_broadcasting_keeps_shapes():
 
 
 def test_unknown_model_name():
-    with pytest.raises(ValueError, match=r"unknown model 'wood'; registered models: .*woods"):
+    with pytest.raises(ValueError, match=r"unknown model 'wood'; known models: .*woods"):
         get_model("wood")

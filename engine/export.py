@@ -1,0 +1,98 @@
+"""`reesens export`: a store's Sobol' indices as one tidy table (CSV or Parquet).
+
+One row per case, output, parameter (and second parameter for S2) and index kind:
+columns are the case dims (concept, selection, scenario, ...; N for the convergence
+group), `output`, `param`, `param_2` (S2 only, else empty), `index` (S1, ST, S2),
+`value`, `half_width` (of the interval at the store's conf_level) and `skip_reason`
+(why an output has no indices, else empty).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import xarray as xr
+
+from reesens.engine import verify
+from reesens.engine.ownership import StoreError
+
+FORMATS = {"csv": ".csv", "parquet": ".parquet"}
+GROUPS = ("sobol", "convergence")  # the groups that hold indices
+COLUMNS = ("output", "param", "param_2", "index", "value", "half_width", "skip_reason")
+
+
+def tidy(ds: xr.Dataset):
+    """pandas.DataFrame, the long table of a sobol or convergence dataset's indices."""
+    import pandas as pd
+
+    frames = []
+    reasons = ds["sobol_skip_reason"] if "sobol_skip_reason" in ds else None
+    for q in ("S1", "ST", "S2"):
+        if f"sobol_{q}" not in ds:
+            continue
+        pair = xr.Dataset({"value": ds[f"sobol_{q}"], "half_width": ds[f"sobol_{q}_conf"]})
+        pair = pair.reset_coords(drop=True)
+        if q == "S2":
+            pair = pair.rename({"param_0": "param", "param_1": "param_2"})
+        frame = pair.to_dataframe().reset_index()
+        if q == "S2":  # each pair once (j < k), as SALib reports it
+            order = {p: i for i, p in enumerate(ds["param"].values.tolist())}
+            frame = frame[frame["param"].map(order) < frame["param_2"].map(order)]
+        else:
+            frame["param_2"] = ""
+        frame["index"] = q
+        frames.append(frame)
+    table = pd.concat(frames, ignore_index=True)
+    if reasons is not None:
+        reason = reasons.reset_coords(drop=True).to_dataframe(name="skip_reason").reset_index()
+        table = table.merge(reason, on=[d for d in reasons.dims], how="left")
+    else:
+        table["skip_reason"] = ""
+    cases = [c for c in table.columns if c not in COLUMNS]
+    return table[cases + list(COLUMNS)].astype({"output": str, "param": str, "param_2": str,
+                                                "skip_reason": str})
+
+
+def default_out(store: Path, group: str, format: str) -> Path:
+    return store.with_name(f"{store.name.removesuffix('.zarr')}-{group}{FORMATS[format]}")
+
+
+def export(store: Path, out: Path | None = None, *, format: str | None = None,
+           group: str = "sobol", overwrite: bool = False) -> Path:
+    """Write the tidy table of `group` of a finished, intact store to `out` (default
+    <store>-<group>.<format>); the format is `format`, else out's suffix, else CSV. The
+    file is written beside `out` and renamed into place; an existing `out` is refused
+    unless `overwrite`. Returns the path written."""
+    if format is None:
+        format = next((f for f, ext in FORMATS.items()
+                       if out is not None and out.suffix == ext), "csv")
+    if format not in FORMATS:
+        raise StoreError(f"--format must be one of {', '.join(FORMATS)}, got {format!r}")
+    if group not in GROUPS:
+        raise StoreError(f"--group must be one of {', '.join(GROUPS)} (the groups that "
+                         f"hold indices), got {group!r}")
+    groups = verify.require_intact(store)
+    if group not in groups:
+        raise StoreError(f"{store}: has no {group!r} group (it holds {', '.join(groups)})"
+                         + ("; a grid store has no indices: `reesens show` summarises it"
+                            if "grid" in groups else ""))
+    out = Path(out) if out is not None else default_out(store, group, format)
+    if out.exists() and not overwrite:
+        raise StoreError(f"{out}: exists; refusing to replace it (use --overwrite or "
+                         "another --out)")
+    table = tidy(verify.open_group(store, group).load())
+    partial = out.with_name(f".{out.name}.partial")
+    try:
+        if format == "csv":
+            table.to_csv(partial, index=False)
+        else:
+            try:
+                import pyarrow  # noqa: F401
+            except ImportError:
+                raise StoreError("--format parquet needs pyarrow: pip install "
+                                 "'reesens[parquet]' (or pyarrow)") from None
+            table.to_parquet(partial, index=False)
+        os.replace(partial, out)
+    finally:
+        partial.unlink(missing_ok=True)
+    return out
