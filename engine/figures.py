@@ -218,22 +218,26 @@ def phase_diagram(panels: list[tuple[str, xr.DataArray]], overlays: dict, title:
     return _save(fig, path)
 
 
-def woods_overlays(a: xr.DataArray, values: dict) -> dict:
-    """mu_star, p and kappa - phi_D over a slice of the woods models, for the overlays.
+def woods_overlays(a: xr.DataArray, values: dict, mu_star=None) -> dict:
+    """mu_star, p and kappa - phi_D over a 2-D slice (y, x), for the overlays.
 
-    a: a 2-D slice (y, x); values: {parameter: scalar} for those not on the slice's axes.
-    Empty when the slice lacks A, gamma, delta or p.
+    values: {parameter: scalar} for those not on the slice's axes. mu_star: the model's
+    own mu_star on the slice (2-D, as `a`), or None for the woods models' closed form
+    (A + gamma) / (gamma + delta). Empty when mu_star cannot be had or p is unknown.
     """
     y, x = a.dims
     mesh = np.meshgrid(a[x].values, a[y].values)
     coords = {x: mesh[0], y: mesh[1]}
     get = lambda n: coords.get(n, values.get(n))  # noqa: E731
-    if any(get(n) is None for n in ("A", "gamma", "delta", "p")):
+    if mu_star is None and any(get(n) is None for n in ("A", "gamma", "delta")):
+        return {}
+    if get("p") is None:
         return {}
     ones = np.ones_like(mesh[0])
+    if mu_star is None:
+        mu_star = (get("A") + get("gamma")) / (get("gamma") + get("delta")) * ones
     kappa, phi = get("kappa"), get("phi_D")
-    return {"mu_star": (get("A") + get("gamma")) / (get("gamma") + get("delta")) * ones,
-            "p": get("p") * ones,
+    return {"mu_star": np.asarray(mu_star, dtype=np.float64), "p": get("p") * ones,
             "kappa_minus_phi": None if kappa is None or phi is None else (kappa - phi) * ones}
 
 

@@ -85,6 +85,7 @@ class ReportError(ValueError):
     """The store cannot be reported on."""
 
 
+CLOSED_FORM_MODELS = ("woods", "woods_audit")  # mu_star = (A + gamma) / (gamma + delta)
 MARKER = ".reesens-report"  # in a report directory: the files the report wrote
 
 
@@ -277,7 +278,12 @@ def _grid_report(store: Path, out: Path):
                 label = " ".join(str(sliced[d].values[i]) for d, i in zip(case_dims, index))
                 panels.append((f"{variable} {label}".strip(), a))
         values = {**fixed, **at}
-        overlays = figures.woods_overlays(panels[0][1], values) if panels else {}
+        overlays = {}
+        if panels and "mu_star" in sliced:  # the model's own threshold, as computed
+            first = sliced["mu_star"][(0,) * len(case_dims)].load().values
+            overlays = figures.woods_overlays(panels[0][1], values, mu_star=first)
+        elif panels and root.get("model") in CLOSED_FORM_MODELS:
+            overlays = figures.woods_overlays(panels[0][1], values)
         if panels:
             files.append(figures.phase_diagram(
                 panels, overlays, "Phase diagram" + (f" at {where}" if where else ""),

@@ -91,6 +91,7 @@ def run(study: Study, *, out=None, workers: int = 1, keep_samples: bool = False,
         else None
     with ownership.StoreLock(path):
         path.mkdir(exist_ok=True)
+        ident, total_blocks = _room_in_store(path, ident)
         resumed = ownership.open_or_create(
             path, ident, lambda p: blocks.write_template(p, study, total_blocks, labels,
                                                          keep_samples, replicates,
@@ -100,7 +101,8 @@ def run(study: Study, *, out=None, workers: int = 1, keep_samples: bool = False,
         done, damaged = integrity.verified_units(path, "blocks", check=resumed)
         for block, problem in sorted(damaged.items()):
             print(f"{path}: block {block}: {problem}; recomputing it", file=sys.stderr)
-        bar = parallel.Progress(levels[-1] // study.block_points, progress, int(done.sum()))
+        bar = parallel.Progress(levels[-1] // study.block_points, progress,
+                                int(done[:levels[-1] // study.block_points].sum()))
         convergence = []
         if kernels is not None:
             kernels.result()
@@ -133,10 +135,27 @@ def run(study: Study, *, out=None, workers: int = 1, keep_samples: bool = False,
         for group in ("blocks", "samples") if keep_samples else ("blocks",):
             store.set_attrs(path, attrs, group)
         store.write_results(path, groups, {**attrs, **store.invocation(
-            command=command, wall_seconds=time.perf_counter() - start, resumed=resumed)})
+            command=command, wall_seconds=time.perf_counter() - start, resumed=resumed),
+            ownership.USED: N // study.block_points})
     if keep_samples:
         groups["samples"] = xr.open_zarr(path, group="samples", consolidated=False).load()
     return groups
+
+
+def _room_in_store(path: Path, ident: dict) -> tuple[dict, int]:
+    """(identity, total blocks) to open the store with: the store's own when it is this
+    run's with room for more blocks (a --target-ci run's store, run again at a smaller
+    N: its blocks are the first blocks of the same sequence), else this run's."""
+    if not (path / "zarr.json").exists():
+        return ident, ident["total_blocks"]
+    try:
+        old = ownership.read_root(path).get(ownership.IDENTITY)
+    except StoreError:  # open_or_create refuses it, naming why
+        return ident, ident["total_blocks"]
+    if isinstance(old, dict) and old.get("total_blocks", 0) > ident["total_blocks"] and \
+            {**old, "total_blocks": ident["total_blocks"]} == ident:
+        return old, old["total_blocks"]
+    return ident, ident["total_blocks"]
 
 
 def _case_values(study: Study):

@@ -143,11 +143,19 @@ def verify(path: Path) -> tuple[list[str], list[str]]:
         except Exception as e:  # noqa: BLE001 (a flag or digest array that is gone)
             done, damaged = np.zeros(0, dtype=bool), {-1: f"unreadable ({integrity._reason(e)})"}
         unit = "block" if group == "blocks" else "grid chunk"
+        # a --target-ci run that met its target uses the blocks up to its N only
+        used = int(root_attrs.get(ownership.USED, done.size)) \
+            if root_attrs.get(ownership.RESULTS) else done.size
+        spare = int((~done[used:]).sum())
+        done = done[:used]
+        damaged = {u: p for u, p in damaged.items() if u < used}
         intact = int(done.sum())
         missing = [u for u, p in damaged.items() if "missing" in p]
         not_done = done.size - intact - len(damaged)
         lines.append(f"{unit}s: {intact} intact, {len(damaged) - len(missing)} corrupt, "
-                     f"{len(missing)} missing, {not_done} not done (of {done.size})")
+                     f"{len(missing)} missing, {not_done} not done (of {done.size})"
+                     + (f"; {spare} more, not needed by the results, not done" if spare
+                        else ""))
         found = [f"{unit} {u}: {p}" for u, p in sorted(damaged.items())]
         lines += [f"  {line}" for line in found]
         problems += found

@@ -124,9 +124,11 @@ def test_own_model_runs_through_run_grid_and_report(tmp_path):
     assert dict(cube.sizes) == {"concept": 2, "subsidy": 10, "p": 12}
     assert json.loads(xr.open_zarr(tmp_path / "g.zarr").attrs["fixed_parameters"])["A"] == 0.6
     expected = (0.6 * (1 - cube["subsidy"]) + 0.5) / (0.5 + 2.0)
-    np.testing.assert_allclose(cube["mu_star"].isel(concept=0).values,
-                               np.broadcast_to(expected.values[:, None], (10, 12)), rtol=1e-12)
-    assert (tmp_path / "g-report" / "phase_subsidy_p.png").exists()
+    mu_star = cube["mu_star"].isel(concept=0).transpose("subsidy", "p").values
+    np.testing.assert_allclose(mu_star, np.broadcast_to(expected.values[:, None], (10, 12)),
+                               rtol=1e-12)
+    assert {p.name for p in (tmp_path / "g-report").iterdir()} >= {
+        "phase_p_subsidy.png", "disagreement_p_subsidy.png", "summary.md"}
 
 
 def test_a_study_names_models_and_runs_no_code(tmp_path):

@@ -168,7 +168,8 @@ def test_bootstrap_runs_do_not_depend_on_blocks_or_workers(tmp_path):
 def test_a_delta_store_is_not_resumed_with_bootstrap(tmp_path):
     run.run(parse(_bootstrap_table(intervals="delta")), out=tmp_path / "s.zarr",
             progress=False)
-    with pytest.raises(StoreError, match="bootstrap_replicates"):
+    with pytest.raises(StoreError, match=r"bootstrap replicates \(--intervals, resamples\): "
+                                         "store 0, now 40"):
         run.run(parse(_bootstrap_table()), out=tmp_path / "s.zarr", progress=False)
 
 

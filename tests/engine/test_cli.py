@@ -56,10 +56,10 @@ def test_show_reprints_the_table(tiny_run):
 
 def test_bad_arguments_exit_2_and_compute_nothing(tmp_path):
     assert reesens("run", BASELINE, "--n", 100).returncode == 2
-    inside_file = reesens("run", BASELINE, "--n", 64, "--out", tmp_path / "notes.txt" / "x.zarr")
-    assert inside_file.returncode == 2 and "notes.txt" in inside_file.stderr
     precious = tmp_path / "notes.txt"
     precious.write_text("keep me")
+    inside_file = reesens("run", BASELINE, "--n", 64, "--out", precious / "x.zarr")
+    assert inside_file.returncode == 2 and "notes.txt" in inside_file.stderr
     refused = reesens("run", BASELINE, "--n", 64, "--out", precious)
     assert refused.returncode == 2 and precious.read_text() == "keep me"
     assert reesens("show", tmp_path).returncode == 2

@@ -127,18 +127,19 @@ def test_a_run_killed_at_any_write_resumes_to_the_same_bytes(tmp_path, capsys):
 
 
 def test_a_rerun_killed_while_swapping_results_keeps_old_or_resumes(tmp_path, capsys):
-    """A finished store re-run with another estimator: killed at each step of replacing
-    its results, it shows the old results or refuses, and a re-run completes."""
+    """A finished store re-run with new results (a --target-ci run met at N = 256, run
+    again at N = 512 from the same blocks): killed at each step of replacing its results,
+    it shows the old results or refuses, and a re-run completes."""
     study = _study(tmp_path)
     args = ["--quiet", "--workers", "1"]
+    old_args = [*args, "--target-ci", "1.0", "--max-n", "512"]
     old = tmp_path / "old.zarr"
-    assert cli.main(["run", str(study), "--out", str(old), *args, "--estimator",
-                     "streaming"]) == 0
+    assert cli.main(["run", str(study), "--out", str(old), *old_args]) == 0
     reference = tmp_path / "new.zarr"
-    new_args = [*args, "--estimator", "salib"]
-    assert cli.main(["run", str(study), "--out", str(reference), *args, "--estimator",
-                     "streaming"]) == 0
+    new_args = [*args, "--n", "512"]
+    assert cli.main(["run", str(study), "--out", str(reference), *old_args]) == 0
     assert cli.main(["run", str(study), "--out", str(reference), *new_args]) == 0
+    assert not (reference / "convergence").exists()
     points = [("kill", k, 1) for k in ("zarr.json", "staging_sobol/zarr.json",
                                       "rename:sobol>trash_sobol", "rmtree:trash_sobol",
                                       "rename:staging_sobol>sobol")]
