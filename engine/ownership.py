@@ -185,7 +185,7 @@ def open_or_create(path: Path, ident: dict, write_template, *, groups, command: 
                     shutil.rmtree(entry)
             _rewrite_root(path, root, {COMMAND: command, **root})
         elif not overwrite:
-            fields = "; ".join(differences(old or {}, ident))
+            fields = "; ".join(differences(old if isinstance(old, dict) else {}, ident))
             raise StoreError(f"{path}: holds another run, differing in {fields}; refusing "
                              "to overwrite it (use --overwrite or another --out)")
     if not resumed:
@@ -252,15 +252,23 @@ def differences(old: dict, new: dict) -> list[str]:
                     for k, v in flat(sub, f"{prefix}{key}.").items()}
         return {prefix.rstrip("."): value}
 
+    def study(identity):
+        try:
+            return flat(json.loads(identity.get("study_json") or "{}"))
+        except (TypeError, ValueError):  # not JSON: compared whole
+            return {"study": identity.get("study_json")}
+
     found = []
     study_changed = old.get("study_json") != new.get("study_json")
     if study_changed:
-        before, after = (flat(json.loads(x.get("study_json") or "{}")) for x in (old, new))
+        before, after = study(old), study(new)
         changed = [k for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k)]
         changed.sort(key=lambda k: k.rsplit(".", 1)[-1] in ("note", "title", "description"))
         found += [f"{k}: store {_short(before.get(k, '(not set)'))}, now "
                   f"{_short(after.get(k, '(not set)'))}" for k in changed]
-    sizes = [x.get("block_points", 0) * x.get("total_blocks", 0) for x in (old, new)]
+    sizes = [x.get("block_points", 0) * x.get("total_blocks", 0)
+             if all(isinstance(x.get(k, 0), int) for k in ("block_points", "total_blocks"))
+             else None for x in (old, new)]
     if sizes[0] != sizes[1]:
         found.append(f"N: store {sizes[0]}, now {sizes[1]}")
     elif old.get("block_points") != new.get("block_points"):
