@@ -93,6 +93,7 @@ def _parser() -> argparse.ArgumentParser:
                                                  "a store")
     report_.add_argument("store", type=Path)
     report_.add_argument("--out", type=Path, help="directory (default <store>-report)")
+    report_.add_argument("--quiet", action="store_true", help="no progress lines")
     return parser
 
 
@@ -170,7 +171,8 @@ def _run(args, argv) -> int:
 def _then_report(args, path) -> int:
     """`--report [DIR]`: the report of the store just written."""
     if args.report is not None:
-        _print_report(report.write_report(path, None if args.report is True else args.report))
+        _print_report(report.write_report(path, None if args.report is True else args.report,
+                                          progress=not args.quiet))
     return 0
 
 
@@ -225,7 +227,7 @@ def _show(args) -> int:
         cube = verify.open_grid(args.store)
         root = store.root_attrs(args.store)
         print(f"grid: {report.grid_dims(cube)} = {int(root['cells']):,} cells")
-        for variable, shares in report.code_shares(cube).items():
+        for variable, shares in report.code_shares(cube, progress=True).items():
             print(f"{variable}: {shares}")
         return 0
     sobol_ds = verify.open_group(args.store, "sobol")
@@ -263,7 +265,7 @@ def _export(args) -> int:
 
 
 def _report(args) -> int:
-    _print_report(report.write_report(args.store, args.out))
+    _print_report(report.write_report(args.store, args.out, progress=not args.quiet))
     return 0
 
 

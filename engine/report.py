@@ -3,6 +3,7 @@ and `reesens report`'s figures and Markdown summary (engine.figures draws)."""
 from __future__ import annotations
 
 import json
+import math
 from itertools import product
 from pathlib import Path
 
@@ -86,15 +87,17 @@ class ReportError(ValueError):
 
 
 CLOSED_FORM_MODELS = ("woods", "woods_audit")  # mu_star = (A + gamma) / (gamma + delta)
-MARKER = ".reesens-report"  # in a report directory: the files the report wrote
+MARKER = ".reesens-report"
+PROGRESS_CHUNKS = 64  # grid chunks from which counting codes shows progress  # in a report directory: the files the report wrote
 
 
 def default_report_dir(store: Path) -> Path:
     return store.with_name(store.name.removesuffix(".zarr") + "-report")
 
 
-def write_report(store: Path, out: Path | None = None) -> list[Path]:
-    """Figures (PNG) and summary.md for a Monte Carlo or grid store; returns the files."""
+def write_report(store: Path, out: Path | None = None, progress: bool = False) -> list[Path]:
+    """Figures (PNG) and summary.md for a Monte Carlo or grid store; returns the files.
+    With `progress`, counting the codes of a large grid shows its progress."""
     store = Path(store)
     out = Path(out) if out is not None else default_report_dir(store)
     groups = set(verify.require_intact(store))
@@ -106,7 +109,7 @@ def write_report(store: Path, out: Path | None = None) -> list[Path]:
         files += more_files
         lines += more_lines
     if "grid" in groups:
-        more_files, more_lines = _grid_report(store, out)
+        more_files, more_lines = _grid_report(store, out, progress)
         files += more_files
         lines += more_lines
     lines += ["## Provenance", ""] + _provenance(root)
@@ -251,7 +254,7 @@ def _audit_sentences(summary: xr.Dataset, sobol_ds: xr.Dataset) -> list[str]:
     return lines
 
 
-def _grid_report(store: Path, out: Path):
+def _grid_report(store: Path, out: Path, progress: bool = False):
     from reesens.engine import figures  # imports matplotlib: only for reports
     cube = verify.open_grid(store)
     root = store_module.root_attrs(store)
@@ -295,9 +298,10 @@ def _grid_report(store: Path, out: Path):
                 "Where the classifications differ" + (f" ({where})" if where else ""),
                 out / f"disagreement_{x}_{y}.png"))
     lines += ["## Equilibrium codes over the grid", ""]
-    lines += [f"- {variable}: {shares}." for variable, shares in code_shares(cube).items()]
+    lines += [f"- {variable}: {shares}."
+              for variable, shares in code_shares(cube, progress).items()]
     if {"sets_differ", "region"} <= set(cube.data_vars):
-        lines += ["", "## Paper audit on the grid", ""] + _grid_audit(cube)
+        lines += ["", "## Paper audit on the grid", ""] + _grid_audit(cube, progress)
     return files, lines + [""]
 
 
@@ -306,11 +310,11 @@ def grid_dims(cube: xr.Dataset) -> str:
     return " x ".join(f"{d} {n}" for d, n in cube.sizes.items())
 
 
-def code_shares(cube: xr.Dataset) -> dict[str, str]:
+def code_shares(cube: xr.Dataset, progress: bool = False) -> dict[str, str]:
     """{code output: 'meaning 41.0%, ...'}: the share of grid cells of each code."""
     shares = {}
     for variable in (v for v in cube.data_vars if "flag_values" in cube[v].attrs):
-        counts = _code_counts(cube[variable])
+        counts = _code_counts(cube[variable], progress)
         meanings = dict(zip(cube[variable].attrs["flag_values"],
                             cube[variable].attrs["flag_meanings"].split()))
         total = sum(counts.values())
@@ -338,22 +342,33 @@ def _differ(sliced: xr.Dataset, case_dims) -> list[tuple[str, xr.DataArray]]:
     return panels
 
 
-def _code_counts(a: xr.DataArray) -> dict[int, int]:
+def _code_counts(a: xr.DataArray, progress: bool = False) -> dict[int, int]:
     """{code: cells} of an integer cube of any size (codes in [-512, 512)), read one stored
-    chunk at a time."""
+    chunk at a time (with `progress`, a line or bar per chunk when there are many)."""
     import dask.array as da
+
+    from reesens.engine.parallel import Progress
+
     counts = np.zeros(1024, dtype=np.int64)
     data = da.asarray(a.data)
-    for index in np.ndindex(*data.numblocks):
-        block = np.asarray(data.blocks[index]).astype(np.int16).ravel() + 512
-        counts += np.bincount(block, minlength=1024)
+    chunks = math.prod(data.numblocks)
+    bar = Progress(chunks, progress and chunks >= PROGRESS_CHUNKS,
+                   unit=f"chunk of {a.name} counted")
+    try:
+        for index in np.ndindex(*data.numblocks):
+            block = np.asarray(data.blocks[index]).astype(np.int16).ravel() + 512
+            counts += np.bincount(block, minlength=1024)
+            bar.advance(1)
+    finally:
+        bar.close()
     return {code - 512: int(n) for code, n in enumerate(counts) if n}
 
 
-def _grid_audit(cube: xr.Dataset) -> list[str]:
+def _grid_audit(cube: xr.Dataset, progress: bool = False) -> list[str]:
     """Share of grid cells where the sets differ, in total and per region of the rules."""
     joint = _code_counts((cube["region"].astype(np.int16) * 2
-                          + (cube["sets_differ"] == 1)).rename("joint"))
+                          + (cube["sets_differ"] == 1)).rename("region_and_sets_differ"),
+                         progress)
     meanings = dict(zip(cube["region"].attrs["flag_values"],
                         cube["region"].attrs["flag_meanings"].split()))
     total = sum(joint.values())

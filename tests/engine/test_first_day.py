@@ -271,3 +271,17 @@ def test_store_of_another_study_keeps_its_blocks(tmp_path):
     assert reesens("run", BASELINE, "--n", 512, "--out", store).returncode == 2
     assert zarr.open_group(store, mode="r").attrs.asdict() == before
     assert reesens("verify", store).returncode == 0
+
+
+def test_counting_the_codes_of_a_large_grid_shows_progress(tmp_path, monkeypatch, capsys):
+    from reesens.engine import grid, report
+    from reesens.engine.study import load
+    study = tmp_path / "two.toml"
+    study.write_text(GRID_TWO_OPTIONS)
+    grid.run_grid(load(study), out=tmp_path / "g.zarr", progress=False)
+    monkeypatch.setattr(report, "PROGRESS_CHUNKS", 2)  # as if the grid were large
+    report.write_report(tmp_path / "g.zarr", tmp_path / "r", progress=True)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == [f"chunk of eq counted {k}/4" for k in range(1, 5)]
+    report.write_report(tmp_path / "g.zarr", tmp_path / "r", progress=False)
+    assert capsys.readouterr().err == ""
