@@ -277,6 +277,12 @@ def _print_report(files) -> None:
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = _parser().parse_args(argv)
+    if not any(getattr(args, a, None) for a in ("scheduler_address", "scheduler_file",
+                                                 "cluster")):
+        # no dask.distributed client can exist: xarray's small computes run here, and dask
+        # does not import distributed (~0.7 s) to look for a client
+        import dask.local
+        dask.config.set(scheduler=dask.local.get_sync)
     try:
         status = COMMANDS[args.command](args, argv)
         sys.stdout.flush()  # a reader that has gone (`| head`) fails here, not at exit
