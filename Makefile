@@ -13,6 +13,10 @@ $(RUNTIME): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e .
+	# compile the numba kernels' cache (~10 s, once): a tiny run of the baseline study
+	$(BIN)/reesens run studies/baseline.toml --n 64 --quiet --overwrite \
+		--out $(VENV)/jit-warmup.zarr >/dev/null
+	rm -rf $(VENV)/jit-warmup.zarr
 	touch $(RUNTIME)
 
 $(STAMP): $(RUNTIME) tests/example_model/pyproject.toml
