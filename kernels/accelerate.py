@@ -1,7 +1,11 @@
 """The one numba decorator of the project.
 
 `nogil` so dask threads run kernels side by side, `cache` so a process compiles once per
-machine, and never `fastmath`: it breaks NaN handling and bit-reproducibility.
+machine, `error_model="numpy"` so a float division is IEEE (x/0 gives inf or NaN) rather
+than guarded by a zero check that raises ZeroDivisionError: the check is a branch in
+every division that keeps LLVM from vectorising loops, and every kernel checks its
+inputs' validity before dividing. Never `fastmath`: it breaks NaN handling and
+bit-reproducibility.
 
 numba keys a cached function on its own source file only, so a kernel that inlines a
 function from another module would keep a stale compiled copy after that module changes.
@@ -38,10 +42,11 @@ _CACHE_DIR = _cache_dir()
 
 
 def jit(func):
-    """numba.njit(nogil=True, cache=True), cached under this source version's directory."""
+    """numba.njit(nogil=True, cache=True, error_model="numpy"), cached under this source
+    version's directory."""
     previous = numba.config.CACHE_DIR
     numba.config.CACHE_DIR = _CACHE_DIR
     try:
-        return numba.njit(nogil=True, cache=True, fastmath=False)(func)
+        return numba.njit(nogil=True, cache=True, fastmath=False, error_model="numpy")(func)
     finally:
         numba.config.CACHE_DIR = previous

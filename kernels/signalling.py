@@ -110,7 +110,10 @@ def outcome(code, A, gamma, delta, phi_D, kappa, p, mu_star):
     if code == POOL_ND_HEDGE:
         return 1.0, 0.0, 0.0, -A
     if code == POOL_ND_PRESS:
-        return 0.0, 0.0, -kappa, (1.0 - p) * gamma - p * delta
+        # at p == mu_star pressing pays the foreigner exactly -A (it is indifferent), so the
+        # foreign selection ties with pool_nd_hedge there and the lowest code wins
+        foreign = -A if p == mu_star else (1.0 - p) * gamma - p * delta
+        return 0.0, 0.0, -kappa, foreign
     if code == SEPARATING:
         return p, p, _separating_china_payoff(phi_D, kappa, p), -p * A + (1.0 - p) * gamma
     if code == HYBRID:

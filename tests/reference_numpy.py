@@ -57,8 +57,8 @@ def evaluate(A, gamma, delta, phi_D, kappa, p, *, concept="verifiable", selectio
         hedge = np.stack([nan, one, zero, p, p * sigma + (1 - p * sigma) * (1 - x), one, nan], 1)
         disclose = np.stack([nan, zero, zero, p, p * sigma, one, nan], 1)
         china = np.stack([nan, zero, -kappa, sep_china, -phi_D, -phi_D, nan], 1)
-        foreign = np.stack([nan, -A, (1 - p) * gamma - p * delta, -p * A + (1 - p) * gamma,
-                            -A, -A, nan], 1)
+        press_foreign = np.where(p == mu, -A, (1 - p) * gamma - p * delta)  # indifferent
+        foreign = np.stack([nan, -A, press_foreign, -p * A + (1 - p) * gamma, -A, -A, nan], 1)
 
         criterion = {"china": china, "foreign": foreign, "hedge": hedge,
                      "transparent": disclose}[selection]

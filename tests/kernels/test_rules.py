@@ -98,3 +98,32 @@ def test_exact_kappa_phi_ties_survive_rounding():
     out = woods.evaluate(0.5, 0.5, 2.0, kappa, kappa, p, concept="verifiable")
     assert (out["eq_set"] == 12).all()
     assert (out["eq"] == 2).all()
+
+
+@pytest.mark.parametrize("concept", ["paper", "verifiable", "mimicable"])
+def test_foreign_selection_ties_exactly_at_p_equal_mu_star(concept):
+    """At p == mu_star the foreigner is indifferent: pool_nd_press pays it exactly -A, so
+    the foreign selection picks pool_nd_hedge (the lowest code) on every such row, though
+    (1-p)*gamma - p*delta rounds above -A on many of them."""
+    rng = np.random.default_rng(14)
+    n = 4000
+    A, gamma = rng.uniform(0.1, 1.0, n), rng.uniform(0.1, 1.0, n)
+    delta = rng.uniform(1.0, 5.0, n)
+    p = (A + gamma) / (gamma + delta)  # the kernel's mu_star, to the last bit
+    kappa = rng.uniform(0.05, 1.0, n)
+    phi_D = np.where(rng.uniform(size=n) < 0.5, kappa, rng.uniform(0.05, 1.0, n))
+    rounding = (1 - p) * gamma - p * delta
+    assert (rounding > -A).sum() > n // 10 and (rounding < -A).sum() > n // 10
+    out = woods.evaluate(A, gamma, delta, phi_D, kappa, p, concept=concept,
+                         selection="foreign")
+    assert np.array_equal(out["mu_star"], p) and np.all(out["margin"] == 0)
+    both = (out["eq_set"] & 0b110) == 0b110  # pool_nd_hedge (code 1) and pool_nd_press (2)
+    if concept == "paper":
+        assert not both.any() and np.all(out["eq"] == 6)  # the boundary, as printed
+    else:
+        assert both.sum() > n // 10
+        assert not np.any(out["eq"][both] == 2)  # pressing never wins a tie it has not
+        only = out["eq_set"] == 0b110  # exactly {pool_nd_hedge, pool_nd_press}
+        assert only.sum() > n // 20
+        assert np.all(out["eq"][only] == 1)
+        assert np.array_equal(out["foreign_payoff"][only], -A[only])
