@@ -181,3 +181,58 @@ def test_kept_samples_of_blocks_larger_than_a_chunk_equal_salib(tmp_path):
         np.testing.assert_array_equal(groups["samples"][name].values, X[:, j])
     np.testing.assert_array_equal(groups["samples"]["y"].values,
                                   ishigami.evaluate_block(X)["y"])
+
+
+@pytest.mark.parametrize("estimator", ["streaming", "salib"])
+def test_blocks_larger_than_the_evaluation_chunk_equal_salib(tmp_path, monkeypatch, estimator):
+    """Real studies use blocks of 2^14-2^16 points evaluated 2048 at a time: with chunks of
+    16 points in blocks of 128, every chunk must be evaluated at its own first point."""
+    from reesens.engine import parallel
+    monkeypatch.setattr(parallel, "EVAL_POINTS", 16)
+    study = parse(ishigami.study_table(N=512, block_points=128), estimator=estimator)
+    groups = run.run(study, out=tmp_path / "s.zarr", workers=2, keep_samples=True,
+                     progress=False)
+    problem = sampling.salib_problem(study.sampled_names, study.sampled)
+    X = salib_sample.sample(problem, study.N, calc_second_order=False, seed=study.seed)
+    Y = ishigami.evaluate_block(X)["y"]
+    np.testing.assert_array_equal(groups["samples"]["x1"].values, X[:, 0])
+    np.testing.assert_array_equal(groups["samples"]["y"].values, Y)
+    expected = salib_analyze.analyze(problem, Y, calc_second_order=False,
+                                     num_resamples=study.resamples,
+                                     conf_level=study.conf_level, seed=study.analysis_seed)
+    got = groups["sobol"].sel(output="y")
+    for q in ("S1", "ST") + (("S1_conf", "ST_conf") if estimator == "salib" else ()):
+        np.testing.assert_allclose(got[f"sobol_{q}"].values, expected[q], rtol=1e-10,
+                                   atol=1e-12, err_msg=q)
+
+
+def test_conf_level_is_the_studys(tmp_path):
+    """Half-widths at 0.90 and 0.99: SALib's own at that level (salib estimator), and the
+    0.95 half-widths scaled by the ratio of normal quantiles (streaming, delta method)."""
+    from statistics import NormalDist
+    table = ishigami.study_table(N=256, block_points=64)
+    problem = sampling.salib_problem(["x1", "x2", "x3"], parse(table).sampled)
+    X = salib_sample.sample(problem, 256, calc_second_order=False, seed=table["sampling"][
+        "seed"])
+    Y = ishigami.evaluate_block(X)["y"]
+    streaming = {}
+    for level in (0.90, 0.95, 0.99):
+        at = {**table, "analysis": {**table["analysis"], "conf_level": level}}
+        salib_ds = run.run(parse(at, estimator="salib"), out=tmp_path / f"s{level}.zarr",
+                           progress=False)["sobol"].sel(output="y")
+        expected = salib_analyze.analyze(problem, Y, calc_second_order=False,
+                                         num_resamples=table["analysis"]["resamples"],
+                                         conf_level=level, seed=table["analysis"]["seed"])
+        for q in ("S1_conf", "ST_conf"):
+            np.testing.assert_allclose(salib_ds[f"sobol_{q}"].values, expected[q],
+                                       rtol=1e-10, err_msg=(level, q))
+        streaming[level] = run.run(parse(at, estimator="streaming"),
+                                   out=tmp_path / f"d{level}.zarr",
+                                   progress=False)["sobol"].sel(output="y")
+    z = {level: NormalDist().inv_cdf(0.5 + level / 2) for level in streaming}
+    for level in (0.90, 0.99):
+        for q in ("S1_conf", "ST_conf"):
+            np.testing.assert_allclose(
+                streaming[level][f"sobol_{q}"].values,
+                streaming[0.95][f"sobol_{q}"].values * z[level] / z[0.95], rtol=1e-12)
+        assert streaming[level].attrs["conf_level"] == level

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from statistics import NormalDist
 
 import numpy as np
 import pytest
@@ -170,14 +171,23 @@ def test_delta_method_intervals_cover_at_the_nominal_rate():
     s1, st = ishigami.analytic_indices()
     seeds, n, D = 200, 2**11, 3
     hits = {"S1": np.zeros(D), "ST": np.zeros(D)}
+    estimates, half_widths = {"S1": [], "ST": []}, {"S1": [], "ST": []}
     for seed in range(seeds):
         y = ishigami.iid_design_outputs(seed, n)
         got = indices(_moments(y, D, False, n), 0.95)
         for q, analytic in (("S1", s1), ("ST", st)):
             hits[q] += np.abs(got[q][0] - analytic) <= got[f"{q}_conf"][0]
+            estimates[q].append(got[q][0])
+            half_widths[q].append(got[f"{q}_conf"][0])
     sd = math.sqrt(seeds * 0.95 * 0.05)
     for q, count in hits.items():
         assert np.all(np.abs(count - 0.95 * seeds) <= 3 * sd), (q, count)
+    # the half-width is z times the estimate's standard error: against the spread of the
+    # estimates over the designs (a ~5% estimate itself), each within about 10%
+    z = NormalDist().inv_cdf(0.975)
+    for q in estimates:
+        ratio = np.mean(half_widths[q], axis=0) / z / np.std(estimates[q], axis=0, ddof=1)
+        assert np.all((0.88 <= ratio) & (ratio <= 1.06)), (q, ratio)
 
 
 def test_streaming_and_salib_runs_agree(tmp_path):
