@@ -30,18 +30,19 @@ VALUES_SLICE = 16  # blocks of series values read at a time
 
 
 def identity(study: Study, *, keep_samples: bool, total_blocks: int,
-             replicates: int = 0, keep_values: bool = False) -> dict:
+             replicates: int = 0, keep_values: bool = False, scramblings: int = 1) -> dict:
     """What must match for a store to be resumed: the study, its seeds, the block plan and
     the layout of the block statistics (with `replicates` bootstrap replicates per block,
     weighted by the analysis seed; with `keep_values`, every row's series values, which
-    the SALib estimator reads)."""
+    the SALib estimator reads; with `scramblings` > 1, that many independent designs of
+    total_blocks / scramblings blocks each)."""
     return {"study_json": store.study_json(study), "statistics_version": STATISTICS_VERSION,
             "model": study.model.name, "seed": study.seed, "scramble": study.scramble,
             "second_order": study.second_order, "block_points": study.block_points,
             "total_blocks": total_blocks, "keep_samples": keep_samples,
             "bootstrap_replicates": replicates,
             "bootstrap_seed": study.analysis_seed if replicates else None,
-            "series_values": keep_values}
+            "series_values": keep_values, "scramblings": scramblings}
 
 
 def block_units(study: Study, keep_samples: bool, replicates: int,

@@ -58,8 +58,9 @@ def _parser() -> argparse.ArgumentParser:
                            "default: streaming)")
     run_.add_argument("--intervals", choices=INTERVALS,
                       help="the streaming estimator's intervals: delta (delta method, the "
-                           "default) or bootstrap (Poisson bootstrap, [analysis] resamples "
-                           "replicates)")
+                           "default), bootstrap (Poisson bootstrap, [analysis] resamples "
+                           "replicates) or replicates (Student t over [analysis] "
+                           "scramblings independent scramblings of N points each)")
     _execution_options(run_, "blocks")
     run_.add_argument("--keep-samples", action="store_true",
                       help="store the parameter rows and outputs (group `samples`)")

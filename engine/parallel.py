@@ -56,8 +56,9 @@ def keep_freed_memory() -> None:
 
 
 def blocks_task(study: Study, spec, block_ids, path, keep_samples: bool, keep_values: bool,
-                replicates: int = 0) -> None:
-    """Evaluate, reduce and store each block (with `keep_values`, its series values too).
+                replicates: int = 0, offset: int = 0) -> None:
+    """Evaluate, reduce and store each block (with `keep_values`, its series values too),
+    block b of the study's design as the store's block offset + b.
 
     A block is evaluated EVAL_POINTS base points at a time and their statistics (and
     `replicates` bootstrap replicates') merged in order, so the bytes depend on the block
@@ -89,7 +90,7 @@ def blocks_task(study: Study, spec, block_ids, path, keep_samples: bool, keep_va
                     for name in study.outputs}
             kept["_params"] = np.concatenate([o["_params"] for o, _ in rows], axis=1)
         boot = merge_all(boot) if replicates else None
-        store_blocks.write_block(path, study, block, units,
+        store_blocks.write_block(path, study, offset + block, units,
                                  (stats.mean, stats.comoment, stats.rows), kept,
                                  None if boot is None else (boot.weight, boot.mean,
                                                             boot.comoment),
@@ -153,16 +154,18 @@ class _LocalProgress(Callback):
 
 def run_blocks(study: Study, spec, todo, path, *, workers: int = 1, scheduler="threads",
                client=None, blocks_per_task: int = 1, keep_samples=False, keep_values=False,
-               replicates: int = 0, progress: Progress | None = None) -> None:
-    """Run the blocks `todo` (with `replicates` bootstrap replicates each, and with
-    `keep_values` their series values) into the store at `path`.
+               replicates: int = 0, progress: Progress | None = None, offset: int = 0) -> None:
+    """Run the blocks `todo` of the study's design (with `replicates` bootstrap replicates
+    each, and with `keep_values` their series values) into the store at `path`, block b
+    as the store's block offset + b.
 
     `scheduler` is "threads" or "processes" (dask's local schedulers, `workers` of them);
     a dask.distributed `client` takes precedence.
     """
     groups = [list(todo[i:i + blocks_per_task]) for i in range(0, len(todo), blocks_per_task)]
     run_tasks(blocks_task, (study, spec), groups,
-              (str(path), keep_samples, keep_values, replicates), name=study.name,
+              (str(path), keep_samples, keep_values, replicates, offset),
+              name=f"{study.name}-{offset}",
               workers=workers, scheduler=scheduler, client=client, progress=progress)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sys
 import time
+from dataclasses import replace
 from itertools import product
 from pathlib import Path
 
@@ -31,14 +32,15 @@ def choose_estimator(study: Study) -> str:
     return "salib" if study.estimator == "salib" else "streaming"
 
 
-def merged_moments(path, study: Study, n_blocks: int):
-    """(Moments, Replicates or None) of blocks [0, n_blocks) merged in block order, read a
-    slice at a time; Replicates when the store holds bootstrap statistics."""
+def merged_moments(path, study: Study, n_blocks: int, first: int = 0):
+    """(Moments, Replicates or None) of blocks [first, first + n_blocks) merged in block
+    order, read a slice at a time; Replicates when the store holds bootstrap statistics."""
     features = Features(len(study.sampled_names), study.second_order)
     total = boot = None
-    for start in range(0, n_blocks, MERGE_SLICE):
+    end = first + n_blocks
+    for start in range(first, end, MERGE_SLICE):
         (mean, comoment, rows), replicates = blocks.read_statistics(
-            path, slice(start, min(n_blocks, start + MERGE_SLICE)))
+            path, slice(start, min(end, start + MERGE_SLICE)))
         for b in range(mean.shape[0]):
             one = streaming.Moments(features, study.block_points, mean[b], comoment[b],
                                     rows[b])
@@ -72,6 +74,9 @@ def run(study: Study, *, out=None, workers: int = 1, keep_samples: bool = False,
             raise StoreError(f"--max-n must be a power of two >= N = {study.N}, got {max_N}")
         while levels[-1] < max_N:
             levels.append(2 * levels[-1])
+    if target_ci is not None and study.scramblings > 1:
+        raise StoreError('--target-ci doubles one design\'s N; with intervals = "replicates" '
+                         "give N (or more scramblings) instead")
     estimator = "streaming" if target_ci is not None else choose_estimator(study)
     if target_ci is not None and study.estimator == "salib":
         raise StoreError("--target-ci needs the streaming estimator's intervals; "
@@ -79,14 +84,18 @@ def run(study: Study, *, out=None, workers: int = 1, keep_samples: bool = False,
     spec = sobol.series_spec(study)
     case_labels = [" ".join(v for v in case if v) for case in _case_values(study)]
     labels = [f"{c}{' ' if c else ''}{s.label}" for c in case_labels for s in spec]
-    total_blocks = levels[-1] // study.block_points
+    R = study.scramblings  # independent scramblings; design r is blocks [r * per, (r + 1) * per)
+    per = levels[-1] // study.block_points
+    total_blocks = R * per
     replicates = study.resamples if estimator == "streaming" and study.intervals == \
         "bootstrap" else 0
-    limits.check_run(study, path, N=levels[-1], estimator=estimator, workers=workers,
+    limits.check_run(study, path, N=R * levels[-1], estimator=estimator, workers=workers,
                      keep_samples=keep_samples, replicates=replicates)
     keep_values = estimator == "salib"  # SALib reads every row: kept, so resumes reuse them
     ident = blocks.identity(study, keep_samples=keep_samples, total_blocks=total_blocks,
-                            replicates=replicates, keep_values=keep_values)
+                            replicates=replicates, keep_values=keep_values,
+                            scramblings=R)
+    designs = [replace(study, seed=sampling.scrambling_seed(study.seed, r)) for r in range(R)]
     kernels = parallel.load_kernels(study, spec) if client is None and scheduler == "threads" \
         else None
     with ownership.StoreLock(path):
@@ -101,25 +110,29 @@ def run(study: Study, *, out=None, workers: int = 1, keep_samples: bool = False,
         done, damaged = integrity.verified_units(path, "blocks", check=resumed)
         for block, problem in sorted(damaged.items()):
             print(f"{path}: block {block}: {problem}; recomputing it", file=sys.stderr)
-        bar = parallel.Progress(levels[-1] // study.block_points, progress,
-                                int(done[:levels[-1] // study.block_points].sum()))
+        bar = parallel.Progress(total_blocks, progress, int(done[:total_blocks].sum()))
         convergence = []
         if kernels is not None:
             kernels.result()
         try:
             for N in levels:
                 n_level = N // study.block_points
-                todo = [b for b in range(n_level) if not done[b]]
-                parallel.run_blocks(
-                    study, spec, todo, path, workers=workers, scheduler=scheduler,
-                    client=client, blocks_per_task=blocks_per_task,
-                    keep_samples=keep_samples, keep_values=keep_values,
-                    replicates=replicates, progress=bar)
-                done[todo] = True
-                moments, boot = merged_moments(path, study, n_level)
+                for r, design in enumerate(designs):
+                    todo = [b for b in range(n_level) if not done[r * per + b]]
+                    parallel.run_blocks(
+                        design, spec, todo, path, workers=workers, scheduler=scheduler,
+                        client=client, blocks_per_task=blocks_per_task,
+                        keep_samples=keep_samples, keep_values=keep_values,
+                        replicates=replicates, progress=bar, offset=r * per)
+                    done[[r * per + b for b in todo]] = True
+                merged = [merged_moments(path, study, n_level, first=r * per)
+                          for r in range(R)]
+                moments, boot = merged[0]
+                for more, _ in merged[1:]:
+                    moments = moments.merge(more)
                 values = blocks.read_series_values(path, n_level) if keep_values else None
                 result = _indices(study, spec, moments, boot, values, estimator, workers, N,
-                                  progress)
+                                  progress, [m for m, _ in merged] if R > 1 else None)
                 convergence.append((N, result))
                 if target_ci is not None and _widest(result) <= target_ci:
                     break
@@ -136,7 +149,7 @@ def run(study: Study, *, out=None, workers: int = 1, keep_samples: bool = False,
             store.set_attrs(path, attrs, group)
         store.write_results(path, groups, {**attrs, **store.invocation(
             command=command, wall_seconds=time.perf_counter() - start, resumed=resumed),
-            ownership.USED: N // study.block_points})
+            ownership.USED: R * (N // study.block_points)})
     if keep_samples:
         groups["samples"] = xr.open_zarr(path, group="samples", consolidated=False).load()
     return groups
@@ -152,7 +165,8 @@ def _room_in_store(path: Path, ident: dict) -> tuple[dict, int]:
         old = ownership.read_root(path).get(ownership.IDENTITY)
     except StoreError:  # open_or_create refuses it, naming why
         return ident, ident["total_blocks"]
-    if isinstance(old, dict) and old.get("total_blocks", 0) > ident["total_blocks"] and \
+    if ident.get("scramblings", 1) == 1 and isinstance(old, dict) and \
+            old.get("total_blocks", 0) > ident["total_blocks"] and \
             {**old, "total_blocks": ident["total_blocks"]} == ident:
         return old, old["total_blocks"]
     return ident, ident["total_blocks"]
@@ -165,20 +179,24 @@ def _case_values(study: Study):
             for values in product(*(values for _, values, _ in dims))]
 
 
-def _indices(study, spec, moments, boot, values, estimator, workers, N, progress=False):
+def _indices(study, spec, moments, boot, values, estimator, workers, N, progress=False,
+             scrambled=None):
     """(sobol dataset, summary dataset) at N base points (boot: bootstrap Replicates for
-    the streaming estimator's intervals, or None)."""
+    the streaming estimator's intervals, or None; scrambled: each independent
+    scrambling's Moments, for intervals = "replicates"; moments: all rows merged)."""
     shape = evaluate.case_shape(study)
     rows = moments.rows.reshape(*shape, len(spec), 5)
     kept = sobol.kept_series(spec, rows[..., 4])
-    total_rows = N * sampling.rows_per_point(len(study.sampled_names), study.second_order)
+    total_rows = study.scramblings * N * sampling.rows_per_point(len(study.sampled_names),
+                                                                study.second_order)
     reasons = sobol.skip_reasons(rows, total_rows)
     if estimator == "salib":
         rows_values = values.reshape(*shape, len(spec), -1)
         arrays = sobol.salib_indices(study, rows_values[..., kept, :], reasons[..., kept],
                                      workers=workers, progress=progress)
     else:
-        arrays = sobol.streaming_indices(study, moments, reasons, boot)
+        arrays = sobol.scrambled_indices(study, scrambled, reasons) if scrambled else \
+            sobol.streaming_indices(study, moments, reasons, boot)
         arrays = {q: a[..., kept, :, :] if q.startswith("S2") else a[..., kept, :]
                   for q, a in arrays.items()}
     kept_spec = [s for s, k in zip(spec, kept) if k]

@@ -43,6 +43,16 @@ def unit_block(D: int, start: int, points: int, *, seed: int, scramble: bool,
     return rows.reshape(points * k, D)
 
 
+def scrambling_seed(seed: int, replicate: int) -> int:
+    """The Sobol' scrambling seed of independent replicate `replicate` of a design seeded
+    `seed` (intervals = "replicates"): replicate 0 is the design itself, the others are
+    drawn from numpy's SeedSequence keyed by (seed, replicate), in [1, 2^63)."""
+    if replicate == 0:
+        return seed
+    state = np.random.SeedSequence([seed, replicate]).generate_state(1, np.uint64)[0]
+    return int(state >> np.uint64(1)) or 1
+
+
 @lru_cache(maxsize=8)
 def _state(d: int, seed: int, scramble: bool):
     return sobol_state(d, seed=seed, scramble=scramble)

@@ -11,6 +11,7 @@ Poisson-bootstrap intervals). Their point estimates agree to round-off.
 """
 from __future__ import annotations
 
+import math
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 
@@ -134,6 +135,8 @@ def interval_kind(study: Study, estimator: str) -> str:
         return "bootstrap (SALib)"
     if study.intervals == "bootstrap":
         return f"Poisson bootstrap ({study.resamples} replicates)"
+    if study.intervals == "replicates":
+        return f"Student t over {study.scramblings} independent scramblings"
     return "asymptotic normal (delta method)"
 
 
@@ -147,6 +150,25 @@ def streaming_indices(study: Study, moments: streaming.Moments, reasons: np.ndar
     for q, a in arrays.items():
         a[...] = out[q].reshape(a.shape)
         a[skip] = np.nan
+    return arrays
+
+
+def scrambled_indices(study: Study, designs: list, reasons: np.ndarray) -> dict:
+    """Indices of `scramblings` independent scrambled designs (their streaming Moments):
+    the mean of the designs' point estimates, and Student-t half-widths over them,
+    t(R - 1) quantile * standard deviation / sqrt(R). Randomised QMC: the designs'
+    estimates are independent, so the interval holds whatever Sobol' points gain over iid
+    rows."""
+    from scipy.stats import t  # scipy.stats: import only to use
+
+    estimates = [streaming_indices(study, m, reasons) for m in designs]
+    R = len(estimates)
+    quantile = t.ppf(0.5 + study.conf_level / 2, R - 1)
+    arrays = {}
+    for q in (name for name in estimates[0] if not name.endswith("_conf")):
+        stack = np.stack([e[q] for e in estimates])
+        arrays[q] = stack.mean(axis=0)
+        arrays[f"{q}_conf"] = quantile * stack.std(axis=0, ddof=1) / math.sqrt(R)
     return arrays
 
 

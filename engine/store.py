@@ -98,6 +98,7 @@ def provenance(study: Study, *, N: int, estimator: str) -> dict:
         "analysis_seed": study.analysis_seed,
         "resamples": study.resamples,
         "conf_level": study.conf_level,
+        **({"scramblings": study.scramblings} if study.scramblings > 1 else {}),
     }
 
 

@@ -38,16 +38,18 @@ GRID_SPACINGS = ("linspace", "logspace", "values")  # how a [grid] axis gives it
 SAMPLING_DEFAULTS = {"N": 2**12, "second_order": False, "seed": 1, "scramble": True,
                      "block_points": None}
 ANALYSIS_DEFAULTS = {"resamples": 100, "conf_level": 0.95, "seed": None, "estimator": "auto",
-                     "intervals": "delta"}
+                     "intervals": "delta", "scramblings": 8}
 ESTIMATORS = ("auto", "salib", "streaming")
-# the streaming estimator's intervals: delta method or Poisson bootstrap (`resamples`
-# replicates); SALib's estimator always gives its own resampling bootstrap
-INTERVALS = ("delta", "bootstrap")
+# the streaming estimator's intervals: delta method, Poisson bootstrap (`resamples`
+# replicates) or Student t over `scramblings` independent scramblings of the design (N
+# base points each); SALib's estimator always gives its own resampling bootstrap
+INTERVALS = ("delta", "bootstrap", "replicates")
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 # a study's name makes file names (results/<name>-grid.zarr.lock, <name>-report): at most
 # this many characters leaves room for every suffix within a file name's 255 bytes
 NAME_MAX = 128
 MAX_AXIS_VALUES = 2**20  # values on one grid axis
+MAX_SCRAMBLINGS = 1024  # independent scramblings for intervals = "replicates"
 
 
 class StudyError(ValueError):
@@ -107,6 +109,7 @@ class Study:
     analysis_seed: int
     estimator: str = "auto"
     intervals: str = "delta"
+    scramblings: int = 1  # independent scramblings of the design (intervals = "replicates")
     scenarios: dict[str, tuple[dict[str, float], dict[str, Distribution]]] = field(
         default_factory=dict)
     grid: dict[str, tuple[float, ...]] = field(default_factory=dict)
@@ -443,6 +446,18 @@ def parse(raw: dict, path="<study>", *, N=None, second_order=None, estimator=Non
     elif analysis["intervals"] == "bootstrap" and resamples < 2:
         problems.append(f"analysis.resamples: bootstrap intervals need >= 2 replicates, got "
                         f"{resamples}")
+    scramblings = analysis["scramblings"]
+    if analysis["intervals"] == "replicates":
+        if not (isinstance(scramblings, int) and not isinstance(scramblings, bool)
+                and 2 <= scramblings <= MAX_SCRAMBLINGS):
+            problems.append(f"analysis.scramblings: must be an integer in [2, "
+                            f"{MAX_SCRAMBLINGS}], got {_got(scramblings)}")
+        if sampling["scramble"] is False:
+            problems.append('analysis.intervals: "replicates" are independent scramblings '
+                            "of the design; set sampling.scramble = true")
+        if analysis["estimator"] == "salib":
+            problems.append('analysis.intervals: "replicates" need the streaming '
+                            "estimator (SALib's estimator has its own bootstrap intervals)")
     conf = analysis["conf_level"]
     if not (_is_number(conf) and 0 < conf < 1):
         problems.append(f"analysis.conf_level: must be in (0, 1), got {conf!r}")
@@ -455,7 +470,9 @@ def parse(raw: dict, path="<study>", *, N=None, second_order=None, estimator=Non
         seed=sampling["seed"], scramble=sampling["scramble"],
         block_points=min(sampling["block_points"], sampling["N"]),
         resamples=resamples, conf_level=float(conf), analysis_seed=analysis["seed"],
-        estimator=analysis["estimator"], intervals=analysis["intervals"], scenarios=scenarios,
+        estimator=analysis["estimator"], intervals=analysis["intervals"],
+        scramblings=scramblings if analysis["intervals"] == "replicates" else 1,
+        scenarios=scenarios,
         grid=grid,
         grid_outputs=grid_outputs or tuple(v.name for v in model.outputs
                                            if v.name in outputs or v.flag_masks),
