@@ -87,8 +87,8 @@ class ReportError(ValueError):
 
 
 CLOSED_FORM_MODELS = ("woods", "woods_audit")  # mu_star = (A + gamma) / (gamma + delta)
-MARKER = ".reesens-report"
-PROGRESS_CHUNKS = 64  # grid chunks from which counting codes shows progress  # in a report directory: the files the report wrote
+MARKER = ".reesens-report"  # in a report directory: the files the report wrote
+PROGRESS_CHUNKS = 64  # grid chunks from which counting codes shows progress
 
 
 def default_report_dir(store: Path) -> Path:

@@ -100,7 +100,8 @@ def run(study: Study, *, out=None, workers: int = 1, keep_samples: bool = False,
         else None
     with ownership.StoreLock(path):
         path.mkdir(exist_ok=True)
-        ident, total_blocks = _room_in_store(path, ident)
+        ident = _room_in_store(path, ident)
+        total_blocks = ident["total_blocks"]
         resumed = ownership.open_or_create(
             path, ident, lambda p: blocks.write_template(p, study, total_blocks, labels,
                                                          keep_samples, replicates,
@@ -110,7 +111,7 @@ def run(study: Study, *, out=None, workers: int = 1, keep_samples: bool = False,
         done, damaged = integrity.verified_units(path, "blocks", check=resumed)
         for block, problem in sorted(damaged.items()):
             print(f"{path}: block {block}: {problem}; recomputing it", file=sys.stderr)
-        bar = parallel.Progress(total_blocks, progress, int(done[:total_blocks].sum()))
+        bar = parallel.Progress(R * per, progress, int(done[:R * per].sum()))  # this run's
         convergence = []
         if kernels is not None:
             kernels.result()
@@ -155,21 +156,21 @@ def run(study: Study, *, out=None, workers: int = 1, keep_samples: bool = False,
     return groups
 
 
-def _room_in_store(path: Path, ident: dict) -> tuple[dict, int]:
-    """(identity, total blocks) to open the store with: the store's own when it is this
-    run's with room for more blocks (a --target-ci run's store, run again at a smaller
-    N: its blocks are the first blocks of the same sequence), else this run's."""
-    if not (path / "zarr.json").exists():
-        return ident, ident["total_blocks"]
+def _room_in_store(path: Path, ident: dict) -> dict:
+    """The identity to open the store with: the store's own when it is this run's with
+    room for more blocks (a --target-ci run's store, run again at a smaller N: its blocks
+    are the first blocks of the same sequence), else this run's. Not with several
+    scramblings, whose designs' blocks sit at offsets that depend on N."""
+    if ident["scramblings"] > 1 or not (path / "zarr.json").exists():
+        return ident
     try:
         old = ownership.read_root(path).get(ownership.IDENTITY)
     except StoreError:  # open_or_create refuses it, naming why
-        return ident, ident["total_blocks"]
-    if ident.get("scramblings", 1) == 1 and isinstance(old, dict) and \
-            old.get("total_blocks", 0) > ident["total_blocks"] and \
+        return ident
+    if isinstance(old, dict) and old.get("total_blocks", 0) > ident["total_blocks"] and \
             {**old, "total_blocks": ident["total_blocks"]} == ident:
-        return old, old["total_blocks"]
-    return ident, ident["total_blocks"]
+        return old
+    return ident
 
 
 def _case_values(study: Study):

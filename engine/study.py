@@ -262,7 +262,7 @@ def _check_distribution(spec, field_, var: Variable, problems):
     if not (low_ok and high_ok):
         hint = ""
         if var.lower == 0 and math.isinf(var.upper) and dist == "norm":
-            hint = ("; use truncnorm (lower > 0) or lognorm for a positive parameter")
+            hint = "; use truncnorm (lower > 0) or lognorm for a positive parameter"
         elif dist in ("norm", "lognorm") and math.isfinite(var.upper):
             hint = "; use truncnorm or unif/triang within the bounds"
         problems.append(f"{field_}: dist = {dist!r} can produce values in "

@@ -254,7 +254,7 @@ def test_one_import_name():
     assert done.stdout.strip() == "None None"
     requirements = " ".join(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
                             ["dependencies"])
-    assert "matplotlib" in requirements
+    assert "matplotlib" in requirements and "pandas" in requirements  # imported directly
 
 
 def test_make_run_installs_the_runtime_only():
@@ -287,3 +287,18 @@ def test_counting_the_codes_of_a_large_grid_shows_progress(tmp_path, monkeypatch
     assert lines == [f"chunk of eq counted {k}/4" for k in range(1, 5)]
     report.write_report(tmp_path / "g.zarr", tmp_path / "r", progress=False)
     assert capsys.readouterr().err == ""
+
+
+def test_a_smaller_n_onto_a_target_ci_store_counts_only_its_own_blocks(tmp_path):
+    store = tmp_path / "c.zarr"
+    study = _baseline(tmp_path, N=64, block_points=64)
+    met = reesens("run", study, "--out", store, "--target-ci", "1.0", "--max-n", "256")
+    assert met.returncode == 0, met.stderr
+    assert [line for line in met.stderr.splitlines() if line.startswith("block")] == [
+        "block 1/4"]  # met at N = 64: one of the four blocks the template holds
+    more = reesens("run", study, "--out", store, "--n", "128")
+    assert more.returncode == 0, more.stderr
+    assert [line for line in more.stderr.splitlines() if line.startswith("block")] == [
+        "block 2/2"]  # block 0 reused, block 1 computed; the bar is this run's
+    assert reesens("verify", store).returncode == 0
+    assert xr.open_zarr(store, group="sobol").attrs["N"] == 128
