@@ -7,6 +7,14 @@ every division that keeps LLVM from vectorising loops, and every kernel checks i
 inputs' validity before dividing. Never `fastmath`: it breaks NaN handling and
 bit-reproducibility.
 
+Two LLVM limits would still keep the woods batch loop scalar, and are raised for every
+numba compilation in the process (they change which loops LLVM vectorises or inlines,
+never a result): the scalar row function, a few hundred instructions once its callees are
+inlined, is above LLVM's default inlining threshold, so the loop called it row by row;
+and a loop writing 17 output arrays needs more run-time checks that the arrays do not
+overlap than the vectoriser's default allows. With both raised the loop body is inlined
+and vectorised (packed vdivpd/vmulpd on AVX2; tests/kernels/test_vectorised.py).
+
 numba keys a cached function on its own source file only, so a kernel that inlines a
 function from another module would keep a stale compiled copy after that module changes.
 Every kernel here is therefore cached in a directory named after a hash of all the kernel
@@ -17,7 +25,13 @@ import os
 import tempfile
 from pathlib import Path
 
+import llvmlite.binding as llvm
 import numba
+
+LLVM_OPTIONS = ("-inline-threshold=5000", "-runtime-memory-check-threshold=512",
+                "-vectorize-memory-check-threshold=2048", "-memory-check-merge-threshold=2048")
+for _option in LLVM_OPTIONS:
+    llvm.set_option("", _option)
 
 _SOURCES = sorted(Path(__file__).parent.glob("*.py"))
 _DIGEST = hashlib.sha256(b"".join(p.read_bytes() for p in _SOURCES)).hexdigest()[:16]

@@ -28,23 +28,25 @@ def proposer_weight(rho_C, rho_F):
 def split(mode, d_C, d_F, rho_C, rho_F, S):
     """(x_C, x_F, agreement): each side's payoff and 1.0/0.0 for agreement.
 
-    NaN everywhere when either disagreement payoff is NaN.
+    NaN everywhere when either disagreement payoff is NaN. Written as selects, not
+    branches, so that loops over rows vectorise (mode is the same for every row).
     """
-    if math.isnan(d_C) or math.isnan(d_F):
-        return math.nan, math.nan, math.nan
     eta = proposer_weight(rho_C, rho_F)
     if mode == INSIDE:
         surplus = S - d_C - d_F
         gain = max(surplus, 0.0)
-        return d_C + eta * gain, d_F + (1.0 - eta) * gain, 1.0 if surplus > 0.0 else 0.0
-    # Outside-option principle (Binmore, Shaked & Sutton 1989).
-    if d_C + d_F >= S:
-        return d_C, d_F, 0.0
-    eta_F = (1.0 - rho_C) / (1.0 - rho_C * rho_F)
-    if d_F > rho_F * eta_F * S:
-        x_C = S - d_F
-    elif d_C > rho_C * eta * S:
-        x_C = S - rho_F * (S - d_C) if d_F <= rho_F * (S - d_C) else S - d_F
+        x_C, x_F = d_C + eta * gain, d_F + (1.0 - eta) * gain
+        agreement = 1.0 if surplus > 0.0 else 0.0
     else:
-        x_C = eta * S
-    return x_C, S - x_C, 1.0
+        # Outside-option principle (Binmore, Shaked & Sutton 1989).
+        eta_F = (1.0 - rho_C) / (1.0 - rho_C * rho_F)
+        bound_C = S - rho_F * (S - d_C) if d_F <= rho_F * (S - d_C) else S - d_F
+        x_C = S - d_F if d_F > rho_F * eta_F * S else (
+            bound_C if d_C > rho_C * eta * S else eta * S)
+        breakdown = d_C + d_F >= S
+        x_F = d_F if breakdown else S - x_C
+        x_C = d_C if breakdown else x_C
+        agreement = 0.0 if breakdown else 1.0
+    missing = math.isnan(d_C) | math.isnan(d_F)
+    return (math.nan if missing else x_C, math.nan if missing else x_F,
+            math.nan if missing else agreement)

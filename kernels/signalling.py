@@ -8,6 +8,8 @@ the same payoff units as A, gamma, delta, phi_D and kappa.
 """
 import math
 
+from numba import literal_unroll
+
 from reesens.kernels.accelerate import jit
 
 # Equilibrium codes (int8) and their CF flag meanings, docs/model.md section 3.
@@ -27,14 +29,14 @@ BY_CHINA, BY_FOREIGN, BY_HEDGE, BY_TRANSPARENT = range(4)
 
 @jit
 def _positive_finite(x):
-    return 0.0 < x < math.inf
+    return (0.0 < x) & (x < math.inf)
 
 
 @jit
 def is_valid(A, gamma, delta, phi_D, kappa, p):
     """Is the vector inside the domain of docs/model.md section 1 (NaN never is)?"""
-    return (_positive_finite(A) and _positive_finite(gamma) and _positive_finite(delta)
-            and _positive_finite(phi_D) and _positive_finite(kappa) and 0.0 <= p <= 1.0)
+    return (_positive_finite(A) & _positive_finite(gamma) & _positive_finite(delta)
+            & _positive_finite(phi_D) & _positive_finite(kappa) & (0.0 <= p) & (p <= 1.0))
 
 
 @jit
@@ -46,47 +48,34 @@ def threshold(A, gamma, delta):
 
 
 @jit
+def _bit(code, condition):
+    """1 << code where condition holds, else 0."""
+    return (1 << code) if condition else 0
+
+
+@jit
 def equilibrium_set(concept, A, delta, phi_D, kappa, p, mu_star):
     """Bitmask of the concept's equilibrium set: bit k set iff code k is in it.
 
     The rules of docs/model.md section 2 with their exact >= / <=, comparing p with the float
     mu_star (so the region always agrees with the sign of p - mu_star). A == delta
-    resolves toward Press: A >= delta gives {pool_nd_press} under every concept.
+    resolves toward Press: A >= delta gives {pool_nd_press} under every concept. Written
+    as selects, not branches, so that loops over rows vectorise (concept is the same for
+    every row).
     """
-    if A >= delta:
-        return 1 << POOL_ND_PRESS
-    bits = 0
+    above, below, tie = p > mu_star, p < mu_star, p == mu_star
+    cheap, costly, even = kappa < phi_D, kappa > phi_D, kappa == phi_D
     if concept == PAPER:
-        if p > mu_star:
-            bits = 1 << POOL_ND_HEDGE
-        elif p < mu_star:
-            if kappa < phi_D:
-                bits = 1 << POOL_ND_PRESS
-            elif kappa == phi_D:
-                bits = (1 << POOL_ND_PRESS) | (1 << SEPARATING)
-            else:
-                bits = 1 << NONE
-        else:
-            bits = 1 << BOUNDARY
+        bits = (_bit(POOL_ND_HEDGE, above) | _bit(BOUNDARY, tie)
+                | _bit(POOL_ND_PRESS, below & (cheap | even)) | _bit(SEPARATING, below & even)
+                | _bit(NONE, below & costly))
     elif concept == VERIFIABLE:
-        if p >= mu_star:
-            bits |= 1 << POOL_ND_HEDGE
-        if p <= mu_star and kappa <= phi_D:
-            bits |= 1 << POOL_ND_PRESS
-        if kappa >= phi_D:
-            bits |= 1 << SEPARATING
-        if p > mu_star and kappa > phi_D:
-            bits |= 1 << HYBRID
+        bits = (_bit(POOL_ND_HEDGE, above | tie) | _bit(POOL_ND_PRESS, (below | tie) & (not costly))
+                | _bit(SEPARATING, (not cheap)) | _bit(HYBRID, above & costly))
     else:  # MIMICABLE
-        if p >= mu_star:
-            bits |= 1 << POOL_ND_HEDGE
-            if kappa >= phi_D:
-                bits |= 1 << POOL_D_HEDGE
-        if p <= mu_star:
-            bits |= 1 << POOL_ND_PRESS
-        if kappa == phi_D:
-            bits |= 1 << SEPARATING
-    return bits
+        bits = (_bit(POOL_ND_HEDGE, above | tie) | _bit(POOL_D_HEDGE, (above | tie) & (not cheap))
+                | _bit(POOL_ND_PRESS, below | tie) | _bit(SEPARATING, even))
+    return (1 << POOL_ND_PRESS) if A >= delta else bits
 
 
 @jit
@@ -96,9 +85,7 @@ def _separating_china_payoff(phi_D, kappa, p):
     The ties (with -kappa when kappa == phi_D or p == 0, with -phi_D when p == 1) must
     survive rounding, or selection would break them by float noise, not by lowest code.
     """
-    if kappa == phi_D:
-        return -kappa
-    return -p * phi_D - (1.0 - p) * kappa
+    return -kappa if kappa == phi_D else -p * phi_D - (1.0 - p) * kappa
 
 
 @jit
@@ -112,8 +99,7 @@ def outcome(code, A, gamma, delta, phi_D, kappa, p, mu_star):
     if code == POOL_ND_PRESS:
         # at p == mu_star pressing pays the foreigner exactly -A (it is indifferent), so the
         # foreign selection ties with pool_nd_hedge there and the lowest code wins
-        foreign = -A if p == mu_star else (1.0 - p) * gamma - p * delta
-        return 0.0, 0.0, -kappa, foreign
+        return 0.0, 0.0, -kappa, -A if p == mu_star else (1.0 - p) * gamma - p * delta
     if code == SEPARATING:
         return p, p, _separating_china_payoff(phi_D, kappa, p), -p * A + (1.0 - p) * gamma
     if code == HYBRID:
@@ -127,34 +113,41 @@ def outcome(code, A, gamma, delta, phi_D, kappa, p, mu_star):
 
 
 @jit
+def _criterion(selection, hedge, disclose, china, foreign):
+    """The value the selection rule maximises."""
+    if selection == BY_CHINA:
+        return china
+    if selection == BY_FOREIGN:
+        return foreign
+    return hedge if selection == BY_HEDGE else disclose
+
+
+@jit
 def select(selection, bits, A, gamma, delta, phi_D, kappa, p, mu_star):
     """(eq, n_eq, hedge_prob, disclose_prob, china_payoff, foreign_payoff) of the selection.
 
     Among codes 1..5 in `bits` the one maximising the selection's criterion, ties to the
     lowest code; with none of them, eq is BOUNDARY or NONE as `bits` says, outcomes NaN.
+    Every code's outcome is computed and the best kept by selects, not branches (the
+    unused ones cost less than a mispredicted branch, and loops over rows vectorise).
     """
-    eq = NONE
-    n_eq = 0
+    eq, n_eq = NONE, 0
     best = -math.inf
     hedge = disclose = china = foreign = math.nan
-    for code in EQUILIBRIUM_CODES:
-        if bits & (1 << code):
-            n_eq += 1
-            h, d, c, f = outcome(code, A, gamma, delta, phi_D, kappa, p, mu_star)
-            if selection == BY_CHINA:
-                value = c
-            elif selection == BY_FOREIGN:
-                value = f
-            elif selection == BY_HEDGE:
-                value = h
-            else:
-                value = d
-            if eq == NONE or value > best:
-                eq, best = code, value
-                hedge, disclose, china, foreign = h, d, c, f
-    if eq == NONE and bits & (1 << BOUNDARY):
-        eq = BOUNDARY
-    return eq, n_eq, hedge, disclose, china, foreign
+    for code in literal_unroll(EQUILIBRIUM_CODES):
+        h, d, c, f = outcome(code, A, gamma, delta, phi_D, kappa, p, mu_star)
+        value = _criterion(selection, h, d, c, f)
+        present = (bits >> code) & 1 == 1
+        take = present & ((eq == NONE) | (value > best))
+        n_eq += 1 if present else 0
+        eq = code if take else eq
+        best = value if take else best
+        hedge = h if take else hedge
+        disclose = d if take else disclose
+        china = c if take else china
+        foreign = f if take else foreign
+    boundary = (eq == NONE) & ((bits >> BOUNDARY) & 1 == 1)
+    return BOUNDARY if boundary else eq, n_eq, hedge, disclose, china, foreign
 
 
 @jit

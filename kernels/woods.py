@@ -63,8 +63,6 @@ OPTIONS = {
 }
 
 _NAN = math.nan
-_INVALID_ROW = (_NAN, _NAN, _NAN, _NAN, _NAN, 0, 0, signalling.INVALID,
-                _NAN, _NAN, _NAN, _NAN, _NAN, _NAN, _NAN, _NAN, _NAN)
 
 
 @jit
@@ -73,20 +71,31 @@ def evaluate_row(A, gamma, delta, phi_D, kappa, p, rho_C, rho_F, S,
     """Every output of one parameter vector, as a tuple in OUTPUT_NAMES order.
 
     `concept`, `selection`, `mode` are positions in OPTIONS' tuples. A vector outside the
-    domain gives eq = -1, eq_set = n_eq = 0 and NaN floats; nothing raises.
+    domain gives eq = -1, eq_set = n_eq = 0 and NaN floats; nothing raises. Every output
+    is computed, then replaced by these where the vector is invalid: selects, not
+    branches, so that loops over rows vectorise (IEEE division cannot trap, see
+    kernels.accelerate).
     """
-    if not (signalling.is_valid(A, gamma, delta, phi_D, kappa, p)
-            and bargaining.is_valid(rho_C, rho_F, S)):
-        return _INVALID_ROW
+    valid = (signalling.is_valid(A, gamma, delta, phi_D, kappa, p)
+             & bargaining.is_valid(rho_C, rho_F, S))
     mu_star, dmu_dA, dmu_dgamma, dmu_ddelta = signalling.threshold(A, gamma, delta)
     bits = signalling.equilibrium_set(concept, A, delta, phi_D, kappa, p, mu_star)
     eq, n_eq, hedge, disclose, china, foreign = signalling.select(
         selection, bits, A, gamma, delta, phi_D, kappa, p, mu_star)
     china_full, foreign_full = signalling.full_disclosure(A, gamma, delta, phi_D, kappa, p)
     x_C, x_F, agreement = bargaining.split(mode, china, foreign, rho_C, rho_F, S)
-    return (mu_star, p - mu_star, dmu_dA, dmu_dgamma, dmu_ddelta, bits, n_eq, eq,
-            hedge, disclose, china, foreign, china - china_full, foreign_full - foreign,
-            x_C / S, x_F / S, agreement)
+    return (_kept(valid, mu_star), _kept(valid, p - mu_star), _kept(valid, dmu_dA),
+            _kept(valid, dmu_dgamma), _kept(valid, dmu_ddelta), bits if valid else 0,
+            n_eq if valid else 0, eq if valid else signalling.INVALID, _kept(valid, hedge),
+            _kept(valid, disclose), _kept(valid, china), _kept(valid, foreign),
+            _kept(valid, china - china_full), _kept(valid, foreign_full - foreign),
+            _kept(valid, x_C / S), _kept(valid, x_F / S), _kept(valid, agreement))
+
+
+@jit
+def _kept(valid, x):
+    """x for a valid vector, NaN otherwise."""
+    return x if valid else _NAN
 
 
 @jit
