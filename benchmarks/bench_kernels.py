@@ -24,7 +24,7 @@ def parameter_block(n, seed=0):
 
 
 class WoodsKernel:
-    params = ([10**6, 10**7], ["verifiable", "paper"])
+    params = ([10**6, 10**7], ["verifiable", "paper", "mimicable"])
     param_names = ["rows", "concept"]
 
     def setup(self, rows, concept):
