@@ -3,8 +3,9 @@
 `nogil` so dask threads run kernels side by side, `cache` so a process compiles once per
 machine, `error_model="numpy"` so a float division is IEEE (x/0 gives inf or NaN) rather
 than guarded by a zero check that raises ZeroDivisionError: the check is a branch in
-every division that keeps LLVM from vectorising loops, and every kernel checks its
-inputs' validity before dividing. Never `fastmath`: it breaks NaN handling and
+every division that keeps LLVM from vectorising loops. Where a division may see a zero
+or an invalid input, the kernels either test validity first or compute every row and
+replace an invalid row's outputs by a select. Never `fastmath`: it breaks NaN handling and
 bit-reproducibility.
 
 Two LLVM limits would still keep the woods batch loop scalar, and are raised for every
@@ -12,8 +13,9 @@ numba compilation in the process (they change which loops LLVM vectorises or inl
 never a result): the scalar row function, a few hundred instructions once its callees are
 inlined, is above LLVM's default inlining threshold, so the loop called it row by row;
 and a loop writing 17 output arrays needs more run-time checks that the arrays do not
-overlap than the vectoriser's default allows. With both raised the loop body is inlined
-and vectorised (packed vdivpd/vmulpd on AVX2; tests/kernels/test_vectorised.py).
+overlap than the vectoriser's defaults allow (the three memory-check thresholds below).
+With both raised the loop body is inlined and vectorised (packed vdivpd/vmulpd on
+AVX2; tests/kernels/test_vectorised.py).
 
 numba keys a cached function on its own source file only, so a kernel that inlines a
 function from another module would keep a stale compiled copy after that module changes.

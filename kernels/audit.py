@@ -103,7 +103,7 @@ def evaluate_block(params, *, selection="china"):
 
 MODEL = register(Model(
     name="woods_audit",
-    title="Woods (2025): Woods (2025)'s Theorem 4 against the verifiable-disclosure PBE",
+    title="Woods (2025): Theorem 4 against the verifiable-disclosure PBE",
     params=woods.PARAMS,
     outputs=OUTPUTS,
     evaluate_block=evaluate_block,
