@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import dask.array as da
 import numpy as np
 import xarray as xr
 import zarr
@@ -64,108 +63,101 @@ def write_template(path, study: Study, total_blocks: int, labels, keep_samples: 
     nb, n_series = total_blocks, len(labels)
     units = block_units(study, keep_samples, replicates, keep_values)
     ft = Features(len(study.sampled_names), study.second_order)
-    nan = {"fill": np.nan, "dtype": np.float64}
 
-    def lazy(shape, fill, dtype):
-        return da.full(shape, fill, dtype=dtype, chunks=(1, *shape[1:]))
+    def per_block(dims, shape, attrs, fill=np.nan, dtype=np.float64):
+        """An array with one chunk per block, on dims ("block", *dims)."""
+        return store.Unwritten(("block", *dims), (nb, *shape), (1, *shape), dtype, fill,
+                               attrs)
 
-    blocks = xr.Dataset({
-        "block_done": (("block",), lazy((nb,), 0, np.int8),
-                       {"long_name": "1 once the block's statistics are written", "units": "1"}),
-        "block_digest": (("block", "block_member"),
-                         lazy((nb, len(units.members)), 0, np.uint64),
-                         {"long_name": "blake2b digest of the block's region of each array "
-                                       "it fills (engine.integrity)", "units": "1"}),
-        "block_feature_mean": (("block", "series", "feature"),
-                               lazy((nb, n_series, ft.size), **nan),
-                               {"long_name": "mean of each Saltelli feature over the block's "
-                                             "base points (kernels.saltelli)",
-                                "units": "output units to the feature's power"}),
-        "block_feature_comoment": (("block", "series", "feature_pair"),
-                                   lazy((nb, n_series, ft.n_pairs), **nan),
-                                   {"long_name": "centred co-moment sums of the feature "
-                                                 "pairs the estimators use",
-                                    "units": "output units to the pair's power"}),
-        "block_row_stats": (("block", "series", "row_stat"), lazy((nb, n_series, 5), **nan),
-                            {"long_name": "over all rows: non-NaN count, mean, M2, min, max",
-                             "units": "output units (count: 1)"}),
-    }, coords={"block_member": ("block_member", np.array(units.members, dtype=object),
-                                {"long_name": "array the block fills", "units": "1"}),
-               "series": ("series", np.array(labels, dtype=object),
-                          {"long_name": "case and analysed output", "units": "1"}),
-               **{f"feature_pair_{end}": ("feature_pair", ft.pairs[i], {
-                   "long_name": f"{end} feature of the pair (index on feature)", "units": "1"})
-                  for i, end in enumerate(("first", "second"))},
-               "row_stat": ("row_stat", np.array(["count", "mean", "m2", "min", "max"],
-                                                 dtype=object),
-                            {"long_name": "row statistic", "units": "1"})})
+    unwritten = {
+        "block_done": per_block((), (), {
+            "long_name": "1 once the block's statistics are written", "units": "1"},
+            0, np.int8),
+        "block_digest": per_block(("block_member",), (len(units.members),), {
+            "long_name": "blake2b digest of the block's region of each array it fills "
+                         "(engine.integrity)", "units": "1"}, 0, np.uint64),
+        "block_feature_mean": per_block(("series", "feature"), (n_series, ft.size), {
+            "long_name": "mean of each Saltelli feature over the block's base points "
+                         "(kernels.saltelli)", "units": "output units to the feature's power"}),
+        "block_feature_comoment": per_block(("series", "feature_pair"), (n_series, ft.n_pairs), {
+            "long_name": "centred co-moment sums of the feature pairs the estimators use",
+            "units": "output units to the pair's power"}),
+        "block_row_stats": per_block(("series", "row_stat"), (n_series, 5), {
+            "long_name": "over all rows: non-NaN count, mean, M2, min, max",
+            "units": "output units (count: 1)"}),
+    }
+    coords = {"block_member": ("block_member", np.array(units.members, dtype=object),
+                               {"long_name": "array the block fills", "units": "1"}),
+              "series": ("series", np.array(labels, dtype=object),
+                         {"long_name": "case and analysed output", "units": "1"}),
+              **{f"feature_pair_{end}": ("feature_pair", ft.pairs[i], {
+                  "long_name": f"{end} feature of the pair (index on feature)", "units": "1"})
+                 for i, end in enumerate(("first", "second"))},
+              "row_stat": ("row_stat", np.array(["count", "mean", "m2", "min", "max"],
+                                                dtype=object),
+                           {"long_name": "row statistic", "units": "1"})}
     if replicates:
-        blocks = blocks.merge(_bootstrap_template(ft, nb, n_series, replicates))
+        B, P = ft.base.size, ft.base_pairs.shape[1]
+        unwritten.update({
+            "block_bootstrap_weight": per_block(("replicate",), (replicates,), {
+                "long_name": "total Poisson(1) weight of the block's base points",
+                "units": "1"}),
+            "block_bootstrap_mean": per_block(
+                ("replicate", "series", "base_feature"), (replicates, n_series, B), {
+                    "long_name": "weighted mean of each base feature over the block",
+                    "units": "output units"}),
+            "block_bootstrap_comoment": per_block(
+                ("replicate", "series", "base_pair"), (replicates, n_series, P), {
+                    "long_name": "weighted centred co-moment sums of the base feature pairs",
+                    "units": "output units squared"}),
+        })
+        pairs = ft.base[ft.base_pairs]
+        coords["base_feature"] = ("base_feature", ft.base, {
+            "long_name": "index on feature of the base feature", "units": "1"})
+        coords.update({f"base_pair_{end}": ("base_pair", pairs[i], {
+            "long_name": f"{end} feature of the pair (index on feature)", "units": "1"})
+            for i, end in enumerate(("first", "second"))})
     if keep_values:
         rows = evaluate.rows_per_block(study)
-        blocks[VALUES] = (("block", "series", "block_row"), lazy((nb, n_series, rows), **nan),
-                          {"long_name": "the series' value on each of the block's rows, in "
-                                        "Saltelli order", "units": "output units"})
-    blocks.attrs.update({"block_points": study.block_points, **units.attrs()})
-    groups = {"blocks": blocks}
+        unwritten[VALUES] = per_block(("series", "block_row"), (n_series, rows), {
+            "long_name": "the series' value on each of the block's rows, in Saltelli order",
+            "units": "output units"})
+    blocks = xr.Dataset(coords=coords,
+                        attrs={"block_points": study.block_points, **units.attrs()})
+    store.write_template_group(path, "blocks", blocks, unwritten)
     if keep_samples:
-        groups["samples"] = _samples_template(study, nb)
-    for name, ds in groups.items():
-        ds.to_zarr(path, group=name, mode="w", compute=False, consolidated=False,
-                   encoding=integrity.encoding(ds))
-        whole = [n for n in ds.variables if not isinstance(ds[n].data, da.Array)]
-        group = zarr.open_group(Path(path) / name, mode="r+", use_consolidated=False)
-        group.update_attributes({integrity.DIGESTS: integrity.group_digests(group, whole)})
+        store.write_template_group(path, "samples", *_samples_template(study, nb))
 
 
-def _bootstrap_template(ft: Features, nb: int, n_series: int, replicates: int) -> xr.Dataset:
-    """Per block and replicate: total Poisson weight, weighted means of the base features
-    and weighted centred co-moment sums of their pairs (kernels.bootstrap)."""
-    B, P = ft.base.size, ft.base_pairs.shape[1]
-
-    def lazy(shape):
-        return da.full(shape, np.nan, chunks=(1, *shape[1:]))
-
-    pairs = ft.base[ft.base_pairs]
-    return xr.Dataset({
-        "block_bootstrap_weight": (("block", "replicate"), lazy((nb, replicates)), {
-            "long_name": "total Poisson(1) weight of the block's base points",
-            "units": "1"}),
-        "block_bootstrap_mean": (("block", "replicate", "series", "base_feature"),
-                                 lazy((nb, replicates, n_series, B)), {
-            "long_name": "weighted mean of each base feature over the block",
-            "units": "output units"}),
-        "block_bootstrap_comoment": (("block", "replicate", "series", "base_pair"),
-                                     lazy((nb, replicates, n_series, P)), {
-            "long_name": "weighted centred co-moment sums of the base feature pairs",
-            "units": "output units squared"}),
-    }, coords={"base_feature": ("base_feature", ft.base, {
-        "long_name": "index on feature of the base feature", "units": "1"}),
-        **{f"base_pair_{end}": ("base_pair", pairs[i], {
-            "long_name": f"{end} feature of the pair (index on feature)", "units": "1"})
-           for i, end in enumerate(("first", "second"))}})
-
-
-def _samples_template(study: Study, nb: int) -> xr.Dataset:
-    """Parameter rows and raw outputs on a `sample` dim, one block per chunk."""
-    dims, coords = evaluate.case_coords(study)
+def _samples_template(study: Study, nb: int) -> tuple[xr.Dataset, dict]:
+    """(coordinates, {name: Unwritten}) of the parameter rows and raw outputs on a `sample`
+    dim, one block per chunk."""
+    _, coords = evaluate.case_coords(study)
     rows = evaluate.rows_per_block(study)
     n = nb * rows
-    scenarios = len(study.scenario_items())
-    shape = evaluate.case_shape(study)
-    data = {}
+    kept = [(d, len(values)) for d, values, k in evaluate.case_dims(study) if k]
+    by_scenario = [(d, size) for d, size in kept if d == "scenario"]
+    unwritten = {}
     for name in study.sampled_names:
         var = next(v for v in study.model.params if v.name == name)
-        data[name] = (["scenario", "sample"], da.full((scenarios, n), np.nan,
-                                                      chunks=(scenarios, rows)), var.attrs())
+        unwritten[name] = _per_block_rows(by_scenario, n, rows, np.float64, np.nan,
+                                          var.attrs())
     for var in study.model.outputs:
         if var.name in study.outputs:
             fill = np.nan if np.dtype(var.dtype).kind == "f" else 0
-            data[var.name] = (dims + ["sample"], da.full((*shape, n), fill, dtype=var.dtype,
-                                                         chunks=(*shape, rows)), var.attrs())
+            unwritten[var.name] = _per_block_rows(kept, n, rows, var.dtype, fill,
+                                                  var.attrs())
     coords["sample"] = ("sample", np.arange(n), {"long_name": "row in Saltelli order",
                                                  "units": "1"})
-    return squeeze_cases(xr.Dataset(data, coords=coords), study)
+    return squeeze_cases(xr.Dataset(coords=coords), study), unwritten
+
+
+def _per_block_rows(cases, n, rows, dtype, fill, attrs) -> store.Unwritten:
+    """An array on the case dims `cases` [(dim, size)] and `sample` (n rows), one block's
+    rows per chunk."""
+    shape = tuple(size for _, size in cases)
+    return store.Unwritten((*(d for d, _ in cases), "sample"), (*shape, n), (*shape, rows),
+                           dtype, fill, attrs)
 
 
 def write_block(path, study: Study, block: int, units: Units, stats, outputs=None,

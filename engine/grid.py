@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from itertools import product
 from pathlib import Path
 
-import dask.array as da
 import numpy as np
 import xarray as xr
 import zarr
@@ -33,6 +32,12 @@ EVAL_CELLS = 2**16  # rows per model call inside a chunk
 GROUP = "grid"
 BOOKKEEPING = ("grid_chunk_done", "grid_chunk_digest")  # the store's, not the cube's
 BOOKKEEPING_DIMS = {"chunk", "chunk_member"}
+
+
+def open_cube(path) -> xr.Dataset:
+    """The cube of a grid store, lazily opened (dask arrays, one per stored chunk)."""
+    parallel.sync_dask()
+    return cube_of(xr.open_zarr(path, group=GROUP, consolidated=False))
 
 
 def cube_of(ds: xr.Dataset) -> xr.Dataset:
@@ -88,31 +93,31 @@ def _fill(dtype) -> float | int:
     return np.nan if kind == "f" else (-1 if kind == "i" else 0)
 
 
-def template(study: Study, plan: GridPlan) -> xr.Dataset:
-    """The cube with every cell unwritten, dask-backed (nothing computed)."""
+def template(study: Study, plan: GridPlan) -> tuple[xr.Dataset, dict]:
+    """(coordinates and attributes, {name: store.Unwritten}) of the cube with every cell
+    unwritten."""
     variables = {v.name: v for v in study.model.outputs}
     params = {v.name: v for v in study.model.params}
-    data = {name: (plan.dims, da.full(plan.shape, _fill(variables[name].dtype),
-                                      dtype=variables[name].dtype, chunks=plan.chunks),
-                   variables[name].attrs())
-            for name in study.grid_outputs}
-    data["grid_chunk_done"] = (("chunk",), da.zeros(plan.n_chunks, dtype=np.int8, chunks=1),
-                               {"long_name": "1 once the chunk's cells are written",
-                                "units": "1"})
+    unwritten = {name: store.Unwritten(plan.dims, plan.shape, plan.chunks,
+                                       variables[name].dtype, _fill(variables[name].dtype),
+                                       variables[name].attrs())
+                 for name in study.grid_outputs}
+    unwritten["grid_chunk_done"] = store.Unwritten(
+        ("chunk",), (plan.n_chunks,), (1,), np.int8, 0,
+        {"long_name": "1 once the chunk's cells are written", "units": "1"})
     n_outputs = len(study.grid_outputs)
-    data["grid_chunk_digest"] = (("chunk", "chunk_member"),
-                                 da.zeros((plan.n_chunks, n_outputs), dtype=np.uint64,
-                                          chunks=(1, n_outputs)),
-                                 {"long_name": "blake2b digest of the chunk's region of each "
-                                               "output (engine.integrity)", "units": "1"})
+    unwritten["grid_chunk_digest"] = store.Unwritten(
+        ("chunk", "chunk_member"), (plan.n_chunks, n_outputs), (1, n_outputs), np.uint64, 0,
+        {"long_name": "blake2b digest of the chunk's region of each output "
+                      "(engine.integrity)", "units": "1"})
     coords = {o: (o, np.array(study.options[o], dtype=object), {"long_name": f"model {o}",
                                                                   "units": "1"})
               for o in plan.dims[:plan.n_options]}
     for name, values in study.grid.items():
         coords[name] = (name, np.array(values), params[name].attrs())
-    ds = xr.Dataset(data, coords=coords)
-    ds.attrs.update({"chunk_shape": list(plan.chunks), **grid_units(study).attrs()})
-    return ds
+    ds = xr.Dataset(coords=coords,
+                    attrs={"chunk_shape": list(plan.chunks), **grid_units(study).attrs()})
+    return ds, unwritten
 
 
 def grid_units(study: Study) -> Units:
@@ -124,12 +129,7 @@ def grid_units(study: Study) -> Units:
 def write_template(path, study: Study, plan: GridPlan) -> None:
     """The cube with every cell still to do, checksummed; the coordinates' digests go to
     the group's attributes."""
-    ds = template(study, plan)
-    ds.to_zarr(path, group=GROUP, mode="w", compute=False, consolidated=False,
-               encoding=integrity.encoding(ds))
-    group = zarr.open_group(Path(path) / GROUP, mode="r+", use_consolidated=False)
-    whole = [n for n in ds.variables if not isinstance(ds[n].data, da.Array)]
-    group.update_attributes({integrity.DIGESTS: integrity.group_digests(group, whole)})
+    store.write_template_group(path, GROUP, *template(study, plan))
 
 
 def evaluate_chunk(study: Study, plan: GridPlan, chunk: int) -> dict[str, np.ndarray]:
@@ -219,5 +219,5 @@ def run_grid(study: Study, *, out=None, workers: int = 1, scheduler: str = "thre
             command=command, wall_seconds=time.perf_counter() - start, resumed=resumed),
             ownership.RESULTS: [GROUP]})
         store.consolidate(path)
-    return cube_of(xr.open_zarr(path, group=GROUP, consolidated=False))
+    return open_cube(path)
 

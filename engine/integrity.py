@@ -1,7 +1,7 @@
 """Checksums of everything a store holds, and verification of them.
 
 Two layers, because zarr has one blind spot:
-- every array reesens writes carries zarr's crc32c codec after zstd (`ENCODING`), so a
+- every array reesens writes carries zarr's crc32c codec after zstd (`compressors`), so a
   flipped or truncated chunk raises on read, for reesens and for anyone reading the store
   with zarr or xarray;
 - a chunk that is missing reads as the array's fill value without any error, so reesens
@@ -37,10 +37,14 @@ class IntegrityError(ValueError):
     """A store's content does not match its checksums."""
 
 
+def compressors() -> tuple:
+    """zarr's compressors of every array reesens writes: zstd, then crc32c."""
+    return ZstdCodec(level=0), Crc32cCodec()
+
+
 def encoding(ds) -> dict:
     """xarray `to_zarr` encoding that puts crc32c after zstd on every variable of ds."""
-    return {name: {"compressors": (ZstdCodec(level=0), Crc32cCodec())}
-            for name in ds.variables}
+    return {name: {"compressors": compressors()} for name in ds.variables}
 
 
 def digest(values, salt: str) -> int:

@@ -1,4 +1,4 @@
-"""Run block tasks on local threads or processes (dask) or on a dask.distributed cluster.
+"""Run block tasks on local threads, local processes (dask) or a dask.distributed cluster.
 
 A task evaluates its blocks, reduces each to streaming statistics (kernels.saltelli) and
 writes them into the store itself (engine.blocks), so only small results travel. Tasks
@@ -11,12 +11,11 @@ import ctypes
 import os
 import signal
 import sys
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from functools import cache, partial
 
-import dask
 import numpy as np
-from dask.callbacks import Callback
 
 from reesens.engine import blocks as store_blocks
 from reesens.engine import evaluate, sobol
@@ -140,18 +139,6 @@ class Progress:
             self.bar.close()
 
 
-class _LocalProgress(Callback):
-    """Feeds Progress from dask's local schedulers (keys name their block count)."""
-
-    def __init__(self, progress: Progress):
-        super().__init__()
-        self.progress = progress
-
-    def _posttask(self, key, result, dsk, state, id):
-        if str(key).startswith(_TASK):
-            self.progress.advance(int(str(key).rsplit("-", 1)[1]))
-
-
 def run_blocks(study: Study, spec, todo, path, *, workers: int = 1, scheduler="threads",
                client=None, blocks_per_task: int = 1, keep_samples=False, keep_values=False,
                replicates: int = 0, progress: Progress | None = None, offset: int = 0) -> None:
@@ -172,37 +159,120 @@ def run_blocks(study: Study, spec, todo, path, *, workers: int = 1, scheduler="t
 def run_tasks(function, shared: tuple, groups: list[list[int]], extra: tuple = (), *,
               name: str, workers: int = 1, scheduler="threads", client=None,
               progress: Progress | None = None) -> list:
-    """[function(*shared, group, *extra) for group in groups], run as dask tasks.
+    """[function(*shared, group, *extra) for group in groups], run on `workers` local
+    threads or (scheduler "processes") dask's local processes, or on a dask.distributed
+    `client`.
 
     Each group is a list of item ids (blocks, grid chunks); progress advances by a group's
-    length when it finishes. `shared` (the study, ...) enters the graph once.
+    length when it finishes. `shared` (the study, ...) enters a dask graph once.
     """
     keys = [f"{_TASK}-{name}-{g[0]}-{len(g)}" for g in groups]
+    progress = progress or Progress(0, False)
+    if client is None and scheduler == "threads":
+        return _run_threads(function, shared, groups, extra, workers, progress)
     if client is None:
-        # the scheduler's function, not its name: a name makes dask import distributed
-        # (~0.3 s) to look for a client
-        options = {}
-        if scheduler == "processes":
-            from dask.multiprocessing import get
-            options["initializer"] = partial(die_with_parent, os.getpid())
-        else:
-            from dask.threaded import get
-        # one graph node per shared object: dask would otherwise walk it for every task
-        nodes = [dask.delayed(x, traverse=False) for x in shared]
-        tasks = [dask.delayed(function, traverse=False)(*nodes, g, *extra, dask_key_name=k)
-                 for g, k in zip(groups, keys)]
-        with _LocalProgress(progress or Progress(0, False)):
-            return list(dask.compute(*tasks, scheduler=get, num_workers=workers, **options))
+        return _run_processes(function, shared, groups, extra, keys, workers, progress)
     from distributed import as_completed
     futures = {client.submit(function, *shared, g, *extra, key=k, pure=False): i
                for i, (g, k) in enumerate(zip(groups, keys))}
     results = [None] * len(groups)
     for future in as_completed(futures):
         results[futures[future]] = future.result()
-        if progress is not None:
-            progress.advance(len(groups[futures[future]]))
+        progress.advance(len(groups[futures[future]]))
         future.release()
     return results
+
+
+def _run_threads(function, shared, groups, extra, workers, progress) -> list:
+    """run_tasks on `workers` local threads, without dask (its import costs ~0.3 s). A task
+    starts only when a thread is free, and none starts after one has failed (or after
+    Ctrl-C): the running ones finish, and the first failure is raised."""
+    results = [None] * len(groups)
+    with ThreadPoolExecutor(max(1, workers)) as pool:
+        queue = iter(enumerate(groups))
+        running = {}
+
+        def start_next() -> None:
+            for i, group in queue:
+                running[pool.submit(function, *shared, group, *extra)] = i
+                return
+
+        for _ in range(max(1, workers)):
+            start_next()
+        # on a failure or Ctrl-C nothing more starts; leaving `with` waits for the running
+        while running:
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                i = running.pop(future)
+                results[i] = future.result()  # raises the task's exception
+                progress.advance(len(groups[i]))
+                start_next()
+    return results
+
+
+def _run_processes(function, shared, groups, extra, keys, workers, progress) -> list:
+    """run_tasks on dask's local process pool, `workers` processes that die with us."""
+    import dask
+    from dask.callbacks import Callback
+    from dask.multiprocessing import get
+
+    class Advance(Callback):
+        def _posttask(self, key, result, dsk, state, id):
+            if str(key).startswith(_TASK):
+                progress.advance(int(str(key).rsplit("-", 1)[1]))
+
+    # one graph node per shared object: dask would otherwise walk it for every task
+    nodes = [dask.delayed(x, traverse=False) for x in shared]
+    tasks = [dask.delayed(function, traverse=False)(*nodes, g, *extra, dask_key_name=k)
+             for g, k in zip(groups, keys)]
+    with Advance():
+        # the scheduler's function, not its name: a name makes dask import distributed
+        # (~0.3 s) to look for a client
+        return list(dask.compute(*tasks, scheduler=get, num_workers=workers,
+                                 initializer=partial(die_with_parent, os.getpid())))
+
+
+def sync_dask() -> None:
+    """Import dask for xarray's lazy arrays (grid cubes), ending any xarray_without_dask.
+    Unless dask.distributed is imported (no client can exist without it), their computes
+    run in the calling thread and dask does not import distributed (~0.7 s) to look for a
+    client."""
+    from xarray.namedarray import pycompat
+    if getattr(pycompat._cached_duck_array_modules.get("dask"), "module", True) is None:
+        del pycompat._cached_duck_array_modules["dask"]  # xarray looks for dask again
+    import dask
+    import dask.local
+    if "distributed" not in sys.modules and dask.config.get("scheduler", None) is None:
+        dask.config.set(scheduler=dask.local.get_sync)
+
+
+@contextmanager
+def xarray_without_dask():
+    """Within: xarray takes dask for absent until sync_dask is called.
+
+    xarray asks of every array it wraps whether it is a dask array, and the first such
+    question imports dask.array when dask is installed (~0.9 s, most of a small run's
+    start-up). Only grid cubes are dask arrays in reesens, and they are opened after
+    sync_dask. This fills xarray's (private) cache of optional modules; where that cache
+    is not there, nothing changes but the start-up time.
+    """
+    try:
+        from xarray.namedarray import pycompat
+        modules = pycompat._cached_duck_array_modules
+        absent = object.__new__(pycompat.DuckArrayModule)
+        absent.module, absent.version, absent.type, absent.available = (
+            None, pycompat.Version("0"), (), False)
+    except (ImportError, AttributeError):
+        yield
+        return
+    seeded = "dask" not in modules and "dask.array" not in sys.modules
+    if seeded:
+        modules["dask"] = absent
+    try:
+        yield
+    finally:
+        if seeded and modules.get("dask") is absent:
+            del modules["dask"]
 
 
 def die_with_parent(parent: int) -> None:

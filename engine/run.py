@@ -152,7 +152,8 @@ def run(study: Study, *, out=None, workers: int = 1, keep_samples: bool = False,
             command=command, wall_seconds=time.perf_counter() - start, resumed=resumed),
             ownership.USED: R * (N // study.block_points)})
     if keep_samples:
-        groups["samples"] = xr.open_zarr(path, group="samples", consolidated=False).load()
+        groups["samples"] = xr.open_zarr(path, group="samples", consolidated=False,
+                                        chunks=None).load()
     return groups
 
 

@@ -13,6 +13,7 @@ import platform
 import shutil
 import subprocess
 import warnings
+from dataclasses import dataclass
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -28,6 +29,34 @@ from reesens.engine.study import Study
 PACKAGES = ("reesens", "numpy", "numba", "scipy", "SALib", "xarray", "dask", "zarr")
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path("results")  # default directory of the stores, relative to where one runs
+
+
+@dataclass(frozen=True)
+class Unwritten:
+    """An array of a template that units of work fill later: no chunk is written yet, so
+    every cell reads as `fill`. dims and chunks as xarray's; attrs its CF attributes."""
+
+    dims: tuple[str, ...]
+    shape: tuple[int, ...]
+    chunks: tuple[int, ...]
+    dtype: object
+    fill: float | int
+    attrs: dict
+
+
+def write_template_group(path, group: str, ds: xr.Dataset, unwritten: dict) -> None:
+    """A template group: ds (coordinates and attributes, written whole, their digests in
+    the group's attributes) and the arrays {name: Unwritten}, metadata only, so that a
+    template of any size is written at once and with no dask."""
+    ds.to_zarr(path, group=group, mode="w", consolidated=False,
+               encoding=integrity.encoding(ds))
+    node = zarr.open_group(Path(path) / group, mode="r+", use_consolidated=False)
+    for name, a in unwritten.items():
+        node.create_array(name, shape=a.shape, chunks=a.chunks, dtype=a.dtype,
+                          fill_value=a.fill, compressors=integrity.compressors(),
+                          dimension_names=a.dims, attributes=a.attrs)
+    node.update_attributes({integrity.DIGESTS: integrity.group_digests(node,
+                                                                       list(ds.variables))})
 
 
 def summary_dataset(study: Study, spec, kept, rows: np.ndarray, total_rows: int
@@ -161,7 +190,7 @@ def write_results(path: Path, groups: dict[str, xr.Dataset], root_attrs: dict) -
         staged = ownership.STAGING + name
         ds.to_zarr(path, group=staged, mode="w", consolidated=False,
                    encoding=integrity.encoding(ds))
-        read = xr.open_zarr(path, group=staged, consolidated=False).load()
+        read = xr.open_zarr(path, group=staged, consolidated=False, chunks=None).load()
         if not read.drop_encoding().identical(ds):
             raise integrity.IntegrityError(f"{path / staged}: the group read back differs "
                                            "from what was written; the old results are kept")

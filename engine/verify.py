@@ -99,7 +99,7 @@ def open_group(path: Path, group: str) -> xr.Dataset:
         raise integrity.IntegrityError(
             f"{path}: {problems[0]}{_more(problems)}; "
             f"{repair_command(root.attrs.asdict())} rewrites it")
-    return xr.open_zarr(path, group=group, consolidated=False).load()
+    return xr.open_zarr(path, group=group, consolidated=False, chunks=None).load()
 
 
 def open_grid(path: Path) -> xr.Dataset:
@@ -108,8 +108,7 @@ def open_grid(path: Path) -> xr.Dataset:
     path = Path(path)
     if "grid" not in finished_groups(path):
         raise StoreError(f"{path}: not a grid store")
-    cube = xr.open_zarr(path, group="grid", consolidated=False)
-    return grid.cube_of(cube)
+    return grid.open_cube(path)
 
 
 def _more(problems) -> str:

@@ -1,6 +1,6 @@
 """The one numba decorator of the project.
 
-`nogil` so dask threads run kernels side by side, `cache` so a process compiles once per
+`nogil` so worker threads run kernels side by side, `cache` so a process compiles once per
 machine, `error_model="numpy"` so a float division is IEEE (x/0 gives inf or NaN) rather
 than guarded by a zero check that raises ZeroDivisionError: the check is a branch in
 every division that keeps LLVM from vectorising loops. Where a division may see a zero

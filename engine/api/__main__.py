@@ -1,6 +1,6 @@
 """`python -m reesens`: the reesens command line."""
 import sys
 
-from reesens.engine.cli import main
+from reesens.engine.cli import command_line
 
-sys.exit(main())
+sys.exit(command_line())

@@ -89,3 +89,34 @@ def test_grid_and_report_commands(tmp_path):
     assert "differ on 50.4% of the grid cells" in (tmp_path / "report" / "summary.md").read_text()
     monte_carlo = reesens("run", study, "--out", tmp_path / "mc.zarr")
     assert monte_carlo.returncode == 2 and "samples no parameter" in monte_carlo.stderr
+
+
+def test_a_local_run_and_show_import_neither_dask_array_nor_distributed(tmp_path):
+    # xarray would import dask.array (~0.9 s) and dask distributed (~0.7 s) for nothing
+    code = ("import sys; from reesens.engine import cli; "
+            f"assert cli.main(['run', {str(BASELINE)!r}, '--n', '64', '--quiet', '--out', "
+            f"{str(tmp_path / 's.zarr')!r}]) == 0; "
+            f"assert cli.main(['show', {str(tmp_path / 's.zarr')!r}]) == 0; "
+            "print(sorted(m for m in ('dask.array', 'distributed') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=600).stdout
+    assert out.strip().splitlines()[-1] == "[]"
+    # and a grid store's report, which reads its cube through dask, works after a run
+    # in the same process
+    study = tmp_path / "small_grid.toml"  # paper_audit_grid on 6^5 x 7 cells
+    text = (ROOT / "studies" / "paper_audit_grid.toml").read_text()
+    for size in ("5]", "20]", "21]", "37]"):
+        text = text.replace(size, "6]" if size != "37]" else "7]")
+    study.write_text(text.replace('name = "paper_audit_grid"', 'name = "small_grid"'))
+    code = ("import sys; from reesens.engine import cli; "
+            f"assert cli.main(['run', {str(BASELINE)!r}, '--n', '64', '--quiet', '--out', "
+            f"{str(tmp_path / 't.zarr')!r}]) == 0; "
+            f"assert cli.main(['grid', {str(study)!r}, '--quiet', '--out', "
+            f"{str(tmp_path / 'g.zarr')!r}]) == 0; "
+            f"assert cli.main(['report', {str(tmp_path / 'g.zarr')!r}, '--out', "
+            f"{str(tmp_path / 'r')!r}]) == 0; print('dask.array' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=600).stdout
+    assert out.strip().splitlines()[-1] == "True"
+    assert (tmp_path / "r" / "phase_kappa_p.png").exists()
+    assert "of the grid cells" in (tmp_path / "r" / "summary.md").read_text()
