@@ -79,6 +79,8 @@ def _parser() -> argparse.ArgumentParser:
     show = commands.add_parser("show", help="print the ranking table of a store (of a grid "
                                             "store: its dims, cells and code shares)")
     show.add_argument("store", type=Path)
+    show.add_argument("--second-order", action="store_true",
+                      help="print the second-order indices S2 with their intervals")
     verify_ = commands.add_parser("verify", help="check every chunk of a store against its "
                                                  "checksums (exit 0 only when all is "
                                                  "intact)")
@@ -92,11 +94,21 @@ def _parser() -> argparse.ArgumentParser:
                          help="sobol (default) or convergence (indices at each N)")
     export_.add_argument("--out", type=Path, help="file (default <store>-<group>.<format>)")
     export_.add_argument("--overwrite", action="store_true", help="replace an existing file")
-    report_ = commands.add_parser("report", help="figures (PNG) and a Markdown summary of "
-                                                 "a store")
+    report_ = commands.add_parser("report", help="figures, a Markdown summary and an HTML "
+                                                 "page of a store")
     report_.add_argument("store", type=Path)
     report_.add_argument("--out", type=Path, help="directory (default <store>-report)")
     report_.add_argument("--quiet", action="store_true", help="no progress lines")
+    report_.add_argument("--format", choices=report.FORMATS, default="png",
+                         help="figure format (default png; pdf embeds its fonts)")
+    report_.add_argument("--dpi", type=int, default=report.DEFAULT_DPI,
+                         help=f"resolution of png figures (default {report.DEFAULT_DPI})")
+    report_.add_argument("--outputs", nargs="+", metavar="NAME",
+                         help="only these outputs (an output name takes all its indicators, "
+                              "e.g. eq)")
+    report_.add_argument("--slice", action="append", default=[], metavar="PARAM=VALUE",
+                         help="grid stores: draw phase diagrams at this value of PARAM "
+                              "(the nearest grid value; repeatable; default: middle values)")
     return parser
 
 
@@ -161,7 +173,7 @@ def _run(args, argv) -> int:
         if client is not None:
             client.close()
     path = args.out or run.default_store(study)
-    print(report.table(groups["sobol"]))
+    print(report.table(groups["sobol"], groups["summary"]))
     print(report.drivers(groups["sobol"]))
     if "convergence" in groups:
         print(report.target_outcome(groups["convergence"].attrs))
@@ -234,8 +246,11 @@ def _show(args) -> int:
             print(f"{variable}: {shares}")
         return 0
     sobol_ds = verify.open_group(args.store, "sobol")
-    print(report.table(sobol_ds))
+    summary = verify.open_group(args.store, "summary")
+    print(report.table(sobol_ds, summary))
     print(report.drivers(sobol_ds))
+    if args.second_order:
+        print(report.second_order_table(sobol_ds, summary))
     return 0
 
 
@@ -268,7 +283,20 @@ def _export(args) -> int:
 
 
 def _report(args) -> int:
-    _print_report(report.write_report(args.store, args.out, progress=not args.quiet))
+    if args.dpi < 10 or args.dpi > 1200:
+        raise report.ReportError(f"--dpi must be within [10, 1200], got {args.dpi}")
+    slices = {}
+    for text in args.slice:
+        name, equals, value = text.partition("=")
+        try:
+            slices[name.strip()] = float(value)
+        except ValueError:
+            equals = ""
+        if not equals or not name.strip():
+            raise report.ReportError(f"--slice {text}: expected PARAM=VALUE, e.g. p=0.5")
+    _print_report(report.write_report(args.store, args.out, progress=not args.quiet,
+                                      fmt=args.format, dpi=args.dpi, outputs=args.outputs,
+                                      slices=slices))
     return 0
 
 

@@ -1,9 +1,11 @@
-"""Figures of a results store (matplotlib, Agg): Sobol' charts, code frequencies,
-convergence, phase diagrams and disagreement maps.
+"""Figures of a results store (matplotlib, Agg): Sobol' charts, second-order maps, case
+comparisons, code frequencies, convergence, phase diagrams and disagreement maps.
 
-Each function draws one PNG of a fixed size (FIG_WIDTH inches wide, DPI) and returns its
-path. Colours are colour-blind safe (Okabe-Ito for categories, cividis / PuOr for
-values); parameter names are typeset as symbols (SYMBOLS) with their units.
+Each function draws one figure FIG_WIDTH inches wide and returns it; :func:`save` writes
+it as PNG, PDF (fonts embedded) or SVG. Categories take CATEGORY_COLOURS by their place in
+the output's flags, so a code has one colour in every figure, and every pair of those
+colours stays apart for colour-blind readers (tests/engine/test_figures.py measures it);
+values use cividis / PuOr. Names are shown in symbols and words (engine.labels).
 """
 from __future__ import annotations
 
@@ -13,36 +15,37 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
+matplotlib.rcParams.update({"pdf.fonttype": 42, "ps.fonttype": 42})  # embed TrueType
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
 from matplotlib.colors import BoundaryNorm, ListedColormap  # noqa: E402
-from matplotlib.patches import Patch  # noqa: E402
+from matplotlib.patches import Patch, Rectangle  # noqa: E402
+
+from reesens.engine import labels  # noqa: E402
 
 DPI = 150
-FIG_WIDTH = 11.0  # inches: every figure is 1650 px wide
-OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7",
-             "#999999", "#000000")
-SYMBOLS = {"A": "$A$", "gamma": r"$\gamma$", "delta": r"$\delta$", "phi_D": r"$\phi_D$",
-           "kappa": r"$\kappa$", "p": "$p$", "mu_star": r"$\mu^*$", "rho_C": r"$\rho_C$",
-           "rho_F": r"$\rho_F$", "S": "$S$"}
+FORMATS = ("png", "pdf", "svg")
+FIG_WIDTH = 11.0  # inches: 1650 px wide at the default DPI
+# by place in an output's flag_values (for the equilibrium codes: invalid, none,
+# pool_nd_hedge, pool_nd_press, separating, hybrid, pool_d_hedge, boundary). Drawn from
+# Okabe & Ito's and Tol's palettes so that every pair is at least 15 CAM02-UCS units
+# apart for normal vision and for full deuteranopia, protanopia and tritanopia.
+CATEGORY_COLOURS = ("#555555", "#D55E00", "#44AA99", "#F0E442", "#332288", "#E69F00",
+                    "#88CCEE", "#4477AA")
+SERIES_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00",
+                  "#F0E442", "#000000")  # Okabe-Ito, for lines and bars of cases
 
 
 def symbol(name: str) -> str:
-    """A parameter or output name as the symbol the paper uses (else the name itself)."""
-    return SYMBOLS.get(name, name.replace("_", " "))
-
-
-def axis_label(name: str, units: str) -> str:
-    """'symbol (units)', with dimensionless quantities unlabelled."""
-    return symbol(name) if units in ("", "1") else f"{symbol(name)} ({units})"
+    return labels.symbol(name)
 
 
 def _figure(n_panels: int, ncols: int, panel_height: float, *, fixed: bool = False):
     """A figure of n_panels axes in rows of ncols, panel_height inches per row. `fixed`
     places the panels with fixed margins (room for a two-line title and tick labels)
     instead of matplotlib's constrained layout, whose cost grows with the panel count."""
-    nrows = math.ceil(n_panels / ncols)
+    nrows = max(1, math.ceil(n_panels / ncols))
     if fixed:
         top, bottom, left, right, gap_x, gap_y = 0.75, 0.35, 0.6, 0.12, 0.6, 0.7  # inches
         axis_w = (FIG_WIDTH - left - right - (ncols - 1) * gap_x) / ncols
@@ -61,8 +64,9 @@ def _figure(n_panels: int, ncols: int, panel_height: float, *, fixed: bool = Fal
     return fig, list(axes.flat)
 
 
-def _save(fig, path: Path) -> Path:
-    fig.savefig(path, dpi=DPI)
+def save(fig, path: Path, dpi: int = DPI) -> Path:
+    """Write fig to `path` (its suffix is the format: .png, .pdf or .svg) and close it."""
+    fig.savefig(path, dpi=dpi)
     plt.close(fig)
     return path
 
@@ -74,17 +78,13 @@ def analysed_outputs(case: xr.Dataset) -> list[str]:
 
 
 def output_title(label: str, wrap: bool = False) -> str:
-    """'eq==pool_nd_hedge' -> '1{eq = pool_nd_hedge}' (on two lines when long and `wrap`);
-    continuous outputs unchanged."""
-    if "==" not in label:
-        return label
-    output, code = label.split("==")
-    return f"1{{{output} =" + ("\n" if wrap and len(label) > 36 else " ") + f"{code}}}"
+    """An output's panel title in words (on two lines when long and `wrap`)."""
+    words = labels.output_words(label)
+    return "\n".join(labels.wrap(words, 40)) if wrap else words
 
 
-def sobol_bars(case: xr.Dataset, title: str, path: Path) -> Path:
+def sobol_bars(case: xr.Dataset, title: str, outputs: list[str]):
     """One panel per output: S1 and ST bars with interval whiskers, parameters by ST."""
-    outputs = analysed_outputs(case)
     fig, axes = _figure(len(outputs), 3, 2.4, fixed=True)
     width = 0.38
     for ax, output in zip(axes, outputs):
@@ -92,7 +92,7 @@ def sobol_bars(case: xr.Dataset, title: str, path: Path) -> Path:
         st = one["sobol_ST"].values
         order = np.argsort(-np.nan_to_num(st, nan=-1.0), kind="stable")
         x = np.arange(len(order))
-        for k, (q, colour) in enumerate((("S1", OKABE_ITO[4]), ("ST", OKABE_ITO[0]))):
+        for k, (q, colour) in enumerate((("S1", SERIES_COLOURS[0]), ("ST", SERIES_COLOURS[1]))):
             ax.bar(x + (k - 0.5) * width, one[f"sobol_{q}"].values[order], width,
                    yerr=one[f"sobol_{q}_conf"].values[order], color=colour, capsize=2,
                    error_kw={"elinewidth": 0.8}, label=q)
@@ -106,30 +106,70 @@ def sobol_bars(case: xr.Dataset, title: str, path: Path) -> Path:
     if outputs:
         axes[0].legend(fontsize=8, loc="upper right")
     fig.suptitle(title, fontsize=11, y=1 - 0.1 / fig.get_figheight(), va="top")
-    return _save(fig, path)
+    return fig
 
 
-def s2_heatmaps(case: xr.Dataset, title: str, path: Path) -> Path:
-    """One panel per output: the second-order indices S2[j, k] (j < k)."""
-    outputs = analysed_outputs(case)
+def s2_heatmaps(case: xr.Dataset, title: str, outputs: list[str]):
+    """One panel per output: the second-order indices S2[j, k] (j < k). A cell whose
+    interval contains 0 is left blank (hatched): no interaction can be told from none."""
     params = case["param"].values.tolist()
     fig, axes = _figure(len(outputs), 4, 2.6)
-    limit = max(0.05, float(np.nanmax(np.abs(case["sobol_S2"].sel(output=outputs).values))))
+    s2_all = case["sobol_S2"].sel(output=outputs).values
+    limit = max(0.05, float(np.nanmax(np.abs(s2_all)))) if np.isfinite(s2_all).any() else 1
     image = None
     for ax, output in zip(axes, outputs):
         s2 = case["sobol_S2"].sel(output=output).values
-        image = ax.imshow(s2, cmap="PuOr", vmin=-limit, vmax=limit)
+        conf = case["sobol_S2_conf"].sel(output=output).values
+        unclear = np.isfinite(s2) & (np.abs(s2) <= conf)
+        image = ax.imshow(np.ma.masked_where(~np.isfinite(s2) | unclear, s2), cmap="PuOr",
+                          vmin=-limit, vmax=limit)
+        for j, k in zip(*np.nonzero(unclear)):
+            ax.add_patch(Rectangle((k - 0.5, j - 0.5), 1, 1, fill=False, hatch="///",
+                                   edgecolor="0.7", linewidth=0))
         ticks = [symbol(p) for p in params]
         ax.set_xticks(range(len(params)), ticks, fontsize=7)
         ax.set_yticks(range(len(params)), ticks, fontsize=7)
         ax.set_title(output_title(output, wrap=True), fontsize=8)
     if image is not None:
         fig.colorbar(image, ax=axes[:len(outputs)], shrink=0.6, label="S2")
-    fig.suptitle(title, fontsize=11)
-    return _save(fig, path)
+    fig.suptitle(f"{title}\nhatched: the interval contains 0", fontsize=10)
+    return fig
 
 
-def code_frequencies(summary: xr.Dataset, variable: str, path: Path) -> Path:
+def case_comparison(ds: xr.Dataset, cases: list[tuple[str, dict]], outputs: list[str],
+                    title: str):
+    """Cases side by side, one panel per output: per parameter, one bar of ST per case
+    with its interval, and S1 with its interval as a dot on the bar."""
+    fig, axes = _figure(len(outputs), 2, 2.8, fixed=True)
+    params = ds["param"].values.tolist()
+    width = 0.8 / max(1, len(cases))
+    x = np.arange(len(params))
+    for ax, output in zip(axes, outputs):
+        for i, (name, where) in enumerate(cases):
+            one = ds.sel(where).sel(output=output)
+            offset = x + (i - (len(cases) - 1) / 2) * width
+            colour = SERIES_COLOURS[i % len(SERIES_COLOURS)]
+            ax.bar(offset, one["sobol_ST"].values, width, yerr=one["sobol_ST_conf"].values,
+                   color=colour, capsize=1.5, error_kw={"elinewidth": 0.7}, label=name)
+            ax.errorbar(offset, one["sobol_S1"].values, yerr=one["sobol_S1_conf"].values,
+                        fmt="o", color="black", markersize=2.5, elinewidth=0.6, capsize=1)
+        ax.set_xticks(x, [symbol(p) for p in params])
+        ax.set_ylim(-0.1, 1.1)
+        ax.set_yticks([0.0, 0.5, 1.0])
+        ax.axhline(0, color="0.4", linewidth=0.6)
+        ax.set_title(output_title(output, wrap=True), fontsize=9)
+        ax.tick_params(labelsize=8)
+    if outputs:
+        handles, names = axes[0].get_legend_handles_labels()
+        handles.append(plt.Line2D([], [], color="black", marker="o", linestyle="",
+                                  markersize=3))
+        axes[0].legend(handles, [f"ST, {n}" for n in names] + ["S1 (each case)"],
+                       fontsize=7, loc="upper right")
+    fig.suptitle(title, fontsize=11, y=1 - 0.1 / fig.get_figheight(), va="top")
+    return fig
+
+
+def code_frequencies(summary: xr.Dataset, variable: str):
     """Bars of the fraction of rows per code of one code output, one bar group per case."""
     freq = summary[f"summary_{variable}_frequency"]
     code_dim = f"{variable}_code"
@@ -137,29 +177,29 @@ def code_frequencies(summary: xr.Dataset, variable: str, path: Path) -> Path:
     case_dims = [d for d in freq.dims if d != code_dim]
     cases = freq.stack(case=case_dims) if case_dims else freq.expand_dims(case=[""])
     present = (cases > 0).any("case").values
-    labels = [m for m, keep in zip(meanings, present) if keep]
-    fig, ax = plt.subplots(figsize=(FIG_WIDTH, 3.6), layout="constrained")
+    names = [labels.code_words(m) for m, keep in zip(meanings, present) if keep]
+    fig, ax = plt.subplots(figsize=(FIG_WIDTH, 3.8), layout="constrained")
     n_cases = cases.sizes["case"]
     width = 0.8 / n_cases
-    x = np.arange(len(labels))
+    x = np.arange(len(names))
     for i in range(n_cases):
         one = cases.isel(case=i)
-        name = " ".join(str(v) for v in np.atleast_1d(one["case"].values.item())) \
+        name = labels.case_words(dict(zip(case_dims, np.atleast_1d(one["case"].values.item())))) \
             if case_dims else "all rows"
         ax.bar(x + (i - (n_cases - 1) / 2) * width, one.values[present], width,
-               color=OKABE_ITO[i % len(OKABE_ITO)], label=name)
-    ax.set_xticks(x, labels, fontsize=8, rotation=20, ha="right")
+               color=SERIES_COLOURS[i % len(SERIES_COLOURS)], label=name)
+    ax.set_xticks(x, ["\n".join(labels.wrap(n, 22)) for n in names], fontsize=8)
     ax.set_ylabel("fraction of sample rows")
     ax.set_title(f"How often each {variable} code occurs")
     ax.legend(fontsize=8)
-    return _save(fig, path)
+    return fig
 
 
-def convergence(conv: xr.Dataset, path: Path) -> Path:
+def convergence(conv: xr.Dataset, outputs: list[str] | None = None):
     """ST against N, with interval bands, one panel per output (one line per parameter)."""
     case_dims = [d for d in conv["sobol_ST"].dims if d not in ("N", "output", "param")]
     conv = conv.isel({d: 0 for d in case_dims})
-    outputs = [o for o in conv["output"].values.tolist()
+    outputs = [o for o in (outputs or conv["output"].values.tolist())
                if np.isfinite(conv["sobol_ST"].sel(output=o).values).any()]
     fig, axes = _figure(len(outputs), 3, 2.4)
     N = conv["N"].values
@@ -168,7 +208,7 @@ def convergence(conv: xr.Dataset, path: Path) -> Path:
         for j, param in enumerate(one["param"].values.tolist()):
             st, w = one["sobol_ST"].sel(param=param).values, \
                 one["sobol_ST_conf"].sel(param=param).values
-            colour = OKABE_ITO[j % len(OKABE_ITO)]
+            colour = SERIES_COLOURS[j % len(SERIES_COLOURS)]
             ax.plot(N, st, marker="o", markersize=3, color=colour, label=symbol(param))
             ax.fill_between(N, st - w, st + w, color=colour, alpha=0.2, linewidth=0)
         ax.set_xscale("log", base=2)
@@ -182,52 +222,109 @@ def convergence(conv: xr.Dataset, path: Path) -> Path:
                    ncols=len(conv["param"]), fontsize=8)
     fig.suptitle(f"Convergence of the total indices (target half-width "
                  f"{conv.attrs.get('target_ci', float('nan')):g})", fontsize=11)
-    return _save(fig, path)
+    return fig
 
 
-def phase_diagram(panels: list[tuple[str, xr.DataArray]], overlays: dict, title: str,
-                  path: Path) -> Path:
-    """2-D slices of code outputs side by side, with one shared legend.
+def cell_edges(values, tie: float | None = None) -> np.ndarray:
+    """(n + 1,) edges of the cells of sorted grid values (n,): the midpoints between
+    neighbours, and the first and last values themselves, so that the cells cover the
+    grid's range exactly and a non-uniform grid gets cells of its own widths. A grid value
+    equal to `tie` (a tie line across the slice) gets a cell of no width: its neighbours
+    reach the tie, and the tie's own codes are drawn on the line (_tie_cells)."""
+    v = np.asarray(values, dtype=np.float64)
+    if v.size == 1:
+        half = 0.5 * (abs(v[0]) or 1.0)
+        return np.array([v[0] - half, v[0] + half])
+    edges = np.concatenate([v[:1], (v[1:] + v[:-1]) / 2, v[-1:]])
+    for i in np.flatnonzero(v == tie) if tie is not None else ():
+        edges[i] = edges[i + 1] = v[i]
+    return edges
 
-    panels: [(panel title, 2-D code DataArray (y, x) with flag_values/flag_meanings)];
-    overlays: from :func:`woods_overlays` (mu_star mesh, tie lines).
+
+def _tie_cells(ax, a: xr.DataArray, edges: dict, ties: dict, colours, index) -> None:
+    """The codes of the cells on a tie line (of no width), as thick segments on it."""
+    from matplotlib.collections import LineCollection
+    y, x = a.dims
+    for axis, other in ((x, y), (y, x)):
+        if axis not in ties:
+            continue
+        for i in np.flatnonzero(a[axis].values == ties[axis]):
+            column = index[:, i] if axis == x else index[i, :]
+            e = edges[other]
+            segments = [[(ties[axis], e[j]), (ties[axis], e[j + 1])] if axis == x
+                        else [(e[j], ties[axis]), (e[j + 1], ties[axis])]
+                        for j in range(len(column))]
+            ax.add_collection(LineCollection(segments, colors=[colours[c] for c in column],
+                                             linewidths=5, gid=f"tie-cells-{axis}"))
+
+
+def code_colours(attrs: dict) -> dict[int, str]:
+    """{code: colour} by the code's place in flag_values."""
+    return {int(v): CATEGORY_COLOURS[i % len(CATEGORY_COLOURS)]
+            for i, v in enumerate(attrs["flag_values"])}
+
+
+def phase_diagram(panels: list[tuple[str, xr.DataArray]], overlays: dict, title: str):
+    """2-D slices of code outputs side by side, on their cells' true edges, with one
+    shared legend of the codes drawn, in words.
+
+    panels: [(panel title, 2-D code DataArray (y, x) with flag_values/flag_meanings and
+    coordinates with long_name/units)]; overlays: from :func:`woods_overlays`.
     """
-    fig, axes = _figure(len(panels), min(3, len(panels)), 4.2)
+    fig, axes = _figure(len(panels), min(2, len(panels)), 4.4)
     codes = sorted({int(c) for _, a in panels for c in np.unique(a.values)})
     meanings, colour_of = {}, {}
-    for _, a in panels:  # a code keeps its colour in every figure: its place in the flags
-        for i, (value, meaning) in enumerate(zip(a.attrs["flag_values"],
-                                                 a.attrs["flag_meanings"].split())):
-            meanings[value], colour_of[value] = meaning, OKABE_ITO[i % len(OKABE_ITO)]
+    for _, a in panels:
+        meanings.update(zip(a.attrs["flag_values"], a.attrs["flag_meanings"].split()))
+        colour_of.update(code_colours(a.attrs))
     colours = ListedColormap([colour_of.get(c, "white") for c in codes])
     norm = BoundaryNorm(np.arange(len(codes) + 1) - 0.5, len(codes))
     drawn = set()
     for ax, (name, a) in zip(axes, panels):
         y, x = a.dims
         index = np.searchsorted(codes, a.values)
-        ax.pcolormesh(a[x].values, a[y].values, index, cmap=colours, norm=norm,
-                      shading="nearest")
+        ties = overlays.get("ties", {})
+        edges = {d: cell_edges(a[d].values, ties.get(d)) for d in (x, y)}
+        ax.pcolormesh(edges[x], edges[y], index, cmap=colours, norm=norm, shading="flat")
+        _tie_cells(ax, a, edges, ties, [colours(i) for i in range(len(codes))], index)
         drawn |= _overlay(ax, a, overlays)
-        ax.set_xlabel(axis_label(x, a[x].attrs.get("units", "")))
-        ax.set_ylabel(axis_label(y, a[y].attrs.get("units", "")))
-        ax.set_title(name, fontsize=10)
-    handles = [Patch(color=colours(i), label=meanings.get(c, str(c)))
+        _label_axes(ax, a, x, y)
+        ax.set_title("\n".join(labels.wrap(name, 60)), fontsize=9)
+    handles = [Patch(color=colours(i), label=labels.code_words(meanings.get(c, str(c))))
                for i, c in enumerate(codes)] + _line_handles(drawn)
-    fig.legend(handles=handles, loc="outside lower center", ncols=min(5, len(handles)),
+    fig.legend(handles=handles, loc="outside lower center", ncols=min(3, len(handles)),
                fontsize=8)
-    fig.suptitle(title, fontsize=11)
-    return _save(fig, path)
+    fig.suptitle(title, fontsize=10)
+    return fig
 
 
-def woods_overlays(a: xr.DataArray, values: dict, mu_star=None) -> dict:
+def _label_axes(ax, a: xr.DataArray, x: str, y: str) -> None:
+    """Axis labels in symbol and words; limits: the grid's range, no more."""
+    for name, set_label, set_lim in ((x, ax.set_xlabel, ax.set_xlim),
+                                     (y, ax.set_ylabel, ax.set_ylim)):
+        attrs = a[name].attrs
+        set_label(labels.parameter_label(name, attrs.get("long_name", ""),
+                                         attrs.get("units", "")), fontsize=9)
+        edges = cell_edges(a[name].values)
+        set_lim(edges[0], edges[-1])
+
+
+def woods_overlays(a: xr.DataArray, values: dict, mu_star=None, points: int = 301) -> dict:
     """mu_star, p and kappa - phi_D over a 2-D slice (y, x), for the overlays.
 
     values: {parameter: scalar} for those not on the slice's axes. mu_star: the model's
-    own mu_star on the slice (2-D, as `a`), or None for the woods models' closed form
-    (A + gamma) / (gamma + delta). Empty when mu_star cannot be had or p is unknown.
+    own mu_star on the slice's grid (2-D, as `a`), or None for the woods models' closed
+    form (A + gamma) / (gamma + delta), evaluated on a fine mesh of `points` per axis
+    over the slice's range so that the curves are smooth. Empty when mu_star cannot be
+    had or p is unknown.
     """
     y, x = a.dims
-    mesh = np.meshgrid(a[x].values, a[y].values)
+    if mu_star is None:
+        axes = {d: np.linspace(float(a[d].values.min()), float(a[d].values.max()), points)
+                for d in (x, y)}
+    else:
+        axes = {d: a[d].values for d in (x, y)}
+    mesh = np.meshgrid(axes[x], axes[y])
     coords = {x: mesh[0], y: mesh[1]}
     get = lambda n: coords.get(n, values.get(n))  # noqa: E731
     if mu_star is None and any(get(n) is None for n in ("A", "gamma", "delta")):
@@ -238,12 +335,15 @@ def woods_overlays(a: xr.DataArray, values: dict, mu_star=None) -> dict:
     if mu_star is None:
         mu_star = (get("A") + get("gamma")) / (get("gamma") + get("delta")) * ones
     kappa, phi = get("kappa"), get("phi_D")
-    return {"mu_star": np.asarray(mu_star, dtype=np.float64), "p": get("p") * ones,
+    ties = {d: values[other] for d, other in (("kappa", "phi_D"), ("phi_D", "kappa"))
+            if d in (x, y) and other in values}  # kappa == phi_D across the slice
+    return {"x": mesh[0], "y": mesh[1], "mu_star": np.asarray(mu_star, dtype=np.float64),
+            "p": get("p") * ones, "ties": ties,
             "kappa_minus_phi": None if kappa is None or phi is None else (kappa - phi) * ones}
 
 
-_LINES = {"p": dict(color="black", linestyle="--", label=r"$p = \mu^*$"),
-          "kappa": dict(color="black", linestyle=":", label=r"$\kappa = \phi_D$"),
+_LINES = {"p": dict(color="black", linestyle="--", label=r"tie $p = \mu^*$"),
+          "kappa": dict(color="black", linestyle=":", label=r"tie $\kappa = \phi_D$"),
           "mu": dict(color="0.35", linewidth=0.7, label=r"$\mu^*$ contours")}
 
 
@@ -252,45 +352,47 @@ def _line_handles(drawn: set) -> list:
 
 
 def _overlay(ax, a: xr.DataArray, overlays: dict) -> set:
-    """Draw mu_star contours and the p = mu_star and kappa = phi_D lines where they fall
-    inside the slice; returns which of "mu", "p", "kappa" it drew."""
+    """Draw mu_star contours and the tie lines p = mu_star and kappa = phi_D where they
+    fall inside the slice; returns which of "mu", "p", "kappa" it drew. Each contour's
+    artist has the gid of its key."""
     if not overlays:
         return set()
-    y, x = a.dims
-    X, Y = np.meshgrid(a[x].values, a[y].values)
-    mu, drawn = overlays["mu_star"], set()
+    X, Y, mu, drawn = overlays["x"], overlays["y"], overlays["mu_star"], set()
     levels = [v for v in np.round(np.arange(0.1, 1.0, 0.1), 1) if mu.min() < v < mu.max()]
     if levels:
         lines = ax.contour(X, Y, mu, levels=levels, colors="0.35", linewidths=0.7)
+        lines.set_gid("mu")
         for label in ax.clabel(lines, fontsize=7, fmt=lambda v: f"{v:.1f}"):
             label.set_bbox({"facecolor": "white", "edgecolor": "none", "pad": 0.6,
                             "alpha": 0.8})
         drawn.add("mu")
     for key, gap in (("p", overlays["p"] - mu), ("kappa", overlays["kappa_minus_phi"])):
         if gap is not None and np.ptp(gap) > 0 and gap.min() <= 0 <= gap.max():
-            ax.contour(X, Y, gap, levels=[0.0], colors="black",
-                       linestyles=_LINES[key]["linestyle"], linewidths=1.4)
+            tie = ax.contour(X, Y, gap, levels=[0.0], colors="black",
+                             linestyles=_LINES[key]["linestyle"], linewidths=1.4)
+            tie.set_gid(key)
             drawn.add(key)
     return drawn
 
 
-def disagreement_map(panels: list[tuple[str, xr.DataArray]], overlays: dict, title: str,
-                     path: Path) -> Path:
+def disagreement_map(panels: list[tuple[str, xr.DataArray]], overlays: dict, title: str):
     """Where two classifications differ (True), one 2-D slice (y, x) per panel:
-    [(panel title, bool DataArray)]."""
-    fig, axes = _figure(len(panels), min(3, len(panels)), 4.6)
-    cmap = ListedColormap(["#f0f0f0", OKABE_ITO[5]])
+    [(panel title, bool DataArray)], on the cells' true edges."""
+    fig, axes = _figure(len(panels), min(2, len(panels)), 4.6)
+    cmap = ListedColormap(["#EEEEEE", CATEGORY_COLOURS[1]])
     drawn = set()
     for ax, (name, differ) in zip(axes, panels):
         y, x = differ.dims
-        ax.pcolormesh(differ[x].values, differ[y].values, differ.values.astype(int),
-                      cmap=cmap, vmin=0, vmax=1, shading="nearest")
+        ties = overlays.get("ties", {})
+        edges = {d: cell_edges(differ[d].values, ties.get(d)) for d in (x, y)}
+        values = differ.values.astype(int)
+        ax.pcolormesh(edges[x], edges[y], values, cmap=cmap, vmin=0, vmax=1, shading="flat")
+        _tie_cells(ax, differ, edges, ties, [cmap(0), cmap(1)], values)
         drawn |= _overlay(ax, differ, overlays)
-        ax.set_xlabel(axis_label(x, differ[x].attrs.get("units", "")))
-        ax.set_ylabel(axis_label(y, differ[y].attrs.get("units", "")))
-        ax.set_title(name, fontsize=10)
-    handles = [Patch(color=cmap(0), label="same set"), Patch(color=cmap(1), label="differ")]
+        _label_axes(ax, differ, x, y)
+        ax.set_title("\n".join(labels.wrap(name, 60)), fontsize=9)
+    handles = [Patch(color=cmap(0), label="same set"), Patch(color=cmap(1), label="sets differ")]
     handles += _line_handles(drawn)
     fig.legend(handles=handles, loc="outside lower center", ncols=3, fontsize=8)
-    fig.suptitle(title, fontsize=11)
-    return _save(fig, path)
+    fig.suptitle(title, fontsize=10)
+    return fig

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from reesens.engine import verify
+from reesens.engine import labels, verify
 from reesens.engine import store as store_module
 
 
@@ -35,24 +35,85 @@ def _value(x: float, conf: float) -> str:
     return "     nan      " if np.isnan(x) else f"{x:6.3f} ±{conf:5.3f}"
 
 
-def table(ds: xr.Dataset) -> str:
-    """For each case and output, the parameters ranked by ST, with S1 and intervals."""
+OUTPUT_WIDTH = 28  # characters of the terminal table's output column; longer names wrap
+
+
+def complements(summary: xr.Dataset | None) -> dict[str, str]:
+    """{dropped indicator: the one kept} for code outputs of which exactly two codes occur
+    (in every case together): the indicators of the two codes sum to 1, so their indices
+    are the same. The later code in the flags is kept (sets_differ==differ over ==same)."""
+    if summary is None:
+        return {}
+    dropped = {}
+    for name in summary.data_vars:
+        if not (name.startswith("summary_") and name.endswith("_frequency")):
+            continue
+        variable = name.removeprefix("summary_").removesuffix("_frequency")
+        code_dim = f"{variable}_code"
+        freq = summary[name]
+        present = (freq > 0).any([d for d in freq.dims if d != code_dim]).values
+        if present.sum() == 2:
+            meanings = summary[code_dim].attrs["flag_meanings"].split()
+            first, second = (meanings[i] for i in np.flatnonzero(present))
+            dropped[f"{variable}=={first}"] = f"{variable}=={second}"
+    return dropped
+
+
+def table(ds: xr.Dataset, summary: xr.Dataset | None = None) -> str:
+    """For each case and output, the parameters ranked by ST, with S1 and intervals; of
+    two complementary indicators (complements) only one, and a line saying so."""
+    dropped = complements(summary)
     lines = []
     for title, case in _cases(ds):
         if title:
             lines.append(f"== {title}")
-        lines.append(f"{'output':<28} {'param':<8} {'ST':>14} {'S1':>14}")
+        lines.append(f"{'output':<{OUTPUT_WIDTH}} {'param':<8} {'ST':>14} {'S1':>14}")
         for output, one, reason in _outputs(case):
+            if output in dropped:
+                continue
+            names = labels.wrap(output, OUTPUT_WIDTH)
             if reason:
-                lines.append(f"{output:<28} {'-':<8} no indices: {reason}")
+                lines.append(f"{names[0]:<{OUTPUT_WIDTH}} {'-':<8} no indices: {reason}")
+                lines += names[1:]
                 continue
             order = np.argsort(-one["sobol_ST"].values, kind="stable")
             for rank, j in enumerate(order):
-                name = output if rank == 0 else ""
+                name = names[rank] if rank < len(names) else ""
                 lines.append(
-                    f"{name:<28} {one['param'].values[j]:<8} "
+                    f"{name:<{OUTPUT_WIDTH}} {one['param'].values[j]:<8} "
                     f"{_value(one['sobol_ST'].values[j], one['sobol_ST_conf'].values[j])} "
                     f"{_value(one['sobol_S1'].values[j], one['sobol_S1_conf'].values[j])}")
+            lines += names[len(order):]
+    lines += [f"({d} left out: the complement of {k}, the same indices)"
+              for d, k in dropped.items() if d in ds["output"].values.tolist()]
+    return "\n".join(lines)
+
+
+def second_order_table(ds: xr.Dataset, summary: xr.Dataset | None = None) -> str:
+    """For each case and output, every S2[j, k] with its interval, largest |S2| first;
+    '*' marks those whose interval leaves out 0."""
+    if "sobol_S2" not in ds:
+        return "no second-order indices in this store (run with --second-order)"
+    dropped = complements(summary)
+    params = ds["param"].values.tolist()
+    lines = [f"S2 with {float(ds.attrs.get('conf_level', 0.95)):.0%} intervals at N = "
+             f"{ds.attrs.get('N')}; * : the interval leaves out 0"]
+    for title, case in _cases(ds):
+        if title:
+            lines.append(f"== {title}")
+        lines.append(f"{'output':<{OUTPUT_WIDTH}} {'pair':<16} {'S2':>14}")
+        for output, one, reason in _outputs(case):
+            if reason or output in dropped:
+                continue
+            s2, conf = one["sobol_S2"].values, one["sobol_S2_conf"].values
+            pairs = [(j, k) for j in range(len(params)) for k in range(j + 1, len(params))]
+            pairs.sort(key=lambda jk: -np.nan_to_num(abs(s2[jk]), nan=-1.0))
+            names = labels.wrap(output, OUTPUT_WIDTH)
+            for rank, (j, k) in enumerate(pairs):
+                name = names[rank] if rank < len(names) else ""
+                clear = "*" if abs(s2[j, k]) > conf[j, k] else " "
+                lines.append(f"{name:<{OUTPUT_WIDTH}} {params[j] + ' x ' + params[k]:<16} "
+                             f"{_value(s2[j, k], conf[j, k])} {clear}")
     return "\n".join(lines)
 
 
@@ -76,14 +137,16 @@ def drivers(ds: xr.Dataset, code_output: str = "eq") -> str:
     return "\n".join(lines)
 
 
-# --- `reesens report`: figures and a Markdown summary -------------------------------------
+# --- `reesens report`: figures, a Markdown summary and an HTML page ----------------------
 
 AUDIT_OUTPUTS = ("sets_differ", "region", "disagreement_region")  # woods_audit bookkeeping
 PHASE_PLANES = (("kappa", "p"), ("delta", "p"), ("A", "delta"))  # (x, y), where present
+FORMATS = ("png", "pdf", "svg")
+DEFAULT_DPI = 150
 
 
 class ReportError(ValueError):
-    """The store cannot be reported on."""
+    """The store cannot be reported on, or the report's options do not fit it."""
 
 
 CLOSED_FORM_MODELS = ("woods", "woods_audit")  # mu_star = (A + gamma) / (gamma + delta)
@@ -95,29 +158,89 @@ def default_report_dir(store: Path) -> Path:
     return store.with_name(store.name.removesuffix(".zarr") + "-report")
 
 
-def write_report(store: Path, out: Path | None = None, progress: bool = False) -> list[Path]:
-    """Figures (PNG) and summary.md for a Monte Carlo or grid store; returns the files.
-    With `progress`, counting the codes of a large grid shows its progress."""
+class _Figures:
+    """The figures of one report: drawn, saved in the chosen format and captioned."""
+
+    def __init__(self, out: Path, fmt: str, dpi: int):
+        self.out, self.fmt, self.dpi, self.saved = out, fmt, dpi, []
+
+    def add(self, fig, name: str, caption: str) -> None:
+        from reesens.engine import figures
+        self.saved.append((figures.save(fig, self.out / f"{name}.{self.fmt}", self.dpi),
+                           caption))
+
+
+def write_report(store: Path, out: Path | None = None, progress: bool = False, *,
+                 fmt: str = "png", dpi: int = DEFAULT_DPI, outputs=None,
+                 slices: dict | None = None) -> list[Path]:
+    """Figures (`fmt`: png, pdf or svg), summary.md and index.html (every figure with its
+    caption, and the summary) for a Monte Carlo or grid store; returns the files.
+
+    outputs: output names or indicator labels to report (None: all); slices: for grid
+    stores, {parameter: value} at which to cut the phase diagrams (the nearest grid
+    value). With `progress`, counting the codes of a large grid shows its progress.
+    """
     store = Path(store)
+    if fmt not in FORMATS:
+        raise ReportError(f"format {fmt!r}: expected one of {', '.join(FORMATS)}")
     out = Path(out) if out is not None else default_report_dir(store)
     groups = set(verify.require_intact(store))
+    if slices and "grid" not in groups:
+        raise ReportError(f"{store}: --slice applies to grid stores, and this one is a Monte "
+                          "Carlo store")
     root = store_module.root_attrs(store)
     _claim(out)
-    files, lines = [], [f"# {root.get('title') or root.get('study', store.name)}", ""]
+    drawn = _Figures(out, fmt, dpi)
+    lines = [f"# {root.get('title') or root.get('study', store.name)}", ""]
     if "sobol" in groups:
-        more_files, more_lines = _sobol_report(store, out, "convergence" in groups)
-        files += more_files
-        lines += more_lines
+        lines += _sobol_report(store, drawn, "convergence" in groups, outputs)
     if "grid" in groups:
-        more_files, more_lines = _grid_report(store, out, progress)
-        files += more_files
-        lines += more_lines
+        lines += _grid_report(store, drawn, progress, slices or {}, outputs)
     lines += ["## Provenance", ""] + _provenance(root)
     summary = out / "summary.md"
     summary.write_text("\n".join(lines) + "\n")
-    files.append(summary)
+    page = out / "index.html"
+    page.write_text(_html(lines, drawn.saved))
+    files = [f for f, _ in drawn.saved] + [summary, page]
     (out / MARKER).write_text("".join(f"{f.name}\n" for f in files))
     return files
+
+
+def _html(lines: list[str], figures: list[tuple[Path, str]]) -> str:
+    """A page that opens offline: every figure (by relative path) with its caption, then
+    the summary (its headings and bullets as HTML)."""
+    from html import escape
+    title = lines[0].removeprefix("# ")
+    body = [f"<h1>{escape(title)}</h1>"]
+    for path, caption in figures:
+        media = (f'<object data="{escape(path.name)}" type="application/pdf" width="100%" '
+                 f'height="700">{escape(path.name)}</object>' if path.suffix == ".pdf"
+                 else f'<img src="{escape(path.name)}" alt="{escape(caption)}">')
+        body.append(f"<figure>{media}<figcaption>{escape(caption)}</figcaption></figure>")
+    in_list = False
+    for line in lines[1:]:
+        if line.startswith("- ") and not in_list:
+            body.append("<ul>")
+            in_list = True
+        elif not line.startswith("- ") and in_list:
+            body.append("</ul>")
+            in_list = False
+        if line.startswith("## "):
+            body.append(f"<h2>{escape(line[3:])}</h2>")
+        elif line.startswith("- "):
+            body.append(f"<li>{escape(line[2:])}</li>")
+        elif line.startswith("|"):
+            body.append(f"<pre>{escape(line)}</pre>")
+        elif line:
+            body.append(f"<p>{escape(line)}</p>")
+    if in_list:
+        body.append("</ul>")
+    style = ("body{font-family:sans-serif;max-width:1100px;margin:auto;padding:1em}"
+             "img{max-width:100%}figure{margin:1.5em 0}figcaption{color:#333}"
+             "pre{margin:0}")
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>{escape(title)}</title><style>{style}</style></head><body>\n"
+            + "\n".join(body) + "\n</body></html>\n")
 
 
 def _claim(out: Path) -> None:
@@ -148,37 +271,99 @@ def _ci(value: float, conf: float) -> str:
     return f"{value:.3f} ± {conf:.3f}"
 
 
-def _sobol_report(store: Path, out: Path, has_convergence: bool):
+def select_outputs(available: list[str], wanted) -> list[str]:
+    """The labels of `available` that `wanted` names (an output name takes its indicators
+    'name==code'); all when wanted is None. ReportError names what matches nothing."""
+    if wanted is None:
+        return list(available)
+    chosen = [a for a in available if a in wanted or a.split("==")[0] in wanted]
+    unknown = [w for w in wanted if not any(a == w or a.split("==")[0] == w
+                                            for a in available)]
+    if unknown:
+        raise ReportError(f"--outputs {' '.join(unknown)}: not an output of this store "
+                          f"(it has {', '.join(dict.fromkeys(a.split('==')[0] for a in available))})")
+    return chosen
+
+
+def _sobol_report(store: Path, drawn: _Figures, has_convergence: bool, wanted) -> list[str]:
     from reesens.engine import figures  # imports matplotlib: only for reports
     sobol_ds = verify.open_group(store, "sobol")
     summary = verify.open_group(store, "summary")
-    files, lines = [], []
-    rows = int(summary.attrs["rows"])
-    lines += [f"Monte Carlo study, N = {sobol_ds.attrs['N']} base points ({rows:,} model "
-              f"rows), {sobol_ds.attrs['estimator']} estimator, intervals at "
-              f"{float(sobol_ds.attrs['conf_level']):.0%}.", ""]
-    for title, case in _cases(sobol_ds):
-        name = title or "all rows"
-        files.append(figures.sobol_bars(case, f"Sobol' indices: {name}",
-                                        out / f"sobol_{_slug(title)}.png"))
+    rows, N = int(summary.attrs["rows"]), sobol_ds.attrs["N"]
+    dropped = complements(summary)
+    chosen = select_outputs(sobol_ds["output"].values.tolist(), wanted)
+    conf = f"{float(sobol_ds.attrs['conf_level']):.0%}"
+    lines = [f"Monte Carlo study, N = {N} base points ({rows:,} model rows), "
+             f"{sobol_ds.attrs['estimator']} estimator, intervals at {conf}.", ""]
+    lines += [f"Left out of tables and figures: {d}, the complement of {k} (no other code "
+              "occurs, so the two indicators sum to 1 and have the same indices)."
+              for d, k in dropped.items() if d in chosen] + ([""] if dropped else [])
+    cases = _cases(sobol_ds)
+    for title, case in cases:
+        name = labels.case_words(_case_of(case, sobol_ds)) or "all rows"
+        outputs = [o for o in figures.analysed_outputs(case)
+                   if o in chosen and o not in dropped]
+        drawn.add(figures.sobol_bars(case, f"Sobol' indices: {name} (N = {N})", outputs),
+                  f"sobol_{_slug(title)}",
+                  f"First-order (S1) and total (ST) Sobol' indices of each output, {name}, "
+                  f"with {conf} intervals; N = {N}.")
         if "sobol_S2" in case:
-            files.append(figures.s2_heatmaps(case, f"Second-order indices: {name}",
-                                             out / f"s2_{_slug(title)}.png"))
-        lines += [f"## What drives the outputs{': ' + title if title else ''}", ""]
-        lines += [f"- {sentence}" for sentence in _driver_sentences(case)] + [""]
+            drawn.add(figures.s2_heatmaps(case, f"Second-order indices: {name} (N = {N})",
+                                          outputs), f"s2_{_slug(title)}",
+                      f"Second-order indices S2 of each pair of parameters, {name}; "
+                      f"hatched: the {conf} interval contains 0; N = {N}.")
+        lines += [f"## What drives the outputs{': ' + name if title else ''}", ""]
+        lines += [f"- {sentence}" for sentence in _driver_sentences(case, outputs)] + [""]
+    if len(cases) > 1:
+        outputs = [o for o in figures.analysed_outputs(sobol_ds.isel(
+            {d: 0 for d in _case_dims(sobol_ds)})) if o in chosen and o not in dropped]
+        compared = [(labels.case_words(_case_of(case, sobol_ds)), _case_of(case, sobol_ds))
+                    for _, case in cases]
+        drawn.add(figures.case_comparison(sobol_ds, compared, outputs,
+                                          f"The cases side by side (N = {N})"),
+                  "compare_cases", "Total indices ST (bars) and first-order indices S1 "
+                  f"(dots) of each output per case, with {conf} intervals; N = {N}.")
+        lines += ["## The cases side by side", ""] + _comparison_table(sobol_ds, compared,
+                                                                         outputs) + [""]
     codes = [v.removeprefix("summary_").removesuffix("_frequency")
              for v in summary.data_vars if v.endswith("_frequency")]
     for variable in codes:
-        files.append(figures.code_frequencies(summary, variable,
-                                              out / f"frequency_{variable}.png"))
+        drawn.add(figures.code_frequencies(summary, variable), f"frequency_{variable}",
+                  f"Share of the {rows:,} model rows per code of {variable}, per case.")
     lines += ["## Invalid and NaN rows", ""] + _invalid_sentences(summary, codes, rows) + [""]
     if "summary_sets_differ_frequency" in summary:
         lines += ["## Paper audit", ""] + _audit_sentences(summary, sobol_ds) + [""]
     if has_convergence:
         convergence = verify.open_group(store, "convergence")
-        files.append(figures.convergence(convergence, out / "convergence.png"))
+        drawn.add(figures.convergence(convergence, [o for o in chosen if o not in dropped]),
+                  "convergence", "Total indices ST against the base sample count N, with "
+                  "interval bands, as the run doubled N towards its target.")
         lines += ["## Convergence", "", f"- {target_outcome(convergence.attrs)}", ""]
-    return files, lines
+    return lines
+
+
+def _case_dims(ds: xr.Dataset) -> list[str]:
+    return [d for d in ds["sobol_ST"].dims if d not in ("output", "param")]
+
+
+def _case_of(case: xr.Dataset, ds: xr.Dataset) -> dict:
+    """{dim: value} of one case (selected from ds by _cases)."""
+    return {d: case[d].values.item() for d in _case_dims(ds)}
+
+
+def _comparison_table(ds: xr.Dataset, cases, outputs) -> list[str]:
+    """Markdown: per output and parameter, ST ± interval in each case."""
+    head = "| output | param | " + " | ".join(name for name, _ in cases) + " |"
+    lines = [head, "|" + "---|" * (2 + len(cases))]
+    for output in outputs:
+        for param in ds["param"].values.tolist():
+            cells = []
+            for _, where in cases:
+                one = ds.sel(where).sel(output=output, param=param)
+                cells.append(_ci(float(one["sobol_ST"]), float(one["sobol_ST_conf"])))
+            lines.append(f"| {labels.output_words(output)} | {param} | " + " | ".join(cells)
+                         + " |")
+    return lines
 
 
 def target_outcome(attrs: dict) -> str:
@@ -191,18 +376,20 @@ def target_outcome(attrs: dict) -> str:
             f"at N = {N}, the largest N allowed (--max-n); resume with a larger --max-n")
 
 
-def _driver_sentences(case: xr.Dataset) -> list[str]:
-    """'<output> is driven by p (ST 0.41 ± 0.01), ...' for each analysed output."""
-    from reesens.engine import figures  # imports matplotlib: only for reports
+def _driver_sentences(case: xr.Dataset, outputs=None) -> list[str]:
+    """'<output> is driven by p (ST 0.41 ± 0.01), ...' for each output (of `outputs`)."""
     sentences = []
     for output, one, reason in _outputs(case):
+        if outputs is not None and output not in outputs and not reason:
+            continue
+        what = ("the indicator " if "==" in output else "") + labels.output_words(output)
         if reason:
-            sentences.append(f"{output}: no indices ({reason}).")
+            if outputs is None or output.split("==")[0] in {o.split("==")[0] for o in outputs}:
+                sentences.append(f"{what}: no indices ({reason}).")
             continue
         st, conf = one["sobol_ST"].values, one["sobol_ST_conf"].values
         order = [j for j in np.argsort(-np.nan_to_num(st, nan=-1.0), kind="stable")
                  if st[j] - conf[j] > 0.01][:3]
-        what = ("the indicator " if "==" in output else "") + figures.output_title(output)
         if not order:
             sentences.append(f"{what}: no parameter's ST is clearly above 0.01.")
             continue
@@ -218,12 +405,12 @@ def _invalid_sentences(summary: xr.Dataset, codes, rows: int) -> list[str]:
     for variable in codes:
         if -1 in summary[f"{variable}_code"]:
             invalid = summary[f"summary_{variable}_frequency"].sel({f"{variable}_code": -1})
-            share = float(invalid.max())
-            lines.append(f"- {variable}: {share:.2%} of the rows are invalid (code -1)"
-                         f"{' in the worst case' if invalid.size > 1 else ''}.")
+            n = int(round(float(invalid.max()) * rows))
+            lines.append(f"- {variable}: {labels.share(n, rows, 'rows')} of the rows are "
+                         f"invalid (code -1){' in the worst case' if invalid.size > 1 else ''}.")
     nan = summary["summary_nan_count"]
     worst = nan.max([d for d in nan.dims if d != "output"]) if nan.ndim > 1 else nan
-    with_nan = [f"{o} ({int(n):,} rows, {int(n) / rows:.2%})"
+    with_nan = [f"{o} ({int(n):,} rows, {labels.share(int(n), rows, 'rows')})"
                 for o, n in zip(worst["output"].values.tolist(), worst.values) if n]
     lines.append("- NaN rows: " + (", ".join(with_nan) if with_nan else "none") + ".")
     return lines
@@ -231,21 +418,24 @@ def _invalid_sentences(summary: xr.Dataset, codes, rows: int) -> list[str]:
 
 def _audit_sentences(summary: xr.Dataset, sobol_ds: xr.Dataset) -> list[str]:
     """The paper audit in words: how often and where Theorem 4 differs, and why."""
+    rows = int(summary.attrs["rows"])
     differ = float(summary["summary_sets_differ_frequency"].sel(sets_differ_code=1))
     region = summary["summary_region_frequency"]
     where = summary["summary_disagreement_region_frequency"]
     meanings = dict(zip(summary["region_code"].values.tolist(),
                         summary["region_code"].attrs["flag_meanings"].split()))
     lines = [f"- Woods (2025)'s Theorem 4 (`paper`) and the exact verifiable-disclosure set "
-             f"differ on {differ:.1%} of the sampled rows."]
+             f"differ on {labels.share(round(differ * rows), rows, 'rows')} of the sampled "
+             "rows."]
     shares = {}
     for code in summary["region_code"].values.tolist():
         size = float(region.sel(region_code=code))
         if code < 0 or size == 0:
             continue
-        shares[meanings[code]] = float(where.sel(disagreement_region_code=code)) / size
-        lines.append(f"- In region {meanings[code]} ({size:.1%} of the rows) they differ "
-                     f"on {shares[meanings[code]]:.1%} of it.")
+        words = labels.code_words(meanings[code])
+        shares[words] = float(where.sel(disagreement_region_code=code)) / size
+        lines.append(f"- In region {words} ({labels.share(round(size * rows), rows, 'rows')} "
+                     f"of the rows) they differ on {shares[words]:.1%} of it.")
     lines += _always_never(shares)
     label = "sets_differ==differ"
     if label in sobol_ds["output"].values.tolist():
@@ -254,55 +444,92 @@ def _audit_sentences(summary: xr.Dataset, sobol_ds: xr.Dataset) -> list[str]:
     return lines
 
 
-def _grid_report(store: Path, out: Path, progress: bool = False):
+def _slice_at(cube: xr.Dataset, axes: list[str], x: str, y: str, slices: dict) -> dict:
+    """{axis: index} of the slice through the (x, y) plane: the user's value (nearest grid
+    value) where given, else the middle value, kappa above phi_D's middle so as to be off
+    the kappa == phi_D tie."""
+    middle = {d: cube.sizes[d] // 2 for d in axes if d not in (x, y)}
+    if {"kappa", "phi_D"} <= set(middle) and "kappa" not in slices:
+        middle["kappa"] = (3 * cube.sizes["kappa"]) // 4
+    for d, value in slices.items():
+        if d in middle:
+            middle[d] = int(np.argmin(np.abs(cube[d].values - value)))
+    return middle
+
+
+def _check_slices(cube: xr.Dataset, axes: list[str], slices: dict) -> None:
+    for name, value in slices.items():
+        if name not in axes:
+            raise ReportError(f"--slice {name}={value:g}: {name} is not a swept parameter of "
+                              f"this grid (swept: {', '.join(axes)})")
+        lo, hi = float(cube[name].values.min()), float(cube[name].values.max())
+        if not lo <= value <= hi:
+            raise ReportError(f"--slice {name}={value:g}: outside the grid's range of {name}, "
+                              f"[{lo:g}, {hi:g}]")
+
+
+def _grid_report(store: Path, drawn: _Figures, progress: bool, slices: dict,
+                 wanted) -> list[str]:
     from reesens.engine import figures  # imports matplotlib: only for reports
     cube = verify.open_grid(store)
     root = store_module.root_attrs(store)
     fixed = json.loads(root.get("fixed_parameters", "{}"))
+    options = {k: v for k, v in json.loads(root.get("study_json", "{}")).get("model", {}).items()
+               if k != "name" and not isinstance(v, list)}
     axes = [d for d in cube.dims if d in cube.coords and cube[d].dtype.kind == "f"]
+    _check_slices(cube, axes, slices)
     case_dims = [d for d in cube.dims if d not in axes]
     code_vars = [v for v in cube.data_vars if "flag_values" in cube[v].attrs]
-    panel_vars = [v for v in code_vars if v not in AUDIT_OUTPUTS]
-    files = []
+    panel_vars = select_outputs([v for v in code_vars if v not in AUDIT_OUTPUTS], wanted)
     lines = [f"Grid sweep: {grid_dims(cube)} = {int(root['cells']):,} cells.", ""]
-    planes = [pl for pl in PHASE_PLANES if set(pl) <= set(axes)] or (
-        [tuple(axes[-2:])] if len(axes) >= 2 else [])  # a 1-D grid gets the summary only
+    free = [d for d in axes if d not in slices]
+    planes = [pl for pl in PHASE_PLANES if set(pl) <= set(free)] or (
+        [tuple(free[-2:])] if len(free) >= 2 else [])  # a 1-D grid gets the summary only
     for x, y in planes:
-        middle = {d: cube.sizes[d] // 2 for d in axes if d not in (x, y)}
-        if {"kappa", "phi_D"} <= set(middle):  # off the kappa == phi_D tie: kappa above
-            middle["kappa"] = (3 * cube.sizes["kappa"]) // 4
-        at = {d: float(cube[d].values[i]) for d, i in middle.items()}
-        where = ", ".join(f"{figures.symbol(d)} = {v:.3g}" for d, v in at.items())
-        sliced = cube.isel(middle).transpose(*case_dims, y, x)
+        at = {d: float(cube[d].values[i])
+              for d, i in _slice_at(cube, axes, x, y, slices).items()}
+        sliced = cube.isel(_slice_at(cube, axes, x, y, slices)).transpose(*case_dims, y, x)
+        where = _slice_words(at, fixed, options)
         panels = []
         for variable in panel_vars:
             for index in np.ndindex(*(cube.sizes[d] for d in case_dims)):
                 a = sliced[variable][index].load()
-                label = " ".join(str(sliced[d].values[i]) for d, i in zip(case_dims, index))
-                panels.append((f"{variable} {label}".strip(), a))
-        values = {**fixed, **at}
+                case = {d: sliced[d].values[i] for d, i in zip(case_dims, index)}
+                name = cube[variable].attrs.get("long_name", variable)
+                panels.append((f"{name}" + (f"; {labels.case_words(case)}" if case else ""),
+                               a))
         overlays = {}
-        if panels and "mu_star" in sliced:  # the model's own threshold, as computed
+        if panels and root.get("model") in CLOSED_FORM_MODELS:
+            overlays = figures.woods_overlays(panels[0][1], {**fixed, **at})
+        elif panels and "mu_star" in sliced:  # the model's own threshold, as computed
             first = sliced["mu_star"][(0,) * len(case_dims)].load().values
-            overlays = figures.woods_overlays(panels[0][1], values, mu_star=first)
-        elif panels and root.get("model") in CLOSED_FORM_MODELS:
-            overlays = figures.woods_overlays(panels[0][1], values)
+            overlays = figures.woods_overlays(panels[0][1], {**fixed, **at}, mu_star=first)
         if panels:
-            files.append(figures.phase_diagram(
-                panels, overlays, "Phase diagram" + (f" at {where}" if where else ""),
-                out / f"phase_{x}_{y}.png"))
+            drawn.add(figures.phase_diagram(panels, overlays, f"Phase diagram at {where}"),
+                      f"phase_{x}_{y}",
+                      f"Equilibrium codes over {x} and {y} at {where}. Each cell is centred "
+                      "on its grid value and reaches halfway to its neighbours; tie lines "
+                      "are drawn at their exact values.")
         differ = _differ(sliced, case_dims)
         if differ:
-            files.append(figures.disagreement_map(
-                differ, overlays,
-                "Where the classifications differ" + (f" ({where})" if where else ""),
-                out / f"disagreement_{x}_{y}.png"))
+            drawn.add(figures.disagreement_map(
+                differ, overlays, f"Where the classifications differ, at {where}"),
+                f"disagreement_{x}_{y}",
+                f"Cells of the ({x}, {y}) plane where the two classifications differ, at "
+                f"{where}.")
     lines += ["## Equilibrium codes over the grid", ""]
     lines += [f"- {variable}: {shares}."
               for variable, shares in code_shares(cube, progress).items()]
     if {"sets_differ", "region"} <= set(cube.data_vars):
         lines += ["", "## Paper audit on the grid", ""] + _grid_audit(cube, progress)
-    return files, lines + [""]
+    return lines + [""]
+
+
+def _slice_words(at: dict, fixed: dict, options: dict) -> str:
+    """Every parameter fixed on a slice, then the model's options, in words."""
+    values = ", ".join(f"{labels.text_symbol(d)} = {v:.3g}" for d, v in {**at, **fixed}.items())
+    rules = "; ".join(labels.option_words(k, v) for k, v in options.items())
+    return "; ".join(t for t in (values, rules) if t)
 
 
 def grid_dims(cube: xr.Dataset) -> str:
@@ -311,15 +538,17 @@ def grid_dims(cube: xr.Dataset) -> str:
 
 
 def code_shares(cube: xr.Dataset, progress: bool = False) -> dict[str, str]:
-    """{code output: 'meaning 41.0%, ...'}: the share of grid cells of each code."""
+    """{code output: 'code in words 41.0%, ...'}: the share of grid cells of each code
+    (a small share as '< 0.1% (n cells)')."""
     shares = {}
     for variable in (v for v in cube.data_vars if "flag_values" in cube[v].attrs):
         counts = _code_counts(cube[variable], progress)
         meanings = dict(zip(cube[variable].attrs["flag_values"],
                             cube[variable].attrs["flag_meanings"].split()))
         total = sum(counts.values())
-        shares[variable] = ", ".join(f"{meanings.get(c, c)} {n / total:.1%}"
-                                     for c, n in sorted(counts.items()))
+        shares[variable] = ", ".join(
+            f"{labels.code_words(meanings.get(c, str(c)))} {labels.share(n, total)}"
+            for c, n in sorted(counts.items()))
     return shares
 
 
@@ -327,17 +556,19 @@ def _differ(sliced: xr.Dataset, case_dims) -> list[tuple[str, xr.DataArray]]:
     """[(case label, bool (y, x))]: where the two classifications differ, one panel per
     combination of the other swept options ([] when there are not two classifications)."""
     if "sets_differ" in sliced:
-        a, compared = sliced["sets_differ"] == 1, ""
+        a, compared = sliced["sets_differ"] == 1, "Theorem 4's set vs the verifiable set"
     elif "concept" in sliced.dims and sliced.sizes["concept"] >= 2:
         name = "eq_set" if "eq_set" in sliced else "eq"
         a = sliced[name].isel(concept=0) != sliced[name].isel(concept=1)
-        compared = " vs ".join(str(c) for c in sliced["concept"].values[:2])
+        compared = " vs ".join(labels.option_words("concept", c)
+                               for c in sliced["concept"].values[:2])
     else:
         return []
     others = [d for d in case_dims if d in a.dims]
     panels = []
     for index in np.ndindex(*(a.sizes[d] for d in others)):
-        label = " ".join([compared] + [f"{d} {a[d].values[i]}" for d, i in zip(others, index)])
+        label = "; ".join([compared] * bool(compared) + [labels.case_words({d: a[d].values[i]})
+                                                         for d, i in zip(others, index)])
         panels.append((label.strip(), a.isel(dict(zip(others, index))).load()))
     return panels
 
@@ -379,9 +610,10 @@ def _grid_audit(cube: xr.Dataset, progress: bool = False) -> list[str]:
     for code in sorted({k // 2 for k in joint}):
         size = joint.get(2 * code, 0) + joint.get(2 * code + 1, 0)
         if code >= 0 and size:
-            shares[meanings[code]] = joint.get(2 * code + 1, 0) / size
-            lines.append(f"- Region {meanings[code]} ({size:,} cells, {size / total:.1%}): "
-                         f"they differ on {shares[meanings[code]]:.1%} of it.")
+            words = labels.code_words(meanings[code])
+            shares[words] = joint.get(2 * code + 1, 0) / size
+            lines.append(f"- Region {words} ({size:,} cells, {labels.share(size, total)}): "
+                         f"they differ on {shares[words]:.1%} of it.")
     return lines + _always_never(shares)
 
 
@@ -392,8 +624,8 @@ def _always_never(shares: dict[str, float]) -> list[str]:
     lines = []
     if always:
         lines.append(f"- In words: Theorem 4 misstates the equilibrium set everywhere in "
-                     f"{', '.join(always)}" + (f", and gets it right everywhere in "
-                                               f"{', '.join(never)}" if never else "") + ".")
+                     f"{'; '.join(always)}" + (f", and gets it right everywhere in "
+                                               f"{'; '.join(never)}" if never else "") + ".")
     return lines
 
 
