@@ -10,6 +10,7 @@ values use cividis / PuOr. Names are shown in symbols and words (engine.labels).
 from __future__ import annotations
 
 import math
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -80,7 +81,7 @@ def analysed_outputs(case: xr.Dataset) -> list[str]:
 def output_title(label: str, wrap: bool = False) -> str:
     """An output's panel title in words (on two lines when long and `wrap`)."""
     words = labels.output_words(label)
-    return "\n".join(labels.wrap(words, 40)) if wrap else words
+    return "\n".join(textwrap.wrap(words, 40) or [words]) if wrap else words
 
 
 def sobol_bars(case: xr.Dataset, title: str, outputs: list[str]):
@@ -395,4 +396,80 @@ def disagreement_map(panels: list[tuple[str, xr.DataArray]], overlays: dict, tit
     handles += _line_handles(drawn)
     fig.legend(handles=handles, loc="outside lower center", ncols=3, fontsize=8)
     fig.suptitle(title, fontsize=10)
+    return fig
+
+
+HEXBIN_FROM = 5000  # points from which a scatter panel is a hexbin of counts
+
+
+def scatter_matrix(params: dict, outputs: dict, title: str):
+    """One panel per (output, parameter): the output's value on every kept sample row
+    against the parameter's (a hexbin of counts from HEXBIN_FROM rows). params, outputs:
+    {name: (rows,) values}; one row of panels per output."""
+    names = list(params)
+    fig, axes = _figure(len(outputs) * len(names), len(names), 1.7, fixed=True)
+    for r, (output, y) in enumerate(outputs.items()):
+        finite = np.isfinite(y)
+        for c, name in enumerate(names):
+            ax = axes[r * len(names) + c]
+            x = params[name]
+            if finite.sum() >= HEXBIN_FROM:
+                ax.hexbin(x[finite], y[finite], gridsize=30, cmap="cividis", mincnt=1,
+                          linewidths=0)
+            else:
+                ax.scatter(x[finite], y[finite], s=2, color=SERIES_COLOURS[0], alpha=0.4,
+                           linewidths=0)
+            ax.tick_params(labelsize=6)
+            if r == len(outputs) - 1:
+                ax.set_xlabel(symbol(name), fontsize=8)
+            if c == 0:
+                ax.set_ylabel("\n".join(textwrap.wrap(output_title(output), 18)), fontsize=7)
+    fig.suptitle(title, fontsize=10, y=1 - 0.1 / fig.get_figheight(), va="top")
+    return fig
+
+
+def histograms(by_case: dict, outputs: list[str], title: str):
+    """One panel per output: its distribution over the kept sample rows, one step
+    histogram per case. by_case: {case name: {output: (rows,) values}}."""
+    fig, axes = _figure(len(outputs), 3, 2.2, fixed=True)
+    for ax, output in zip(axes, outputs):
+        values = [v[output][np.isfinite(v[output])] for v in by_case.values()]
+        everything = np.concatenate(values) if values else np.array([])
+        edges = np.histogram_bin_edges(everything, bins=40) if everything.size else 10
+        for i, (name, v) in enumerate(zip(by_case, values)):
+            ax.hist(v, bins=edges, histtype="step", density=True, label=name,
+                    color=SERIES_COLOURS[i % len(SERIES_COLOURS)])
+        ax.set_title(output_title(output, wrap=True), fontsize=8)
+        ax.tick_params(labelsize=7)
+    if outputs and len(by_case) > 1:
+        axes[0].legend(fontsize=7)
+    fig.suptitle(title, fontsize=10, y=1 - 0.1 / fig.get_figheight(), va="top")
+    return fig
+
+
+def conditional_shares(params: dict, codes: np.ndarray, attrs: dict, title: str,
+                       bins: int = 10):
+    """One panel per parameter: the share of each code among the rows whose parameter
+    falls in each of `bins` equal-width bins over its sampled range. codes: (rows,)
+    values of a code output with flag_values/flag_meanings attrs."""
+    fig, axes = _figure(len(params), 3, 2.4, fixed=True)
+    colour_of = code_colours(attrs)
+    meanings = dict(zip(attrs["flag_values"], attrs["flag_meanings"].split()))
+    present = [c for c in attrs["flag_values"] if (codes == c).any()]
+    for ax, (name, x) in zip(axes, params.items()):
+        edges = np.linspace(np.nanmin(x), np.nanmax(x), bins + 1)
+        which = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, bins - 1)
+        rows = np.bincount(which, minlength=bins)
+        centres = (edges[1:] + edges[:-1]) / 2
+        for c in present:
+            share = np.bincount(which, weights=codes == c, minlength=bins) / np.maximum(rows, 1)
+            ax.plot(centres, share, marker="o", markersize=2.5, color=colour_of[c],
+                    label=labels.code_words(meanings[c]))
+        ax.set_ylim(-0.03, 1.03)
+        ax.set_xlabel(symbol(name), fontsize=8)
+        ax.set_ylabel("share of rows", fontsize=7)
+        ax.tick_params(labelsize=7)
+    if params:
+        axes[0].legend(fontsize=6, loc="best")
+    fig.suptitle(title, fontsize=10, y=1 - 0.1 / fig.get_figheight(), va="top")
     return fig

@@ -193,7 +193,8 @@ def write_report(store: Path, out: Path | None = None, progress: bool = False, *
     drawn = _Figures(out, fmt, dpi)
     lines = [f"# {root.get('title') or root.get('study', store.name)}", ""]
     if "sobol" in groups:
-        lines += _sobol_report(store, drawn, "convergence" in groups, outputs)
+        lines += _sobol_report(store, drawn, "convergence" in groups, outputs,
+                               verify.has_samples(store))
     if "grid" in groups:
         lines += _grid_report(store, drawn, progress, slices or {}, outputs)
     lines += ["## Provenance", ""] + _provenance(root)
@@ -285,7 +286,8 @@ def select_outputs(available: list[str], wanted) -> list[str]:
     return chosen
 
 
-def _sobol_report(store: Path, drawn: _Figures, has_convergence: bool, wanted) -> list[str]:
+def _sobol_report(store: Path, drawn: _Figures, has_convergence: bool, wanted,
+                  has_samples: bool = False) -> list[str]:
     from reesens.engine import figures  # imports matplotlib: only for reports
     sobol_ds = verify.open_group(store, "sobol")
     summary = verify.open_group(store, "summary")
@@ -330,6 +332,8 @@ def _sobol_report(store: Path, drawn: _Figures, has_convergence: bool, wanted) -
     for variable in codes:
         drawn.add(figures.code_frequencies(summary, variable), f"frequency_{variable}",
                   f"Share of the {rows:,} model rows per code of {variable}, per case.")
+    if has_samples:
+        lines += _behaviour(store, drawn, sobol_ds, chosen, dropped)
     lines += ["## Invalid and NaN rows", ""] + _invalid_sentences(summary, codes, rows) + [""]
     if "summary_sets_differ_frequency" in summary:
         lines += ["## Paper audit", ""] + _audit_sentences(summary, sobol_ds) + [""]
@@ -340,6 +344,52 @@ def _sobol_report(store: Path, drawn: _Figures, has_convergence: bool, wanted) -
                   "interval bands, as the run doubled N towards its target.")
         lines += ["## Convergence", "", f"- {target_outcome(convergence.attrs)}", ""]
     return lines
+
+
+def _behaviour(store: Path, drawn: _Figures, sobol_ds: xr.Dataset, chosen, dropped
+               ) -> list[str]:
+    """Plots of the model's behaviour from the kept sample rows (--keep-samples): each
+    continuous output against each parameter (first case), the outputs' distributions
+    per case, and the share of each code conditional on each parameter (first case)."""
+    from reesens.engine import figures
+    samples = verify.open_samples(store)
+    params = [p for p in sobol_ds["param"].values.tolist() if p in samples]
+    analysed = [o for o in dict.fromkeys(o.split("==")[0] for o in chosen if o not in dropped)
+                if o in samples.data_vars and o not in params]
+    continuous = [o for o in analysed if "flag_values" not in samples[o].attrs]
+    code_outputs = [o for o in analysed if "flag_values" in samples[o].attrs]
+    case_dims = [d for d in samples.dims if d != "sample"]
+    cases = [dict(zip(case_dims, values)) for values in
+             product(*(samples[d].values.tolist() for d in case_dims))] or [{}]
+
+    def rows(case):
+        one = samples.sel(case) if case else samples
+        return ({p: one[p].values for p in params},
+                {o: one[o].values for o in continuous + code_outputs})
+
+    n = samples.sizes["sample"]
+    first, name = rows(cases[0]), labels.case_words(cases[0]) or "all rows"
+    if continuous:
+        drawn.add(figures.scatter_matrix(first[0], {o: first[1][o] for o in continuous},
+                                         f"Each output against each parameter: {name} "
+                                         f"({n:,} rows)"), "scatter",
+                  f"Every kept sample row ({n:,}, {name}) of each output against each "
+                  f"parameter; hexbins of counts from {figures.HEXBIN_FROM:,} rows.")
+        by_case = {labels.case_words(c) or "all rows": rows(c)[1] for c in cases}
+        drawn.add(figures.histograms(by_case, continuous,
+                                     f"Distribution of each output ({n:,} rows per case)"),
+                  "histograms", "Distribution (density) of each output over the kept "
+                  f"sample rows, one line per case ({n:,} rows each).")
+    for output in code_outputs:
+        drawn.add(figures.conditional_shares(first[0], first[1][output], samples[output].attrs,
+                                             f"Share of each {output} code given each "
+                                             f"parameter: {name}"),
+                  f"shares_{output}", f"Share of each code of {output} among the kept "
+                  f"sample rows ({name}) in ten equal bins of each parameter.")
+    return ["## The model's behaviour", "",
+            f"- Plots from the {n:,} kept sample rows: scatter.{drawn.fmt}, "
+            f"histograms.{drawn.fmt}"
+            + "".join(f", shares_{o}.{drawn.fmt}" for o in code_outputs) + ".", ""]
 
 
 def _case_dims(ds: xr.Dataset) -> list[str]:

@@ -102,6 +102,17 @@ def open_group(path: Path, group: str) -> xr.Dataset:
     return xr.open_zarr(path, group=group, consolidated=False, chunks=None).load()
 
 
+def has_samples(path: Path) -> bool:
+    """Whether the store kept its sample rows (--keep-samples)."""
+    return "samples" in zarr.open_group(path, mode="r", use_consolidated=False)
+
+
+def open_samples(path: Path) -> xr.Dataset:
+    """The kept sample rows, loaded; call require_intact first (it checks every block's
+    rows against their digests)."""
+    return xr.open_zarr(path, group="samples", consolidated=False, chunks=None).load()
+
+
 def open_grid(path: Path) -> xr.Dataset:
     """The cube of a finished grid store (its outputs on the swept options and
     parameters), lazily opened; call require_intact first."""

@@ -120,3 +120,21 @@ def test_a_local_run_and_show_import_neither_dask_array_nor_distributed(tmp_path
     assert out.strip().splitlines()[-1] == "True"
     assert (tmp_path / "r" / "phase_kappa_p.png").exists()
     assert "of the grid cells" in (tmp_path / "r" / "summary.md").read_text()
+
+
+def test_show_second_order_and_report_options(tiny_run, tmp_path):
+    store, _ = tiny_run
+    shown = reesens("show", store, "--second-order")
+    assert shown.returncode == 0 and "no second-order indices in this store" in shown.stdout
+    bad = reesens("report", store, "--slice", "p", "--out", tmp_path / "r")
+    assert bad.returncode == 2 and "--slice p: expected PARAM=VALUE" in bad.stderr
+    bad = reesens("report", store, "--slice", "p=0.5", "--out", tmp_path / "r")
+    assert bad.returncode == 2 and "--slice applies to grid stores" in bad.stderr
+    bad = reesens("report", store, "--dpi", "5", "--out", tmp_path / "r")
+    assert bad.returncode == 2 and "--dpi must be within [10, 1200], got 5" in bad.stderr
+    assert not (tmp_path / "r").exists()
+    made = reesens("report", store, "--format", "svg", "--outputs", "eq", "--out",
+                   tmp_path / "svg")
+    assert made.returncode == 0, made.stderr
+    assert (tmp_path / "svg" / "sobol_all.svg").exists()
+    assert (tmp_path / "svg" / "index.html").exists()

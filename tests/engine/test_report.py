@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from reesens.engine import cli, grid, report, run
+from reesens.engine import cli, grid, labels, report, run
 from reesens.engine.study import parse
 from tests.engine.test_grid import _grid_table
 from tests.engine.test_pipeline import _woods_table
@@ -51,7 +51,7 @@ def test_sobol_report_has_every_figure_and_the_stores_numbers(mc_store, tmp_path
     j = int(np.nanargmax(one["sobol_ST"].values))
     expected = (f"{one['param'].values[j]} (ST {one['sobol_ST'].values[j]:.3f} ± "
                 f"{one['sobol_ST_conf'].values[j]:.3f}")
-    section = text.split("## What drives the outputs: concept=verifiable")[1]
+    section = text.split("## What drives the outputs: verifiable disclosure")[1]
     line = next(x for x in section.splitlines() if x.startswith("- china_payoff"))
     assert line.startswith(f"- china_payoff is driven most by {expected}")
     assert f"- N: {sobol_ds.attrs['N']}" in text and "## Provenance" in text
@@ -72,13 +72,13 @@ def test_audit_report_states_the_disagreement_as_in_the_store(tmp_path):
     summary = xr.open_zarr(path, group="summary").load()
     differ = float(summary["summary_sets_differ_frequency"].sel(sets_differ_code=1))
     assert f"differ on {differ:.1%} of the sampled rows" in text
-    shares = re.findall(r"In region (\w+) \(([\d.]+)% of the rows\)", text)
-    meanings = summary["region_code"].attrs["flag_meanings"].split()
+    shares = re.findall(r"In region (.+?) \(([\d.]+)% of the rows\)", text)
+    words = [labels.code_words(m) for m in summary["region_code"].attrs["flag_meanings"].split()]
     for name, share in shares:
-        code = summary["region_code"].values[meanings.index(name)]
+        code = summary["region_code"].values[words.index(name)]
         assert float(share) == pytest.approx(
             100 * float(summary["summary_region_frequency"].sel(region_code=code)), abs=0.05)
-    assert "A_ge_delta" in {n for n, _ in shares}  # delta < A happens in this box
+    assert labels.code_words("A_ge_delta") in {n for n, _ in shares}  # delta < A here
 
 
 def test_grid_report_draws_phase_diagrams_and_counts_cells(tmp_path):
@@ -95,7 +95,7 @@ def test_grid_report_draws_phase_diagrams_and_counts_cells(tmp_path):
     share = float((cube["sets_differ"] == 1).mean())
     assert f"differ on {share:.1%} of the grid cells" in text
     n_tie = int(((cube["region"] == 2)).sum())  # p < mu_star, kappa == phi_D
-    assert f"p_lt_mustar_kappa_eq_phiD ({n_tie:,} cells" in text
+    assert f"Region p < μ*, κ = φ_D ({n_tie:,} cells" in text
 
 
 def test_grid_report_of_concepts_maps_their_disagreement(tmp_path):
