@@ -21,6 +21,13 @@ $(RUNTIME): pyproject.toml
 
 $(STAMP): $(RUNTIME) tests/example_model/pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test,bench]" -e tests/example_model
+	# Chromium (Debian's) for the test that opens a report's index.html headless; where
+	# apt-get cannot run, that one test is skipped
+	command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+		&& { DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null \
+		|| { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -q chromium >/dev/null; }; }; } \
+		|| echo "chromium not installed: the report page's browser test will be skipped"
 	touch $(STAMP)
 
 test: $(STAMP)

@@ -42,13 +42,15 @@ def symbol(name: str) -> str:
     return labels.symbol(name)
 
 
-def _figure(n_panels: int, ncols: int, panel_height: float, *, fixed: bool = False):
+def _figure(n_panels: int, ncols: int, panel_height: float, *, fixed: bool = False,
+            top: float = 0.75):
     """A figure of n_panels axes in rows of ncols, panel_height inches per row. `fixed`
-    places the panels with fixed margins (room for a two-line title and tick labels)
-    instead of matplotlib's constrained layout, whose cost grows with the panel count."""
+    places the panels with fixed margins (`top` inches above them: room for a two-line
+    title and tick labels) instead of matplotlib's constrained layout, whose cost grows
+    with the panel count."""
     nrows = max(1, math.ceil(n_panels / ncols))
     if fixed:
-        top, bottom, left, right, gap_x, gap_y = 0.75, 0.35, 0.6, 0.12, 0.6, 0.7  # inches
+        bottom, left, right, gap_x, gap_y = 0.35, 0.6, 0.12, 0.6, 0.7  # inches
         axis_w = (FIG_WIDTH - left - right - (ncols - 1) * gap_x) / ncols
         axis_h = panel_height - gap_y
         height = nrows * axis_h + (nrows - 1) * gap_y + top + bottom
@@ -141,7 +143,7 @@ def case_comparison(ds: xr.Dataset, cases: list[tuple[str, dict]], outputs: list
                     title: str):
     """Cases side by side, one panel per output: per parameter, one bar of ST per case
     with its interval, and S1 with its interval as a dot on the bar."""
-    fig, axes = _figure(len(outputs), 2, 2.8, fixed=True)
+    fig, axes = _figure(len(outputs), 2, 2.8, fixed=True, top=1.1)
     params = ds["param"].values.tolist()
     width = 0.8 / max(1, len(cases))
     x = np.arange(len(params))
@@ -164,8 +166,9 @@ def case_comparison(ds: xr.Dataset, cases: list[tuple[str, dict]], outputs: list
         handles, names = axes[0].get_legend_handles_labels()
         handles.append(plt.Line2D([], [], color="black", marker="o", linestyle="",
                                   markersize=3))
-        axes[0].legend(handles, [f"ST, {n}" for n in names] + ["S1 (each case)"],
-                       fontsize=7, loc="upper right")
+        fig.legend(handles, [f"ST, {n}" for n in names] + ["S1 (each case)"], fontsize=8,
+                   loc="upper center", ncols=len(handles), frameon=False,
+                   bbox_to_anchor=(0.5, 1 - 0.38 / fig.get_figheight()))
     fig.suptitle(title, fontsize=11, y=1 - 0.1 / fig.get_figheight(), va="top")
     return fig
 
@@ -415,7 +418,7 @@ def scatter_matrix(params: dict, outputs: dict, title: str):
             x = params[name]
             if finite.sum() >= HEXBIN_FROM:
                 ax.hexbin(x[finite], y[finite], gridsize=30, cmap="cividis", mincnt=1,
-                          linewidths=0)
+                          linewidths=0, bins="log")
             else:
                 ax.scatter(x[finite], y[finite], s=2, color=SERIES_COLOURS[0], alpha=0.4,
                            linewidths=0)

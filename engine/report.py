@@ -216,7 +216,8 @@ def _html(lines: list[str], figures: list[tuple[Path, str]]) -> str:
     for path, caption in figures:
         media = (f'<object data="{escape(path.name)}" type="application/pdf" width="100%" '
                  f'height="700">{escape(path.name)}</object>' if path.suffix == ".pdf"
-                 else f'<img src="{escape(path.name)}" alt="{escape(caption)}">')
+                 else f'<img src="{escape(path.name)}" alt="{escape(caption)}" '
+                 'onload="this.dataset.loaded=1" onerror="this.dataset.broken=1">')
         body.append(f"<figure>{media}<figcaption>{escape(caption)}</figcaption></figure>")
     in_list = False
     for line in lines[1:]:

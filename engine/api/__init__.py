@@ -70,12 +70,16 @@ def grid(study, *, out=None, workers: int | None = None, resume: bool = False,
                                 resume=resume)
 
 
-def report(store, out=None) -> list[Path]:
-    """Figures (PNG) and summary.md of a store into `out` (default <store>-report), as
-    `reesens report` does; returns the files written."""
+def report(store, out=None, *, fmt: str = "png", dpi: int = 150, outputs=None,
+           slices: dict | None = None) -> list[Path]:
+    """Figures (`fmt` png, pdf or svg), summary.md and index.html of a store into `out`
+    (default <store>-report), as `reesens report` does; returns the files written.
+    outputs: names to report (an output name takes its indicators); slices: for grid
+    stores, {parameter: value} at which to cut the phase diagrams."""
     from reesens.engine import report as report_module
 
-    return report_module.write_report(Path(store), None if out is None else Path(out))
+    return report_module.write_report(Path(store), None if out is None else Path(out),
+                                      fmt=fmt, dpi=dpi, outputs=outputs, slices=slices)
 
 
 def open_store(store) -> dict:

@@ -1,6 +1,9 @@
 """Figures checked from their artists: cell edges, axis ranges, tie lines, legends, masks,
 and the palette's distances for colour-blind readers."""
 import itertools
+import re
+import shutil
+import subprocess
 
 import numpy as np
 import pytest
@@ -219,3 +222,56 @@ def test_behaviour_plots_from_kept_samples(tmp_path, drawn, monkeypatch):
         expected = [np.mean(eq[which == b] == code) for b in range(10)]
         assert np.allclose(line.get_ydata(), expected)
     assert (tmp_path / "out" / "summary.md").read_text().count("kept sample rows") == 1
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def _browser(*args, timeout=120):
+    return subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
+                           "--virtual-time-budget=10000", *args], capture_output=True,
+                          text=True, timeout=timeout)
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no Chromium (make test installs Debian's "
+                                              "where apt-get can)")
+def test_the_report_page_shows_every_figure_in_a_browser(second_order_store, tmp_path):
+    from PIL import Image
+    out = tmp_path / "out"
+    files = report.write_report(second_order_store, out)
+    figures_made = [f.name for f in files if f.suffix == ".png"]
+    page = (out / "index.html").as_uri()
+    dom = _browser("--dump-dom", page).stdout
+    loaded = re.findall(r'<img src="([^"]+)"[^>]*data-loaded="1"', dom)
+    assert sorted(loaded) == sorted(figures_made) and "data-broken" not in dom
+    assert "## " not in dom and "<h2>The cases side by side</h2>" in dom
+    shot = tmp_path / "page.png"
+    _browser(f"--screenshot={shot}", "--window-size=1200,2400", page)
+    colours = Image.open(shot).convert("RGB").getcolors(maxcolors=1 << 20)
+    assert colours is not None and len(colours) > 500  # figures drawn, not a blank page
+    (out / figures_made[0]).unlink()  # and a missing figure is seen as broken
+    assert 'data-broken="1"' in _browser("--dump-dom", page).stdout
+
+
+def test_reports_of_two_swept_options(tmp_path, drawn):
+    model = {"name": "woods", "concepts": ["paper", "verifiable"],
+             "selections": ["china", "foreign"]}
+    table = _woods_table(model=model, sampling={"N": 64, "block_points": 64, "seed": 3})
+    run.run(parse(table), out=tmp_path / "mc.zarr", progress=False)
+    files = {f.name for f in report.write_report(tmp_path / "mc.zarr", tmp_path / "mc")}
+    assert {"compare_cases.png", "sobol_concept-paper-selection-foreign.png"} <= files
+    legend = [t.get_text() for t in drawn["compare_cases.png"].legends[0].get_texts()]
+    assert "ST, Woods (2025)'s Theorem 4; selected by the foreigner's payoff" in legend
+    grid_table = _grid_table()
+    grid_table["model"] = model
+    grid.run_grid(parse(grid_table), out=tmp_path / "g.zarr", progress=False)
+    report.write_report(tmp_path / "g.zarr", tmp_path / "g")
+    titles = [ax.get_title().replace("\n", " ") for ax in drawn["phase_kappa_p.png"].axes
+              if ax.get_visible()]
+    assert len(titles) == 4 and ("selected equilibrium; verifiable disclosure; selected by "
+                                 "the foreigner's payoff") in titles
+    differ = [ax.get_title().replace("\n", " ")
+              for ax in drawn["disagreement_kappa_p.png"].axes if ax.get_visible()]
+    assert differ == ["Woods (2025)'s Theorem 4 vs verifiable disclosure; selected by "
+                      "China's payoff", "Woods (2025)'s Theorem 4 vs verifiable disclosure; "
+                      "selected by the foreigner's payoff"]
