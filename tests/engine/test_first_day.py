@@ -12,6 +12,7 @@ import pytest
 import xarray as xr
 import zarr
 
+from reesens.engine import labels
 from tests.engine.test_cli import BASELINE, ROOT, reesens
 
 GRID_TWO_OPTIONS = """name = "two_options"
@@ -65,8 +66,8 @@ def test_grid_of_two_swept_options_reports_and_shows(tmp_path):
     meanings = xr.open_zarr(store, group="grid")["eq"].attrs["flag_meanings"].split()
     values = xr.open_zarr(store, group="grid")["eq"].attrs["flag_values"]
     codes, counts = np.unique(eq, return_counts=True)
-    expected = ", ".join(f"{meanings[values.index(c)]} {n / eq.size:.1%}"
-                         for c, n in zip(codes, counts))
+    expected = ", ".join(f"{labels.code_words(meanings[values.index(c)])} "
+                         f"{labels.share(int(n), eq.size)}" for c, n in zip(codes, counts))
     assert lines[1] == f"eq: {expected}"
     summary = (report_dir / "summary.md").read_text()
     assert f"- eq: {expected}." in summary
