@@ -80,9 +80,13 @@ def analysed_outputs(case: xr.Dataset) -> list[str]:
             if not str(case["sobol_skip_reason"].sel(output=o).values)]
 
 
-def output_title(label: str, wrap: bool = False) -> str:
-    """An output's panel title in words (on two lines when long and `wrap`)."""
+def output_title(label: str, wrap: bool = False, ds: xr.Dataset | None = None) -> str:
+    """An output's panel title in words (on two lines when long and `wrap`); with the
+    sobol dataset `ds`, a code output's aggregate says it is all codes at once."""
     words = labels.output_words(label)
+    if ds is not None and "output_long_name" in ds.coords and str(
+            ds["output_long_name"].sel(output=label).values).startswith("all codes of"):
+        words = f"{label}: all codes at once"
     return "\n".join(textwrap.wrap(words, 40) or [words]) if wrap else words
 
 
@@ -102,7 +106,7 @@ def sobol_bars(case: xr.Dataset, title: str, outputs: list[str]):
         ax.set_xticks(x, [symbol(p) for p in one["param"].values[order]])
         ax.set_ylim(min(0.0, float(np.nanmin(one["sobol_S1"].values)) - 0.05), 1.05)
         ax.set_yticks([0.0, 0.5, 1.0])  # fewer tick artists: most of a panel's drawing
-        ax.set_title(output_title(output, wrap=True), fontsize=9)
+        ax.set_title(output_title(output, wrap=True, ds=case), fontsize=9)
         ax.set_ylabel("Sobol' index", fontsize=8)
         ax.tick_params(labelsize=8)
         ax.axhline(0, color="0.4", linewidth=0.6)
@@ -113,8 +117,10 @@ def sobol_bars(case: xr.Dataset, title: str, outputs: list[str]):
 
 
 def s2_heatmaps(case: xr.Dataset, title: str, outputs: list[str]):
-    """One panel per output: the second-order indices S2[j, k] (j < k). A cell whose
-    interval contains 0 is left blank (hatched): no interaction can be told from none."""
+    """One panel per output with second-order indices (aggregates of codes have none):
+    S2[j, k] (j < k). A cell whose interval contains 0 is left blank (hatched): no
+    interaction can be told from none."""
+    outputs = [o for o in outputs if np.isfinite(case["sobol_S2"].sel(output=o).values).any()]
     params = case["param"].values.tolist()
     fig, axes = _figure(len(outputs), 4, 2.6)
     s2_all = case["sobol_S2"].sel(output=outputs).values
@@ -160,7 +166,7 @@ def case_comparison(ds: xr.Dataset, cases: list[tuple[str, dict]], outputs: list
         ax.set_ylim(-0.1, 1.1)
         ax.set_yticks([0.0, 0.5, 1.0])
         ax.axhline(0, color="0.4", linewidth=0.6)
-        ax.set_title(output_title(output, wrap=True), fontsize=9)
+        ax.set_title(output_title(output, wrap=True, ds=ds), fontsize=9)
         ax.tick_params(labelsize=8)
     if outputs:
         handles, names = axes[0].get_legend_handles_labels()

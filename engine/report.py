@@ -39,9 +39,10 @@ OUTPUT_WIDTH = 28  # characters of the terminal table's output column; longer na
 
 
 def complements(summary: xr.Dataset | None) -> dict[str, str]:
-    """{dropped indicator: the one kept} for code outputs of which exactly two codes occur
-    (in every case together): the indicators of the two codes sum to 1, so their indices
-    are the same. The later code in the flags is kept (sets_differ==differ over ==same)."""
+    """{dropped series: the one kept} for code outputs of which exactly two codes occur
+    (in every case together): the indicators of the two codes sum to 1, so they and the
+    output's aggregate (engine.sobol.categorical) have the same indices. The later code's
+    indicator is kept (sets_differ==differ over ==same and over sets_differ)."""
     if summary is None:
         return {}
     dropped = {}
@@ -55,7 +56,7 @@ def complements(summary: xr.Dataset | None) -> dict[str, str]:
         if present.sum() == 2:
             meanings = summary[code_dim].attrs["flag_meanings"].split()
             first, second = (meanings[i] for i in np.flatnonzero(present))
-            dropped[f"{variable}=={first}"] = f"{variable}=={second}"
+            dropped[f"{variable}=={first}"] = dropped[variable] = f"{variable}=={second}"
     return dropped
 
 
@@ -84,7 +85,7 @@ def table(ds: xr.Dataset, summary: xr.Dataset | None = None) -> str:
                     f"{_value(one['sobol_ST'].values[j], one['sobol_ST_conf'].values[j])} "
                     f"{_value(one['sobol_S1'].values[j], one['sobol_S1_conf'].values[j])}")
             lines += names[len(order):]
-    lines += [f"({d} left out: the complement of {k}, the same indices)"
+    lines += [f"({d} left out: the same indices as {k}, only two codes occur)"
               for d, k in dropped.items() if d in ds["output"].values.tolist()]
     return "\n".join(lines)
 
@@ -103,9 +104,9 @@ def second_order_table(ds: xr.Dataset, summary: xr.Dataset | None = None) -> str
             lines.append(f"== {title}")
         lines.append(f"{'output':<{OUTPUT_WIDTH}} {'pair':<16} {'S2':>14}")
         for output, one, reason in _outputs(case):
-            if reason or output in dropped:
-                continue
             s2, conf = one["sobol_S2"].values, one["sobol_S2_conf"].values
+            if reason or output in dropped or not np.isfinite(s2).any():
+                continue
             pairs = [(j, k) for j in range(len(params)) for k in range(j + 1, len(params))]
             pairs.sort(key=lambda jk: -np.nan_to_num(abs(s2[jk]), nan=-1.0))
             names = labels.wrap(output, OUTPUT_WIDTH)
@@ -118,22 +119,22 @@ def second_order_table(ds: xr.Dataset, summary: xr.Dataset | None = None) -> str
 
 
 def drivers(ds: xr.Dataset, code_output: str = "eq") -> str:
-    """One line per case: which parameters drive the choice among the codes of `code_output`.
-
-    Ranks parameters by the largest ST they reach over the indicators `code_output==k`.
-    """
-    prefix = f"{code_output}=="
+    """One line per case: which parameters drive the choice among the codes of
+    `code_output`, ranked by the aggregated total index of all its codes at once
+    (engine.sobol.categorical), with intervals."""
     lines = []
     for title, case in _cases(ds):
-        labels = [o for o in case["output"].values.tolist() if o.startswith(prefix)]
-        if not labels:
+        if code_output not in case["output"].values.tolist():
             continue
-        st = case["sobol_ST"].sel(output=labels).max("output", skipna=True).values
+        one = case.sel(output=code_output)
+        if str(one["sobol_skip_reason"].values):
+            continue
+        st, conf = one["sobol_ST"].values, one["sobol_ST_conf"].values
         order = np.argsort(-np.nan_to_num(st, nan=-1.0), kind="stable")
-        ranked = ", ".join(f"{case['param'].values[j]} (ST up to {st[j]:.2f})"
+        ranked = ", ".join(f"{case['param'].values[j]} (ST {st[j]:.2f} ± {conf[j]:.2f})"
                            for j in order if not np.isnan(st[j]))
         lines.append(f"{title + ': ' if title else ''}the equilibrium choice is driven by "
-                     f"{ranked}")
+                     f"{ranked} (all {code_output} codes at once)")
     return "\n".join(lines)
 
 
@@ -298,8 +299,8 @@ def _sobol_report(store: Path, drawn: _Figures, has_convergence: bool, wanted,
     conf = f"{float(sobol_ds.attrs['conf_level']):.0%}"
     lines = [f"Monte Carlo study, N = {N} base points ({rows:,} model rows), "
              f"{sobol_ds.attrs['estimator']} estimator, intervals at {conf}.", ""]
-    lines += [f"Left out of tables and figures: {d}, the complement of {k} (no other code "
-              "occurs, so the two indicators sum to 1 and have the same indices)."
+    lines += [f"Left out of tables and figures: {d}, which has the same indices as {k} "
+              "(only two codes occur: their indicators sum to 1)."
               for d, k in dropped.items() if d in chosen] + ([""] if dropped else [])
     cases = _cases(sobol_ds)
     for title, case in cases:
@@ -433,7 +434,9 @@ def _driver_sentences(case: xr.Dataset, outputs=None) -> list[str]:
     for output, one, reason in _outputs(case):
         if outputs is not None and output not in outputs and not reason:
             continue
-        what = ("the indicator " if "==" in output else "") + labels.output_words(output)
+        whole = str(one["output_long_name"].values).startswith("all codes of")
+        what = ("the indicator " if "==" in output else "") + labels.output_words(output) + (
+            " (all its codes at once)" if whole else "")
         if reason:
             if outputs is None or output.split("==")[0] in {o.split("==")[0] for o in outputs}:
                 sentences.append(f"{what}: no indices ({reason}).")

@@ -193,18 +193,29 @@ def _indices(study, spec, moments, boot, values, estimator, workers, N, progress
                                                                 study.second_order)
     reasons = sobol.skip_reasons(rows, total_rows)
     if estimator == "salib":
-        rows_values = values.reshape(*shape, len(spec), -1)
-        arrays = sobol.salib_indices(study, rows_values[..., kept, :], reasons[..., kept],
+        rows_values = values.reshape(*shape, len(spec), -1)[..., kept, :]
+        arrays = sobol.salib_indices(study, rows_values, reasons[..., kept],
                                      workers=workers, progress=progress)
+        arrays.update(sobol.ab_variances(study, rows_values))
     else:
         arrays = sobol.scrambled_indices(study, scrambled, reasons) if scrambled else \
             sobol.streaming_indices(study, moments, reasons, boot)
-        arrays = {q: a[..., kept, :, :] if q.startswith("S2") else a[..., kept, :]
-                  for q, a in arrays.items()}
+        arrays = _kept(arrays, kept)
     kept_spec = [s for s, k in zip(spec, kept) if k]
     reasons = sobol.explain_nan(arrays, reasons[..., kept])
+    kept_spec, arrays, reasons = sobol.categorical(study, kept_spec, arrays, reasons)
     return (sobol.sobol_dataset(study, kept_spec, arrays, reasons, estimator),
             store.summary_dataset(study, spec, kept, rows, total_rows))
+
+
+def _kept(arrays: dict, kept: np.ndarray) -> dict:
+    """arrays with only the kept series: quantities (*cases, series, D[, D]), variances
+    (*cases, series) and the replicates' or designs' own (R, *cases, series[, D])."""
+    def take(q, a):
+        tail = 2 if q.startswith("S2") else (0 if q.startswith("V") else 1)
+        return a[(slice(None),) * (a.ndim - tail - 1) + (kept,)]
+    return {q: ({r: take(r, b) for r, b in a.items()} if isinstance(a, dict) else take(q, a))
+            for q, a in arrays.items()}
 
 
 def _widest(result) -> float:

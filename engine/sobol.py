@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
 import xarray as xr
@@ -150,6 +151,12 @@ def streaming_indices(study: Study, moments: streaming.Moments, reasons: np.ndar
     for q, a in arrays.items():
         a[...] = out[q].reshape(a.shape)
         a[skip] = np.nan
+    arrays["V"] = out["V"].reshape(reasons.shape)
+    if "V_conf" in out:
+        arrays["V_conf"] = out["V_conf"].reshape(reasons.shape)
+    if "boot" in out:
+        arrays["boot"] = {q: b.reshape(b.shape[0], *reasons.shape, *b.shape[2:])
+                          for q, b in out["boot"].items()}
     return arrays
 
 
@@ -165,11 +172,128 @@ def scrambled_indices(study: Study, designs: list, reasons: np.ndarray) -> dict:
     R = len(estimates)
     quantile = t.ppf(0.5 + study.conf_level / 2, R - 1)
     arrays = {}
-    for q in (name for name in estimates[0] if not name.endswith("_conf")):
+    for q in (name for name in estimates[0] if name in ("S1", "ST", "S2")):
         stack = np.stack([e[q] for e in estimates])
         arrays[q] = stack.mean(axis=0)
         arrays[f"{q}_conf"] = quantile * stack.std(axis=0, ddof=1) / math.sqrt(R)
+    arrays["designs"] = {q: np.stack([e[q] for e in estimates]) for q in ("V", "S1", "ST")}
     return arrays
+
+
+def categorical(study: Study, spec: list[Series], arrays: dict, reasons: np.ndarray):
+    """The aggregated indices of each code output, one more series per code output
+    (labelled with the output's name, before its indicators), for "which parameters
+    drive the choice among the codes" as one number per parameter.
+
+    For a code output Y with indicators I_k = 1{Y = k} (Gamboa, Janon, Klein & Lagnoux
+    2013, indices of a multivariate output): S1 = sum_k V_k S1_k / sum_k V_k, likewise ST,
+    V_k the variance of I_k over the A and B rows: the share of the one-hot vector's total
+    variance that each parameter explains. Intervals: with bootstrap replicates or
+    independent scramblings, the same ratio in each replicate or design (exact); with the
+    delta method or SALib's bootstrap, whose indicators' errors are known only one by one,
+    the bound sum_k w_k (h_k + |S_k - S| h_Vk / V_k) (w_k = V_k / sum V; h the indicators'
+    and their variances' half-widths), which holds whatever their correlation: those
+    intervals are conservative. No S2 (NaN).
+
+    spec, arrays ({quantity: (*cases, series, D[, D])}, with "V" (*cases, series) and one
+    of "boot", "designs", "V_conf"), reasons (*cases, series) of the kept series; returns
+    the three extended.
+    """
+    z = NormalDist().inv_cdf(0.5 + study.conf_level / 2)
+    groups = {}
+    for i, series in enumerate(spec):
+        if series.code is not None:
+            groups.setdefault(series.output, []).append(i)
+    plan = []  # ("aggregate", output) before each code output's first indicator, ("series", i)
+    for i, series in enumerate(spec):
+        if series.code is not None and groups[series.output][0] == i:
+            plan.append(("aggregate", series.output))
+        plan.append(("series", i))
+    aggregated = {o: _aggregate(arrays, members, z, study) for o, members in groups.items()}
+    order = [Series(x, x, None, {"long_name": f"all codes of {x} at once (aggregated "
+                                              "indices of its indicators)", "units": "1"})
+             if kind == "aggregate" else spec[x] for kind, x in plan]
+    out = {}
+    for q in (q for q in arrays if q in ("S1", "ST", "S1_conf", "ST_conf", "S2", "S2_conf")):
+        axis = -3 if q.startswith("S2") else -2
+        parts = []
+        for kind, x in plan:
+            if kind == "series":
+                parts.append(np.take(arrays[q], [x], axis=axis))
+            elif q.startswith("S2"):
+                parts.append(np.full_like(np.take(arrays[q], [0], axis=axis), np.nan))
+            else:
+                parts.append(aggregated[x][0][q][..., None, :])
+        out[q] = np.concatenate(parts, axis=axis)
+    merged = np.stack([aggregated[x][1](reasons[..., groups[x]]) if kind == "aggregate"
+                       else reasons[..., x] for kind, x in plan], axis=-1)
+    return order, out, merged
+
+
+def _aggregate(arrays: dict, members: list[int], z: float, study: Study):
+    """({S1, ST, S1_conf, ST_conf}: (*cases, D)) of the indicators `members`, and a
+    function of their reasons (*cases, members) giving the aggregate's reasons."""
+    def ratio(V, S):  # V (..., members), S (..., members, D)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return (V[..., None] * S).sum(axis=-2) / V.sum(axis=-1)[..., None]
+
+    if "designs" not in arrays:
+        V = arrays["V"][..., members]
+        out = {q: ratio(V, arrays[q][..., members, :]) for q in ("S1", "ST")}
+    if "boot" in arrays:  # every replicate weights all series' rows alike
+        b = arrays["boot"]
+        for q in ("S1", "ST"):
+            each = ratio(b["V"][:, ..., members], b[q][:, ..., members, :])
+            with np.errstate(invalid="ignore"):
+                out[f"{q}_conf"] = z * np.std(each, axis=0, ddof=1)
+    elif "designs" in arrays:  # independent scramblings: the ratio in each design
+        from scipy.stats import t  # scipy.stats: import only to use
+        d, out = arrays["designs"], {}
+        R = d["V"].shape[0]
+        for q in ("S1", "ST"):
+            each = ratio(d["V"][:, ..., members], d[q][:, ..., members, :])
+            out[q] = each.mean(axis=0)
+            out[f"{q}_conf"] = (t.ppf(0.5 + study.conf_level / 2, R - 1)
+                                * each.std(axis=0, ddof=1) / math.sqrt(R))
+    else:
+        hV = arrays["V_conf"][..., members]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            w = V / V.sum(axis=-1, keepdims=True)
+            for q in ("S1", "ST"):
+                S = arrays[q][..., members, :]
+                bound = arrays[f"{q}_conf"][..., members, :] + np.abs(
+                    S - out[q][..., None, :]) * (hV / V)[..., None]
+                out[f"{q}_conf"] = (w[..., None] * bound).sum(axis=-2)
+
+    bad = ~np.isfinite(out["S1"]).all(axis=-1)
+
+    def reasons_of(indicator_reasons: np.ndarray) -> np.ndarray:
+        """The aggregate's skip reasons (*cases) from its indicators' (*cases, members)."""
+        text = np.full(indicator_reasons.shape[:-1], "", dtype=object)
+        for index in np.ndindex(*text.shape):
+            given = [r for r in indicator_reasons[index] if r]
+            if len(members) < 2:
+                text[index] = "constant output"
+            elif given:
+                text[index] = f"an indicator has no indices ({given[0]})"
+            elif bad[index]:
+                text[index] = "estimates not finite"
+        return text
+
+    return out, reasons_of
+
+
+def ab_variances(study: Study, values: np.ndarray) -> dict:
+    """{"V", "V_conf"}: (*cases, series) variance of each series over the A and B rows of
+    values (*cases, series, rows) and its delta-method half-width, sqrt((m4 - V^2) / n)."""
+    k = sampling.rows_per_point(len(study.sampled_names), study.second_order)
+    points = values.reshape(*values.shape[:-1], -1, k)
+    ab = np.concatenate([points[..., 0], points[..., k - 1]], axis=-1)
+    centred = ab - ab.mean(axis=-1, keepdims=True)
+    V = (centred ** 2).mean(axis=-1)
+    m4 = (centred ** 4).mean(axis=-1)
+    z = NormalDist().inv_cdf(0.5 + study.conf_level / 2)
+    return {"V": V, "V_conf": z * np.sqrt(np.maximum(m4 - V ** 2, 0) / ab.shape[-1])}
 
 
 def _empty(study: Study, shape) -> dict:

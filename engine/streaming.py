@@ -135,10 +135,12 @@ def _estimates(ft: Features, mu: np.ndarray, cov: np.ndarray, g: np.ndarray) -> 
 
 
 def indices(m: Moments, conf_level: float, replicates: Replicates | None = None) -> dict:
-    """SALib's S1, ST (S2) and interval half-widths: {name: (S, D) or (S, D, D)}.
+    """SALib's S1, ST (S2) and interval half-widths: {name: (S, D) or (S, D, D)}, and V
+    (S,), the variance of the A and B rows the indices divide by.
 
-    The half-widths are the delta method's, or with `replicates` the bootstrap's:
-    z * the standard deviation of the replicates' estimates (ddof 1), as SALib's. S2 has
+    The half-widths are the delta method's (with V_conf, V's), or with `replicates` the
+    bootstrap's: z * the standard deviation of the replicates' estimates (ddof 1), as
+    SALib's; then "boot" holds the replicates' own V, S1 and ST ((R, S[, D])). S2 has
     NaN below the diagonal and on it, as SALib leaves it.
     """
     ft = m.features
@@ -146,15 +148,17 @@ def indices(m: Moments, conf_level: float, replicates: Replicates | None = None)
     cov = _covariance(ft, ft.pairs, m.comoment, m.n)
     g = m.rows[:, 1]  # global mean of all rows: SALib standardises by it
     est = _estimates(ft, m.mean, cov, g)
-    out = {q: est[q] for q in ("S1", "ST", "S2") if q in est}
+    out = {q: est[q] for q in ("V", "S1", "ST", "S2") if q in est}
     if replicates is not None:
         mu = np.zeros((*replicates.mean.shape[:2], ft.size))
         mu[..., ft.base] = replicates.mean
         boot = _estimates(ft, mu, _covariance(ft, ft.base[ft.base_pairs], replicates.comoment,
                                               replicates.weight[:, None, None]), g[None])
         with np.errstate(invalid="ignore"):
-            for q in list(out):
-                out[f"{q}_conf"] = z * np.std(boot[q], axis=0, ddof=1)
+            for q in ("S1", "ST", "S2"):
+                if q in out:
+                    out[f"{q}_conf"] = z * np.std(boot[q], axis=0, ddof=1)
+        out["boot"] = {q: boot[q] for q in ("V", "S1", "ST")}
         return out
     out.update(_delta_half_widths(m, cov, est, z))
     return out
@@ -180,6 +184,8 @@ def _delta_half_widths(m: Moments, cov: np.ndarray, est: dict, z: float) -> dict
 
         def half_width(grad):
             return z * np.sqrt(np.einsum("sf,sfg,sg->s", grad, cov, grad) / m.n)
+
+        out["V_conf"] = half_width(grad_V)
 
         grads = {}
         for j in range(D):
