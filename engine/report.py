@@ -317,6 +317,7 @@ def _sobol_report(store: Path, drawn: _Figures, has_convergence: bool, wanted,
                       f"Second-order indices S2 of each pair of parameters, {name}; "
                       f"hatched: the {conf} interval contains 0; N = {N}.")
         lines += [f"## What drives the outputs{': ' + name if title else ''}", ""]
+        lines += [f"- In short: {line}." for line in drivers(case).splitlines()]
         lines += [f"- {sentence}" for sentence in _driver_sentences(case, outputs)] + [""]
     if len(cases) > 1:
         outputs = [o for o in figures.analysed_outputs(sobol_ds.isel(
