@@ -287,13 +287,14 @@ def _report(args) -> int:
         raise report.ReportError(f"--dpi must be within [10, 1200], got {args.dpi}")
     slices = {}
     for text in args.slice:
-        name, equals, value = text.partition("=")
+        name, _, value = text.partition("=")
         try:
-            slices[name.strip()] = float(value)
+            number = float(value)
         except ValueError:
-            equals = ""
-        if not equals or not name.strip():
+            number = None
+        if number is None or not name.strip():
             raise report.ReportError(f"--slice {text}: expected PARAM=VALUE, e.g. p=0.5")
+        slices[name.strip()] = number
     _print_report(report.write_report(args.store, args.out, progress=not args.quiet,
                                       fmt=args.format, dpi=args.dpi, outputs=args.outputs,
                                       slices=slices))

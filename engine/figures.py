@@ -20,6 +20,7 @@ matplotlib.rcParams.update({"pdf.fonttype": 42, "ps.fonttype": 42})  # embed Tru
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
+from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.colors import BoundaryNorm, ListedColormap  # noqa: E402
 from matplotlib.patches import Patch, Rectangle  # noqa: E402
 
@@ -36,10 +37,6 @@ CATEGORY_COLOURS = ("#555555", "#D55E00", "#44AA99", "#F0E442", "#332288", "#E69
                     "#88CCEE", "#4477AA")
 SERIES_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00",
                   "#F0E442", "#000000")  # Okabe-Ito, for lines and bars of cases
-
-
-def symbol(name: str) -> str:
-    return labels.symbol(name)
 
 
 def _figure(n_panels: int, ncols: int, panel_height: float, *, fixed: bool = False,
@@ -84,8 +81,8 @@ def output_title(label: str, wrap: bool = False, ds: xr.Dataset | None = None) -
     """An output's panel title in words (on two lines when long and `wrap`); with the
     sobol dataset `ds`, a code output's aggregate says it is all codes at once."""
     words = labels.output_words(label)
-    if ds is not None and "output_long_name" in ds.coords and str(
-            ds["output_long_name"].sel(output=label).values).startswith("all codes of"):
+    if ds is not None and "output_long_name" in ds.coords and labels.is_aggregate(
+            str(ds["output_long_name"].sel(output=label).values)):
         words = f"{label}: all codes at once"
     return "\n".join(textwrap.wrap(words, 40) or [words]) if wrap else words
 
@@ -103,7 +100,7 @@ def sobol_bars(case: xr.Dataset, title: str, outputs: list[str]):
             ax.bar(x + (k - 0.5) * width, one[f"sobol_{q}"].values[order], width,
                    yerr=one[f"sobol_{q}_conf"].values[order], color=colour, capsize=2,
                    error_kw={"elinewidth": 0.8}, label=q)
-        ax.set_xticks(x, [symbol(p) for p in one["param"].values[order]])
+        ax.set_xticks(x, [labels.symbol(p) for p in one["param"].values[order]])
         ax.set_ylim(min(0.0, float(np.nanmin(one["sobol_S1"].values)) - 0.05), 1.05)
         ax.set_yticks([0.0, 0.5, 1.0])  # fewer tick artists: most of a panel's drawing
         ax.set_title(output_title(output, wrap=True, ds=case), fontsize=9)
@@ -135,7 +132,7 @@ def s2_heatmaps(case: xr.Dataset, title: str, outputs: list[str]):
         for j, k in zip(*np.nonzero(unclear)):
             ax.add_patch(Rectangle((k - 0.5, j - 0.5), 1, 1, fill=False, hatch="///",
                                    edgecolor="0.7", linewidth=0))
-        ticks = [symbol(p) for p in params]
+        ticks = [labels.symbol(p) for p in params]
         ax.set_xticks(range(len(params)), ticks, fontsize=7)
         ax.set_yticks(range(len(params)), ticks, fontsize=7)
         ax.set_title(output_title(output, wrap=True), fontsize=8)
@@ -162,7 +159,7 @@ def case_comparison(ds: xr.Dataset, cases: list[tuple[str, dict]], outputs: list
                    color=colour, capsize=1.5, error_kw={"elinewidth": 0.7}, label=name)
             ax.errorbar(offset, one["sobol_S1"].values, yerr=one["sobol_S1_conf"].values,
                         fmt="o", color="black", markersize=2.5, elinewidth=0.6, capsize=1)
-        ax.set_xticks(x, [symbol(p) for p in params])
+        ax.set_xticks(x, [labels.symbol(p) for p in params])
         ax.set_ylim(-0.1, 1.1)
         ax.set_yticks([0.0, 0.5, 1.0])
         ax.axhline(0, color="0.4", linewidth=0.6)
@@ -219,7 +216,7 @@ def convergence(conv: xr.Dataset, outputs: list[str] | None = None):
             st, w = one["sobol_ST"].sel(param=param).values, \
                 one["sobol_ST_conf"].sel(param=param).values
             colour = SERIES_COLOURS[j % len(SERIES_COLOURS)]
-            ax.plot(N, st, marker="o", markersize=3, color=colour, label=symbol(param))
+            ax.plot(N, st, marker="o", markersize=3, color=colour, label=labels.symbol(param))
             ax.fill_between(N, st - w, st + w, color=colour, alpha=0.2, linewidth=0)
         ax.set_xscale("log", base=2)
         ax.set_xlim(N.min() / 1.3, N.max() * 1.3)
@@ -251,9 +248,24 @@ def cell_edges(values, tie: float | None = None) -> np.ndarray:
     return edges
 
 
+def _cell_panel(ax, name: str, a: xr.DataArray, index: np.ndarray, cmap, norm,
+                overlays: dict) -> set:
+    """One panel of a 2-D slice a (y, x): the cells (colour `index` (y, x) through cmap
+    and norm) on their true edges, tie cells on their lines, the overlays, axis labels
+    and title; returns the overlays drawn (_overlay)."""
+    y, x = a.dims
+    ties = overlays.get("ties", {})
+    edges = {d: cell_edges(a[d].values, ties.get(d)) for d in (x, y)}
+    ax.pcolormesh(edges[x], edges[y], index, cmap=cmap, norm=norm, shading="flat")
+    _tie_cells(ax, a, edges, ties, [cmap(i) for i in range(cmap.N)], index)
+    drawn = _overlay(ax, a, overlays)
+    _label_axes(ax, a, x, y)
+    ax.set_title("\n".join(textwrap.wrap(name, 60)), fontsize=9)
+    return drawn
+
+
 def _tie_cells(ax, a: xr.DataArray, edges: dict, ties: dict, colours, index) -> None:
     """The codes of the cells on a tie line (of no width), as thick segments on it."""
-    from matplotlib.collections import LineCollection
     y, x = a.dims
     for axis, other in ((x, y), (y, x)):
         if axis not in ties:
@@ -291,15 +303,8 @@ def phase_diagram(panels: list[tuple[str, xr.DataArray]], overlays: dict, title:
     norm = BoundaryNorm(np.arange(len(codes) + 1) - 0.5, len(codes))
     drawn = set()
     for ax, (name, a) in zip(axes, panels):
-        y, x = a.dims
-        index = np.searchsorted(codes, a.values)
-        ties = overlays.get("ties", {})
-        edges = {d: cell_edges(a[d].values, ties.get(d)) for d in (x, y)}
-        ax.pcolormesh(edges[x], edges[y], index, cmap=colours, norm=norm, shading="flat")
-        _tie_cells(ax, a, edges, ties, [colours(i) for i in range(len(codes))], index)
-        drawn |= _overlay(ax, a, overlays)
-        _label_axes(ax, a, x, y)
-        ax.set_title("\n".join(labels.wrap(name, 60)), fontsize=9)
+        drawn |= _cell_panel(ax, name, a, np.searchsorted(codes, a.values), colours, norm,
+                             overlays)
     handles = [Patch(color=colours(i), label=labels.code_words(meanings.get(c, str(c))))
                for i, c in enumerate(codes)] + _line_handles(drawn)
     fig.legend(handles=handles, loc="outside lower center", ncols=min(3, len(handles)),
@@ -390,17 +395,11 @@ def disagreement_map(panels: list[tuple[str, xr.DataArray]], overlays: dict, tit
     [(panel title, bool DataArray)], on the cells' true edges."""
     fig, axes = _figure(len(panels), min(2, len(panels)), 4.6)
     cmap = ListedColormap(["#EEEEEE", CATEGORY_COLOURS[1]])
+    norm = BoundaryNorm([-0.5, 0.5, 1.5], 2)
     drawn = set()
     for ax, (name, differ) in zip(axes, panels):
-        y, x = differ.dims
-        ties = overlays.get("ties", {})
-        edges = {d: cell_edges(differ[d].values, ties.get(d)) for d in (x, y)}
-        values = differ.values.astype(int)
-        ax.pcolormesh(edges[x], edges[y], values, cmap=cmap, vmin=0, vmax=1, shading="flat")
-        _tie_cells(ax, differ, edges, ties, [cmap(0), cmap(1)], values)
-        drawn |= _overlay(ax, differ, overlays)
-        _label_axes(ax, differ, x, y)
-        ax.set_title("\n".join(labels.wrap(name, 60)), fontsize=9)
+        drawn |= _cell_panel(ax, name, differ, differ.values.astype(int), cmap, norm,
+                             overlays)
     handles = [Patch(color=cmap(0), label="same set"), Patch(color=cmap(1), label="sets differ")]
     handles += _line_handles(drawn)
     fig.legend(handles=handles, loc="outside lower center", ncols=3, fontsize=8)
@@ -430,7 +429,7 @@ def scatter_matrix(params: dict, outputs: dict, title: str):
                            linewidths=0)
             ax.tick_params(labelsize=6)
             if r == len(outputs) - 1:
-                ax.set_xlabel(symbol(name), fontsize=8)
+                ax.set_xlabel(labels.symbol(name), fontsize=8)
             if c == 0:
                 ax.set_ylabel("\n".join(textwrap.wrap(output_title(output), 18)), fontsize=7)
     fig.suptitle(title, fontsize=10, y=1 - 0.1 / fig.get_figheight(), va="top")
@@ -475,7 +474,7 @@ def conditional_shares(params: dict, codes: np.ndarray, attrs: dict, title: str,
             ax.plot(centres, share, marker="o", markersize=2.5, color=colour_of[c],
                     label=labels.code_words(meanings[c]))
         ax.set_ylim(-0.03, 1.03)
-        ax.set_xlabel(symbol(name), fontsize=8)
+        ax.set_xlabel(labels.symbol(name), fontsize=8)
         ax.set_ylabel("share of rows", fontsize=7)
         ax.tick_params(labelsize=7)
     if params:

@@ -14,7 +14,7 @@ SYMBOLS = {"A": "$A$", "gamma": r"$\gamma$", "delta": r"$\delta$", "phi_D": r"$\
            "rho_F": r"$\rho_F$", "S": "$S$"}
 # the same in plain text (Markdown, terminal)
 TEXT_SYMBOLS = {"gamma": "γ", "delta": "δ", "phi_D": "φ_D", "kappa": "κ", "mu_star": "μ*",
-                "mustar": "μ*", "phiD": "φ_D", "rho_C": "ρ_C", "rho_F": "ρ_F"}
+                "rho_C": "ρ_C", "rho_F": "ρ_F"}
 
 # equilibrium codes (docs/model.md section 3) in words
 CODE_WORDS = {"invalid": "invalid vector", "none": "no equilibrium",
@@ -38,6 +38,15 @@ OPTION_WORDS = {
     ("selection", "hedge"): "selected for the most hedging",
     ("selection", "transparent"): "selected for the most disclosure",
 }
+
+
+AGGREGATE = "all codes of {} at once (aggregated indices of its indicators)"
+
+
+def is_aggregate(long_name: str) -> bool:
+    """Whether an output's long_name is that of a code output's aggregate (AGGREGATE)."""
+    head, tail = AGGREGATE.split("{}")
+    return long_name.startswith(head) and long_name.endswith(tail)
 
 
 def symbol(name: str) -> str:

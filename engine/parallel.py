@@ -193,9 +193,9 @@ def _run_threads(function, shared, groups, extra, workers, progress) -> list:
         running = {}
 
         def start_next() -> None:
-            for i, group in queue:
+            i, group = next(queue, (None, None))
+            if group is not None:
                 running[pool.submit(function, *shared, group, *extra)] = i
-                return
 
         for _ in range(max(1, workers)):
             start_next()

@@ -405,7 +405,7 @@ def _case_of(case: xr.Dataset, ds: xr.Dataset) -> dict:
 
 
 def _comparison_table(ds: xr.Dataset, cases, outputs) -> list[str]:
-    """Markdown: per output and parameter, ST ± interval in each case."""
+    """Markdown: per output and parameter, ST and S1 with their intervals in each case."""
     head = "| output | param | " + " | ".join(name for name, _ in cases) + " |"
     lines = [head, "|" + "---|" * (2 + len(cases))]
     for output in outputs:
@@ -413,7 +413,8 @@ def _comparison_table(ds: xr.Dataset, cases, outputs) -> list[str]:
             cells = []
             for _, where in cases:
                 one = ds.sel(where).sel(output=output, param=param)
-                cells.append(_ci(float(one["sobol_ST"]), float(one["sobol_ST_conf"])))
+                cells.append(f"ST {_ci(float(one['sobol_ST']), float(one['sobol_ST_conf']))}, "
+                             f"S1 {_ci(float(one['sobol_S1']), float(one['sobol_S1_conf']))}")
             lines.append(f"| {labels.output_words(output)} | {param} | " + " | ".join(cells)
                          + " |")
     return lines
@@ -435,7 +436,7 @@ def _driver_sentences(case: xr.Dataset, outputs=None) -> list[str]:
     for output, one, reason in _outputs(case):
         if outputs is not None and output not in outputs and not reason:
             continue
-        whole = str(one["output_long_name"].values).startswith("all codes of")
+        whole = labels.is_aggregate(str(one["output_long_name"].values))
         what = ("the indicator " if "==" in output else "") + labels.output_words(output) + (
             " (all its codes at once)" if whole else "")
         if reason:
@@ -541,9 +542,9 @@ def _grid_report(store: Path, drawn: _Figures, progress: bool, slices: dict,
     planes = [pl for pl in PHASE_PLANES if set(pl) <= set(free)] or (
         [tuple(free[-2:])] if len(free) >= 2 else [])  # a 1-D grid gets the summary only
     for x, y in planes:
-        at = {d: float(cube[d].values[i])
-              for d, i in _slice_at(cube, axes, x, y, slices).items()}
-        sliced = cube.isel(_slice_at(cube, axes, x, y, slices)).transpose(*case_dims, y, x)
+        position = _slice_at(cube, axes, x, y, slices)
+        at = {d: float(cube[d].values[i]) for d, i in position.items()}
+        sliced = cube.isel(position).transpose(*case_dims, y, x)
         where = _slice_words(at, fixed, options)
         panels = []
         for variable in panel_vars:

@@ -14,7 +14,7 @@ import numpy as np
 import xarray as xr
 
 from reesens.engine import (blocks, evaluate, integrity, limits, ownership, parallel, sampling,
-                    sobol, store, streaming)
+                    sobol, store, streaming, verify)
 from reesens.engine.ownership import StoreError
 from reesens.engine.study import Study
 from reesens.kernels.saltelli import Features
@@ -152,8 +152,7 @@ def run(study: Study, *, out=None, workers: int = 1, keep_samples: bool = False,
             command=command, wall_seconds=time.perf_counter() - start, resumed=resumed),
             ownership.USED: R * (N // study.block_points)})
     if keep_samples:
-        groups["samples"] = xr.open_zarr(path, group="samples", consolidated=False,
-                                        chunks=None).load()
+        groups["samples"] = verify.open_samples(path)
     return groups
 
 

@@ -19,7 +19,7 @@ from statistics import NormalDist
 import numpy as np
 import xarray as xr
 
-from reesens.engine import evaluate, sampling, streaming
+from reesens.engine import evaluate, labels, sampling, streaming
 from reesens.engine.study import Study
 
 
@@ -166,18 +166,23 @@ def scrambled_indices(study: Study, designs: list, reasons: np.ndarray) -> dict:
     t(R - 1) quantile * standard deviation / sqrt(R). Randomised QMC: the designs'
     estimates are independent, so the interval holds whatever Sobol' points gain over iid
     rows."""
-    from scipy.stats import t  # scipy.stats: import only to use
-
     estimates = [streaming_indices(study, m, reasons) for m in designs]
-    R = len(estimates)
-    quantile = t.ppf(0.5 + study.conf_level / 2, R - 1)
     arrays = {}
     for q in (name for name in estimates[0] if name in ("S1", "ST", "S2")):
-        stack = np.stack([e[q] for e in estimates])
-        arrays[q] = stack.mean(axis=0)
-        arrays[f"{q}_conf"] = quantile * stack.std(axis=0, ddof=1) / math.sqrt(R)
+        arrays[q], arrays[f"{q}_conf"] = _over_designs(np.stack([e[q] for e in estimates]),
+                                                       study.conf_level)
     arrays["designs"] = {q: np.stack([e[q] for e in estimates]) for q in ("V", "S1", "ST")}
     return arrays
+
+
+def _over_designs(stack: np.ndarray, conf_level: float):
+    """(mean, Student-t half-width) over the leading axis of independent designs'
+    estimates: t(R - 1) quantile * standard deviation / sqrt(R)."""
+    from scipy.stats import t  # scipy.stats: import only to use
+
+    R = stack.shape[0]
+    quantile = t.ppf(0.5 + conf_level / 2, R - 1)
+    return stack.mean(axis=0), quantile * stack.std(axis=0, ddof=1) / math.sqrt(R)
 
 
 def categorical(study: Study, spec: list[Series], arrays: dict, reasons: np.ndarray):
@@ -209,9 +214,9 @@ def categorical(study: Study, spec: list[Series], arrays: dict, reasons: np.ndar
         if series.code is not None and groups[series.output][0] == i:
             plan.append(("aggregate", series.output))
         plan.append(("series", i))
-    aggregated = {o: _aggregate(arrays, members, z, study) for o, members in groups.items()}
-    order = [Series(x, x, None, {"long_name": f"all codes of {x} at once (aggregated "
-                                              "indices of its indicators)", "units": "1"})
+    aggregated = {o: _aggregate(arrays, reasons[..., members], members, z, study)
+                  for o, members in groups.items()}
+    order = [Series(x, x, None, {"long_name": labels.AGGREGATE.format(x), "units": "1"})
              if kind == "aggregate" else spec[x] for kind, x in plan]
     out = {}
     for q in (q for q in arrays if q in ("S1", "ST", "S1_conf", "ST_conf", "S2", "S2_conf")):
@@ -225,62 +230,53 @@ def categorical(study: Study, spec: list[Series], arrays: dict, reasons: np.ndar
             else:
                 parts.append(aggregated[x][0][q][..., None, :])
         out[q] = np.concatenate(parts, axis=axis)
-    merged = np.stack([aggregated[x][1](reasons[..., groups[x]]) if kind == "aggregate"
-                       else reasons[..., x] for kind, x in plan], axis=-1)
+    merged = np.stack([aggregated[x][1] if kind == "aggregate" else reasons[..., x]
+                       for kind, x in plan], axis=-1)
     return order, out, merged
 
 
-def _aggregate(arrays: dict, members: list[int], z: float, study: Study):
-    """({S1, ST, S1_conf, ST_conf}: (*cases, D)) of the indicators `members`, and a
-    function of their reasons (*cases, members) giving the aggregate's reasons."""
+def _aggregate(arrays: dict, member_reasons: np.ndarray, members: list[int], z: float,
+               study: Study):
+    """({S1, ST, S1_conf, ST_conf}: (*cases, D), reasons (*cases)) of the aggregate of
+    the indicators `members`, whose own reasons are member_reasons (*cases, members)."""
     def ratio(V, S):  # V (..., members), S (..., members, D)
         with np.errstate(invalid="ignore", divide="ignore"):
             return (V[..., None] * S).sum(axis=-2) / V.sum(axis=-1)[..., None]
 
-    if "designs" not in arrays:
+    out = {}
+    if "designs" in arrays:  # independent scramblings: the ratio in each design
+        d = arrays["designs"]
+        for q in ("S1", "ST"):
+            out[q], out[f"{q}_conf"] = _over_designs(
+                ratio(d["V"][:, ..., members], d[q][:, ..., members, :]), study.conf_level)
+    else:
         V = arrays["V"][..., members]
         out = {q: ratio(V, arrays[q][..., members, :]) for q in ("S1", "ST")}
-    if "boot" in arrays:  # every replicate weights all series' rows alike
-        b = arrays["boot"]
         for q in ("S1", "ST"):
-            each = ratio(b["V"][:, ..., members], b[q][:, ..., members, :])
-            with np.errstate(invalid="ignore"):
-                out[f"{q}_conf"] = z * np.std(each, axis=0, ddof=1)
-    elif "designs" in arrays:  # independent scramblings: the ratio in each design
-        from scipy.stats import t  # scipy.stats: import only to use
-        d, out = arrays["designs"], {}
-        R = d["V"].shape[0]
-        for q in ("S1", "ST"):
-            each = ratio(d["V"][:, ..., members], d[q][:, ..., members, :])
-            out[q] = each.mean(axis=0)
-            out[f"{q}_conf"] = (t.ppf(0.5 + study.conf_level / 2, R - 1)
-                                * each.std(axis=0, ddof=1) / math.sqrt(R))
-    else:
-        hV = arrays["V_conf"][..., members]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            w = V / V.sum(axis=-1, keepdims=True)
-            for q in ("S1", "ST"):
-                S = arrays[q][..., members, :]
-                bound = arrays[f"{q}_conf"][..., members, :] + np.abs(
-                    S - out[q][..., None, :]) * (hV / V)[..., None]
-                out[f"{q}_conf"] = (w[..., None] * bound).sum(axis=-2)
-
+            if "boot" in arrays:  # every replicate weights all series' rows alike
+                b = arrays["boot"]
+                with np.errstate(invalid="ignore"):
+                    out[f"{q}_conf"] = z * np.std(
+                        ratio(b["V"][:, ..., members], b[q][:, ..., members, :]), axis=0,
+                        ddof=1)
+            else:
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    w = V / V.sum(axis=-1, keepdims=True)
+                    bound = arrays[f"{q}_conf"][..., members, :] + np.abs(
+                        arrays[q][..., members, :] - out[q][..., None, :]) * (
+                        arrays["V_conf"][..., members] / V)[..., None]
+                    out[f"{q}_conf"] = (w[..., None] * bound).sum(axis=-2)
     bad = ~np.isfinite(out["S1"]).all(axis=-1)
-
-    def reasons_of(indicator_reasons: np.ndarray) -> np.ndarray:
-        """The aggregate's skip reasons (*cases) from its indicators' (*cases, members)."""
-        text = np.full(indicator_reasons.shape[:-1], "", dtype=object)
-        for index in np.ndindex(*text.shape):
-            given = [r for r in indicator_reasons[index] if r]
-            if len(members) < 2:
-                text[index] = "constant output"
-            elif given:
-                text[index] = f"an indicator has no indices ({given[0]})"
-            elif bad[index]:
-                text[index] = "estimates not finite"
-        return text
-
-    return out, reasons_of
+    reasons = np.full(member_reasons.shape[:-1], "", dtype=object)
+    for index in np.ndindex(*reasons.shape):
+        given = [r for r in member_reasons[index] if r]
+        if len(members) < 2:
+            reasons[index] = "constant output"
+        elif given:
+            reasons[index] = f"an indicator has no indices ({given[0]})"
+        elif bad[index]:
+            reasons[index] = "estimates not finite"
+    return out, reasons
 
 
 def ab_variances(study: Study, values: np.ndarray) -> dict:

@@ -164,7 +164,8 @@ def test_cases_side_by_side_with_their_intervals(second_order_store, tmp_path, d
     text = (tmp_path / "out" / "summary.md").read_text()
     assert "## The cases side by side" in text and "| output | param | low p | high p |" in text
     one = sobol_ds.sel(scenario="high_p", output=output, param="p")
-    assert f"{float(one['sobol_ST']):.3f} ± {float(one['sobol_ST_conf']):.3f}" in text
+    assert (f"ST {float(one['sobol_ST']):.3f} ± {float(one['sobol_ST_conf']):.3f}, "
+            f"S1 {float(one['sobol_S1']):.3f} ± {float(one['sobol_S1_conf']):.3f}") in text
 
 
 def test_report_formats_outputs_and_page(second_order_store, tmp_path):
