@@ -16,7 +16,7 @@ import numpy as np
 import xarray as xr
 import zarr
 
-from reesens.engine import evaluate, integrity, store
+from reesens.engine import evaluate, given_data, integrity, store
 from reesens.engine.integrity import Units
 from reesens.engine.sobol import squeeze_cases
 from reesens.engine.study import Study
@@ -25,6 +25,7 @@ from reesens.kernels.saltelli import STATISTICS_VERSION, Features
 STATISTICS = ("block_feature_mean", "block_feature_comoment", "block_row_stats")
 BOOTSTRAP = ("block_bootstrap_weight", "block_bootstrap_mean", "block_bootstrap_comoment")
 VALUES = "block_series_values"
+COUNTS = ("block_slice_counts", "block_slice_sums")  # engine.given_data
 VALUES_SLICE = 16  # blocks of series values read at a time
 
 
@@ -41,24 +42,28 @@ def identity(study: Study, *, keep_samples: bool, total_blocks: int,
             "total_blocks": total_blocks, "keep_samples": keep_samples,
             "bootstrap_replicates": replicates,
             "bootstrap_seed": study.analysis_seed if replicates else None,
-            "series_values": keep_values, "scramblings": scramblings}
+            "series_values": keep_values, "scramblings": scramblings,
+            "slice_counts": [study.slices, study.bins] if given_data.wanted(study) else None}
 
 
 def block_units(study: Study, keep_samples: bool, replicates: int,
                 keep_values: bool = False) -> Units:
     """The arrays a block fills, as paths from the store's root."""
     members = [f"blocks/{n}" for n in STATISTICS + (BOOTSTRAP if replicates else ())
-               + ((VALUES,) if keep_values else ())]
+               + ((VALUES,) if keep_values else ())
+               + (COUNTS if given_data.wanted(study) else ())]
     if keep_samples:
         members += [f"samples/{n}" for n in (*study.sampled_names, *study.outputs)]
     return Units("blocks/block_done", "blocks/block_digest", tuple(members))
 
 
 def write_template(path, study: Study, total_blocks: int, labels, keep_samples: bool,
-                   replicates: int = 0, keep_values: bool = False):
+                   replicates: int = 0, keep_values: bool = False,
+                   edges: given_data.Edges | None = None):
     """The `blocks` group (and `samples` with keep_samples), every block still to do; with
     `replicates`, the blocks' bootstrap statistics too (kernels.bootstrap); with
-    `keep_values`, every row's series values. Every array is checksummed; the
+    `keep_values`, every row's series values; with `edges`, the per-slice counts of
+    engine.given_data and the edges themselves. Every array is checksummed; the
     coordinates' digests go to each group's attributes."""
     nb, n_series = total_blocks, len(labels)
     units = block_units(study, keep_samples, replicates, keep_values)
@@ -122,11 +127,41 @@ def write_template(path, study: Study, total_blocks: int, labels, keep_samples: 
         unwritten[VALUES] = per_block(("series", "block_row"), (n_series, rows), {
             "long_name": "the series' value on each of the block's rows, in Saltelli order",
             "units": "output units"})
+    if edges is not None:
+        _counts_template(study, edges, per_block, coords, unwritten)
     blocks = xr.Dataset(coords=coords,
                         attrs={"block_points": study.block_points, **units.attrs()})
     store.write_template_group(path, "blocks", blocks, unwritten)
     if keep_samples:
         store.write_template_group(path, "samples", *_samples_template(study, nb))
+
+
+def _counts_template(study: Study, edges: given_data.Edges, per_block, coords: dict,
+                     unwritten: dict) -> None:
+    """Add the per-slice counts and power sums, and the edges, to the blocks template."""
+    shape = (len(edges.codes), len(study.sampled_names), study.slices)
+    unwritten[COUNTS[0]] = per_block(("measured", "param", "slice", "bin"),
+                                     (*shape, edges.width), {
+        "long_name": "A and B rows per parameter slice and output bin (or code)",
+        "units": "1"}, 0, np.int64)
+    unwritten[COUNTS[1]] = per_block(("measured", "param", "slice", "power"),
+                                     (*shape, given_data.POWERS), {
+        "long_name": "per-slice sums of the standardised output to the powers 1..4 "
+                     "(continuous outputs)", "units": "1"}, 0.0)
+    coords["measured"] = ("measured", np.array(
+        [f"case {c} {name}" for c, name in given_data.measured_labels(study)], dtype=object),
+        {"long_name": "case and measured output", "units": "1"})
+    coords["measured_centre"] = ("measured", edges.centre, {
+        "long_name": "pilot mean the power sums are centred on", "units": "output units"})
+    coords["measured_scale"] = ("measured", edges.scale, {
+        "long_name": "pilot standard deviation the power sums are scaled by",
+        "units": "output units"})
+    coords["slice_edge"] = (("scenario", "param", "inner_slice_edge"), edges.slices, {
+        "long_name": "inner edges of the equiprobable parameter slices",
+        "units": "parameter units"})
+    coords["bin_edge"] = (("measured", "inner_bin_edge"), edges.bins, {
+        "long_name": "inner edges of a continuous output's bins (pilot quantiles; +inf: "
+                     "unused)", "units": "output units"})
 
 
 def _samples_template(study: Study, nb: int) -> tuple[xr.Dataset, dict]:
@@ -161,11 +196,13 @@ def _per_block_rows(cases, n, rows, dtype, fill, attrs) -> store.Unwritten:
 
 
 def write_block(path, study: Study, block: int, units: Units, stats, outputs=None,
-                replicates=None, series_values=None) -> None:
+                replicates=None, series_values=None, counts=None) -> None:
     """Write one block's statistics (its bootstrap replicates' (weight, mean, comoment),
-    its rows: outputs with "_params", its series values (series, rows)) and their
-    digests, then flag it done."""
+    its rows: outputs with "_params", its series values (series, rows), its per-slice
+    (counts, sums)) and their digests, then flag it done."""
     values = dict(zip((f"blocks/{n}" for n in STATISTICS), stats))
+    if counts is not None:
+        values.update(zip((f"blocks/{n}" for n in COUNTS), counts))
     if replicates is not None:
         values.update(zip((f"blocks/{n}" for n in BOOTSTRAP), replicates))
     if series_values is not None:
@@ -211,17 +248,34 @@ def read_statistics(path, blocks: slice):
     """
     group = zarr.open_group(path, mode="r", use_consolidated=False)["blocks"]
     names = STATISTICS + (BOOTSTRAP if "block_bootstrap_weight" in group else ())
+    values = _read_checked(path, group, names, blocks, "statistics")
+    return tuple(values[:3]), (tuple(values[3:]) if len(values) > 3 else None)
+
+
+def read_counts(path, blocks: slice) -> tuple[np.ndarray, np.ndarray]:
+    """(counts, sums) of engine.given_data summed over the blocks in `blocks` (counts
+    exactly, sums in block order); IntegrityError as read_statistics."""
+    group = zarr.open_group(path, mode="r", use_consolidated=False)["blocks"]
+    counts, sums = _read_checked(path, group, COUNTS, blocks, "slice counts")
+    total = sums[0].copy()
+    for b in range(1, sums.shape[0]):
+        total += sums[b]
+    return counts.sum(axis=0), total
+
+
+def _read_checked(path, group, names, blocks: slice, what: str) -> list[np.ndarray]:
+    """The arrays `names` of the blocks in `blocks`, each block checked against its
+    digests."""
     try:
         read = {f"blocks/{n}": group[n][blocks] for n in names}
     except Exception as e:  # noqa: BLE001 (a chunk that fails its crc32c or decoding)
         raise integrity.IntegrityError(
-            f"{path}: the statistics of blocks {blocks.start}-{blocks.stop - 1} cannot be "
+            f"{path}: the {what} of blocks {blocks.start}-{blocks.stop - 1} cannot be "
             f"read ({integrity._reason(e)}); resume the run to recompute them") from None
     bad = integrity.check_unit_rows(Units.of(group), read, blocks.start,
                                     group["block_digest"][blocks])
     if bad:
         raise integrity.IntegrityError(
-            f"{path}: the statistics of block {bad[0]} changed after they were written "
+            f"{path}: the {what} of block {bad[0]} changed after they were written "
             f"({len(bad)} block(s) in all); resume the run to recompute them")
-    values = [read[f"blocks/{n}"] for n in names]
-    return tuple(values[:3]), (tuple(values[3:]) if len(values) > 3 else None)
+    return [read[f"blocks/{n}"] for n in names]

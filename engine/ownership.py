@@ -26,7 +26,7 @@ from reesens.engine import integrity
 IDENTITY, COMMAND, RESULTS = "reesens_identity", "reesens_command", "reesens_results"
 USED = "reesens_units_used"  # root attribute: the blocks a finished run's results use
 TEMPLATE = "reesens_template"  # attribute of a template's group: the identity's digest
-RESULT_GROUPS = ("sobol", "summary", "convergence")
+RESULT_GROUPS = ("sobol", "summary", "convergence", "pawn", "delta", "given_data", "morris")
 STAGING, TRASH = "staging_", "trash_"  # prefixes of result groups being swapped in / out
 TEMPLATE_GROUPS = ("blocks", "samples", "grid")
 LOCK_SUFFIX = ".lock"

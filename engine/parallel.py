@@ -18,7 +18,7 @@ from functools import cache, partial
 import numpy as np
 
 from reesens.engine import blocks as store_blocks
-from reesens.engine import evaluate, sobol
+from reesens.engine import evaluate, given_data, sobol
 from reesens.engine.streaming import Moments, Replicates, merge_all
 from reesens.engine.study import Study
 from reesens.kernels.bootstrap import replicate_moments
@@ -54,10 +54,11 @@ def keep_freed_memory() -> None:
     libc.mallopt(M_TRIM_THRESHOLD, 128 << 20)
 
 
-def blocks_task(study: Study, spec, block_ids, path, keep_samples: bool, keep_values: bool,
-                replicates: int = 0, offset: int = 0) -> None:
-    """Evaluate, reduce and store each block (with `keep_values`, its series values too),
-    block b of the study's design as the store's block offset + b.
+def blocks_task(study: Study, spec, edges, block_ids, path, keep_samples: bool,
+                keep_values: bool, replicates: int = 0, offset: int = 0) -> None:
+    """Evaluate, reduce and store each block (with `keep_values`, its series values too;
+    with engine.given_data `edges`, its per-slice counts), block b of the study's design
+    as the store's block offset + b.
 
     A block is evaluated EVAL_POINTS base points at a time and their statistics (and
     `replicates` bootstrap replicates') merged in order, so the bytes depend on the block
@@ -69,6 +70,7 @@ def blocks_task(study: Study, spec, block_ids, path, keep_samples: bool, keep_va
     units = store_blocks.block_units(study, keep_samples, replicates, keep_values)
     for block in block_ids:
         parts, boot, rows = [], [], []
+        counts = None
         for start in range(block * bp, (block + 1) * bp, EVAL_POINTS):
             points = min(EVAL_POINTS, (block + 1) * bp - start)
             out = evaluate.evaluate_points(study, start, points)
@@ -80,6 +82,10 @@ def blocks_task(study: Study, spec, block_ids, path, keep_samples: bool, keep_va
                 boot.append(Replicates(features, *replicate_moments(
                     series, D, study.second_order, first_point=start,
                     seed=study.analysis_seed, replicates=replicates)))
+            if edges is not None:
+                more = given_data.block_counts(study, edges, out)
+                counts = more if counts is None else (counts[0] + more[0],
+                                                      counts[1] + more[1])
             if keep_samples or keep_values:
                 rows.append((out, series))
         stats = merge_all(parts)
@@ -94,7 +100,7 @@ def blocks_task(study: Study, spec, block_ids, path, keep_samples: bool, keep_va
                                  None if boot is None else (boot.weight, boot.mean,
                                                             boot.comoment),
                                  np.concatenate([v for _, v in rows], axis=-1)
-                                 if keep_values else None)
+                                 if keep_values else None, counts)
 
 
 def load_kernels(study: Study, spec) -> Future:
@@ -141,16 +147,17 @@ class Progress:
 
 def run_blocks(study: Study, spec, todo, path, *, workers: int = 1, scheduler="threads",
                client=None, blocks_per_task: int = 1, keep_samples=False, keep_values=False,
-               replicates: int = 0, progress: Progress | None = None, offset: int = 0) -> None:
+               replicates: int = 0, progress: Progress | None = None, offset: int = 0,
+               edges=None) -> None:
     """Run the blocks `todo` of the study's design (with `replicates` bootstrap replicates
-    each, and with `keep_values` their series values) into the store at `path`, block b
-    as the store's block offset + b.
+    each, with `keep_values` their series values, with engine.given_data `edges` their
+    per-slice counts) into the store at `path`, block b as the store's block offset + b.
 
     `scheduler` is "threads" or "processes" (dask's local schedulers, `workers` of them);
     a dask.distributed `client` takes precedence.
     """
     groups = [list(todo[i:i + blocks_per_task]) for i in range(0, len(todo), blocks_per_task)]
-    run_tasks(blocks_task, (study, spec), groups,
+    run_tasks(blocks_task, (study, spec, edges), groups,
               (str(path), keep_samples, keep_values, replicates, offset),
               name=f"{study.name}-{offset}",
               workers=workers, scheduler=scheduler, client=client, progress=progress)

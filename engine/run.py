@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from reesens.engine import (blocks, evaluate, integrity, limits, ownership, parallel, sampling,
-                    sobol, store, streaming, verify)
+from reesens.engine import (blocks, evaluate, given_data, integrity, limits, ownership,
+                            parallel, sampling, sobol, store, streaming, verify)
 from reesens.engine.ownership import StoreError
 from reesens.engine.study import Study
 from reesens.kernels.saltelli import Features
@@ -98,6 +98,7 @@ def run(study: Study, *, out=None, workers: int = 1, keep_samples: bool = False,
     designs = [replace(study, seed=sampling.scrambling_seed(study.seed, r)) for r in range(R)]
     kernels = parallel.load_kernels(study, spec) if client is None and scheduler == "threads" \
         else None
+    edges = given_data.pilot_edges(study) if given_data.wanted(study) else None
     with ownership.StoreLock(path):
         path.mkdir(exist_ok=True)
         ident = _room_in_store(path, ident)
@@ -105,7 +106,7 @@ def run(study: Study, *, out=None, workers: int = 1, keep_samples: bool = False,
         resumed = ownership.open_or_create(
             path, ident, lambda p: blocks.write_template(p, study, total_blocks, labels,
                                                          keep_samples, replicates,
-                                                         keep_values),
+                                                         keep_values, edges),
             groups=("blocks", "samples"), overwrite=overwrite,
             command=command or f"reesens run {study.path} --out {path}")
         done, damaged = integrity.verified_units(path, "blocks", check=resumed)
@@ -124,7 +125,7 @@ def run(study: Study, *, out=None, workers: int = 1, keep_samples: bool = False,
                         design, spec, todo, path, workers=workers, scheduler=scheduler,
                         client=client, blocks_per_task=blocks_per_task,
                         keep_samples=keep_samples, keep_values=keep_values,
-                        replicates=replicates, progress=bar, offset=r * per)
+                        replicates=replicates, progress=bar, offset=r * per, edges=edges)
                     done[[r * per + b for b in todo]] = True
                 merged = [merged_moments(path, study, n_level, first=r * per)
                           for r in range(R)]
@@ -142,6 +143,9 @@ def run(study: Study, *, out=None, workers: int = 1, keep_samples: bool = False,
         N, (sobol_ds, summary) = convergence[-1]
         attrs = store.provenance(study, N=N, estimator=estimator)
         groups = {"sobol": sobol_ds, "summary": summary}
+        if edges is not None:
+            groups.update(_count_measures(path, study, edges, N // study.block_points, per,
+                                          list(sobol_ds["output"].values)))
         if target_ci is not None:
             groups["convergence"] = _convergence_dataset(convergence, target_ci)
         for ds in groups.values():
@@ -154,6 +158,21 @@ def run(study: Study, *, out=None, workers: int = 1, keep_samples: bool = False,
     if keep_samples:
         groups["samples"] = verify.open_samples(path)
     return groups
+
+
+def _count_measures(path, study: Study, edges, n_level: int, per: int, labels) -> dict:
+    """The engine.given_data groups from the counts of the first n_level blocks of each
+    design (designs `per` blocks apart), merged in block order."""
+    designs = []
+    for r in range(study.scramblings):
+        counts = sums = None
+        for start in range(r * per, r * per + n_level, MERGE_SLICE):
+            more = blocks.read_counts(path, slice(start, min(r * per + n_level,
+                                                             start + MERGE_SLICE)))
+            counts, sums = more if counts is None else (counts + more[0], sums + more[1])
+        designs.append((counts, sums))
+    rows = 2 * study.block_points * n_level * study.scramblings
+    return given_data.datasets(study, edges, designs, labels, rows)
 
 
 def _room_in_store(path: Path, ident: dict) -> dict:

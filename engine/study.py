@@ -38,12 +38,19 @@ GRID_SPACINGS = ("linspace", "logspace", "values")  # how a [grid] axis gives it
 SAMPLING_DEFAULTS = {"N": 2**12, "second_order": False, "seed": 1, "scramble": True,
                      "block_points": None}
 ANALYSIS_DEFAULTS = {"resamples": 100, "conf_level": 0.95, "seed": None, "estimator": "auto",
-                     "intervals": "delta", "scramblings": 8}
+                     "intervals": "delta", "scramblings": 8, "methods": ["sobol"],
+                     "slices": 32, "bins": 32}
 ESTIMATORS = ("auto", "salib", "streaming")
 # the streaming estimator's intervals: delta method, Poisson bootstrap (`resamples`
 # replicates) or Student t over `scramblings` independent scramblings of the design (N
 # base points each); SALib's estimator always gives its own resampling bootstrap
 INTERVALS = ("delta", "bootstrap", "replicates")
+# what a run computes: Sobol' indices (always: the other measures read the same rows, and
+# the run's checks come from its statistics) and the measures read from per-slice counts
+# of the A and B rows (engine.given_data)
+METHODS = ("sobol", "pawn", "delta", "given_data")
+MAX_CUTS = 1024  # slices per parameter, bins per output
+MIN_ROWS_PER_SLICE = 16  # A and B rows per slice, at the least
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 # a study's name makes file names (results/<name>-grid.zarr.lock, <name>-report): at most
 # this many characters leaves room for every suffix within a file name's 255 bytes
@@ -110,6 +117,9 @@ class Study:
     estimator: str = "auto"
     intervals: str = "delta"
     scramblings: int = 1  # independent scramblings of the design (intervals = "replicates")
+    methods: tuple[str, ...] = ("sobol",)
+    slices: int = 32  # equiprobable slices per parameter (engine.given_data)
+    bins: int = 32  # bins per continuous output (engine.given_data)
     scenarios: dict[str, tuple[dict[str, float], dict[str, Distribution]]] = field(
         default_factory=dict)
     grid: dict[str, tuple[float, ...]] = field(default_factory=dict)
@@ -458,6 +468,7 @@ def parse(raw: dict, path="<study>", *, N=None, second_order=None, estimator=Non
         if analysis["estimator"] == "salib":
             problems.append('analysis.intervals: "replicates" need the streaming '
                             "estimator (SALib's estimator has its own bootstrap intervals)")
+    methods = _check_methods(analysis, sampling["N"], problems)
     conf = analysis["conf_level"]
     if not (_is_number(conf) and 0 < conf < 1):
         problems.append(f"analysis.conf_level: must be in (0, 1), got {conf!r}")
@@ -472,11 +483,42 @@ def parse(raw: dict, path="<study>", *, N=None, second_order=None, estimator=Non
         resamples=resamples, conf_level=float(conf), analysis_seed=analysis["seed"],
         estimator=analysis["estimator"], intervals=analysis["intervals"],
         scramblings=scramblings if analysis["intervals"] == "replicates" else 1,
+        methods=methods, slices=analysis["slices"], bins=analysis["bins"],
         scenarios=scenarios,
         grid=grid,
         grid_outputs=grid_outputs or tuple(v.name for v in model.outputs
                                            if v.name in outputs or v.flag_masks),
         raw=raw)
+
+
+def _check_methods(analysis: dict, N, problems) -> tuple[str, ...]:
+    """analysis.methods as a tuple in METHODS order; analysis.slices and .bins checked."""
+    methods = analysis["methods"]
+    if not (isinstance(methods, list) and methods and all(isinstance(m, str) for m in methods)):
+        problems.append(f"analysis.methods: must be a list of names from {', '.join(METHODS)}, "
+                        f"got {_got(methods)}")
+        return ("sobol",)
+    for m in methods:
+        if m not in METHODS:
+            problems.append(f"analysis.methods: unknown method {_short(m)}; allowed: "
+                            f"{', '.join(METHODS)}")
+    if "sobol" not in methods:
+        problems.append('analysis.methods: must include "sobol": the other measures read the '
+                        "same Saltelli rows, and the run's checks (NaN rows, constant outputs) "
+                        "come from its statistics")
+    for key in ("slices", "bins"):
+        value = analysis[key]
+        if not (isinstance(value, int) and not isinstance(value, bool)
+                and 2 <= value <= MAX_CUTS):
+            problems.append(f"analysis.{key}: must be an integer in [2, {MAX_CUTS}], got "
+                            f"{_got(value)}")
+        elif key == "slices" and _power_of_two(N) and len(methods) > 1 \
+                and 2 * N < MIN_ROWS_PER_SLICE * value:
+            problems.append(f"analysis.slices: {value} slices of the 2N = {2 * N} A and B "
+                            f"rows leave fewer than {MIN_ROWS_PER_SLICE} rows per slice; "
+                            f"use at most {max(2, 2 * N // MIN_ROWS_PER_SLICE)} slices or a "
+                            "larger N")
+    return tuple(m for m in METHODS if m in methods)
 
 
 def _check_options(model, table, problems):
