@@ -17,7 +17,7 @@ import sys
 from contextlib import nullcontext
 from pathlib import Path
 
-from reesens.engine import grid, limits, parallel, report, run, store, verify
+from reesens.engine import export, grid, limits, parallel, report, run, store, verify
 from reesens.engine.integrity import IntegrityError
 from reesens.engine.ownership import StoreError
 from reesens.engine.study import ESTIMATORS, INTERVALS, StudyError, load
@@ -90,8 +90,9 @@ def _parser() -> argparse.ArgumentParser:
     export_.add_argument("store", type=Path)
     export_.add_argument("--format", choices=("csv", "parquet"),
                          help="default: from --out's suffix, else csv")
-    export_.add_argument("--group", default="sobol", choices=("sobol", "convergence"),
-                         help="sobol (default) or convergence (indices at each N)")
+    export_.add_argument("--group", default="sobol", choices=export.GROUPS,
+                         help="sobol (default), convergence (indices at each N), or a "
+                              "measure group: pawn, delta, given_data")
     export_.add_argument("--out", type=Path, help="file (default <store>-<group>.<format>)")
     export_.add_argument("--overwrite", action="store_true", help="replace an existing file")
     report_ = commands.add_parser("report", help="figures, a Markdown summary and an HTML "
@@ -175,6 +176,9 @@ def _run(args, argv) -> int:
     path = args.out or run.default_store(study)
     print(report.table(groups["sobol"], groups["summary"]))
     print(report.drivers(groups["sobol"]))
+    measures = {g: groups[g] for g in report.MEASURE_GROUPS if g in groups}
+    if measures:
+        print(report.measures_table(measures, groups["sobol"]))
     if "convergence" in groups:
         print(report.target_outcome(groups["convergence"].attrs))
     root = store.root_attrs(path)
@@ -249,6 +253,9 @@ def _show(args) -> int:
     summary = verify.open_group(args.store, "summary")
     print(report.table(sobol_ds, summary))
     print(report.drivers(sobol_ds))
+    measures = report.open_measures(args.store, groups)
+    if measures:
+        print(report.measures_table(measures, sobol_ds))
     if args.second_order:
         print(report.second_order_table(sobol_ds, summary))
     return 0
@@ -274,8 +281,6 @@ COMMANDS = {"validate": lambda args, argv: _validate(args), "run": _run, "grid":
 
 
 def _export(args) -> int:
-    from reesens.engine import export
-
     path = export.export(args.store, args.out, format=args.format, group=args.group,
                          overwrite=args.overwrite)
     print(f"export: {path}")

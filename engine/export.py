@@ -1,10 +1,13 @@
-"""`reesens export`: a store's Sobol' indices as one tidy table (CSV or Parquet).
+"""`reesens export`: a store's indices or measures as one tidy table (CSV or Parquet).
 
 One row per case, output, parameter (and second parameter for S2) and index kind:
 columns are the case dims (concept, selection, scenario, ...; N for the convergence
-group), `output`, `param`, `param_2` (S2 only, else empty), `index` (S1, ST, S2),
-`value`, `half_width` (of the interval at the store's conf_level) and `skip_reason`
-(why an output has no indices, else empty).
+group), `output`, `param`, `param_2` (S2 only, else empty), `index` (S1, ST, S2; for the
+measure groups pawn_median, pawn_mean, pawn_max, delta, given_data_S1), `value`,
+`half_width` (of the interval at the store's conf_level; empty for PAWN and delta, which
+have none), in the measure groups `null_level` (PAWN and delta: what a parameter the
+output ignores reads at most; else empty), and `skip_reason` (why an output has none,
+else empty).
 """
 from __future__ import annotations
 
@@ -17,17 +20,28 @@ from reesens.engine import verify
 from reesens.engine.ownership import StoreError
 
 FORMATS = {"csv": ".csv", "parquet": ".parquet"}
-GROUPS = ("sobol", "convergence")  # the groups that hold indices
-COLUMNS = ("output", "param", "param_2", "index", "value", "half_width", "skip_reason")
+GROUPS = ("sobol", "convergence", "pawn", "delta", "given_data")  # indices and measures
+COLUMNS = ("output", "param", "param_2", "index", "value", "half_width", "null_level",
+           "skip_reason")
+MEASURES = {"pawn": ("pawn_median", "pawn_mean", "pawn_max"), "delta": ("delta",),
+            "given_data": ("given_data_S1",)}
 
 
-def tidy(ds: xr.Dataset):
-    """pandas.DataFrame, the long table of a sobol or convergence dataset's indices."""
+def tidy(ds: xr.Dataset, group: str = "sobol"):
+    """pandas.DataFrame, the long table of a group's indices or measures."""
     import pandas as pd
 
     frames = []
-    reasons = ds["sobol_skip_reason"] if "sobol_skip_reason" in ds else None
-    for q in ("S1", "ST", "S2"):
+    prefix = "sobol" if group in ("sobol", "convergence") else group
+    reasons = ds[f"{prefix}_skip_reason"] if f"{prefix}_skip_reason" in ds else None
+    for q in MEASURES.get(group, ()):
+        nan = xr.full_like(ds[q], float("nan"))
+        part = xr.Dataset({"value": ds[q], "half_width": ds.get(f"{q}_conf", nan),
+                           "null_level": ds.get(f"{q}_null", nan)}).reset_coords(drop=True)
+        frame = part.to_dataframe().reset_index()
+        frame["param_2"], frame["index"] = "", q
+        frames.append(frame)
+    for q in ("S1", "ST", "S2") if prefix == "sobol" else ():
         if f"sobol_{q}" not in ds:
             continue
         pair = xr.Dataset({"value": ds[f"sobol_{q}"], "half_width": ds[f"sobol_{q}_conf"]})
@@ -49,7 +63,8 @@ def tidy(ds: xr.Dataset):
     else:
         table["skip_reason"] = ""
     cases = [c for c in table.columns if c not in COLUMNS]
-    return table[cases + list(COLUMNS)].astype({"output": str, "param": str, "param_2": str,
+    columns = [c for c in COLUMNS if c != "null_level" or prefix != "sobol"]
+    return table[cases + columns].astype({"output": str, "param": str, "param_2": str,
                                                 "skip_reason": str})
 
 
@@ -80,7 +95,7 @@ def export(store: Path, out: Path | None = None, *, format: str | None = None,
     if out.exists() and not overwrite:
         raise StoreError(f"{out}: exists; refusing to replace it (use --overwrite or "
                          "another --out)")
-    table = tidy(verify.open_group(store, group).load())
+    table = tidy(verify.open_group(store, group).load(), group)
     partial = out.with_name(f".{out.name}.partial")
     try:
         if format == "csv":

@@ -113,6 +113,44 @@ def sobol_bars(case: xr.Dataset, title: str, outputs: list[str]):
     return fig
 
 
+def measure_bars(case: xr.Dataset, title: str, outputs: list[str]):
+    """One panel per output: Borgonovo's delta and the PAWN median (bars, PAWN's max over
+    slices as a tick above its bar) per parameter, by delta, and each measure's null
+    level (a parameter the output ignores reads at or below it) as a dashed line.
+
+    case: the pawn and delta groups of one case merged (engine.given_data)."""
+    fig, axes = _figure(len(outputs), 3, 2.4, fixed=True)
+    width = 0.38
+    for ax, output in zip(axes, outputs):
+        one = case.sel(output=output)
+        key = "delta" if "delta" in one else "pawn_median"
+        order = np.argsort(-np.nan_to_num(one[key].values, nan=-1.0), kind="stable")
+        x = np.arange(len(order))
+        shown = [(q, name, colour) for q, name, colour in (
+            ("delta", r"$\delta$", SERIES_COLOURS[2]),
+            ("pawn_median", "PAWN median", SERIES_COLOURS[3])) if q in one]
+        for k, (q, name, colour) in enumerate(shown):
+            offset = (k - (len(shown) - 1) / 2) * width
+            ax.bar(x + offset, one[q].values[order], width, color=colour, label=name)
+            null = float(np.nanmean(one[f"{q}_null"].values))
+            ax.plot([x[0] + offset - width / 2, x[-1] + offset + width / 2], [null, null],
+                    color=colour, linestyle="--", linewidth=0.9, label=f"{name} null level")
+            if q == "pawn_median":
+                ax.plot(x + offset, one["pawn_max"].values[order], linestyle="none",
+                        marker="_", markersize=9, color="0.2", label="PAWN max")
+        ax.set_xticks(x, [labels.symbol(p) for p in one["param"].values[order]])
+        ax.set_ylim(0.0, 1.05)
+        ax.set_yticks([0.0, 0.5, 1.0])
+        distance = str(one["output_distance"].values)
+        ax.set_title(f"{output_title(output, wrap=True)} ({distance})", fontsize=9)
+        ax.set_ylabel("distance", fontsize=8)
+        ax.tick_params(labelsize=8)
+    if outputs:
+        axes[0].legend(fontsize=7, loc="upper right")
+    fig.suptitle(title, fontsize=11, y=1 - 0.1 / fig.get_figheight(), va="top")
+    return fig
+
+
 def s2_heatmaps(case: xr.Dataset, title: str, outputs: list[str]):
     """One panel per output with second-order indices (aggregates of codes have none):
     S2[j, k] (j < k). A cell whose interval contains 0 is left blank (hatched): no

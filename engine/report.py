@@ -14,9 +14,10 @@ from reesens.engine import labels, verify
 from reesens.engine import store as store_module
 
 
-def _cases(ds: xr.Dataset):
-    """[(title, dataset of one case)] over every dim that is neither output nor param."""
-    dims = [d for d in ds["sobol_ST"].dims if d not in ("output", "param")]
+def _cases(ds: xr.Dataset, variable: str = "sobol_ST"):
+    """[(title, dataset of one case)] over every dim of `variable` that is neither output
+    nor param."""
+    dims = [d for d in ds[variable].dims if d not in ("output", "param")]
     if not dims:
         return [("", ds)]
     return [(" ".join(f"{d}={v}" for d, v in zip(dims, values)),
@@ -136,6 +137,120 @@ def drivers(ds: xr.Dataset, code_output: str = "eq") -> str:
         lines.append(f"{title + ': ' if title else ''}the equilibrium choice is driven by "
                      f"{ranked} (all {code_output} codes at once)")
     return "\n".join(lines)
+
+
+MEASURE_GROUPS = ("pawn", "delta", "given_data")  # engine.given_data's groups
+
+
+def open_measures(store: Path, groups) -> dict[str, xr.Dataset]:
+    """{group: dataset} of the store's engine.given_data groups."""
+    return {g: verify.open_group(store, g) for g in MEASURE_GROUPS if g in groups}
+
+
+def _measures_merged(measures: dict) -> tuple[xr.Dataset, str]:
+    """(one dataset of the pawn and delta groups, or of given_data alone, and the
+    variable whose dims give the cases)."""
+    parts = [measures[g] for g in ("pawn", "delta") if g in measures]
+    if not parts:
+        gd = measures["given_data"]
+        keep = [o for o in gd["output"].values.tolist() if "==" not in o]
+        return gd.sel(output=keep), "given_data_S1"
+    merged = xr.merge(parts, compat="override", combine_attrs="drop_conflicts")
+    return merged, "delta" if "delta" in merged else "pawn_median"
+
+
+def measures_table(measures: dict, sobol_ds: xr.Dataset | None = None) -> str:
+    """For each case and output, the parameters ranked by delta (else PAWN's median):
+    PAWN median and max, delta, the given-data S1 beside the pick-freeze S1, and a line
+    of the null levels (a parameter the output ignores reads at or below them)."""
+    merged, key = _measures_merged(measures)
+    gd = measures.get("given_data")
+    attrs = next(iter(measures.values())).attrs
+    lines = [f"PAWN, delta and given-data S1 from the {int(attrs['rows']):,} A and B rows, "
+             f"{attrs['slices']} slices per parameter; KS for continuous outputs, total "
+             "variation for codes"]
+    header = (f"{'output':<{OUTPUT_WIDTH}} {'param':<8} {'PAWN med':>8} {'PAWN max':>8} "
+              f"{'delta':>6} {'S1 given data':>14} {'S1 Sobol':>14}")
+    number = lambda ds, q, j: f"{float(ds[q].values[j]):.3f}" if q in ds else "-"  # noqa
+    for title, case in _cases(merged, key):
+        if title:
+            lines.append(f"== {title}")
+        lines.append(header)
+        where = {d: case[d].item() for d in merged[key].dims if d not in ("output", "param")
+                 and d in case.coords}
+        for output in case["output"].values.tolist():
+            one = case.sel(output=output)
+            names = labels.wrap(output, OUTPUT_WIDTH)
+            reason = next((str(one[f"{g}_skip_reason"].values) for g in MEASURE_GROUPS
+                           if f"{g}_skip_reason" in one and str(one[f"{g}_skip_reason"].values)),
+                          "")
+            if reason:
+                lines.append(f"{names[0]:<{OUTPUT_WIDTH}} {'-':<8} no measures: {reason}")
+                continue
+            order = np.argsort(-np.nan_to_num(one[key].values, nan=-1.0), kind="stable")
+            given = gd.sel({**where, "output": output}) if gd is not None else None
+            pick = sobol_ds.sel({**where, "output": output}) if sobol_ds is not None and \
+                output in sobol_ds["output"].values.tolist() else None
+            for rank, j in enumerate(order):
+                name = names[rank] if rank < len(names) else ""
+                gd_text = _value(float(given["given_data_S1"].values[j]),
+                                 float(given["given_data_S1_conf"].values[j])) \
+                    if given is not None else f"{'-':>14}"
+                s1_text = _value(float(pick["sobol_S1"].values[j]),
+                                 float(pick["sobol_S1_conf"].values[j])) \
+                    if pick is not None else f"{'-':>14}"
+                lines.append(f"{name:<{OUTPUT_WIDTH}} {one['param'].values[j]:<8} "
+                             f"{number(one, 'pawn_median', j):>8} "
+                             f"{number(one, 'pawn_max', j):>8} "
+                             f"{number(one, 'delta', j):>6} {gd_text} {s1_text}")
+            nulls = [f"{float(np.nanmean(one[q].values)):.3f}" if q in one else "-"
+                     for q in ("pawn_median_null", "pawn_max_null", "delta_null")]
+            if any(n != "-" for n in nulls):
+                lines.append(f"{'':<{OUTPUT_WIDTH}} {'(null)':<8} {nulls[0]:>8} "
+                             f"{nulls[1]:>8} {nulls[2]:>6}")
+    return "\n".join(lines)
+
+
+def _measure_sentences(measures: dict, sobol_ds: xr.Dataset) -> list[str]:
+    """What the measures say: per case and output, the parameters above their delta (or
+    PAWN) null level and those at it; then whether the given-data S1 agrees with the
+    pick-freeze S1 within their intervals."""
+    merged, key = _measures_merged(measures)
+    name = "delta" if key == "delta" else "PAWN median"
+    out, agree, differ = [], 0, []
+    for title, case in _cases(merged, key):
+        where = {d: case[d].item() for d in merged[key].dims if d not in ("output", "param")
+                 and d in case.coords}
+        for output in case["output"].values.tolist():
+            one = case.sel(output=output)
+            if not np.isfinite(one[key].values).any():
+                continue
+            head = f"{output}{' (' + title + ')' if title else ''}"
+            if f"{key}_null" in one:
+                above = one[key].values > one[f"{key}_null"].values
+                order = np.argsort(-one[key].values, kind="stable")
+                strong = [f"{one['param'].values[j]} ({one[key].values[j]:.2f})"
+                          for j in order if above[j]]
+                weak = [one["param"].values[j] for j in order if not above[j]]
+                out.append(f"{head}: {', '.join(strong) or 'no parameter'} above the null "
+                           "level" + (f"; {', '.join(weak)} at or below it" if weak else ""))
+            if "given_data" in measures and output in sobol_ds["output"].values.tolist():
+                g = measures["given_data"].sel({**where, "output": output})
+                p = sobol_ds.sel({**where, "output": output})
+                ok = np.abs(g["given_data_S1"].values - p["sobol_S1"].values) <= \
+                    g["given_data_S1_conf"].values + p["sobol_S1_conf"].values
+                agree += int(ok.sum())
+                differ += [f"{head} {q}" for q in one["param"].values[~ok]]
+    lines = []
+    if out:
+        lines.append(f"By {name} (a parameter at or below its null level cannot be told "
+                     "from no influence):")
+        lines += out
+    if "given_data" in measures:
+        lines.append(f"The given-data S1 agrees with the pick-freeze S1 within their "
+                     f"intervals for {agree} of {agree + len(differ)} (output, parameter) "
+                     "pairs" + (f"; they differ for {', '.join(differ)}" if differ else ""))
+    return lines
 
 
 # --- `reesens report`: figures, a Markdown summary and an HTML page ----------------------
@@ -335,6 +450,9 @@ def _sobol_report(store: Path, drawn: _Figures, has_convergence: bool, wanted,
     for variable in codes:
         drawn.add(figures.code_frequencies(summary, variable), f"frequency_{variable}",
                   f"Share of the {rows:,} model rows per code of {variable}, per case.")
+    measures = open_measures(store, verify.finished_groups(store))
+    if measures:
+        lines += _measures_report(drawn, measures, sobol_ds, chosen)
     if has_samples:
         lines += _behaviour(store, drawn, sobol_ds, chosen, dropped)
     lines += ["## Invalid and NaN rows", ""] + _invalid_sentences(summary, codes, rows) + [""]
@@ -347,6 +465,30 @@ def _sobol_report(store: Path, drawn: _Figures, has_convergence: bool, wanted,
                   "interval bands, as the run doubled N towards its target.")
         lines += ["## Convergence", "", f"- {target_outcome(convergence.attrs)}", ""]
     return lines
+
+
+def _measures_report(drawn: _Figures, measures: dict, sobol_ds: xr.Dataset, chosen
+                     ) -> list[str]:
+    """The PAWN and delta figure per case and the section on what the measures say."""
+    from reesens.engine import figures
+    merged, key = _measures_merged(measures)
+    attrs = next(iter(measures.values())).attrs
+    if "pawn" in measures or "delta" in measures:
+        for title, case in _cases(merged, key):
+            outputs = [o for o in case["output"].values.tolist() if o in chosen
+                       and np.isfinite(case[key].sel(output=o).values).any()]
+            name = labels.case_words({d: case[d].item() for d in merged[key].dims
+                                      if d not in ("output", "param") and d in case.coords}
+                                     ) or "all rows"
+            drawn.add(figures.measure_bars(case, f"Moment-independent measures: {name}",
+                                           outputs), f"measures_{_slug(title)}",
+                      "Borgonovo's delta and the PAWN median (max over slices: tick) of "
+                      f"each output, {name}, from {int(attrs['rows']):,} A and B rows in "
+                      f"{attrs['slices']} slices per parameter; dashed: the null level a "
+                      "parameter the output ignores reads at or below.")
+    lines = ["## Beyond variance: PAWN, delta and given-data S1", ""]
+    lines += [f"- {line}" for line in _measure_sentences(measures, sobol_ds)]
+    return lines + [""]
 
 
 def _behaviour(store: Path, drawn: _Figures, sobol_ds: xr.Dataset, chosen, dropped

@@ -238,9 +238,16 @@ def categorical(study: Study, spec: list[Series], arrays: dict, reasons: np.ndar
 def _aggregate(arrays: dict, member_reasons: np.ndarray, members: list[int], z: float,
                study: Study):
     """({S1, ST, S1_conf, ST_conf}: (*cases, D), reasons (*cases)) of the aggregate of
-    the indicators `members`, whose own reasons are member_reasons (*cases, members)."""
+    the indicators `members`, whose own reasons are member_reasons (*cases, members). A
+    code that never occurs in a case (its indicator constant there) adds nothing."""
+    absent = member_reasons == "constant output"
+
+    def drop(a, trailing: int = 0):  # a (..., members[, D]): 0 where the code is absent
+        return np.where(absent[(...,) + (None,) * trailing], 0.0, a)
+
     def ratio(V, S):  # V (..., members), S (..., members, D)
         with np.errstate(invalid="ignore", divide="ignore"):
+            V, S = drop(V), drop(S, 1)
             return (V[..., None] * S).sum(axis=-2) / V.sum(axis=-1)[..., None]
 
     out = {}
@@ -261,16 +268,16 @@ def _aggregate(arrays: dict, member_reasons: np.ndarray, members: list[int], z: 
                         ddof=1)
             else:
                 with np.errstate(invalid="ignore", divide="ignore"):
-                    w = V / V.sum(axis=-1, keepdims=True)
+                    w = drop(V) / drop(V).sum(axis=-1, keepdims=True)
                     bound = arrays[f"{q}_conf"][..., members, :] + np.abs(
                         arrays[q][..., members, :] - out[q][..., None, :]) * (
                         arrays["V_conf"][..., members] / V)[..., None]
-                    out[f"{q}_conf"] = (w[..., None] * bound).sum(axis=-2)
+                    out[f"{q}_conf"] = (w[..., None] * drop(bound, 1)).sum(axis=-2)
     bad = ~np.isfinite(out["S1"]).all(axis=-1)
     reasons = np.full(member_reasons.shape[:-1], "", dtype=object)
     for index in np.ndindex(*reasons.shape):
-        given = [r for r in member_reasons[index] if r]
-        if len(members) < 2:
+        given = [r for r in member_reasons[index] if r and r != "constant output"]
+        if len(members) - int(absent[index].sum()) < 2:  # one code at most occurs here
             reasons[index] = "constant output"
         elif given:
             reasons[index] = f"an indicator has no indices ({given[0]})"

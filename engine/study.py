@@ -39,7 +39,7 @@ SAMPLING_DEFAULTS = {"N": 2**12, "second_order": False, "seed": 1, "scramble": T
                      "block_points": None}
 ANALYSIS_DEFAULTS = {"resamples": 100, "conf_level": 0.95, "seed": None, "estimator": "auto",
                      "intervals": "delta", "scramblings": 8, "methods": ["sobol"],
-                     "slices": 32, "bins": 32}
+                     "slices": None, "bins": 32}
 ESTIMATORS = ("auto", "salib", "streaming")
 # the streaming estimator's intervals: delta method, Poisson bootstrap (`resamples`
 # replicates) or Student t over `scramblings` independent scramblings of the design (N
@@ -51,6 +51,7 @@ INTERVALS = ("delta", "bootstrap", "replicates")
 METHODS = ("sobol", "pawn", "delta", "given_data")
 MAX_CUTS = 1024  # slices per parameter, bins per output
 MIN_ROWS_PER_SLICE = 16  # A and B rows per slice, at the least
+DEFAULT_SLICES = 32  # slices per parameter when the study does not say (fewer at small N)
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 # a study's name makes file names (results/<name>-grid.zarr.lock, <name>-report): at most
 # this many characters leaves room for every suffix within a file name's 255 bytes
@@ -506,6 +507,9 @@ def _check_methods(analysis: dict, N, problems) -> tuple[str, ...]:
         problems.append('analysis.methods: must include "sobol": the other measures read the '
                         "same Saltelli rows, and the run's checks (NaN rows, constant outputs) "
                         "come from its statistics")
+    if analysis["slices"] is None:  # unset: 32, or fewer so that each holds 16 rows
+        analysis["slices"] = max(2, min(DEFAULT_SLICES, 2 * N // MIN_ROWS_PER_SLICE)) \
+            if _power_of_two(N) else DEFAULT_SLICES
     for key in ("slices", "bins"):
         value = analysis[key]
         if not (isinstance(value, int) and not isinstance(value, bool)

@@ -97,3 +97,22 @@ def test_the_delta_bound_on_made_up_indicators():
     np.testing.assert_allclose(out["S1"][0], [aggregate])
     np.testing.assert_allclose(out["S1_conf"][0], [bound])
     np.testing.assert_allclose(out["S1"][1:], S)  # the indicators themselves, unchanged
+
+
+def test_a_code_absent_from_one_case_adds_nothing_to_its_aggregate(tmp_path):
+    # eq==none occurs under the paper concept only: under the verifiable one the
+    # aggregate is the ratio over the codes that occur there, not NaN
+    table = _woods_table(model={"concept": ["verifiable", "paper"]},
+                         sampling={"N": 512, "block_points": 128, "seed": 11})
+    groups = run.run(parse(table), out=tmp_path / "s.zarr", progress=False,
+                     keep_samples=True)
+    sobol_ds = groups["sobol"]
+    reasons = sobol_ds["sobol_skip_reason"].sel(concept="verifiable")
+    assert reasons.sel(output="eq==none").item() == "constant output"
+    for concept in ("verifiable", "paper"):
+        S1, ST = _salib_ratio(groups["samples"]["eq"].sel(concept=concept).values, 6)
+        got = sobol_ds.sel(output="eq", concept=concept)
+        assert got["sobol_skip_reason"].item() == ""
+        np.testing.assert_allclose(got["sobol_S1"].values, S1, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(got["sobol_ST"].values, ST, rtol=1e-9, atol=1e-12)
+        assert np.isfinite(got["sobol_ST_conf"].values).all()

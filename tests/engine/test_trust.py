@@ -48,6 +48,9 @@ def pristine(tmp_path_factory):
 
 CHUNKS = {  # kind of array -> (store, a chunk of it, what verify names)
     "block statistics": ("run", "blocks/block_feature_mean/c/1/0/0", "block_feature_mean"),
+    "slice counts": ("run", "blocks/block_slice_counts/c/2/0/0/0/0", "block_slice_counts"),
+    "pawn": ("run", "pawn/pawn_max/c/0/0", "pawn/pawn_max"),
+    "given data": ("run", "given_data/given_data_S1/c/0/0", "given_data/given_data_S1"),
     "block digests": ("run", "blocks/block_digest/c/1/0", "block_digest"),
     "done flags": ("run", "blocks/block_done/c/1", "block 1"),
     "samples": ("run", "samples/eq/c/1", "samples/eq"),
@@ -167,9 +170,9 @@ def test_a_resume_evaluates_only_the_blocks_not_done(tmp_path, monkeypatch):
     evaluated = []
     task = parallel.blocks_task
 
-    def counting(study, spec, block_ids, *args):
+    def counting(study, spec, edges, block_ids, *args):
         evaluated.extend(block_ids)
-        return task(study, spec, block_ids, *args)
+        return task(study, spec, edges, block_ids, *args)
 
     monkeypatch.setattr(parallel, "blocks_task", counting)
     run.run(parse(table), out=store, progress=False, resume=True)
