@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 RUNTIME := $(VENV)/.installed-runtime
 STAMP   := $(VENV)/.installed
 
-.PHONY: test bench-smoke bench-kernel bench-pipeline bench-scale bench-workers run clean
+.PHONY: test bench-smoke bench-kernel bench-pipeline bench-scale bench-workers bench-measures run clean
 
 $(RUNTIME): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -60,6 +60,11 @@ bench-scale: $(STAMP)
 # 1 against 2 worker threads on the same study, alternating in one process (N = 2^20).
 bench-workers: $(STAMP)
 	$(BIN)/python benchmarks/compare_workers.py $(N)
+
+# What PAWN, delta and the given-data S1 add to a baseline run (N = 2^20), and their cost
+# beside SALib's pawn and delta on the same rows, in one run.
+bench-measures: $(STAMP)
+	$(BIN)/python benchmarks/compare_measures.py $(N)
 
 clean:
 	rm -rf $(VENV) .asv .pytest_cache .hypothesis

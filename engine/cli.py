@@ -20,7 +20,7 @@ from pathlib import Path
 from reesens.engine import export, grid, limits, parallel, report, run, store, verify
 from reesens.engine.integrity import IntegrityError
 from reesens.engine.ownership import StoreError
-from reesens.engine.study import ESTIMATORS, INTERVALS, StudyError, load
+from reesens.engine.study import ESTIMATORS, INTERVALS, METHODS, StudyError, load
 
 EXPECTED = (StudyError, StoreError, IntegrityError, report.ReportError)
 # what to do about an OS error on a store, by errno
@@ -63,6 +63,9 @@ def _parser() -> argparse.ArgumentParser:
                            "default), bootstrap (Poisson bootstrap, [analysis] resamples "
                            "replicates) or replicates (Student t over [analysis] "
                            "scramblings independent scramblings of N points each)")
+    run_.add_argument("--methods", type=lambda text: [m.strip() for m in text.split(",")],
+                      help="what to compute, comma-separated from " + ", ".join(METHODS)
+                           + " (sobol always; default: the study's [analysis] methods)")
     _execution_options(run_, "blocks")
     run_.add_argument("--keep-samples", action="store_true",
                       help="store the parameter rows and outputs (group `samples`)")
@@ -161,7 +164,7 @@ def _run(args, argv) -> int:
         raise StoreError("--max-n bounds the growth of N for --target-ci; give --target-ci "
                          "too (or --n for a fixed N)")
     study = load(args.study, N=args.N, second_order=args.second_order,
-                 estimator=args.estimator, intervals=args.intervals)
+                 estimator=args.estimator, intervals=args.intervals, methods=args.methods)
     client = _connect(args)
     try:
         groups = run.run(study, out=args.out, workers=args.workers,

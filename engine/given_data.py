@@ -55,6 +55,7 @@ import xarray as xr
 
 from reesens.engine import evaluate, sampling
 from reesens.engine.study import Study
+from reesens.kernels.counts import ab_slices, add_slice_counts
 
 COUNT_METHODS = ("pawn", "delta", "given_data")  # the methods that read the counts
 PILOT_POINTS = 4096  # base points whose A and B rows fix a continuous output's bin edges
@@ -72,8 +73,8 @@ class Edges:
     """Where the rows are cut, fixed before the run.
 
     slices (scenarios, D, slices - 1) inner slice edges of each parameter; bins (measured,
-    bins - 1) inner bin edges of each continuous output (padded with +inf where the pilot
-    has fewer distinct quantiles; unused for code outputs); codes (measured,) the
+    2^L - 1) inner bin edges of each continuous output (+inf-padded, also where the pilot
+    has fewer distinct quantiles than bins - 1; unused for code outputs); codes (measured,) the
     categories of a code output in flag order, or None; centre, scale (measured,) the
     pilot's mean and standard deviation (0 and 1 for code outputs).
     """
@@ -87,7 +88,8 @@ class Edges:
     @property
     def width(self) -> int:
         """Bins per measured output in the counts: enough for every output's bins or codes."""
-        return max([self.bins.shape[1] + 1] + [len(c) for c in self.codes if c is not None])
+        finite = int(np.isfinite(self.bins).sum(axis=1).max()) + 1 if self.bins.size else 1
+        return max([finite] + [len(c) for c in self.codes if c is not None])
 
 
 def measured_labels(study: Study) -> list[tuple[int, str]]:
@@ -133,7 +135,7 @@ def pilot_edges(study: Study) -> Edges:
         var = variables[name]
         if var.flag_values:
             codes.append(tuple(int(x) for x in var.flag_values))
-            bins.append(np.full(B - 1, np.inf))
+            bins.append(np.full(_padded(B), np.inf))
             centre.append(0.0)
             scale.append(1.0)
             continue
@@ -141,63 +143,70 @@ def pilot_edges(study: Study) -> Edges:
         y = y[np.isfinite(y)]
         codes.append(None)
         if y.size == 0:
-            bins.append(np.full(B - 1, np.inf))
+            bins.append(np.full(_padded(B), np.inf))
             centre.append(0.0)
             scale.append(1.0)
             continue
         inner = np.unique(np.quantile(y, np.arange(1, B) / B))
-        bins.append(np.concatenate([inner, np.full(B - 1 - inner.size, np.inf)]))
+        bins.append(np.concatenate([inner, np.full(_padded(B) - inner.size, np.inf)]))
         sd = float(y.std())
         centre.append(float(y.mean()))
         scale.append(sd if sd > 0 else 1.0)
-    return Edges(slice_edges(study), np.array(bins).reshape(len(codes), B - 1),
+    return Edges(slice_edges(study), np.array(bins).reshape(len(codes), _padded(B)),
                  tuple(codes), np.array(centre), np.array(scale))
 
 
-def block_counts(study: Study, edges: Edges, out: dict) -> tuple[np.ndarray, np.ndarray]:
-    """(counts int64 (measured, D, slices, width), sums float64 (measured, D, slices,
-    POWERS)) of the A and B rows of evaluated points `out` (engine.evaluate); rows whose
-    output is not finite (or not one of its codes) are not counted."""
-    D, M, W = len(study.sampled_names), study.slices, edges.width
-    k = sampling.rows_per_point(D, study.second_order)
-    x = _ab(out["_params"], k, 1)  # (scenarios, n, D)
-    n = x.shape[1]
-    cut = np.empty((x.shape[0], D, n), dtype=np.int64)
-    for s in range(x.shape[0]):
-        for j in range(D):
-            cut[s, j] = np.searchsorted(edges.slices[s, j], x[s, :, j], side="right")
-    cut += (np.arange(D) * M)[None, :, None]  # slice index on the flattened (D, slices)
-    combos = len(study.option_combinations())
+def _padded(bins: int) -> int:
+    """Inner edges stored for `bins` bins: bins - 1, +inf-padded to 2^L - 1 (the bin
+    search of kernels.counts halves a power of two; MAX_CUTS = 1024 bins at most)."""
+    return (1 << (bins - 1).bit_length()) - 1
+
+
+def empty_counts(study: Study, edges: Edges) -> list:
+    """Zero accumulators for add_block_counts, one per scenario: (counts int64 (its
+    measured outputs, D, slices, width), sums float64 (D, slices, its measured outputs *
+    POWERS))."""
+    D, M = len(study.sampled_names), study.slices
+    per = len(edges.codes) // len(study.scenario_items())
+    return [(np.zeros((per, D, M, edges.width), dtype=np.int64), np.zeros((D, M, per * POWERS)))
+            for _ in study.scenario_items()]
+
+
+def add_block_counts(study: Study, edges: Edges, out: dict, accumulators: list) -> None:
+    """Add the A and B rows of evaluated points `out` (engine.evaluate) to the
+    accumulators (empty_counts), in row order; rows whose output is not finite (or not
+    one of its codes) are not counted (kernels.counts)."""
+    k = sampling.rows_per_point(len(study.sampled_names), study.second_order)
+    per = len(edges.codes) // len(study.scenario_items())
     n_cases = int(np.prod(evaluate.case_shape(study)))
     labels = measured_labels(study)
-    counts = np.zeros((len(labels), D, M, W), dtype=np.int64)
-    sums = np.zeros((len(labels), D, M, POWERS))
-    for i, (c, name) in enumerate(labels):
-        y = _ab(out[name].reshape(n_cases, -1)[c], k, -1)
-        codes = edges.codes[i]
-        if codes is not None:
-            order = np.argsort(codes)
-            at = np.searchsorted(np.asarray(codes)[order], y).clip(0, len(codes) - 1)
-            keep = np.asarray(codes)[order][at] == y
-            b = order[at]
-        else:
-            keep = np.isfinite(y)
-            b = np.searchsorted(edges.bins[i], y, side="right")
-        slices = cut[c // combos][:, keep]  # (D, kept rows)
-        counts[i] = np.bincount((slices * W + b[keep]).ravel(),
-                                minlength=D * M * W).reshape(D, M, W)
-        if codes is None:
-            z = (y[keep] - edges.centre[i]) / edges.scale[i]
-            power = np.ones_like(z)
-            for p in range(POWERS):
-                power = power * z
-                sums[i, ..., p] = np.bincount(
-                    slices.ravel(), weights=np.broadcast_to(power, slices.shape).ravel(),
-                    minlength=D * M).reshape(D, M)
-    return counts, sums
+    K = max([1] + [len(c) for c in edges.codes if c is not None])
+    codes = np.zeros((len(labels), K))
+    n_codes = np.zeros(len(labels), dtype=np.int64)
+    for i, c in enumerate(edges.codes):
+        if c is not None:
+            codes[i, :len(c)], n_codes[i] = c, len(c)
+    for s, (counts, sums) in enumerate(accumulators):
+        mine = slice(s * per, (s + 1) * per)
+        Y = np.empty((per, out["_params"].shape[1] // k, 2))  # A and B rows interleaved
+        for i, (c, name) in enumerate(labels[mine]):
+            y = out[name].reshape(n_cases, -1)[c]
+            Y[i, :, 0], Y[i, :, 1] = y[0::k], y[k - 1::k]
+        add_slice_counts(ab_slices(out["_params"][s], k, edges.slices[s]), Y.reshape(per, -1),
+                         edges.bins[mine], codes[mine], n_codes[mine], edges.centre[mine],
+                         edges.scale[mine], counts, sums)
 
 
-NULL_DRAWS = 400  # draws of the null level's Monte Carlo (per measured output)
+def stored(accumulators: list) -> tuple[np.ndarray, np.ndarray]:
+    """The accumulators as the blocks group stores them: (counts (measured, D, slices,
+    width), sums (measured, D, slices, POWERS))."""
+    counts = np.concatenate([c for c, _ in accumulators])
+    sums = np.concatenate([s.reshape(*s.shape[:2], -1, POWERS).transpose(2, 0, 1, 3)
+                           for _, s in accumulators])
+    return counts, np.ascontiguousarray(sums)
+
+
+NULL_DRAWS = 128  # draws of the null level's Monte Carlo (per measured output)
 
 
 def distances(counts: np.ndarray, is_code: np.ndarray) -> np.ndarray:

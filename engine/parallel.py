@@ -70,7 +70,7 @@ def blocks_task(study: Study, spec, edges, block_ids, path, keep_samples: bool,
     units = store_blocks.block_units(study, keep_samples, replicates, keep_values)
     for block in block_ids:
         parts, boot, rows = [], [], []
-        counts = None
+        counts = None if edges is None else given_data.empty_counts(study, edges)
         for start in range(block * bp, (block + 1) * bp, EVAL_POINTS):
             points = min(EVAL_POINTS, (block + 1) * bp - start)
             out = evaluate.evaluate_points(study, start, points)
@@ -82,10 +82,8 @@ def blocks_task(study: Study, spec, edges, block_ids, path, keep_samples: bool,
                 boot.append(Replicates(features, *replicate_moments(
                     series, D, study.second_order, first_point=start,
                     seed=study.analysis_seed, replicates=replicates)))
-            if edges is not None:
-                more = given_data.block_counts(study, edges, out)
-                counts = more if counts is None else (counts[0] + more[0],
-                                                      counts[1] + more[1])
+            if counts is not None:
+                given_data.add_block_counts(study, edges, out, counts)
             if keep_samples or keep_values:
                 rows.append((out, series))
         stats = merge_all(parts)
@@ -100,7 +98,8 @@ def blocks_task(study: Study, spec, edges, block_ids, path, keep_samples: bool,
                                  None if boot is None else (boot.weight, boot.mean,
                                                             boot.comoment),
                                  np.concatenate([v for _, v in rows], axis=-1)
-                                 if keep_values else None, counts)
+                                 if keep_values else None,
+                                 None if counts is None else given_data.stored(counts))
 
 
 def load_kernels(study: Study, spec) -> Future:

@@ -342,17 +342,18 @@ def default_block_points(N: int) -> int:
     return min(N, max(2**14, min(2**16, N // 16)))
 
 
-def load(path, *, N=None, second_order=None, estimator=None, intervals=None) -> Study:
+def load(path, *, N=None, second_order=None, estimator=None, intervals=None,
+         methods=None) -> Study:
     """Read and check a study file; StudyError lists every problem found.
 
-    `N`, `second_order`, `estimator` and `intervals` override the file's values
-    (command-line options).
+    `N`, `second_order`, `estimator`, `intervals` and `methods` override the file's
+    values (command-line options).
     """
     path = Path(path)
     try:
         raw = tomllib.loads(path.read_bytes().decode("utf-8"))
         return parse(raw, path, N=N, second_order=second_order, estimator=estimator,
-                     intervals=intervals)
+                     intervals=intervals, methods=methods)
     except OSError as e:
         raise StudyError(path, [f"cannot read the file: {e.strerror}"]) from None
     except UnicodeDecodeError as e:
@@ -365,7 +366,7 @@ def load(path, *, N=None, second_order=None, estimator=None, intervals=None) -> 
 
 
 def parse(raw: dict, path="<study>", *, N=None, second_order=None, estimator=None,
-          intervals=None) -> Study:
+          intervals=None, methods=None) -> Study:
     """Check a study already read from TOML (see :func:`load`)."""
     problems = []
     for key in raw:
@@ -443,6 +444,8 @@ def parse(raw: dict, path="<study>", *, N=None, second_order=None, estimator=Non
                         f"{analysis['estimator']!r}")
     if intervals is not None:
         analysis["intervals"] = intervals
+    if methods is not None:
+        analysis["methods"] = list(methods)
     if analysis["intervals"] not in INTERVALS:
         problems.append(f"analysis.intervals: must be one of {', '.join(INTERVALS)}, got "
                         f"{analysis['intervals']!r}")

@@ -1,0 +1,45 @@
+"""asv: the streamed counts of PAWN, delta and the given-data S1 (engine.given_data),
+beside SALib's pawn and delta on the same A and B rows, and a baseline run with and
+without them (benchmarks/compare_measures.py prints the ratio of one sitting)."""
+import tempfile
+from pathlib import Path
+
+from benchmarks import compare_measures
+from reesens.engine import run
+from reesens.engine.study import load
+
+STUDY = Path(__file__).resolve().parents[1] / "studies" / "baseline.toml"
+
+
+class MeasuresRun:
+    """The baseline at N = 2^16, 2 workers, with methods = ["sobol"] or all four."""
+
+    params = [["sobol", "all"]]
+    param_names = ["methods"]
+    timeout = 300
+
+    def setup(self, methods):
+        self.study = load(STUDY, N=2**16, methods=["sobol"] if methods == "sobol"
+                          else compare_measures.ALL)
+        self.tmp = tempfile.TemporaryDirectory()
+        run.run(load(STUDY, N=2**10, methods=compare_measures.ALL),
+                out=Path(self.tmp.name) / "warm.zarr", progress=False)
+        self.count = 0
+
+    def teardown(self, methods):
+        self.tmp.cleanup()
+
+    def time_run(self, methods):
+        self.count += 1
+        run.run(self.study, out=Path(self.tmp.name) / f"run{self.count}.zarr", workers=2,
+                progress=False)
+
+
+class BesideSALib:
+    """Counts and measures of every output against SALib's pawn and delta on one output,
+    N = 2^12 (8192 A and B rows)."""
+
+    timeout = 300
+
+    def time_beside_salib(self):
+        compare_measures.beside_salib(2**12)
