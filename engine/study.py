@@ -51,7 +51,7 @@ INTERVALS = ("delta", "bootstrap", "replicates")
 METHODS = ("sobol", "pawn", "delta", "given_data")
 MAX_CUTS = 1024  # slices per parameter, bins per output
 MIN_ROWS_PER_SLICE = 16  # A and B rows per slice, at the least
-DEFAULT_SLICES = 32  # slices per parameter when the study does not say (fewer at small N)
+DEFAULT_SLICES = 32  # slices per parameter when the study does not say
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 # a study's name makes file names (results/<name>-grid.zarr.lock, <name>-report): at most
 # this many characters leaves room for every suffix within a file name's 255 bytes
@@ -510,16 +510,16 @@ def _check_methods(analysis: dict, N, problems) -> tuple[str, ...]:
         problems.append('analysis.methods: must include "sobol": the other measures read the '
                         "same Saltelli rows, and the run's checks (NaN rows, constant outputs) "
                         "come from its statistics")
-    if analysis["slices"] is None:  # unset: 32, or fewer so that each holds 16 rows
-        analysis["slices"] = max(2, min(DEFAULT_SLICES, 2 * N // MIN_ROWS_PER_SLICE)) \
-            if _power_of_two(N) else DEFAULT_SLICES
+    given = analysis["slices"] is not None
+    if not given:  # the same at every N: a store's identity must not change with N
+        analysis["slices"] = DEFAULT_SLICES
     for key in ("slices", "bins"):
         value = analysis[key]
         if not (isinstance(value, int) and not isinstance(value, bool)
                 and 2 <= value <= MAX_CUTS):
             problems.append(f"analysis.{key}: must be an integer in [2, {MAX_CUTS}], got "
                             f"{_got(value)}")
-        elif key == "slices" and _power_of_two(N) and len(methods) > 1 \
+        elif key == "slices" and given and _power_of_two(N) and len(methods) > 1 \
                 and 2 * N < MIN_ROWS_PER_SLICE * value:
             problems.append(f"analysis.slices: {value} slices of the 2N = {2 * N} A and B "
                             f"rows leave fewer than {MIN_ROWS_PER_SLICE} rows per slice; "

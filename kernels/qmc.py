@@ -11,6 +11,7 @@ uniform ranges in the same pass.
 from __future__ import annotations
 
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -19,17 +20,26 @@ from reesens.kernels.accelerate import jit
 
 
 BITS = 30  # scipy's default: points [0, 2**30)
+_LOADING = threading.Lock()  # one thread loads the routines; the others wait for them
 
 
 def _scipy_sobol_routines():
     """scipy's compiled Sobol' routines (scipy.stats._sobol), loaded without importing
-    scipy.stats itself (1-2 s of start-up for nothing else we need)."""
+    scipy.stats itself (1-2 s of start-up for nothing else we need). Thread-safe: the
+    module is in sys.modules before its direction numbers are set, so a second thread
+    must not take it from there half-loaded."""
+    with _LOADING:
+        return _load_scipy_sobol()
+
+
+def _load_scipy_sobol():
     import importlib.machinery
     import importlib.util
 
     name = "scipy.stats._sobol"
-    if name in sys.modules:
-        return sys.modules[name]
+    module = sys.modules.get(name)
+    if module is not None and np.uint32 in getattr(module, "_poly_dict", {}):
+        return module
     stats_dir = Path(importlib.util.find_spec("scipy").submodule_search_locations[0], "stats")
     for suffix in importlib.machinery.EXTENSION_SUFFIXES:
         if (stats_dir / f"_sobol{suffix}").is_file():

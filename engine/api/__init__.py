@@ -24,7 +24,7 @@ __all__ = ["load_study", "run", "grid", "report", "open_store", "verify", "expor
 def load_study(source, **overrides):
     """A checked study (reesens.engine.study.Study) from a study file's path or a dict of
     its tables (as TOML would give them). `overrides`: N, second_order, estimator,
-    intervals, as the command line's options. StudyError lists every problem found."""
+    intervals, methods, as the command line's options. StudyError lists every problem found."""
     from reesens.engine import study
 
     if isinstance(source, Mapping):
@@ -45,7 +45,8 @@ def run(study, *, out=None, workers: int | None = None, resume: bool = False,
     """Run a Monte Carlo study (a Study, a path or a dict) into its zarr store (`out`,
     default results/<name>.zarr), as `reesens run` does; returns {group: xarray.Dataset}:
     "sobol" (indices with intervals, dims output x param, and case dims), "summary",
-    "convergence" with `target_ci`, "samples" with `keep_samples`. `workers`: local
+    "convergence" with `target_ci`, "samples" with `keep_samples`, and "pawn", "delta",
+    "given_data" when the study's [analysis] methods ask for them. `workers`: local
     threads (default one per core), or processes with scheduler="processes"; `client`: a
     dask.distributed Client."""
     from reesens.engine import run as run_module

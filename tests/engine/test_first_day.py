@@ -231,8 +231,10 @@ def test_another_run_onto_a_store_names_what_differs(tmp_path):
     assert "differing in N: store 256, now 512; refusing" in bigger.stderr
     wide = reesens("run", ROOT / "studies" / "wide.toml", "--n", 256, "--out", store, "--quiet")
     assert wide.returncode == 2
-    assert 'differing in name: store "baseline", now "wide"; parameters.A.upper: store 1.0, ' \
-           'now 3.0;' in wide.stderr
+    assert '; name: store "baseline", now "wide"; parameters.A.upper: store 1.0, now 3.0;' \
+        in wide.stderr
+    assert 'differing in analysis.methods: store ["sobol", "pawn", "delta", "given_data"], ' \
+           'now "(not set)";' in wide.stderr
     assert "study_json" not in wide.stderr
 
 

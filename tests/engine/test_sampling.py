@@ -72,3 +72,26 @@ def test_sampled_marginals_follow_their_distributions(second_order):
         assert result.pvalue > 0.01, (d, result)
         others = [e for e in DISTRIBUTIONS if e.dist != d.dist]
         assert all(stats.kstest(rows[:, j], _scipy(e).cdf).pvalue < 1e-6 for e in others)
+
+
+def test_threads_loading_the_sobol_routines_at_once_all_get_them():
+    # the routines are loaded on first use; a run's warm-up thread and its pilot can both
+    # be first, and a half-loaded module once failed one of them
+    import subprocess
+    import sys
+    code = ("import threading\n"
+            "from reesens.kernels import qmc\n"
+            "barrier, errors = threading.Barrier(4), []\n"
+            "def first():\n"
+            "    barrier.wait()\n"
+            "    try:\n"
+            "        qmc.sobol_state(12, seed=1, scramble=True)\n"
+            "    except Exception as e:\n"
+            "        errors.append(repr(e))\n"
+            "threads = [threading.Thread(target=first) for _ in range(4)]\n"
+            "[t.start() for t in threads]\n"
+            "[t.join() for t in threads]\n"
+            "print(errors)\n")
+    for _ in range(12):
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        assert done.stdout.strip() == "[]", done.stdout + done.stderr
