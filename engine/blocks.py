@@ -67,7 +67,7 @@ def write_template(path, study: Study, total_blocks: int, labels, keep_samples: 
     coordinates' digests go to each group's attributes."""
     nb, n_series = total_blocks, len(labels)
     units = block_units(study, keep_samples, replicates, keep_values)
-    ft = Features(len(study.sampled_names), study.second_order)
+    ft = Features(len(study.columns), study.second_order)
 
     def per_block(dims, shape, attrs, fill=np.nan, dtype=np.float64):
         """An array with one chunk per block, on dims ("block", *dims)."""

@@ -36,7 +36,7 @@ def case_coords(study: Study):
 
 
 def rows_per_block(study: Study) -> int:
-    return study.block_points * sampling.rows_per_point(len(study.sampled_names),
+    return study.block_points * sampling.rows_per_point(len(study.columns),
                                                         study.second_order)
 
 
@@ -45,7 +45,8 @@ def parameter_rows(study: Study, start: int, points: int) -> np.ndarray:
     points), each scenario's scale."""
     return np.stack([sampling.scaled_block(study.sampled_names, sampled, start, points,
                                            seed=study.seed, scramble=study.scramble,
-                                           second_order=study.second_order)
+                                           second_order=study.second_order,
+                                           groups=study.param_groups)
                      for _, _, sampled in study.scenario_items()])
 
 

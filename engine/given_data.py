@@ -125,7 +125,7 @@ def slice_edges(study: Study) -> np.ndarray:
 def pilot_edges(study: Study) -> Edges:
     """The slice edges and, from the pilot's A and B rows, each continuous output's bin
     edges, centre and scale."""
-    k = sampling.rows_per_point(len(study.sampled_names), study.second_order)
+    k = sampling.rows_per_point(len(study.columns), study.second_order)
     out = evaluate.evaluate_points(study, 0, min(study.N, PILOT_POINTS))
     n_cases = int(np.prod(evaluate.case_shape(study)))
     variables = {v.name: v for v in study.model.outputs}
@@ -176,7 +176,7 @@ def add_block_counts(study: Study, edges: Edges, out: dict, accumulators: list) 
     """Add the A and B rows of evaluated points `out` (engine.evaluate) to the
     accumulators (empty_counts), in row order; rows whose output is not finite (or not
     one of its codes) are not counted (kernels.counts)."""
-    k = sampling.rows_per_point(len(study.sampled_names), study.second_order)
+    k = sampling.rows_per_point(len(study.columns), study.second_order)
     per = len(edges.codes) // len(study.scenario_items())
     n_cases = int(np.prod(evaluate.case_shape(study)))
     labels = measured_labels(study)

@@ -60,7 +60,7 @@ def free_disk(path: Path) -> int:
 
 def salib_memory(study: Study, N: int, workers: int) -> int:
     """Bytes the SALib estimator needs: every row of every series, and SALib's bootstrap."""
-    D = len(study.sampled_names)
+    D = len(study.columns)
     series = math.prod(evaluate.case_shape(study)) * len(sobol.series_spec(study))
     rows = N * sampling.rows_per_point(D, study.second_order) * series * 8
     bootstrap = (96 if study.second_order else 64) * N * study.resamples  # SALib 1.6, measured
@@ -71,7 +71,7 @@ def run_needs(study: Study, *, N: int, estimator: str, workers: int, keep_sample
               replicates: int) -> list[Need]:
     """Memory and disk a Monte Carlo run of the study at N base points needs."""
     from reesens.engine.run import MERGE_SLICE
-    D, second = len(study.sampled_names), study.second_order
+    D, second = len(study.columns), study.second_order
     k = sampling.rows_per_point(D, second)
     cases = math.prod(evaluate.case_shape(study))
     scenarios = len(study.scenario_items())
@@ -80,10 +80,11 @@ def run_needs(study: Study, *, N: int, estimator: str, workers: int, keep_sample
     ft = Features(D, second)
     blocks = N // study.block_points
     bp = study.block_points
-    row_bytes = 8 * (D * scenarios + outputs + series)  # a row's parameters, outputs, series
+    P = len(study.sampled_names)
+    row_bytes = 8 * (P * scenarios + outputs + series)  # a row's parameters, outputs, series
     stats = 8 * series * (ft.size + ft.n_pairs + 5)
     boot = 8 * replicates * (1 + series * (ft.base.size + ft.base_pairs.shape[1]))
-    kept = 8 * bp * k * (D * scenarios + outputs)
+    kept = 8 * bp * k * (P * scenarios + outputs)
     members = 3 + (3 if replicates else 0) + ((D + len(study.outputs)) if keep_samples else 0)
     chunk = min(bp, EVAL_POINTS)
     rows_kept = keep_samples or estimator == "salib"

@@ -65,7 +65,7 @@ def blocks_task(study: Study, spec, edges, block_ids, path, keep_samples: bool,
     size only.
     """
     keep_freed_memory()
-    D, bp = len(study.sampled_names), study.block_points
+    D, bp = len(study.columns), study.block_points
     features = Features(D, study.second_order)
     units = store_blocks.block_units(study, keep_samples, replicates, keep_values)
     for block in block_ids:
@@ -108,7 +108,7 @@ def load_kernels(study: Study, spec) -> Future:
     before running blocks on local threads."""
     def one_point():
         values = sobol.series_values(spec, evaluate.evaluate_points(study, 0, 1))
-        series, D = values.reshape(-1, values.shape[-1]), len(study.sampled_names)
+        series, D = values.reshape(-1, values.shape[-1]), len(study.columns)
         block_moments(series, D, study.second_order)
         if study.intervals == "bootstrap":
             replicate_moments(series, D, study.second_order, first_point=0, seed=1,

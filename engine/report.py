@@ -39,6 +39,11 @@ def _value(x: float, conf: float) -> str:
 OUTPUT_WIDTH = 28  # characters of the terminal table's output column; longer names wrap
 
 
+def _param_width(ds: xr.Dataset) -> int:
+    """Characters of the param column: 8, or the longest parameter or group name."""
+    return max([8] + [len(str(p)) for p in ds["param"].values.tolist()])
+
+
 def complements(summary: xr.Dataset | None) -> dict[str, str]:
     """{dropped series: the one kept} for code outputs of which exactly two codes occur
     (in every case together): the indicators of the two codes sum to 1, so they and the
@@ -65,24 +70,24 @@ def table(ds: xr.Dataset, summary: xr.Dataset | None = None) -> str:
     """For each case and output, the parameters ranked by ST, with S1 and intervals; of
     two complementary indicators (complements) only one, and a line saying so."""
     dropped = complements(summary)
-    lines = []
+    lines, P = [], _param_width(ds)
     for title, case in _cases(ds):
         if title:
             lines.append(f"== {title}")
-        lines.append(f"{'output':<{OUTPUT_WIDTH}} {'param':<8} {'ST':>14} {'S1':>14}")
+        lines.append(f"{'output':<{OUTPUT_WIDTH}} {'param':<{P}} {'ST':>14} {'S1':>14}")
         for output, one, reason in _outputs(case):
             if output in dropped:
                 continue
             names = labels.wrap(output, OUTPUT_WIDTH)
             if reason:
-                lines.append(f"{names[0]:<{OUTPUT_WIDTH}} {'-':<8} no indices: {reason}")
+                lines.append(f"{names[0]:<{OUTPUT_WIDTH}} {'-':<{P}} no indices: {reason}")
                 lines += names[1:]
                 continue
             order = np.argsort(-one["sobol_ST"].values, kind="stable")
             for rank, j in enumerate(order):
                 name = names[rank] if rank < len(names) else ""
                 lines.append(
-                    f"{name:<{OUTPUT_WIDTH}} {one['param'].values[j]:<8} "
+                    f"{name:<{OUTPUT_WIDTH}} {one['param'].values[j]:<{P}} "
                     f"{_value(one['sobol_ST'].values[j], one['sobol_ST_conf'].values[j])} "
                     f"{_value(one['sobol_S1'].values[j], one['sobol_S1_conf'].values[j])}")
             lines += names[len(order):]
@@ -98,12 +103,13 @@ def second_order_table(ds: xr.Dataset, summary: xr.Dataset | None = None) -> str
         return "no second-order indices in this store (run with --second-order)"
     dropped = complements(summary)
     params = ds["param"].values.tolist()
+    W = max(16, 2 * _param_width(ds) + 3)
     lines = [f"S2 with {float(ds.attrs.get('conf_level', 0.95)):.0%} intervals at N = "
              f"{ds.attrs.get('N')}; * : the interval leaves out 0"]
     for title, case in _cases(ds):
         if title:
             lines.append(f"== {title}")
-        lines.append(f"{'output':<{OUTPUT_WIDTH}} {'pair':<16} {'S2':>14}")
+        lines.append(f"{'output':<{OUTPUT_WIDTH}} {'pair':<{W}} {'S2':>14}")
         for output, one, reason in _outputs(case):
             s2, conf = one["sobol_S2"].values, one["sobol_S2_conf"].values
             if reason or output in dropped or not np.isfinite(s2).any():
@@ -114,7 +120,7 @@ def second_order_table(ds: xr.Dataset, summary: xr.Dataset | None = None) -> str
             for rank, (j, k) in enumerate(pairs):
                 name = names[rank] if rank < len(names) else ""
                 clear = "*" if abs(s2[j, k]) > conf[j, k] else " "
-                lines.append(f"{name:<{OUTPUT_WIDTH}} {params[j] + ' x ' + params[k]:<16} "
+                lines.append(f"{name:<{OUTPUT_WIDTH}} {params[j] + ' x ' + params[k]:<{W}} "
                              f"{_value(s2[j, k], conf[j, k])} {clear}")
     return "\n".join(lines)
 
@@ -196,9 +202,11 @@ def measures_table(measures: dict, sobol_ds: xr.Dataset | None = None) -> str:
                 gd_text = _value(float(given["given_data_S1"].values[j]),
                                  float(given["given_data_S1_conf"].values[j])) \
                     if given is not None else f"{'-':>14}"
-                s1_text = _value(float(pick["sobol_S1"].values[j]),
-                                 float(pick["sobol_S1_conf"].values[j])) \
-                    if pick is not None else f"{'-':>14}"
+                param = one["param"].values[j]
+                s1_text = _value(float(pick["sobol_S1"].sel(param=param)),
+                                 float(pick["sobol_S1_conf"].sel(param=param))) \
+                    if pick is not None and param in pick["param"].values.tolist() \
+                    else f"{'-':>14}"  # a grouped study's Sobol' indices are per group
                 lines.append(f"{name:<{OUTPUT_WIDTH}} {one['param'].values[j]:<8} "
                              f"{number(one, 'pawn_median', j):>8} "
                              f"{number(one, 'pawn_max', j):>8} "
@@ -235,12 +243,14 @@ def _measure_sentences(measures: dict, sobol_ds: xr.Dataset) -> list[str]:
                 out.append(f"{head}: {', '.join(strong) or 'no parameter'} above the null "
                            "level" + (f"; {', '.join(weak)} at or below it" if weak else ""))
             if "given_data" in measures and output in sobol_ds["output"].values.tolist():
-                g = measures["given_data"].sel({**where, "output": output})
-                p = sobol_ds.sel({**where, "output": output})
+                common = [q for q in one["param"].values.tolist()
+                          if q in sobol_ds["param"].values.tolist()]  # groups: singletons
+                g = measures["given_data"].sel({**where, "output": output, "param": common})
+                p = sobol_ds.sel({**where, "output": output, "param": common})
                 ok = np.abs(g["given_data_S1"].values - p["sobol_S1"].values) <= \
                     g["given_data_S1_conf"].values + p["sobol_S1_conf"].values
                 agree += int(ok.sum())
-                differ += [f"{head} {q}" for q in one["param"].values[~ok]]
+                differ += [f"{head} {q}" for q, fine in zip(common, ok) if not fine]
     lines = []
     if out:
         lines.append(f"By {name} (a parameter at or below its null level cannot be told "
@@ -414,6 +424,12 @@ def _sobol_report(store: Path, drawn: _Figures, has_convergence: bool, wanted,
     conf = f"{float(sobol_ds.attrs['conf_level']):.0%}"
     lines = [f"Monte Carlo study, N = {N} base points ({rows:,} model rows), "
              f"{sobol_ds.attrs['estimator']} estimator, intervals at {conf}.", ""]
+    if "param_members" in sobol_ds.coords:  # a grouped study: indices per group
+        groups = [f"{g} ({m.replace(' ', ', ')})" for g, m in zip(
+            sobol_ds["param"].values.tolist(), sobol_ds["param_members"].values.tolist())
+            if g != m]
+        lines += [f"Sobol' indices are per group of parameters: {'; '.join(groups)}; the "
+                  "other parameters are groups of their own.", ""]
     lines += [f"Left out of tables and figures: {d}, which has the same indices as {k} "
               "(only two codes occur: their indicators sum to 1)."
               for d, k in dropped.items() if d in chosen] + ([""] if dropped else [])

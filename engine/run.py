@@ -35,7 +35,7 @@ def choose_estimator(study: Study) -> str:
 def merged_moments(path, study: Study, n_blocks: int, first: int = 0):
     """(Moments, Replicates or None) of blocks [first, first + n_blocks) merged in block
     order, read a slice at a time; Replicates when the store holds bootstrap statistics."""
-    features = Features(len(study.sampled_names), study.second_order)
+    features = Features(len(study.columns), study.second_order)
     total = boot = None
     end = first + n_blocks
     for start in range(first, end, MERGE_SLICE):
@@ -207,7 +207,7 @@ def _indices(study, spec, moments, boot, values, estimator, workers, N, progress
     shape = evaluate.case_shape(study)
     rows = moments.rows.reshape(*shape, len(spec), 5)
     kept = sobol.kept_series(spec, rows[..., 4])
-    total_rows = study.scramblings * N * sampling.rows_per_point(len(study.sampled_names),
+    total_rows = study.scramblings * N * sampling.rows_per_point(len(study.columns),
                                                                 study.second_order)
     reasons = sobol.skip_reasons(rows, total_rows)
     if estimator == "salib":

@@ -23,22 +23,25 @@ def rows_per_point(D: int, second_order: bool) -> int:
 
 
 def unit_block(D: int, start: int, points: int, *, seed: int, scramble: bool,
-               second_order: bool) -> np.ndarray:
-    """Saltelli rows in the unit cube for base points [start, start + points).
+               second_order: bool, groups=None) -> np.ndarray:
+    """Saltelli rows in the unit cube for base points [start, start + points); with
+    `groups` (each parameter's group name, SALib's problem["groups"]), one AB row per
+    group, with all its parameters' columns from B, in SALib's group order.
 
-    Returns float64 (points * rows_per_point(D, second_order), D).
+    Returns float64 (points * rows_per_point(G, second_order), D), G the groups (or D).
     """
     base = sobol_points(_state(2 * D, seed, scramble), start, points)
     a, b = base[:, :D], base[:, D:]
-    k = rows_per_point(D, second_order)
+    names = list(dict.fromkeys(groups)) if groups is not None else range(D)
+    member = np.array([[(groups[j] == g) if groups is not None else j == g
+                        for j in range(D)] for g in names])  # (G, D)
+    G = len(names)
+    k = rows_per_point(G, second_order)
     rows = np.empty((points, k, D))
     rows[:, 0] = a
-    rows[:, 1:D + 1] = a[:, None, :]
-    idx = np.arange(D)
-    rows[:, 1 + idx, idx] = b[:, idx]  # AB_j: A with column j from B
+    rows[:, 1:G + 1] = np.where(member, b[:, None, :], a[:, None, :])  # AB_g
     if second_order:
-        rows[:, D + 1:2 * D + 1] = b[:, None, :]
-        rows[:, D + 1 + idx, idx] = a[:, idx]  # BA_j: B with column j from A
+        rows[:, G + 1:2 * G + 1] = np.where(member, a[:, None, :], b[:, None, :])  # BA_g
     rows[:, k - 1] = b
     return rows.reshape(points * k, D)
 
@@ -58,11 +61,15 @@ def _state(d: int, seed: int, scramble: bool):
     return sobol_state(d, seed=seed, scramble=scramble)
 
 
-def salib_problem(names, sampled) -> dict:
-    """SALib problem dict for the parameters `names`, in order; sampled: {name: Distribution}."""
-    return {"num_vars": len(names), "names": list(names),
-            "bounds": [list(sampled[n].bounds) for n in names],
-            "dists": [sampled[n].dist for n in names]}
+def salib_problem(names, sampled, groups=None) -> dict:
+    """SALib problem dict for the parameters `names`, in order; sampled: {name:
+    Distribution}; groups: each parameter's group name, or None."""
+    problem = {"num_vars": len(names), "names": list(names),
+               "bounds": [list(sampled[n].bounds) for n in names],
+               "dists": [sampled[n].dist for n in names]}
+    if groups is not None:
+        problem["groups"] = list(groups)
+    return problem
 
 
 def scale(unit_rows: np.ndarray, problem: dict) -> np.ndarray:
@@ -73,15 +80,16 @@ def scale(unit_rows: np.ndarray, problem: dict) -> np.ndarray:
 
 
 def scaled_block(names, sampled, start: int, points: int, *, seed: int, scramble: bool,
-                 second_order: bool) -> np.ndarray:
+                 second_order: bool, groups=None) -> np.ndarray:
     """Saltelli rows for base points [start, start + points) mapped to the distributions
-    `sampled` {name: Distribution} of the parameters `names`: float64 (rows, D), bit for
-    bit SALib's. All-uniform parameters take one numba pass without the GIL
-    (kernels.qmc); any other distribution goes through SALib's `scale_samples`."""
-    if all(sampled[n].dist == "unif" for n in names):
+    `sampled` {name: Distribution} of the parameters `names` (grouped by `groups`, see
+    unit_block): float64 (rows, D), bit for bit SALib's. All-uniform parameters without
+    groups take one numba pass without the GIL (kernels.qmc); anything else goes through
+    SALib's `scale_samples`."""
+    if groups is None and all(sampled[n].dist == "unif" for n in names):
         base = sobol_points(_state(2 * len(names), seed, scramble), start, points)
         return uniform_saltelli_rows(base, [sampled[n].bounds[0] for n in names],
                                      [sampled[n].bounds[1] for n in names], second_order)
     unit = unit_block(len(names), start, points, seed=seed, scramble=scramble,
-                      second_order=second_order)
+                      second_order=second_order, groups=groups)
     return scale(unit, salib_problem(names, sampled))

@@ -114,7 +114,7 @@ def salib_indices(study: Study, values: np.ndarray, reasons: np.ndarray, *,
     """
     from reesens.engine.parallel import Progress
 
-    problem = sampling.salib_problem(study.sampled_names, study.sampled)
+    problem = sampling.salib_problem(study.sampled_names, study.sampled, study.param_groups)
     todo = [index for index in np.ndindex(*reasons.shape) if not reasons[index]]
     arrays = _empty(study, reasons.shape)
     bar = Progress(len(todo), progress, unit="SALib analysis of series")
@@ -289,7 +289,7 @@ def _aggregate(arrays: dict, member_reasons: np.ndarray, members: list[int], z: 
 def ab_variances(study: Study, values: np.ndarray) -> dict:
     """{"V", "V_conf"}: (*cases, series) variance of each series over the A and B rows of
     values (*cases, series, rows) and its delta-method half-width, sqrt((m4 - V^2) / n)."""
-    k = sampling.rows_per_point(len(study.sampled_names), study.second_order)
+    k = sampling.rows_per_point(len(study.columns), study.second_order)
     points = values.reshape(*values.shape[:-1], -1, k)
     ab = np.concatenate([points[..., 0], points[..., k - 1]], axis=-1)
     centred = ab - ab.mean(axis=-1, keepdims=True)
@@ -300,7 +300,7 @@ def ab_variances(study: Study, values: np.ndarray) -> dict:
 
 
 def _empty(study: Study, shape) -> dict:
-    D = len(study.sampled_names)
+    D = len(study.columns)
     quantities = QUANTITIES + (("S2", "S2_conf") if study.second_order else ())
     return {q: np.full((*shape, D, D) if q.startswith("S2") else (*shape, D), np.nan)
             for q in quantities}
@@ -308,8 +308,9 @@ def _empty(study: Study, shape) -> dict:
 
 def sobol_dataset(study: Study, spec: list[Series], arrays: dict, reasons: np.ndarray,
                   estimator: str) -> xr.Dataset:
-    """The `sobol` group: S1, ST (S2) and intervals on (cases..., output, param)."""
-    names = study.sampled_names
+    """The `sobol` group: S1, ST (S2) and intervals on (cases..., output, param), param
+    the study's columns (its parameters, or its groups with their members)."""
+    names = study.columns
     dims, coords = evaluate.case_coords(study)
     coords["output"] = np.array([s.label for s in spec], dtype=object)
     coords["param"] = np.array(names, dtype=object)
@@ -331,15 +332,23 @@ def sobol_dataset(study: Study, spec: list[Series], arrays: dict, reasons: np.nd
     if study.second_order:
         coords["param_0"] = coords["param_1"] = coords["param"]
     ds = xr.Dataset(data, coords=coords)
-    supports = np.array([[sampled[n].support() for n in names]
-                         for _, _, sampled in study.scenario_items()])  # (scenarios, D, 2)
-    for k, end in enumerate(("lower", "upper")):
-        ds.coords[f"param_support_{end}"] = (("scenario", "param"), supports[..., k], {
-            "long_name": f"{end} end of the sampled distribution's support",
-            "units": "parameter units"})
-    ds.coords["param_dist"] = (("scenario", "param"), np.array(
-        [[sampled[n].dist for n in names] for _, _, sampled in study.scenario_items()],
-        dtype=object), {"long_name": "SALib distribution of the parameter", "units": "1"})
+    if study.groups:
+        groups = study.param_groups
+        ds.coords["param_members"] = ("param", np.array(
+            [" ".join(p for p, g in zip(study.sampled_names, groups) if g == name)
+             for name in names], dtype=object),
+            {"long_name": "the group's parameters", "units": "1"})
+    else:
+        supports = np.array([[sampled[n].support() for n in names]
+                             for _, _, sampled in study.scenario_items()])  # (scen., D, 2)
+        for k, end in enumerate(("lower", "upper")):
+            ds.coords[f"param_support_{end}"] = (("scenario", "param"), supports[..., k], {
+                "long_name": f"{end} end of the sampled distribution's support",
+                "units": "parameter units"})
+        ds.coords["param_dist"] = (("scenario", "param"), np.array(
+            [[sampled[n].dist for n in names] for _, _, sampled in study.scenario_items()],
+            dtype=object), {"long_name": "SALib distribution of the parameter",
+                            "units": "1"})
     for key, meaning in (("long_name", "meaning"), ("units", "units")):
         ds.coords[f"output_{key}"] = ("output", np.array(
             [s.attrs[key] for s in spec], dtype=object),

@@ -39,7 +39,7 @@ SAMPLING_DEFAULTS = {"N": 2**12, "second_order": False, "seed": 1, "scramble": T
                      "block_points": None}
 ANALYSIS_DEFAULTS = {"resamples": 100, "conf_level": 0.95, "seed": None, "estimator": "auto",
                      "intervals": "delta", "scramblings": 8, "methods": ["sobol"],
-                     "slices": None, "bins": 32}
+                     "slices": None, "bins": 32, "groups": None}
 ESTIMATORS = ("auto", "salib", "streaming")
 # the streaming estimator's intervals: delta method, Poisson bootstrap (`resamples`
 # replicates) or Student t over `scramblings` independent scramblings of the design (N
@@ -119,6 +119,7 @@ class Study:
     intervals: str = "delta"
     scramblings: int = 1  # independent scramblings of the design (intervals = "replicates")
     methods: tuple[str, ...] = ("sobol",)
+    groups: dict[str, tuple[str, ...]] = field(default_factory=dict)  # name -> parameters
     slices: int = 32  # equiprobable slices per parameter (engine.given_data)
     bins: int = 32  # bins per continuous output (engine.given_data)
     scenarios: dict[str, tuple[dict[str, float], dict[str, Distribution]]] = field(
@@ -131,6 +132,23 @@ class Study:
     def sampled_names(self) -> tuple[str, ...]:
         """Sampled parameters in model order: the `param` dimension of the results."""
         return tuple(n for n in self.model.param_names if n in self.sampled)
+
+    @property
+    def param_groups(self) -> list[str] | None:
+        """Each sampled parameter's group (SALib's problem["groups"]): its [analysis]
+        group, or itself when it is in none; None for a study without groups."""
+        if not self.groups:
+            return None
+        of = {p: g for g, members in self.groups.items() for p in members}
+        return [of.get(p, p) for p in self.sampled_names]
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The columns the Saltelli design swaps between A and B, one AB row per point
+        each: the sampled parameters, or with groups the groups in SALib's order (of
+        their first parameter). The `param` dimension of the Sobol' indices."""
+        groups = self.param_groups
+        return self.sampled_names if groups is None else tuple(dict.fromkeys(groups))
 
     def option_combinations(self) -> list[dict[str, str]]:
         """Every combination of option values, in the order of the swept dimensions."""
@@ -473,6 +491,7 @@ def parse(raw: dict, path="<study>", *, N=None, second_order=None, estimator=Non
             problems.append('analysis.intervals: "replicates" need the streaming '
                             "estimator (SALib's estimator has its own bootstrap intervals)")
     methods = _check_methods(analysis, sampling["N"], problems)
+    groups = _check_groups(analysis["groups"], sampled, model, problems)
     conf = analysis["conf_level"]
     if not (_is_number(conf) and 0 < conf < 1):
         problems.append(f"analysis.conf_level: must be in (0, 1), got {conf!r}")
@@ -487,12 +506,51 @@ def parse(raw: dict, path="<study>", *, N=None, second_order=None, estimator=Non
         resamples=resamples, conf_level=float(conf), analysis_seed=analysis["seed"],
         estimator=analysis["estimator"], intervals=analysis["intervals"],
         scramblings=scramblings if analysis["intervals"] == "replicates" else 1,
-        methods=methods, slices=analysis["slices"], bins=analysis["bins"],
+        methods=methods, slices=analysis["slices"], bins=analysis["bins"], groups=groups,
         scenarios=scenarios,
         grid=grid,
         grid_outputs=grid_outputs or tuple(v.name for v in model.outputs
                                            if v.name in outputs or v.flag_masks),
         raw=raw)
+
+
+def _check_groups(table, sampled, model, problems) -> dict[str, tuple[str, ...]]:
+    """analysis.groups: {group: [sampled parameters]}, each parameter in one group at
+    most (the others form a group of their own), group names that are no other
+    parameter's."""
+    if table is None:
+        return {}
+    where = "analysis.groups"
+    if not isinstance(table, dict) or not table:
+        problems.append(f"{where}: must be a table of group = [parameter, ...], got "
+                        f"{_got(table)}")
+        return {}
+    seen, out = {}, {}
+    for name, members in table.items():
+        if not _is_name(name):
+            problems.append(f"{where}: group name {_short(name)} must be letters, digits, "
+                            "'_', '-' or '.'")
+            continue
+        if not (isinstance(members, list) and members
+                and all(isinstance(m, str) for m in members)):
+            problems.append(f"{where}.{name}: must be a non-empty list of sampled "
+                            f"parameters, got {_got(members)}")
+            continue
+        for m in members:
+            if m not in sampled:
+                known = "a fixed parameter" if m in model.param_names else "not a parameter"
+                problems.append(f"{where}.{name}: {_short(m)} is {known} of the study; a "
+                                f"group holds sampled parameters ({', '.join(sampled)})")
+            elif m in seen:
+                problems.append(f"{where}.{name}: {m} is already in group {seen[m]}; a "
+                                "parameter belongs to one group")
+            else:
+                seen[m] = name
+        if name in model.param_names and members != [name]:
+            problems.append(f"{where}.{name}: a group named after the parameter {name} "
+                            "must hold that parameter alone")
+        out[name] = tuple(members)
+    return out
 
 
 def _check_methods(analysis: dict, N, problems) -> tuple[str, ...]:
