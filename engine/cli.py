@@ -177,6 +177,12 @@ def _run(args, argv) -> int:
         if client is not None:
             client.close()
     path = args.out or run.default_store(study)
+    if "morris" in groups:
+        print(report.morris_table(groups["morris"]))
+        root = store.root_attrs(path)
+        print(f"store: {path} ({root['trajectories']} Morris trajectories, wall time "
+              f"{root['wall_time_s']:.1f} s)")
+        return _then_report(args, path)
     print(report.table(groups["sobol"], groups["summary"]))
     print(report.drivers(groups["sobol"]))
     measures = {g: groups[g] for g in report.MEASURE_GROUPS if g in groups}
@@ -221,7 +227,8 @@ def _validate(args) -> int:
     study = load(args.study)
     workers = os.cpu_count() or 1
     needs = []
-    if study.sampled:
+    morris = study.design == "morris"  # a small design: no limits to check
+    if study.sampled and not morris:
         estimator = run.choose_estimator(study)
         replicates = study.resamples if estimator == "streaming" and \
             study.intervals == "bootstrap" else 0
@@ -232,14 +239,17 @@ def _validate(args) -> int:
         needs += limits.check_grid(study, grid.default_store(study), workers)
     runs = []
     if study.sampled:
-        runs.append(f"{len(study.sampled)} sampled parameters, N = {study.N}")
+        runs.append(f"{len(study.sampled)} sampled parameters, " + (
+            f"Morris {study.trajectories} trajectories on {study.levels} levels" if morris
+            else f"N = {study.N}"))
     if study.grid:
         plan = grid.GridPlan.of(study)
         runs.append(f"grid {' x '.join(f'{d} {n}' for d, n in zip(plan.dims, plan.shape))} "
                     f"= {math.prod(plan.shape):,} cells")
-    print(f"{args.study}: ok ({study.name}: {'; '.join(runs)}; needs about "
-          f"{limits.size(limits.total(needs, 'memory'))} of memory and "
-          f"{limits.size(limits.total(needs, 'disk'))} of disk)")
+    needed = "" if not needs else (
+        f"; needs about {limits.size(limits.total(needs, 'memory'))} of memory and "
+        f"{limits.size(limits.total(needs, 'disk'))} of disk")
+    print(f"{args.study}: ok ({study.name}: {'; '.join(runs)}{needed})")
     return 0
 
 
@@ -251,6 +261,9 @@ def _show(args) -> int:
         print(f"grid: {report.grid_dims(cube)} = {int(root['cells']):,} cells")
         for variable, shares in report.code_shares(cube, progress=True).items():
             print(f"{variable}: {shares}")
+        return 0
+    if "morris" in groups:
+        print(report.morris_table(verify.open_group(args.store, "morris")))
         return 0
     sobol_ds = verify.open_group(args.store, "sobol")
     summary = verify.open_group(args.store, "summary")

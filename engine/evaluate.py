@@ -53,8 +53,13 @@ def parameter_rows(study: Study, start: int, points: int) -> np.ndarray:
 def evaluate_points(study: Study, start: int, points: int) -> dict[str, np.ndarray]:
     """Model outputs of base points [start, start + points): {output: (*case_shape, rows)}
     plus "_params" (parameter_rows)."""
+    return evaluate_rows(study, parameter_rows(study, start, points))
+
+
+def evaluate_rows(study: Study, rows: np.ndarray) -> dict[str, np.ndarray]:
+    """Model outputs of parameter rows (scenarios, n, sampled parameters): {output:
+    (*case_shape, n)} plus "_params" (the rows)."""
     model = study.model
-    rows = parameter_rows(study, start, points)
     n = rows.shape[1]
     combos = study.option_combinations()
     out = {name: np.empty((len(combos) * rows.shape[0], n),

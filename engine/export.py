@@ -3,7 +3,8 @@
 One row per case, output, parameter (and second parameter for S2) and index kind:
 columns are the case dims (concept, selection, scenario, ...; N for the convergence
 group), `output`, `param`, `param_2` (S2 only, else empty), `index` (S1, ST, S2; for the
-measure groups pawn_median, pawn_mean, pawn_max, delta, given_data_S1), `value`,
+measure groups pawn_median, pawn_mean, pawn_max, delta, given_data_S1, morris_mu_star,
+morris_mu, morris_sigma), `value`,
 `half_width` (of the interval at the store's conf_level; empty for PAWN and delta, which
 have none), in the measure groups `null_level` (PAWN and delta: what a parameter the
 output ignores reads at most; else empty), and `skip_reason` (why an output has none,
@@ -20,11 +21,12 @@ from reesens.engine import verify
 from reesens.engine.ownership import StoreError
 
 FORMATS = {"csv": ".csv", "parquet": ".parquet"}
-GROUPS = ("sobol", "convergence", "pawn", "delta", "given_data")  # indices and measures
+GROUPS = ("sobol", "convergence", "pawn", "delta", "given_data", "morris")
 COLUMNS = ("output", "param", "param_2", "index", "value", "half_width", "null_level",
            "skip_reason")
 MEASURES = {"pawn": ("pawn_median", "pawn_mean", "pawn_max"), "delta": ("delta",),
-            "given_data": ("given_data_S1",)}
+            "given_data": ("given_data_S1",),
+            "morris": ("morris_mu_star", "morris_mu", "morris_sigma")}
 
 
 def tidy(ds: xr.Dataset, group: str = "sobol"):

@@ -151,6 +151,38 @@ def measure_bars(case: xr.Dataset, title: str, outputs: list[str]):
     return fig
 
 
+def morris_plane(case: xr.Dataset, title: str, outputs: list[str]):
+    """One panel per output: each parameter at (mu_star, sigma), with mu_star's interval
+    as a horizontal whisker and the parameter's symbol beside it (engine.morris)."""
+    fig, axes = _figure(len(outputs), 3, 2.6, fixed=True)
+    for ax, output in zip(axes, outputs):
+        one = case.sel(output=output)
+        x, err = one["morris_mu_star"].values, one["morris_mu_star_conf"].values
+        y = one["morris_sigma"].values
+        ax.errorbar(x, y, xerr=err, fmt="o", color=SERIES_COLOURS[0], markersize=4,
+                    elinewidth=0.8, capsize=2)
+        top = float(np.nanmax(np.r_[x + err, y])) if np.isfinite(x).any() else 1.0
+        idle = []
+        for p, xi, yi in zip(one["param"].values, x, y):
+            if max(xi, yi) <= 0.02 * top:  # at the origin: named once, in the corner
+                idle.append(labels.symbol(p))
+                continue
+            ax.annotate(labels.symbol(p), (xi, yi), textcoords="offset points",
+                        xytext=(4, 3), fontsize=8)
+        if idle:
+            ax.text(0.98, 0.04, "near 0: " + ", ".join(idle), transform=ax.transAxes,
+                    ha="right", fontsize=7, color="0.3")
+        ax.set_xlim(0, 1.15 * top or 1.0)
+        ax.set_ylim(0, 1.15 * top or 1.0)
+        ax.plot([0, top], [0, top], color="0.7", linewidth=0.6, linestyle=":")
+        ax.set_title(output_title(output, wrap=True), fontsize=9)
+        ax.set_xlabel(r"$\mu^*$", fontsize=8)
+        ax.set_ylabel(r"$\sigma$", fontsize=8)
+        ax.tick_params(labelsize=8)
+    fig.suptitle(title, fontsize=11, y=1 - 0.1 / fig.get_figheight(), va="top")
+    return fig
+
+
 def s2_heatmaps(case: xr.Dataset, title: str, outputs: list[str]):
     """One panel per output with second-order indices (aggregates of codes have none):
     S2[j, k] (j < k). A cell whose interval contains 0 is left blank (hatched): no

@@ -263,6 +263,41 @@ def _measure_sentences(measures: dict, sobol_ds: xr.Dataset) -> list[str]:
     return lines
 
 
+def morris_table(ds: xr.Dataset) -> str:
+    """For each case and output of a Morris store, the parameters ranked by mu_star, with
+    mu and sigma, each with its bootstrap interval."""
+    lines = [f"Morris screening: {ds.attrs.get('trajectories')} trajectories on "
+             f"{ds.attrs.get('levels')} levels; elementary effects per unit of the "
+             "parameter's unit-cube coordinate"]
+    P = _param_width(ds)
+    for title, case in _cases(ds, "morris_mu_star"):
+        if title:
+            lines.append(f"== {title}")
+        lines.append(f"{'output':<{OUTPUT_WIDTH}} {'param':<{P}} {'mu_star':>16} "
+                     f"{'mu':>16} {'sigma':>16}")
+        for output in case["output"].values.tolist():
+            one = case.sel(output=output)
+            names = labels.wrap(output, OUTPUT_WIDTH)
+            reason = str(one["morris_skip_reason"].values)
+            if reason:
+                lines.append(f"{names[0]:<{OUTPUT_WIDTH}} {'-':<{P}} no measures: {reason}")
+                continue
+            order = np.argsort(-one["morris_mu_star"].values, kind="stable")
+            for rank, j in enumerate(order):
+                name = names[rank] if rank < len(names) else ""
+                cells = " ".join(f"{_morris_value(one, q, j):>16}"
+                                 for q in ("mu_star", "mu", "sigma"))
+                lines.append(f"{name:<{OUTPUT_WIDTH}} {one['param'].values[j]:<{P}} {cells}")
+    return "\n".join(lines)
+
+
+def _morris_value(one: xr.Dataset, q: str, j: int) -> str:
+    """A Morris statistic with its half-width, to 4 significant digits (they have the
+    output's units)."""
+    value, conf = float(one[f"morris_{q}"].values[j]), float(one[f"morris_{q}_conf"].values[j])
+    return f"{value:.4g} ±{conf:.2g}"
+
+
 # --- `reesens report`: figures, a Markdown summary and an HTML page ----------------------
 
 AUDIT_OUTPUTS = ("sets_differ", "region", "disagreement_region")  # woods_audit bookkeeping
@@ -321,6 +356,8 @@ def write_report(store: Path, out: Path | None = None, progress: bool = False, *
     if "sobol" in groups:
         lines += _sobol_report(store, drawn, "convergence" in groups, outputs,
                                verify.has_samples(store))
+    if "morris" in groups:
+        lines += _morris_report(store, drawn, outputs)
     if "grid" in groups:
         lines += _grid_report(store, drawn, progress, slices or {}, outputs)
     lines += ["## Provenance", ""] + _provenance(root)
@@ -505,6 +542,35 @@ def _measures_report(drawn: _Figures, measures: dict, sobol_ds: xr.Dataset, chos
     lines = ["## Beyond variance: PAWN, delta and given-data S1", ""]
     lines += [f"- {line}" for line in _measure_sentences(measures, sobol_ds)]
     return lines + [""]
+
+
+def _morris_report(store: Path, drawn: _Figures, wanted) -> list[str]:
+    """The mu_star-sigma plane per case and the ranking by mu_star of a Morris store."""
+    from reesens.engine import figures
+    ds = verify.open_group(store, "morris")
+    chosen = select_outputs(ds["output"].values.tolist(), wanted)
+    lines = [f"Morris screening, {ds.attrs['trajectories']} trajectories on "
+             f"{ds.attrs['levels']} levels ({int(ds.attrs['trajectories']) * (ds.sizes['param'] + 1):,}"
+             f" rows per case); intervals at {float(ds.attrs['conf_level']):.0%} from "
+             f"{ds.attrs['resamples']} resamples of the trajectories.", ""]
+    for title, case in _cases(ds, "morris_mu_star"):
+        name = labels.case_words({d: case[d].item() for d in ds["morris_mu_star"].dims
+                                  if d not in ("output", "param")}) or "all rows"
+        outputs = [o for o in chosen if not str(case["morris_skip_reason"].sel(output=o).values)]
+        drawn.add(figures.morris_plane(case, f"Morris screening: {name}", outputs),
+                  f"morris_{_slug(title)}",
+                  f"mu_star (mean absolute elementary effect) against sigma (their spread) "
+                  f"of each parameter, per output, {name}; whiskers: intervals of mu_star. "
+                  "Far right: influential; high: non-linear or interacting.")
+        lines += [f"## Screening{': ' + name if title else ''}", ""]
+        for output in outputs:
+            one = case.sel(output=output)
+            order = np.argsort(-one["morris_mu_star"].values, kind="stable")
+            ranked = ", ".join(f"{one['param'].values[j]} ({one['morris_mu_star'].values[j]:.3g})"
+                               for j in order)
+            lines.append(f"- {output}: by mu_star, {ranked}")
+        lines.append("")
+    return lines
 
 
 def _behaviour(store: Path, drawn: _Figures, sobol_ds: xr.Dataset, chosen, dropped

@@ -66,6 +66,15 @@ def run(study: Study, *, out=None, workers: int = 1, keep_samples: bool = False,
     if not study.sampled:
         raise StoreError(f"{study.path}: the study samples no parameter; it only sweeps a "
                          "grid (reesens grid STUDY)")
+    if study.design == "morris":
+        if keep_samples or target_ci is not None:
+            raise StoreError(f"{study.path}: a Morris design keeps its rows in the `morris` "
+                             "group and has no --target-ci; drop --keep-samples and "
+                             "--target-ci")
+        from reesens.engine import morris
+        return morris.run_morris(study, out=out, workers=workers, progress=progress,
+                                 command=command, scheduler=scheduler, client=client,
+                                 overwrite=overwrite, resume=resume)
     path = ownership.output_path(out, default_store(study), resume=resume)
     levels = [study.N]
     if target_ci is not None:

@@ -36,7 +36,10 @@ TOP_KEYS = ("name", "title", "description", "model", "parameters", "sampling", "
             "analysis", "scenario", "grid")
 GRID_SPACINGS = ("linspace", "logspace", "values")  # how a [grid] axis gives its values
 SAMPLING_DEFAULTS = {"N": 2**12, "second_order": False, "seed": 1, "scramble": True,
-                     "block_points": None}
+                     "block_points": None, "design": "saltelli", "trajectories": 100,
+                     "levels": 4, "optimal_trajectories": None}
+DESIGNS = ("saltelli", "morris")  # Saltelli's for Sobol' indices; Morris trajectories
+MAX_TRAJECTORIES = 2**20
 ANALYSIS_DEFAULTS = {"resamples": 100, "conf_level": 0.95, "seed": None, "estimator": "auto",
                      "intervals": "delta", "scramblings": 8, "methods": ["sobol"],
                      "slices": None, "bins": 32, "groups": None}
@@ -120,6 +123,10 @@ class Study:
     scramblings: int = 1  # independent scramblings of the design (intervals = "replicates")
     methods: tuple[str, ...] = ("sobol",)
     groups: dict[str, tuple[str, ...]] = field(default_factory=dict)  # name -> parameters
+    design: str = "saltelli"
+    trajectories: int = 100  # Morris: trajectories drawn (design = "morris")
+    levels: int = 4  # Morris: grid levels
+    optimal_trajectories: int = 0  # Morris: the most spread this many of them (0: all)
     slices: int = 32  # equiprobable slices per parameter (engine.given_data)
     bins: int = 32  # bins per continuous output (engine.given_data)
     scenarios: dict[str, tuple[dict[str, float], dict[str, Distribution]]] = field(
@@ -492,6 +499,7 @@ def parse(raw: dict, path="<study>", *, N=None, second_order=None, estimator=Non
                             "estimator (SALib's estimator has its own bootstrap intervals)")
     methods = _check_methods(analysis, sampling["N"], problems)
     groups = _check_groups(analysis["groups"], sampled, model, problems)
+    _check_morris(sampling, analysis, raw.get("sampling", {}), methods, groups, problems)
     conf = analysis["conf_level"]
     if not (_is_number(conf) and 0 < conf < 1):
         problems.append(f"analysis.conf_level: must be in (0, 1), got {conf!r}")
@@ -507,11 +515,58 @@ def parse(raw: dict, path="<study>", *, N=None, second_order=None, estimator=Non
         estimator=analysis["estimator"], intervals=analysis["intervals"],
         scramblings=scramblings if analysis["intervals"] == "replicates" else 1,
         methods=methods, slices=analysis["slices"], bins=analysis["bins"], groups=groups,
+        design=sampling["design"], trajectories=sampling["trajectories"],
+        levels=sampling["levels"], optimal_trajectories=sampling["optimal_trajectories"] or 0,
         scenarios=scenarios,
         grid=grid,
         grid_outputs=grid_outputs or tuple(v.name for v in model.outputs
                                            if v.name in outputs or v.flag_masks),
         raw=raw)
+
+
+def _int_in(value, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _check_morris(sampling: dict, analysis: dict, given: dict, methods, groups,
+                  problems) -> None:
+    """sampling.design and, for a Morris design, its keys and what it cannot combine with."""
+    design = sampling["design"]
+    if design not in DESIGNS:
+        problems.append(f"sampling.design: must be one of {', '.join(DESIGNS)}, got "
+                        f"{_got(design, takes_text=True)}")
+        return
+    morris_keys = ("trajectories", "levels", "optimal_trajectories")
+    if design != "morris":
+        for key in morris_keys:
+            if isinstance(given, dict) and key in given:
+                problems.append(f"sampling.{key}: applies to design = \"morris\" only")
+        return
+    T, levels = sampling["trajectories"], sampling["levels"]
+    if not _int_in(T, 2, MAX_TRAJECTORIES):
+        problems.append(f"sampling.trajectories: must be an integer in [2, "
+                        f"{MAX_TRAJECTORIES}], got {_got(T)}")
+    if not (_int_in(levels, 2, 64) and levels % 2 == 0):
+        problems.append(f"sampling.levels: must be an even integer in [2, 64], got "
+                        f"{_got(levels)}")
+    best = sampling["optimal_trajectories"]
+    if best is not None and not (_int_in(T, 2, MAX_TRAJECTORIES) and _int_in(best, 2, T - 1)):
+        problems.append(f"sampling.optimal_trajectories: must be an integer in [2, "
+                        f"trajectories - 1], got {_got(best)}")
+    for key, why in (("N", "a Morris design draws `trajectories`, not N base points"),
+                     ("block_points", "a Morris design blocks its trajectories itself"),
+                     ("second_order", "Morris screening has no second-order measure")):
+        if isinstance(given, dict) and key in given and not (key == "second_order"
+                                                             and given[key] is False):
+            problems.append(f"sampling.{key}: {why}")
+    if len(methods) > 1:
+        problems.append("analysis.methods: PAWN, delta and the given-data S1 read the "
+                        "Saltelli design's A and B rows; a Morris design has none")
+    if groups:
+        problems.append("analysis.groups: grouped indices apply to the Saltelli design")
+    if analysis["intervals"] == "replicates":
+        problems.append('analysis.intervals: "replicates" are scramblings of the Saltelli '
+                        "design; Morris intervals resample trajectories (analysis.resamples)")
 
 
 def _check_groups(table, sampled, model, problems) -> dict[str, tuple[str, ...]]:

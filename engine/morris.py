@@ -1,0 +1,255 @@
+"""Morris screening as its own design ([sampling] design = "morris"): SALib's trajectories,
+evaluated a block of trajectories at a time into a crash-safe store, then mu, mu_star and
+sigma of every analysed output with bootstrap intervals.
+
+The design is `SALib.sample.morris.sample` bit for bit (trajectories on a grid of `levels`
+levels, optionally the `optimal_trajectories` most spread of them): drawn once in the
+unit cube, where SALib draws and optimises it, then mapped to each scenario's
+distributions with SALib's own transform. Block b holds trajectories [b * m, (b + 1) * m),
+m = TRAJECTORIES_PER_BLOCK; each block's series values are written with their digests
+and then flagged done (engine.integrity), so a killed run resumes with the blocks not
+done, on any number of workers, to the same bytes.
+
+An elementary effect of parameter j in one trajectory is (y(x + e_j Delta) - y(x)) /
+Delta, Delta = levels / (2 (levels - 1)) on the unit grid, from the two rows of the
+trajectory that differ in x_j. mu is their mean, mu_star the mean of their absolute
+values (Campolongo et al. 2007), sigma their standard deviation (ddof 1), as SALib's
+`morris.analyze`. The intervals resample whole trajectories with replacement,
+`resamples` times, drawn as SALib draws them for mu_star (so mu_star_conf is SALib's),
+and give z * the standard deviation of each statistic over the resamples.
+"""
+from __future__ import annotations
+
+import time
+from statistics import NormalDist
+
+import numpy as np
+import xarray as xr
+
+from reesens.engine import evaluate, integrity, ownership, parallel, sampling, sobol, store
+from reesens.engine.study import Study
+
+TRAJECTORIES_PER_BLOCK = 64
+VALUES = "block_series_values"
+QUANTITIES = ("mu", "mu_star", "sigma")
+
+
+def unit_design(study: Study) -> np.ndarray:
+    """float64 (trajectories * (D + 1), D): SALib's Morris trajectories in the unit cube."""
+    from SALib.sample import morris  # scipy.stats: import only to use
+
+    D = len(study.sampled_names)
+    unit = {"num_vars": D, "names": list(study.sampled_names), "bounds": [[0.0, 1.0]] * D}
+    return morris.sample(unit, study.trajectories, num_levels=study.levels,
+                         optimal_trajectories=study.optimal_trajectories or None,
+                         local_optimization=True, seed=study.seed)
+
+
+def design_rows(study: Study, unit: np.ndarray) -> np.ndarray:
+    """float64 (scenarios, rows, D): the unit design in each scenario's distributions."""
+    return np.stack([sampling.scale(unit, sampling.salib_problem(study.sampled_names, s))
+                     for _, _, s in study.scenario_items()])
+
+
+def units(study: Study) -> integrity.Units:
+    return integrity.Units("blocks/block_done", "blocks/block_digest", (f"blocks/{VALUES}",))
+
+
+def identity(study: Study, n_blocks: int) -> dict:
+    """What must match for a Morris store to be resumed."""
+    return {"study_json": store.study_json(study), "design": "morris", "model": study.model.name,
+            "seed": study.seed, "trajectories": study.trajectories, "levels": study.levels,
+            "optimal_trajectories": study.optimal_trajectories,
+            "trajectories_per_block": TRAJECTORIES_PER_BLOCK, "total_blocks": n_blocks}
+
+
+def _write_template(path, study: Study, labels, n_rows: int, n_blocks: int) -> None:
+    """The `blocks` group: every row's series values, one block of trajectories per chunk,
+    a done flag and the digests of each block."""
+    D = len(study.sampled_names)
+    per = TRAJECTORIES_PER_BLOCK * (D + 1)
+    u = units(study)
+    ds = xr.Dataset(coords={
+        "series": ("series", np.array(labels, dtype=object),
+                   {"long_name": "case and analysed output", "units": "1"}),
+        "block_member": ("block_member", np.array(u.members, dtype=object),
+                         {"long_name": "array the block fills", "units": "1"})},
+        attrs={"trajectories_per_block": TRAJECTORIES_PER_BLOCK, **u.attrs()})
+    store.write_template_group(path, "blocks", ds, {
+        "block_done": store.Unwritten(("block",), (n_blocks,), (1,), np.int8, 0, {
+            "long_name": "1 once the block's values are written", "units": "1"}),
+        "block_digest": store.Unwritten(("block", "block_member"), (n_blocks, 1), (1, 1),
+                                        np.uint64, 0, {
+            "long_name": "blake2b digest of the block's values (engine.integrity)",
+            "units": "1"}),
+        VALUES: store.Unwritten(("series", "row"), (len(labels), n_rows), (len(labels), per),
+                                np.float64, np.nan, {
+            "long_name": "the series' value on each row of the Morris design",
+            "units": "output units"})})
+
+
+def blocks_task(study: Study, spec, rows: np.ndarray, block_ids, path) -> None:
+    """Evaluate and store the rows of each block of trajectories (rows: the whole design,
+    (scenarios, n, D))."""
+    per = TRAJECTORIES_PER_BLOCK * (len(study.sampled_names) + 1)
+    u = units(study)
+    for block in block_ids:
+        part = rows[:, block * per:(block + 1) * per]
+        values = sobol.series_values(spec, evaluate.evaluate_rows(study, part))
+        integrity.write_unit(path, u, block, {
+            f"blocks/{VALUES}": values.reshape(-1, values.shape[-1])})
+
+
+def elementary_effects(x: np.ndarray, y: np.ndarray, levels: int) -> np.ndarray:
+    """(..., D, trajectories): the elementary effects of rows x (trajectories * (D + 1),
+    D) with outputs y (..., rows), each from the two rows of its trajectory that differ in
+    that parameter, the higher x's output minus the lower's, over Delta."""
+    D = x.shape[1]
+    T = x.shape[0] // (D + 1)
+    delta = levels / (2.0 * (levels - 1))
+    steps = np.diff(x.reshape(T, D + 1, D), axis=1)  # (T, D steps, D params)
+    y = y.reshape(*y.shape[:-1], T, D + 1)
+    out = np.empty((*y.shape[:-2], D, T))
+    for t in range(T):
+        for k in range(D):
+            j = int(np.flatnonzero(steps[t, k])[0])
+            high, low = (k + 1, k) if steps[t, k, j] > 0 else (k, k + 1)
+            out[..., j, t] = (y[..., t, high] - y[..., t, low]) / delta
+    return out
+
+
+def statistics(ee: np.ndarray, resamples: int, conf_level: float, seed: int) -> dict:
+    """{mu, mu_star, sigma and their _conf}: (D,) each, from elementary effects (D, T);
+    the intervals over `resamples` resamples of the trajectories (SALib's draws)."""
+    z = NormalDist().inv_cdf(0.5 + conf_level / 2)
+    out = {"mu": np.average(ee, 1), "mu_star": np.average(np.abs(ee), 1),
+           "sigma": np.std(ee, axis=1, ddof=1)}
+    rng = np.random.default_rng(seed)
+    conf = {q: np.empty(ee.shape[0]) for q in QUANTITIES}
+    for j in range(ee.shape[0]):
+        drawn = ee[j][rng.integers(ee.shape[1], size=(resamples, ee.shape[1]))]
+        conf["mu"][j] = z * drawn.mean(axis=1).std(ddof=1)
+        conf["mu_star"][j] = z * np.average(np.abs(drawn), axis=1).std(ddof=1)
+        conf["sigma"][j] = z * drawn.std(axis=1, ddof=1).std(ddof=1)
+    out.update({f"{q}_conf": c for q, c in conf.items()})
+    return out
+
+
+def run_morris(study: Study, *, out=None, workers: int = 1, progress: bool = True,
+               command: str = "", scheduler: str = "threads", client=None,
+               overwrite: bool = False, resume: bool = False) -> dict:
+    """Run the study's Morris design into its store (resuming one of the same run);
+    returns {"morris": Dataset}."""
+    from reesens.engine.run import _case_values, default_store
+
+    start = time.perf_counter()
+    path = ownership.output_path(out, default_store(study), resume=resume)
+    spec = sobol.series_spec(study)
+    case_labels = [" ".join(v for v in case if v) for case in _case_values(study)]
+    labels = [f"{c}{' ' if c else ''}{s.label}" for c in case_labels for s in spec]
+    unit = unit_design(study)
+    rows = design_rows(study, unit)
+    T = unit.shape[0] // (len(study.sampled_names) + 1)
+    n_blocks = -(-T // TRAJECTORIES_PER_BLOCK)
+    with ownership.StoreLock(path):
+        path.mkdir(exist_ok=True)
+        resumed = ownership.open_or_create(
+            path, identity(study, n_blocks),
+            lambda p: _write_template(p, study, labels, unit.shape[0], n_blocks),
+            groups=("blocks",), overwrite=overwrite,
+            command=command or f"reesens run {study.path} --out {path}")
+        done, damaged = integrity.verified_units(path, "blocks", check=resumed)
+        bar = parallel.Progress(n_blocks, progress, int(done.sum()))
+        try:
+            todo = [[b] for b in range(n_blocks) if not done[b]]
+            parallel.run_tasks(blocks_task, (study, spec, rows), todo, (str(path),),
+                               name=f"{study.name}-morris", workers=workers,
+                               scheduler=scheduler, client=client, progress=bar)
+        finally:
+            bar.close()
+        values = _read_values(path)  # (series, rows)
+        ds = morris_dataset(study, spec, rows, values)
+        attrs = {**store.provenance(study, N=study.trajectories, estimator="morris"),
+                 "design": "morris", "trajectories": T, "levels": study.levels,
+                 "optimal_trajectories": study.optimal_trajectories or 0}
+        ds.attrs.update(attrs)
+        store.set_attrs(path, attrs, "blocks")
+        store.write_results(path, {"morris": ds}, {**attrs, **store.invocation(
+            command=command, wall_seconds=time.perf_counter() - start, resumed=resumed),
+            ownership.USED: n_blocks})
+    return {"morris": ds}
+
+
+def _read_values(path) -> np.ndarray:
+    """float64 (series, rows): every block's values, each checked against its digest
+    (IntegrityError otherwise)."""
+    import zarr
+
+    group = zarr.open_group(path, mode="r", use_consolidated=False)["blocks"]
+    u, array = integrity.Units.of(group), group[VALUES]
+    try:
+        values = array[:]
+    except Exception as e:  # noqa: BLE001 (a chunk that fails its crc32c or decoding)
+        raise integrity.IntegrityError(
+            f"{path}: the Morris values cannot be read ({integrity._reason(e)}); resume "
+            "the run to recompute them") from None
+    per, digests = array.chunks[1], group["block_digest"][:]
+    for b in range(digests.shape[0]):
+        if integrity.check_unit_rows(u, {f"blocks/{VALUES}": values[None, :, b * per:
+                                                                   (b + 1) * per]},
+                                     b, digests[b:b + 1]):
+            raise integrity.IntegrityError(
+                f"{path}: the values of block {b} changed after they were written; resume "
+                "the run to recompute them")
+    return values
+
+
+def morris_dataset(study: Study, spec, rows: np.ndarray, values: np.ndarray) -> xr.Dataset:
+    """The `morris` group: mu, mu_star, sigma and their half-widths on (cases..., output,
+    param), the outputs being the series that vary somewhere (an indicator of a code that
+    never occurs is left out); and the design's rows."""
+    shape = evaluate.case_shape(study)
+    D = len(study.sampled_names)
+    values = values.reshape(*shape, len(spec), -1)
+    combos = int(np.prod(shape[1:]))
+    kept = [i for i, s in enumerate(spec) if s.code is None or (values[..., i, :] > 0).any()]
+    arrays = {q: np.full((*shape, len(kept), D), np.nan)
+              for q in QUANTITIES + tuple(f"{q}_conf" for q in QUANTITIES)}
+    reasons = np.full((*shape, len(kept)), "", dtype=object)
+    for case in np.ndindex(*shape):
+        x = rows[int(np.ravel_multi_index(case, shape)) // combos]
+        for k, i in enumerate(kept):
+            y = values[case + (i,)]
+            bad = int(np.count_nonzero(~np.isfinite(y)))
+            if bad:
+                reasons[case + (k,)] = f"{bad} NaN rows"
+                continue
+            found = statistics(elementary_effects(x, y, study.levels), study.resamples,
+                               study.conf_level, study.analysis_seed)
+            for q, a in found.items():
+                arrays[q][case + (k,)] = a
+    dims, coords = evaluate.case_coords(study)
+    level = f"{100 * study.conf_level:g}%"
+    texts = {"mu": "mean elementary effect (Morris)",
+             "mu_star": "mean absolute elementary effect (Campolongo et al. 2007)",
+             "sigma": "standard deviation of the elementary effects"}
+    data = {}
+    for q, a in arrays.items():
+        base = q.removesuffix("_conf")
+        long_name = texts[base] if q == base else (
+            f"half-width of the {level} bootstrap interval (trajectories resampled) of the "
+            f"{texts[base]}")
+        data[f"morris_{q}"] = (dims + ["output", "param"], a, {
+            "long_name": long_name, "units": "output units per unit of the parameter's "
+                                             "unit-cube coordinate"})
+    data["morris_skip_reason"] = (dims + ["output"], reasons, {
+        "long_name": "why the output has no measures (empty: it has them)", "units": "1"})
+    data["morris_rows"] = (("scenario", "row", "param"), rows, {
+        "long_name": "the design's parameter rows, trajectory by trajectory",
+        "units": "parameter units"})
+    coords.update({"output": np.array([spec[i].label for i in kept], dtype=object),
+                   "param": np.array(study.sampled_names, dtype=object)})
+    coords["output_long_name"] = ("output", np.array([spec[i].attrs["long_name"]
+                                                      for i in kept], dtype=object),
+                                  {"long_name": "meaning of the output", "units": "1"})
+    return sobol.squeeze_cases(xr.Dataset(data, coords=coords), study)
