@@ -248,7 +248,7 @@ def read_statistics(path, blocks: slice):
     """
     group = zarr.open_group(path, mode="r", use_consolidated=False)["blocks"]
     names = STATISTICS + (BOOTSTRAP if "block_bootstrap_weight" in group else ())
-    values = _read_checked(path, group, names, blocks, "statistics")
+    values = read_checked(path, group, names, blocks, "statistics")
     return tuple(values[:3]), (tuple(values[3:]) if len(values) > 3 else None)
 
 
@@ -256,16 +256,17 @@ def read_counts(path, blocks: slice) -> tuple[np.ndarray, np.ndarray]:
     """(counts, sums) of engine.given_data summed over the blocks in `blocks` (counts
     exactly, sums in block order); IntegrityError as read_statistics."""
     group = zarr.open_group(path, mode="r", use_consolidated=False)["blocks"]
-    counts, sums = _read_checked(path, group, COUNTS, blocks, "slice counts")
+    counts, sums = read_checked(path, group, COUNTS, blocks, "slice counts")
     total = sums[0].copy()
     for b in range(1, sums.shape[0]):
         total += sums[b]
     return counts.sum(axis=0), total
 
 
-def _read_checked(path, group, names, blocks: slice, what: str) -> list[np.ndarray]:
-    """The arrays `names` of the blocks in `blocks`, each block checked against its
-    digests."""
+def read_checked(path, group, names, blocks: slice, what: str) -> list[np.ndarray]:
+    """The arrays `names` (one block per chunk of their leading axis) of the blocks in
+    `blocks` of a blocks group, each block checked against its digests; IntegrityError
+    naming `what` otherwise."""
     try:
         read = {f"blocks/{n}": group[n][blocks] for n in names}
     except Exception as e:  # noqa: BLE001 (a chunk that fails its crc32c or decoding)

@@ -95,7 +95,7 @@ def _parser() -> argparse.ArgumentParser:
                          help="default: from --out's suffix, else csv")
     export_.add_argument("--group", default="sobol", choices=export.GROUPS,
                          help="sobol (default), convergence (indices at each N), or a "
-                              "measure group: pawn, delta, given_data")
+                              "measure group: pawn, delta, given_data, morris")
     export_.add_argument("--out", type=Path, help="file (default <store>-<group>.<format>)")
     export_.add_argument("--overwrite", action="store_true", help="replace an existing file")
     report_ = commands.add_parser("report", help="figures, a Markdown summary and an HTML "

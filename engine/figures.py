@@ -64,6 +64,11 @@ def _figure(n_panels: int, ncols: int, panel_height: float, *, fixed: bool = Fal
     return fig, list(axes.flat)
 
 
+def _suptitle(fig, title: str, fontsize: int = 11) -> None:
+    """The figure's title, a tenth of an inch below its top edge whatever its height."""
+    fig.suptitle(title, fontsize=fontsize, y=1 - 0.1 / fig.get_figheight(), va="top")
+
+
 def save(fig, path: Path, dpi: int = DPI) -> Path:
     """Write fig to `path` (its suffix is the format: .png, .pdf or .svg) and close it."""
     fig.savefig(path, dpi=dpi)
@@ -109,7 +114,7 @@ def sobol_bars(case: xr.Dataset, title: str, outputs: list[str]):
         ax.axhline(0, color="0.4", linewidth=0.6)
     if outputs:
         axes[0].legend(fontsize=8, loc="upper right")
-    fig.suptitle(title, fontsize=11, y=1 - 0.1 / fig.get_figheight(), va="top")
+    _suptitle(fig, title)
     return fig
 
 
@@ -147,7 +152,7 @@ def measure_bars(case: xr.Dataset, title: str, outputs: list[str]):
         ax.tick_params(labelsize=8)
     if outputs:
         axes[0].legend(fontsize=7, loc="upper right")
-    fig.suptitle(title, fontsize=11, y=1 - 0.1 / fig.get_figheight(), va="top")
+    _suptitle(fig, title)
     return fig
 
 
@@ -179,7 +184,7 @@ def morris_plane(case: xr.Dataset, title: str, outputs: list[str]):
         ax.set_xlabel(r"$\mu^*$", fontsize=8)
         ax.set_ylabel(r"$\sigma$", fontsize=8)
         ax.tick_params(labelsize=8)
-    fig.suptitle(title, fontsize=11, y=1 - 0.1 / fig.get_figheight(), va="top")
+    _suptitle(fig, title)
     return fig
 
 
@@ -242,7 +247,7 @@ def case_comparison(ds: xr.Dataset, cases: list[tuple[str, dict]], outputs: list
         fig.legend(handles, [f"ST, {n}" for n in names] + ["S1 (each case)"], fontsize=8,
                    loc="upper center", ncols=len(handles), frameon=False,
                    bbox_to_anchor=(0.5, 1 - 0.38 / fig.get_figheight()))
-    fig.suptitle(title, fontsize=11, y=1 - 0.1 / fig.get_figheight(), va="top")
+    _suptitle(fig, title)
     return fig
 
 
@@ -502,7 +507,7 @@ def scatter_matrix(params: dict, outputs: dict, title: str):
                 ax.set_xlabel(labels.symbol(name), fontsize=8)
             if c == 0:
                 ax.set_ylabel("\n".join(textwrap.wrap(output_title(output), 18)), fontsize=7)
-    fig.suptitle(title, fontsize=10, y=1 - 0.1 / fig.get_figheight(), va="top")
+    _suptitle(fig, title, 10)
     return fig
 
 
@@ -521,7 +526,7 @@ def histograms(by_case: dict, outputs: list[str], title: str):
         ax.tick_params(labelsize=7)
     if outputs and len(by_case) > 1:
         axes[0].legend(fontsize=7)
-    fig.suptitle(title, fontsize=10, y=1 - 0.1 / fig.get_figheight(), va="top")
+    _suptitle(fig, title, 10)
     return fig
 
 
@@ -549,5 +554,5 @@ def conditional_shares(params: dict, codes: np.ndarray, attrs: dict, title: str,
         ax.tick_params(labelsize=7)
     if params:
         axes[0].legend(fontsize=6, loc="best")
-    fig.suptitle(title, fontsize=10, y=1 - 0.1 / fig.get_figheight(), va="top")
+    _suptitle(fig, title, 10)
     return fig

@@ -46,8 +46,8 @@ null level; a measure at or below it cannot be told from no influence.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
+from functools import cached_property
 from statistics import NormalDist
 
 import numpy as np
@@ -60,7 +60,6 @@ from reesens.kernels.counts import ab_slices, add_slice_counts
 COUNT_METHODS = ("pawn", "delta", "given_data")  # the methods that read the counts
 PILOT_POINTS = 4096  # base points whose A and B rows fix a continuous output's bin edges
 POWERS = 4  # power sums per slice of a continuous output: z, z^2, z^3, z^4
-KS_NULL = math.sqrt(math.pi / 2) * math.log(2)  # mean of Kolmogorov's distribution
 
 
 def wanted(study: Study) -> bool:
@@ -91,18 +90,23 @@ class Edges:
         finite = int(np.isfinite(self.bins).sum(axis=1).max()) + 1 if self.bins.size else 1
         return max([finite] + [len(c) for c in self.codes if c is not None])
 
+    @cached_property
+    def code_table(self) -> tuple[np.ndarray, np.ndarray]:
+        """(codes float64 (measured, K), n_codes int64 (measured,)): each code output's
+        categories, padded, and how many (0: a continuous output), as kernels.counts
+        takes them."""
+        K = max([1] + [len(c) for c in self.codes if c is not None])
+        table, n_codes = np.zeros((len(self.codes), K)), np.zeros(len(self.codes), np.int64)
+        for i, c in enumerate(self.codes):
+            if c is not None:
+                table[i, :len(c)], n_codes[i] = c, len(c)
+        return table, n_codes
+
 
 def measured_labels(study: Study) -> list[tuple[int, str]]:
     """[(case index, output name)] of every measured output, case-major."""
     n_cases = int(np.prod(evaluate.case_shape(study)))
     return [(c, name) for c in range(n_cases) for name in study.outputs]
-
-
-def _ab(a: np.ndarray, k: int, axis: int) -> np.ndarray:
-    """The A and B rows (first and last of each base point's k rows) along `axis`."""
-    a = np.moveaxis(a, axis, -1)
-    points = a.reshape(*a.shape[:-1], -1, k)
-    return np.moveaxis(points[..., [0, k - 1]].reshape(*a.shape[:-1], -1), -1, axis)
 
 
 def slice_edges(study: Study) -> np.ndarray:
@@ -133,24 +137,13 @@ def pilot_edges(study: Study) -> Edges:
     bins, codes, centre, scale = [], [], [], []
     for c, name in measured_labels(study):
         var = variables[name]
-        if var.flag_values:
-            codes.append(tuple(int(x) for x in var.flag_values))
-            bins.append(np.full(_padded(B), np.inf))
-            centre.append(0.0)
-            scale.append(1.0)
-            continue
-        y = _ab(out[name].reshape(n_cases, -1)[c], k, -1)
-        y = y[np.isfinite(y)]
-        codes.append(None)
-        if y.size == 0:
-            bins.append(np.full(_padded(B), np.inf))
-            centre.append(0.0)
-            scale.append(1.0)
-            continue
-        inner = np.unique(np.quantile(y, np.arange(1, B) / B))
+        codes.append(tuple(int(x) for x in var.flag_values) if var.flag_values else None)
+        y = sampling.ab_rows(out[name].reshape(n_cases, -1)[c], k)
+        y = y[np.isfinite(y)] if not var.flag_values else y[:0]
+        inner = np.unique(np.quantile(y, np.arange(1, B) / B)) if y.size else y
         bins.append(np.concatenate([inner, np.full(_padded(B) - inner.size, np.inf)]))
-        sd = float(y.std())
-        centre.append(float(y.mean()))
+        sd = float(y.std()) if y.size else 0.0
+        centre.append(float(y.mean()) if y.size else 0.0)
         scale.append(sd if sd > 0 else 1.0)
     return Edges(slice_edges(study), np.array(bins).reshape(len(codes), _padded(B)),
                  tuple(codes), np.array(centre), np.array(scale))
@@ -180,19 +173,13 @@ def add_block_counts(study: Study, edges: Edges, out: dict, accumulators: list) 
     per = len(edges.codes) // len(study.scenario_items())
     n_cases = int(np.prod(evaluate.case_shape(study)))
     labels = measured_labels(study)
-    K = max([1] + [len(c) for c in edges.codes if c is not None])
-    codes = np.zeros((len(labels), K))
-    n_codes = np.zeros(len(labels), dtype=np.int64)
-    for i, c in enumerate(edges.codes):
-        if c is not None:
-            codes[i, :len(c)], n_codes[i] = c, len(c)
+    codes, n_codes = edges.code_table
     for s, (counts, sums) in enumerate(accumulators):
         mine = slice(s * per, (s + 1) * per)
-        Y = np.empty((per, out["_params"].shape[1] // k, 2))  # A and B rows interleaved
+        Y = np.empty((per, 2 * (out["_params"].shape[1] // k)))
         for i, (c, name) in enumerate(labels[mine]):
-            y = out[name].reshape(n_cases, -1)[c]
-            Y[i, :, 0], Y[i, :, 1] = y[0::k], y[k - 1::k]
-        add_slice_counts(ab_slices(out["_params"][s], k, edges.slices[s]), Y.reshape(per, -1),
+            sampling.ab_rows(out[name].reshape(n_cases, -1)[c], k, out=Y[i])
+        add_slice_counts(ab_slices(out["_params"][s], k, edges.slices[s]), Y,
                          edges.bins[mine], codes[mine], n_codes[mine], edges.centre[mine],
                          edges.scale[mine], counts, sums)
 
@@ -209,9 +196,9 @@ def stored(accumulators: list) -> tuple[np.ndarray, np.ndarray]:
 NULL_DRAWS = 128  # draws of the null level's Monte Carlo (per measured output)
 
 
-def distances(counts: np.ndarray, is_code: np.ndarray) -> np.ndarray:
-    """float64 (measured, D, slices): each slice's distance to the unconditional
-    distribution, KS for continuous outputs, TV for code outputs (NaN: an empty slice).
+def distances(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(TV, KS), float64 (measured, D, slices) each: each slice's total-variation and
+    Kolmogorov-Smirnov distance to the unconditional distribution (NaN: an empty slice);
     counts (measured, D, slices, width)."""
     n_m = counts.sum(-1)
     p = counts.sum(2) / n_m.sum(-1)[..., None]  # (measured, D, width)
@@ -219,9 +206,8 @@ def distances(counts: np.ndarray, is_code: np.ndarray) -> np.ndarray:
         diff = counts / n_m[..., None] - p[:, :, None, :]
     tv = 0.5 * np.abs(diff).sum(-1)
     ks = np.abs(np.cumsum(diff, -1)).max(-1)
-    out = np.where(is_code[:, None, None], tv, ks)
-    out[n_m == 0] = np.nan
-    return out
+    tv[n_m == 0] = ks[n_m == 0] = np.nan
+    return tv, ks
 
 
 def null_levels(counts: np.ndarray, is_code: np.ndarray, seed: int) -> dict:
@@ -256,9 +242,9 @@ def null_levels(counts: np.ndarray, is_code: np.ndarray, seed: int) -> dict:
 
 def pawn_delta(counts: np.ndarray, is_code: np.ndarray) -> dict:
     """{"median", "mean", "max"} PAWN summaries over slices and "delta": (measured, D)."""
-    d = distances(counts, is_code)
+    tv, ks = distances(counts)
+    d = np.where(is_code[:, None, None], tv, ks)  # KS means nothing for unordered codes
     n_m = counts.sum(-1)
-    tv = distances(counts, np.ones_like(is_code))
     with np.errstate(invalid="ignore", divide="ignore"):
         weights = n_m / n_m.sum(-1, keepdims=True)
         return {"median": np.nanmedian(d, axis=-1), "mean": np.nanmean(d, axis=-1),
@@ -377,18 +363,13 @@ def datasets(study: Study, edges: Edges, designs: list, series_labels,
     common = {"rows": rows, "slices": study.slices, "bins": study.bins,
               "pilot_points": min(study.N, PILOT_POINTS)}
     out = {}
-
-    def reasons_of(values_bad):
-        r = np.array([f"{m} NaN rows" if m else "" for m in missing], dtype=object)
-        r[(r == "") & values_bad] = "constant output"
-        return r
-
     param_coords = {"param": np.array(names, dtype=object)}
     if "pawn" in study.methods or "delta" in study.methods:
         found = pawn_delta(counts, is_code)
         null = null_levels(counts, is_code, study.analysis_seed)
         constant = (counts[:, 0].sum(1) > 0).sum(-1) < 2  # one bin or code holds every row
-        reasons = reasons_of(constant)
+        reasons = np.array([f"{m} NaN rows" if m else "" for m in missing], dtype=object)
+        reasons[(reasons == "") & constant] = "constant output"
         skip = reasons != ""
 
         def var(a, long_name):

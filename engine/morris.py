@@ -26,7 +26,8 @@ from statistics import NormalDist
 import numpy as np
 import xarray as xr
 
-from reesens.engine import evaluate, integrity, ownership, parallel, sampling, sobol, store
+from reesens.engine import (blocks, evaluate, integrity, ownership, parallel, sampling, sobol,
+                            store)
 from reesens.engine.study import Study
 
 TRAJECTORIES_PER_BLOCK = 64
@@ -63,11 +64,10 @@ def identity(study: Study, n_blocks: int) -> dict:
             "trajectories_per_block": TRAJECTORIES_PER_BLOCK, "total_blocks": n_blocks}
 
 
-def _write_template(path, study: Study, labels, n_rows: int, n_blocks: int) -> None:
-    """The `blocks` group: every row's series values, one block of trajectories per chunk,
-    a done flag and the digests of each block."""
-    D = len(study.sampled_names)
-    per = TRAJECTORIES_PER_BLOCK * (D + 1)
+def _write_template(path, study: Study, labels, n_blocks: int) -> None:
+    """The `blocks` group: every row's series values, one block of trajectories per chunk
+    (the last one NaN-padded), a done flag and the digests of each block."""
+    per = TRAJECTORIES_PER_BLOCK * (len(study.sampled_names) + 1)
     u = units(study)
     ds = xr.Dataset(coords={
         "series": ("series", np.array(labels, dtype=object),
@@ -82,22 +82,23 @@ def _write_template(path, study: Study, labels, n_rows: int, n_blocks: int) -> N
                                         np.uint64, 0, {
             "long_name": "blake2b digest of the block's values (engine.integrity)",
             "units": "1"}),
-        VALUES: store.Unwritten(("series", "row"), (len(labels), n_rows), (len(labels), per),
-                                np.float64, np.nan, {
+        VALUES: store.Unwritten(("block", "series", "block_row"), (n_blocks, len(labels), per),
+                                (1, len(labels), per), np.float64, np.nan, {
             "long_name": "the series' value on each row of the Morris design",
             "units": "output units"})})
 
 
 def blocks_task(study: Study, spec, rows: np.ndarray, block_ids, path) -> None:
     """Evaluate and store the rows of each block of trajectories (rows: the whole design,
-    (scenarios, n, D))."""
+    (scenarios, n, D)); the last block's missing rows stay NaN."""
     per = TRAJECTORIES_PER_BLOCK * (len(study.sampled_names) + 1)
     u = units(study)
     for block in block_ids:
         part = rows[:, block * per:(block + 1) * per]
         values = sobol.series_values(spec, evaluate.evaluate_rows(study, part))
-        integrity.write_unit(path, u, block, {
-            f"blocks/{VALUES}": values.reshape(-1, values.shape[-1])})
+        padded = np.full((int(np.prod(values.shape[:-1])), per), np.nan)
+        padded[:, :part.shape[1]] = values.reshape(-1, values.shape[-1])
+        integrity.write_unit(path, u, block, {f"blocks/{VALUES}": padded})
 
 
 def elementary_effects(x: np.ndarray, y: np.ndarray, levels: int) -> np.ndarray:
@@ -155,7 +156,7 @@ def run_morris(study: Study, *, out=None, workers: int = 1, progress: bool = Tru
         path.mkdir(exist_ok=True)
         resumed = ownership.open_or_create(
             path, identity(study, n_blocks),
-            lambda p: _write_template(p, study, labels, unit.shape[0], n_blocks),
+            lambda p: _write_template(p, study, labels, n_blocks),
             groups=("blocks",), overwrite=overwrite,
             command=command or f"reesens run {study.path} --out {path}")
         done, damaged = integrity.verified_units(path, "blocks", check=resumed)
@@ -167,7 +168,7 @@ def run_morris(study: Study, *, out=None, workers: int = 1, progress: bool = Tru
                                scheduler=scheduler, client=client, progress=bar)
         finally:
             bar.close()
-        values = _read_values(path)  # (series, rows)
+        values = _read_values(path, unit.shape[0])  # (series, rows)
         ds = morris_dataset(study, spec, rows, values)
         attrs = {**store.provenance(study, N=study.trajectories, estimator="morris"),
                  "design": "morris", "trajectories": T, "levels": study.levels,
@@ -180,28 +181,15 @@ def run_morris(study: Study, *, out=None, workers: int = 1, progress: bool = Tru
     return {"morris": ds}
 
 
-def _read_values(path) -> np.ndarray:
-    """float64 (series, rows): every block's values, each checked against its digest
+def _read_values(path, n_rows: int) -> np.ndarray:
+    """float64 (series, n_rows): every block's values, each checked against its digest
     (IntegrityError otherwise)."""
     import zarr
 
     group = zarr.open_group(path, mode="r", use_consolidated=False)["blocks"]
-    u, array = integrity.Units.of(group), group[VALUES]
-    try:
-        values = array[:]
-    except Exception as e:  # noqa: BLE001 (a chunk that fails its crc32c or decoding)
-        raise integrity.IntegrityError(
-            f"{path}: the Morris values cannot be read ({integrity._reason(e)}); resume "
-            "the run to recompute them") from None
-    per, digests = array.chunks[1], group["block_digest"][:]
-    for b in range(digests.shape[0]):
-        if integrity.check_unit_rows(u, {f"blocks/{VALUES}": values[None, :, b * per:
-                                                                   (b + 1) * per]},
-                                     b, digests[b:b + 1]):
-            raise integrity.IntegrityError(
-                f"{path}: the values of block {b} changed after they were written; resume "
-                "the run to recompute them")
-    return values
+    values, = blocks.read_checked(path, group, (VALUES,), slice(0, group[VALUES].shape[0]),
+                                  "Morris values")  # (blocks, series, rows per block)
+    return values.transpose(1, 0, 2).reshape(values.shape[1], -1)[:, :n_rows]
 
 
 def morris_dataset(study: Study, spec, rows: np.ndarray, values: np.ndarray) -> xr.Dataset:

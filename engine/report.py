@@ -17,7 +17,7 @@ from reesens.engine import store as store_module
 def _cases(ds: xr.Dataset, variable: str = "sobol_ST"):
     """[(title, dataset of one case)] over every dim of `variable` that is neither output
     nor param."""
-    dims = [d for d in ds[variable].dims if d not in ("output", "param")]
+    dims = _case_dims(ds, variable)
     if not dims:
         return [("", ds)]
     return [(" ".join(f"{d}={v}" for d, v in zip(dims, values)),
@@ -175,15 +175,15 @@ def measures_table(measures: dict, sobol_ds: xr.Dataset | None = None) -> str:
     lines = [f"PAWN, delta and given-data S1 from the {int(attrs['rows']):,} A and B rows, "
              f"{attrs['slices']} slices per parameter; KS for continuous outputs, total "
              "variation for codes"]
-    header = (f"{'output':<{OUTPUT_WIDTH}} {'param':<8} {'PAWN med':>8} {'PAWN max':>8} "
+    P = _param_width(merged)
+    header = (f"{'output':<{OUTPUT_WIDTH}} {'param':<{P}} {'PAWN med':>8} {'PAWN max':>8} "
               f"{'delta':>6} {'S1 given data':>14} {'S1 Sobol':>14}")
     number = lambda ds, q, j: f"{float(ds[q].values[j]):.3f}" if q in ds else "-"  # noqa
     for title, case in _cases(merged, key):
         if title:
             lines.append(f"== {title}")
         lines.append(header)
-        where = {d: case[d].item() for d in merged[key].dims if d not in ("output", "param")
-                 and d in case.coords}
+        where = _case_of(case, merged, key)
         for output in case["output"].values.tolist():
             one = case.sel(output=output)
             names = labels.wrap(output, OUTPUT_WIDTH)
@@ -191,7 +191,7 @@ def measures_table(measures: dict, sobol_ds: xr.Dataset | None = None) -> str:
                            if f"{g}_skip_reason" in one and str(one[f"{g}_skip_reason"].values)),
                           "")
             if reason:
-                lines.append(f"{names[0]:<{OUTPUT_WIDTH}} {'-':<8} no measures: {reason}")
+                lines.append(f"{names[0]:<{OUTPUT_WIDTH}} {'-':<{P}} no measures: {reason}")
                 continue
             order = np.argsort(-np.nan_to_num(one[key].values, nan=-1.0), kind="stable")
             given = gd.sel({**where, "output": output}) if gd is not None else None
@@ -207,14 +207,14 @@ def measures_table(measures: dict, sobol_ds: xr.Dataset | None = None) -> str:
                                  float(pick["sobol_S1_conf"].sel(param=param))) \
                     if pick is not None and param in pick["param"].values.tolist() \
                     else f"{'-':>14}"  # a grouped study's Sobol' indices are per group
-                lines.append(f"{name:<{OUTPUT_WIDTH}} {one['param'].values[j]:<8} "
+                lines.append(f"{name:<{OUTPUT_WIDTH}} {param:<{P}} "
                              f"{number(one, 'pawn_median', j):>8} "
                              f"{number(one, 'pawn_max', j):>8} "
                              f"{number(one, 'delta', j):>6} {gd_text} {s1_text}")
             nulls = [f"{float(np.nanmean(one[q].values)):.3f}" if q in one else "-"
                      for q in ("pawn_median_null", "pawn_max_null", "delta_null")]
             if any(n != "-" for n in nulls):
-                lines.append(f"{'':<{OUTPUT_WIDTH}} {'(null)':<8} {nulls[0]:>8} "
+                lines.append(f"{'':<{OUTPUT_WIDTH}} {'(null)':<{P}} {nulls[0]:>8} "
                              f"{nulls[1]:>8} {nulls[2]:>6}")
     return "\n".join(lines)
 
@@ -227,8 +227,7 @@ def _measure_sentences(measures: dict, sobol_ds: xr.Dataset) -> list[str]:
     name = "delta" if key == "delta" else "PAWN median"
     out, agree, differ = [], 0, []
     for title, case in _cases(merged, key):
-        where = {d: case[d].item() for d in merged[key].dims if d not in ("output", "param")
-                 and d in case.coords}
+        where = _case_of(case, merged, key)
         for output in case["output"].values.tolist():
             one = case.sel(output=output)
             if not np.isfinite(one[key].values).any():
@@ -530,9 +529,7 @@ def _measures_report(drawn: _Figures, measures: dict, sobol_ds: xr.Dataset, chos
         for title, case in _cases(merged, key):
             outputs = [o for o in case["output"].values.tolist() if o in chosen
                        and np.isfinite(case[key].sel(output=o).values).any()]
-            name = labels.case_words({d: case[d].item() for d in merged[key].dims
-                                      if d not in ("output", "param") and d in case.coords}
-                                     ) or "all rows"
+            name = labels.case_words(_case_of(case, merged, key)) or "all rows"
             drawn.add(figures.measure_bars(case, f"Moment-independent measures: {name}",
                                            outputs), f"measures_{_slug(title)}",
                       "Borgonovo's delta and the PAWN median (max over slices: tick) of "
@@ -549,13 +546,13 @@ def _morris_report(store: Path, drawn: _Figures, wanted) -> list[str]:
     from reesens.engine import figures
     ds = verify.open_group(store, "morris")
     chosen = select_outputs(ds["output"].values.tolist(), wanted)
-    lines = [f"Morris screening, {ds.attrs['trajectories']} trajectories on "
-             f"{ds.attrs['levels']} levels ({int(ds.attrs['trajectories']) * (ds.sizes['param'] + 1):,}"
-             f" rows per case); intervals at {float(ds.attrs['conf_level']):.0%} from "
-             f"{ds.attrs['resamples']} resamples of the trajectories.", ""]
+    T = int(ds.attrs["trajectories"])
+    lines = [f"Morris screening, {T} trajectories on {ds.attrs['levels']} levels "
+             f"({T * (ds.sizes['param'] + 1):,} rows per case); intervals at "
+             f"{float(ds.attrs['conf_level']):.0%} from {ds.attrs['resamples']} resamples "
+             "of the trajectories.", ""]
     for title, case in _cases(ds, "morris_mu_star"):
-        name = labels.case_words({d: case[d].item() for d in ds["morris_mu_star"].dims
-                                  if d not in ("output", "param")}) or "all rows"
+        name = labels.case_words(_case_of(case, ds, "morris_mu_star")) or "all rows"
         outputs = [o for o in chosen if not str(case["morris_skip_reason"].sel(output=o).values)]
         drawn.add(figures.morris_plane(case, f"Morris screening: {name}", outputs),
                   f"morris_{_slug(title)}",
@@ -566,8 +563,8 @@ def _morris_report(store: Path, drawn: _Figures, wanted) -> list[str]:
         for output in outputs:
             one = case.sel(output=output)
             order = np.argsort(-one["morris_mu_star"].values, kind="stable")
-            ranked = ", ".join(f"{one['param'].values[j]} ({one['morris_mu_star'].values[j]:.3g})"
-                               for j in order)
+            mu_star = one["morris_mu_star"].values
+            ranked = ", ".join(f"{one['param'].values[j]} ({mu_star[j]:.3g})" for j in order)
             lines.append(f"- {output}: by mu_star, {ranked}")
         lines.append("")
     return lines
@@ -619,13 +616,13 @@ def _behaviour(store: Path, drawn: _Figures, sobol_ds: xr.Dataset, chosen, dropp
             + "".join(f", shares_{o}.{drawn.fmt}" for o in code_outputs) + ".", ""]
 
 
-def _case_dims(ds: xr.Dataset) -> list[str]:
-    return [d for d in ds["sobol_ST"].dims if d not in ("output", "param")]
+def _case_dims(ds: xr.Dataset, variable: str = "sobol_ST") -> list[str]:
+    return [d for d in ds[variable].dims if d not in ("output", "param")]
 
 
-def _case_of(case: xr.Dataset, ds: xr.Dataset) -> dict:
-    """{dim: value} of one case (selected from ds by _cases)."""
-    return {d: case[d].values.item() for d in _case_dims(ds)}
+def _case_of(case: xr.Dataset, ds: xr.Dataset, variable: str = "sobol_ST") -> dict:
+    """{dim: value} of one case (selected from ds by _cases on `variable`)."""
+    return {d: case[d].values.item() for d in _case_dims(ds, variable)}
 
 
 def _comparison_table(ds: xr.Dataset, cases, outputs) -> list[str]:

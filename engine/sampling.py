@@ -22,6 +22,19 @@ def rows_per_point(D: int, second_order: bool) -> int:
     return 2 * D + 2 if second_order else D + 2
 
 
+def ab_rows(a: np.ndarray, k: int, axis: int = -1, out: np.ndarray | None = None
+            ) -> np.ndarray:
+    """The A and B rows of rows in Saltelli order along `axis` (k rows per base point:
+    the first and the last), A and B interleaved per point; with `out` (axis -1 only,
+    any dtype), written there (a block's counts gather each output's rows this way)."""
+    if axis not in (-1, a.ndim - 1):
+        return np.moveaxis(ab_rows(np.moveaxis(a, axis, -1), k), -1, axis)
+    if out is None:
+        out = np.empty((*a.shape[:-1], 2 * (a.shape[-1] // k)), dtype=a.dtype)
+    out[..., 0::2], out[..., 1::2] = a[..., 0::k], a[..., k - 1::k]
+    return out
+
+
 def unit_block(D: int, start: int, points: int, *, seed: int, scramble: bool,
                second_order: bool, groups=None) -> np.ndarray:
     """Saltelli rows in the unit cube for base points [start, start + points); with

@@ -289,9 +289,8 @@ def _aggregate(arrays: dict, member_reasons: np.ndarray, members: list[int], z: 
 def ab_variances(study: Study, values: np.ndarray) -> dict:
     """{"V", "V_conf"}: (*cases, series) variance of each series over the A and B rows of
     values (*cases, series, rows) and its delta-method half-width, sqrt((m4 - V^2) / n)."""
-    k = sampling.rows_per_point(len(study.columns), study.second_order)
-    points = values.reshape(*values.shape[:-1], -1, k)
-    ab = np.concatenate([points[..., 0], points[..., k - 1]], axis=-1)
+    ab = sampling.ab_rows(values, sampling.rows_per_point(len(study.columns),
+                                                         study.second_order))
     centred = ab - ab.mean(axis=-1, keepdims=True)
     V = (centred ** 2).mean(axis=-1)
     m4 = (centred ** 4).mean(axis=-1)

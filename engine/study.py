@@ -127,7 +127,7 @@ class Study:
     trajectories: int = 100  # Morris: trajectories drawn (design = "morris")
     levels: int = 4  # Morris: grid levels
     optimal_trajectories: int = 0  # Morris: the most spread this many of them (0: all)
-    slices: int = 32  # equiprobable slices per parameter (engine.given_data)
+    slices: int = DEFAULT_SLICES  # equiprobable slices per parameter (engine.given_data)
     bins: int = 32  # bins per continuous output (engine.given_data)
     scenarios: dict[str, tuple[dict[str, float], dict[str, Distribution]]] = field(
         default_factory=dict)
@@ -499,7 +499,11 @@ def parse(raw: dict, path="<study>", *, N=None, second_order=None, estimator=Non
                             "estimator (SALib's estimator has its own bootstrap intervals)")
     methods = _check_methods(analysis, sampling["N"], problems)
     groups = _check_groups(analysis["groups"], sampled, model, problems)
-    _check_morris(sampling, analysis, raw.get("sampling", {}), methods, groups, problems)
+    given = raw.get("sampling", {})  # what the file or the command line sets
+    given = {**(given if isinstance(given, dict) else {}),
+             **({"N": N} if N is not None else {}),
+             **({"second_order": second_order} if second_order is not None else {})}
+    _check_morris(sampling, analysis, given, methods, groups, problems)
     conf = analysis["conf_level"]
     if not (_is_number(conf) and 0 < conf < 1):
         problems.append(f"analysis.conf_level: must be in (0, 1), got {conf!r}")
@@ -530,7 +534,8 @@ def _int_in(value, low: int, high: int) -> bool:
 
 def _check_morris(sampling: dict, analysis: dict, given: dict, methods, groups,
                   problems) -> None:
-    """sampling.design and, for a Morris design, its keys and what it cannot combine with."""
+    """sampling.design and, for a Morris design, its keys and what it cannot combine with;
+    `given`: the sampling keys the file or the command line sets."""
     design = sampling["design"]
     if design not in DESIGNS:
         problems.append(f"sampling.design: must be one of {', '.join(DESIGNS)}, got "
@@ -539,7 +544,7 @@ def _check_morris(sampling: dict, analysis: dict, given: dict, methods, groups,
     morris_keys = ("trajectories", "levels", "optimal_trajectories")
     if design != "morris":
         for key in morris_keys:
-            if isinstance(given, dict) and key in given:
+            if key in given:
                 problems.append(f"sampling.{key}: applies to design = \"morris\" only")
         return
     T, levels = sampling["trajectories"], sampling["levels"]
@@ -556,8 +561,7 @@ def _check_morris(sampling: dict, analysis: dict, given: dict, methods, groups,
     for key, why in (("N", "a Morris design draws `trajectories`, not N base points"),
                      ("block_points", "a Morris design blocks its trajectories itself"),
                      ("second_order", "Morris screening has no second-order measure")):
-        if isinstance(given, dict) and key in given and not (key == "second_order"
-                                                             and given[key] is False):
+        if key in given and not (key == "second_order" and given[key] is False):
             problems.append(f"sampling.{key}: {why}")
     if len(methods) > 1:
         problems.append("analysis.methods: PAWN, delta and the given-data S1 read the "
@@ -628,8 +632,7 @@ def _check_methods(analysis: dict, N, problems) -> tuple[str, ...]:
         analysis["slices"] = DEFAULT_SLICES
     for key in ("slices", "bins"):
         value = analysis[key]
-        if not (isinstance(value, int) and not isinstance(value, bool)
-                and 2 <= value <= MAX_CUTS):
+        if not _int_in(value, 2, MAX_CUTS):
             problems.append(f"analysis.{key}: must be an integer in [2, {MAX_CUTS}], got "
                             f"{_got(value)}")
         elif key == "slices" and given and _power_of_two(N) and len(methods) > 1 \

@@ -37,9 +37,8 @@ def _load_scipy_sobol():
     import importlib.util
 
     name = "scipy.stats._sobol"
-    module = sys.modules.get(name)
-    if module is not None and np.uint32 in getattr(module, "_poly_dict", {}):
-        return module
+    if name in sys.modules:
+        return sys.modules[name]
     stats_dir = Path(importlib.util.find_spec("scipy").submodule_search_locations[0], "stats")
     for suffix in importlib.machinery.EXTENSION_SUFFIXES:
         if (stats_dir / f"_sobol{suffix}").is_file():

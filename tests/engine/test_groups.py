@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+import tomli_w
 from SALib.analyze import sobol as salib_analyze
 from SALib.sample import sobol as salib_sample
 
@@ -74,22 +75,11 @@ def test_grouped_indices_equal_salib_on_the_same_rows(tmp_path, second_order):
 
 def test_groups_run_through_the_command_line(tmp_path, capsys):
     study = tmp_path / "grouped.toml"
-    study.write_text("""name = "grouped"
-[parameters]
-A = { dist = "unif", lower = 0.1, upper = 1.0 }
-gamma = { dist = "unif", lower = 0.1, upper = 1.0 }
-delta = { dist = "unif", lower = 1.0, upper = 5.0 }
-phi_D = { dist = "unif", lower = 0.05, upper = 1.0 }
-kappa = { dist = "unif", lower = 0.05, upper = 1.0 }
-p = { dist = "unif", lower = 0.05, upper = 0.95 }
-[sampling]
-N = 512
-[outputs]
-names = ["eq", "mu_star"]
-[analysis]
-groups = { china_costs = ["phi_D", "kappa"], foreign_stakes = ["A", "gamma", "delta"] }
-methods = ["sobol", "delta"]
-""")
+    study.write_text(tomli_w.dumps(_woods_table(
+        name="grouped", sampling={"N": 512}, outputs={"names": ["eq", "mu_star"]},
+        analysis={"groups": {"china_costs": ["phi_D", "kappa"],
+                             "foreign_stakes": ["A", "gamma", "delta"]},
+                  "methods": ["sobol", "delta"]})))
     store = tmp_path / "g.zarr"
     assert cli.main(["run", str(study), "--out", str(store), "--quiet"]) == 0
     out = capsys.readouterr().out

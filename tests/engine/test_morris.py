@@ -3,6 +3,7 @@ mu, mu_star, sigma and mu_star interval on them, the Ishigami function's closed 
 resumes and workers, damage, bad settings and the command line."""
 import numpy as np
 import pytest
+import tomli_w
 import zarr
 from SALib.analyze import morris as salib_analyze
 from SALib.sample import morris as salib_sample
@@ -99,11 +100,17 @@ def test_damaged_values_are_found_and_recomputed(tmp_path, capsys, how):
     store = tmp_path / "m.zarr"
     run.run(study, out=store, progress=False)
     expected = _data_bytes(store)
-    _damage(store / "blocks" / "block_series_values" / "c" / "0" / "2", how)
+    _damage(store / "blocks" / "block_series_values" / "c" / "2" / "0" / "0", how)
     assert cli.main(["verify", str(store)]) == 1
     assert "block_series_values" in capsys.readouterr().out
     run.run(study, out=store, progress=False, resume=True)
     assert _data_bytes(store) == expected
+
+
+def test_n_from_the_command_line_is_refused_for_a_morris_design():
+    with pytest.raises(StudyError) as e:
+        parse(_woods_table(sampling={"design": "morris"}), "m.toml", N=1024)
+    assert "sampling.N: a Morris design draws `trajectories`" in str(e.value)
 
 
 @pytest.mark.parametrize("keys, analysis, message", [
@@ -126,24 +133,14 @@ def test_bad_morris_settings_are_named(keys, analysis, message):
 
 
 def test_morris_runs_through_the_command_line(tmp_path, capsys):
+    bargaining = {"rho_C": {"dist": "unif", "lower": 0.5, "upper": 0.99},
+                  "rho_F": {"dist": "unif", "lower": 0.5, "upper": 0.99},
+                  "S": {"dist": "unif", "lower": 0.5, "upper": 2.0}}
     study = tmp_path / "screen.toml"
-    study.write_text("""name = "screen"
-[parameters]
-A = { dist = "unif", lower = 0.1, upper = 1.0 }
-gamma = { dist = "unif", lower = 0.1, upper = 1.0 }
-delta = { dist = "unif", lower = 1.0, upper = 5.0 }
-phi_D = { dist = "unif", lower = 0.05, upper = 1.0 }
-kappa = { dist = "unif", lower = 0.05, upper = 1.0 }
-p = { dist = "unif", lower = 0.05, upper = 0.95 }
-rho_C = { dist = "unif", lower = 0.5, upper = 0.99 }
-rho_F = { dist = "unif", lower = 0.5, upper = 0.99 }
-S = { dist = "unif", lower = 0.5, upper = 2.0 }
-[sampling]
-design = "morris"
-trajectories = 60
-[outputs]
-names = ["mu_star", "china_share"]
-""")
+    study.write_text(tomli_w.dumps(_woods_table(
+        name="screen", parameters={**_woods_table()["parameters"], **bargaining},
+        sampling={"design": "morris", "trajectories": 60},
+        outputs={"names": ["mu_star", "china_share"]}, analysis={})))
     assert cli.main(["validate", str(study)]) == 0
     assert "Morris 60 trajectories on 4 levels" in capsys.readouterr().out
     store = tmp_path / "s.zarr"
