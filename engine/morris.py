@@ -20,6 +20,7 @@ and give z * the standard deviation of each statistic over the resamples.
 """
 from __future__ import annotations
 
+import sys
 import time
 from statistics import NormalDist
 
@@ -109,13 +110,12 @@ def elementary_effects(x: np.ndarray, y: np.ndarray, levels: int) -> np.ndarray:
     T = x.shape[0] // (D + 1)
     delta = levels / (2.0 * (levels - 1))
     steps = np.diff(x.reshape(T, D + 1, D), axis=1)  # (T, D steps, D params)
-    y = y.reshape(*y.shape[:-1], T, D + 1)
-    out = np.empty((*y.shape[:-2], D, T))
-    for t in range(T):
-        for k in range(D):
-            j = int(np.flatnonzero(steps[t, k])[0])
-            high, low = (k + 1, k) if steps[t, k, j] > 0 else (k, k + 1)
-            out[..., j, t] = (y[..., t, high] - y[..., t, low]) / delta
+    moved = np.argmax(steps != 0, axis=2)  # (T, D steps): the parameter each step moves
+    up = np.take_along_axis(steps, moved[..., None], axis=2)[..., 0] > 0
+    change = np.diff(y.reshape(*y.shape[:-1], T, D + 1), axis=-1)  # (..., T, D steps)
+    effect = np.where(up, change, -change) / delta  # the higher x's output minus the lower's
+    out = np.empty((*y.shape[:-1], D, T))
+    out[..., moved, np.arange(T)[:, None]] = effect
     return out
 
 
@@ -141,13 +141,12 @@ def run_morris(study: Study, *, out=None, workers: int = 1, progress: bool = Tru
                overwrite: bool = False, resume: bool = False) -> dict:
     """Run the study's Morris design into its store (resuming one of the same run);
     returns {"morris": Dataset}."""
-    from reesens.engine.run import _case_values, default_store
+    from reesens.engine.run import default_store, series_labels
 
     start = time.perf_counter()
     path = ownership.output_path(out, default_store(study), resume=resume)
     spec = sobol.series_spec(study)
-    case_labels = [" ".join(v for v in case if v) for case in _case_values(study)]
-    labels = [f"{c}{' ' if c else ''}{s.label}" for c in case_labels for s in spec]
+    labels = series_labels(study, spec)
     unit = unit_design(study)
     rows = design_rows(study, unit)
     T = unit.shape[0] // (len(study.sampled_names) + 1)
@@ -160,6 +159,8 @@ def run_morris(study: Study, *, out=None, workers: int = 1, progress: bool = Tru
             groups=("blocks",), overwrite=overwrite,
             command=command or f"reesens run {study.path} --out {path}")
         done, damaged = integrity.verified_units(path, "blocks", check=resumed)
+        for block, problem in sorted(damaged.items()):
+            print(f"{path}: block {block}: {problem}; recomputing it", file=sys.stderr)
         bar = parallel.Progress(n_blocks, progress, int(done.sum()))
         try:
             todo = [[b] for b in range(n_blocks) if not done[b]]

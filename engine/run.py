@@ -91,8 +91,7 @@ def run(study: Study, *, out=None, workers: int = 1, keep_samples: bool = False,
         raise StoreError("--target-ci needs the streaming estimator's intervals; "
                          "drop --estimator salib")
     spec = sobol.series_spec(study)
-    case_labels = [" ".join(v for v in case if v) for case in _case_values(study)]
-    labels = [f"{c}{' ' if c else ''}{s.label}" for c in case_labels for s in spec]
+    labels = series_labels(study, spec)
     R = study.scramblings  # independent scramblings; design r is blocks [r * per, (r + 1) * per)
     per = levels[-1] // study.block_points
     total_blocks = R * per
@@ -199,6 +198,12 @@ def _room_in_store(path: Path, ident: dict) -> dict:
             {**old, "total_blocks": ident["total_blocks"]} == ident:
         return old
     return ident
+
+
+def series_labels(study: Study, spec) -> list[str]:
+    """The blocks group's `series` labels: each case's kept dim values and each series."""
+    cases = [" ".join(v for v in case if v) for case in _case_values(study)]
+    return [f"{c}{' ' if c else ''}{s.label}" for c in cases for s in spec]
 
 
 def _case_values(study: Study):
