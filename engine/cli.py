@@ -23,17 +23,18 @@ from reesens.engine.ownership import StoreError
 from reesens.engine.study import ESTIMATORS, INTERVALS, METHODS, StudyError, load
 
 EXPECTED = (StudyError, StoreError, IntegrityError, report.ReportError)
-# what to do about an OS error on a store, by errno
+# what to do about an OS error, by errno; {again}: how to carry on, by command (AGAIN)
 OS_ADVICE = {
-    errno.ENOSPC: "the disk is full: free some space, then run the same command with "
-                  "--resume (finished blocks are kept)",
-    errno.EDQUOT: "the disk quota is used up: free some space, then run the same command "
-                  "with --resume (finished blocks are kept)",
+    errno.ENOSPC: "the disk is full: free some space, then {again}",
+    errno.EDQUOT: "the disk quota is used up: free some space, then {again}",
     errno.EROFS: "a read-only file system: choose another --out",
     errno.EACCES: "permission denied: choose another --out or fix the permissions",
     errno.EPERM: "not permitted: choose another --out or fix the permissions",
     errno.ENAMETOOLONG: "the name is too long: choose a shorter --out",
 }
+AGAIN = {"run": "run the same command with --resume (finished blocks are kept)",
+         "grid": "run the same command with --resume (finished chunks are kept)"}
+AGAIN_DEFAULT = "run the same command again"  # report, export: they write whole files
 
 
 def _version() -> str:
@@ -283,10 +284,12 @@ def _verify(args) -> int:
     return 1 if problems else 0
 
 
-def _os_error(e: OSError) -> str:
+def _os_error(e: OSError, command: str) -> str:
+    """One line: where the error is and what to do about it after `command`."""
     where = e.filename or "reesens"
-    advice = OS_ADVICE.get(e.errno, e.strerror or str(e))
-    return f"{where}: {advice}"
+    if e.errno in OS_ADVICE:
+        return f"{where}: {OS_ADVICE[e.errno].format(again=AGAIN.get(command, AGAIN_DEFAULT))}"
+    return f"{where}: {e.strerror or e}"
 
 
 COMMANDS = {"validate": lambda args, argv: _validate(args), "run": _run, "grid": _grid,
@@ -342,7 +345,7 @@ def main(argv=None) -> int:
     except BrokenPipeError:  # the reader (`| head`) has gone: nothing more to tell it
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     except OSError as e:
-        print(_os_error(e), file=sys.stderr)
+        print(_os_error(e, args.command), file=sys.stderr)
     except MemoryError:
         print("reesens: out of memory; `reesens validate STUDY` estimates what a study "
               "needs (a smaller block_points, N or fewer --workers need less)",
