@@ -12,12 +12,11 @@ else empty).
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import xarray as xr
 
-from reesens.engine import verify
+from reesens.engine import files, verify
 from reesens.engine.ownership import StoreError
 
 FORMATS = {"csv": ".csv", "parquet": ".parquet"}
@@ -40,7 +39,7 @@ def tidy(ds: xr.Dataset, group: str = "sobol"):
         nan = xr.full_like(ds[q], float("nan"))
         part = xr.Dataset({"value": ds[q], "half_width": ds.get(f"{q}_conf", nan),
                            "null_level": ds.get(f"{q}_null", nan)}).reset_coords(drop=True)
-        frame = part.to_dataframe().reset_index()
+        frame = _frame(part)
         frame["param_2"], frame["index"] = "", q
         frames.append(frame)
     for q in ("S1", "ST", "S2") if prefix == "sobol" else ():
@@ -50,7 +49,7 @@ def tidy(ds: xr.Dataset, group: str = "sobol"):
         pair = pair.reset_coords(drop=True)
         if q == "S2":
             pair = pair.rename({"param_0": "param", "param_1": "param_2"})
-        frame = pair.to_dataframe().reset_index()
+        frame = _frame(pair)
         if q == "S2":  # each pair once (j < k), as SALib reports it
             order = {p: i for i, p in enumerate(ds["param"].values.tolist())}
             frame = frame[frame["param"].map(order) < frame["param_2"].map(order)]
@@ -70,6 +69,12 @@ def tidy(ds: xr.Dataset, group: str = "sobol"):
                                                 "skip_reason": str})
 
 
+def _frame(part: xr.Dataset):
+    """The rows of `part` in the order of its value's dims (case dims first): a Dataset's
+    own dim order is a set's, which varies with PYTHONHASHSEED."""
+    return part.to_dataframe(dim_order=list(part["value"].dims)).reset_index()
+
+
 def default_out(store: Path, group: str, format: str) -> Path:
     return store.with_name(f"{store.name.removesuffix('.zarr')}-{group}{FORMATS[format]}")
 
@@ -78,7 +83,7 @@ def export(store: Path, out: Path | None = None, *, format: str | None = None,
            group: str = "sobol", overwrite: bool = False) -> Path:
     """Write the tidy table of `group` of a finished, intact store to `out` (default
     <store>-<group>.<format>); the format is `format`, else out's suffix, else CSV. The
-    file is written beside `out` and renamed into place; an existing `out` is refused
+    file is written whole (engine.files.atomic_write); an existing `out` is refused
     unless `overwrite`. Returns the path written."""
     if format is None:
         format = next((f for f, ext in FORMATS.items()
@@ -97,19 +102,13 @@ def export(store: Path, out: Path | None = None, *, format: str | None = None,
     if out.exists() and not overwrite:
         raise StoreError(f"{out}: exists; refusing to replace it (use --overwrite or "
                          "another --out)")
+    if format == "parquet":
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            raise StoreError("--format parquet needs pyarrow: pip install "
+                             "'reesens[parquet]' (or pyarrow)") from None
     table = tidy(verify.open_group(store, group).load(), group)
-    partial = out.with_name(f".{out.name}.partial")
-    try:
-        if format == "csv":
-            table.to_csv(partial, index=False)
-        else:
-            try:
-                import pyarrow  # noqa: F401
-            except ImportError:
-                raise StoreError("--format parquet needs pyarrow: pip install "
-                                 "'reesens[parquet]' (or pyarrow)") from None
-            table.to_parquet(partial, index=False)
-        os.replace(partial, out)
-    finally:
-        partial.unlink(missing_ok=True)
-    return out
+    if format == "csv":
+        return files.atomic_write(out, lambda temp: table.to_csv(temp, index=False))
+    return files.atomic_write(out, lambda temp: table.to_parquet(temp, index=False))

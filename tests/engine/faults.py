@@ -80,5 +80,47 @@ def main(argv) -> int:
     return cli.main(args)
 
 
+def whole_files(argv) -> int:
+    """The command line with a fault injected at one write of a whole file (every
+    engine.files.atomic_write: a report's marker, figures, summary and page, an exported
+    table):
+
+        python -c 'import sys; from tests.engine.faults import whole_files;
+                   sys.exit(whole_files(sys.argv[1:]))' FAULT -- reesens-arguments...
+
+    FAULT is `log:FILE` (append every written file's name to FILE, inject nothing) or
+    `MODE:K`: at the K-th write, `before` sends this process SIGKILL before it begins,
+    `torn` once half of the temporary file is written, and `enospc` raises that OSError
+    there."""
+    from reesens.engine import files
+
+    fault, args = argv[0], argv[argv.index("--") + 1:]
+    mode, count = fault.split(":", 1)
+    log, count = (Path(count), 0) if mode == "log" else (None, int(count))
+    real, seen = files.atomic_write, [0]
+
+    def faulty(path, write):
+        seen[0] += 1
+        if log is not None:
+            with open(log, "a") as f:
+                f.write(Path(path).name + "\n")
+        if seen[0] != count:
+            return real(path, write)
+        if mode == "before":
+            os.kill(os.getpid(), signal.SIGKILL)
+
+        def half(temp):
+            write(temp)
+            os.truncate(temp, Path(temp).stat().st_size // 2)
+            if mode == "torn":
+                os.kill(os.getpid(), signal.SIGKILL)
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+        return real(path, half)
+
+    files.atomic_write = faulty
+    return cli.main(args)
+
+
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

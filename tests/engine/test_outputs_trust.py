@@ -1,9 +1,128 @@
-"""Reports and exported tables that can be trusted."""
+"""Reports and exported tables that can be trusted: exported tables written whole,
+byte-identical from process to process, and never touching a file reesens did not
+create."""
+import hashlib
 import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
 from reesens.engine import cli
+from tests.engine.test_faults import _grid_study
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMP = ".reesens-tmp"  # engine.files.TEMP_SUFFIX
+
+
+def _tree(path: Path, but=()) -> dict:
+    """{relative path: sha256 or 'dir'} of everything under path, but the names in `but`
+    (what reesens writes there) and what is under them."""
+    out = {}
+    for p in sorted(Path(path).rglob("*")):
+        rel = p.relative_to(path)
+        if rel.parts[0] not in but:
+            out[str(rel)] = "dir" if p.is_dir() else hashlib.sha256(p.read_bytes()).hexdigest()
+    return out
+
+
+def _user_files(where: Path) -> None:
+    """Files a user keeps beside reesens' outputs, some with the names a careless temporary
+    file would take."""
+    where.mkdir(parents=True, exist_ok=True)
+    for name in ("notes.txt", ".out.csv.partial", ".out.csv.tmp", "out.csv~", ".report.tmp",
+                 f".out.csv.0123456789abcdef{TEMP}"):
+        (where / name).write_text(f"the user's {name}\n")
+
+
+def _faulty(fault: str, *args):
+    """The CLI with `fault` at one whole-file write (tests/engine/faults.py whole_files)."""
+    code = ("import sys; from tests.engine.faults import whole_files; "
+            "sys.exit(whole_files(sys.argv[1:]))")
+    return subprocess.run([sys.executable, "-c", code, fault, "--", *map(str, args)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def stores(tmp_path_factory):
+    """{name: store}: the baseline at N = 64 with every measure, the partners' scenarios
+    at N = 64, and a small grid."""
+    base = tmp_path_factory.mktemp("outputs")
+    done = {"baseline": base / "baseline.zarr", "partners": base / "partners.zarr",
+            "grid": base / "grid.zarr"}
+    assert cli.main(["run", str(ROOT / "studies" / "baseline.toml"), "--n", "64",
+                     "--methods", "sobol,pawn,delta,given_data", "--out",
+                     str(done["baseline"]), "--quiet", "--workers", "1"]) == 0
+    assert cli.main(["run", str(ROOT / "studies" / "partners.toml"), "--n", "64", "--out",
+                     str(done["partners"]), "--quiet", "--workers", "1"]) == 0
+    assert cli.main(["grid", str(_grid_study(base)), "--out", str(done["grid"]),
+                     "--quiet", "--workers", "1"]) == 0
+    return done
+
+
+# --- export ------------------------------------------------------------------------------
+
+def test_export_leaves_every_file_of_the_user(stores, tmp_path, capsys):
+    _user_files(tmp_path)
+    before = _tree(tmp_path)
+    out = tmp_path / "out.csv"
+    assert cli.main(["export", str(stores["baseline"]), "--out", str(out)]) == 0
+    assert _tree(tmp_path, but={"out.csv"}) == before
+    assert out.read_text().startswith("output,param,param_2,index,value")
+    assert cli.main(["export", str(stores["baseline"]), "--out", str(out), "--group",
+                     "pawn", "--overwrite"]) == 0
+    assert _tree(tmp_path, but={"out.csv"}) == before
+    assert "pawn_median" in out.read_text()
+
+
+@pytest.mark.parametrize("existing", [False, True])
+def test_a_full_disk_during_export_removes_only_its_own_temporary_file(stores, tmp_path,
+                                                                       existing):
+    _user_files(tmp_path)
+    out = tmp_path / "out.csv"
+    if existing:  # the table of an earlier export, which --overwrite would replace
+        out.write_text("an earlier table\n")
+    before = _tree(tmp_path)
+    failed = _faulty("enospc:1", "export", stores["baseline"], "--out", out,
+                     *["--overwrite"] * existing)
+    assert failed.returncode == 2, failed.stderr
+    assert "the disk is full: free some space, then run the same command again" in \
+        failed.stderr and "--resume" not in failed.stderr
+    assert _tree(tmp_path) == before  # no table, no temporary file, the user's files whole
+
+
+def test_export_is_the_same_bytes_in_every_process(stores, tmp_path):
+    """Tables in the order of the dataset's coordinates, whatever PYTHONHASHSEED."""
+    tables = [("baseline", group, "csv") for group in ("sobol", "pawn", "delta",
+                                                        "given_data")]
+    tables += [("partners", "sobol", "csv"), ("partners", "sobol", "parquet")]
+    code = ("import sys; from reesens.engine import cli\n"
+            "for store, group, out in zip(*[iter(sys.argv[1:])] * 3):\n"
+            "    assert cli.main(['export', store, '--group', group, '--out', out]) == 0\n")
+
+    def export(seed):
+        args = [str(a) for name, group, fmt in tables for a in (
+            stores[name], group, tmp_path / f"{seed}-{name}-{group}.{fmt}")]
+        return subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, timeout=600,
+                              env={**os.environ, "PYTHONHASHSEED": str(seed)},
+                              capture_output=True, text=True)
+
+    seeds = (1, 2, 3)  # two orders of a Dataset's dims among them (CPython 3, xarray 2026)
+    with ThreadPoolExecutor(2) as pool:
+        for done in pool.map(export, seeds):
+            assert done.returncode == 0, done.stderr
+    for name, group, fmt in tables:
+        first = (tmp_path / f"{seeds[0]}-{name}-{group}.{fmt}").read_bytes()
+        for seed in seeds[1:]:
+            assert (tmp_path / f"{seed}-{name}-{group}.{fmt}").read_bytes() == first, \
+                (name, group, fmt, seed)
+    rows = (tmp_path / "1-partners-sobol.csv").read_text().splitlines()
+    assert rows[0].startswith("scenario,output,param,")
+    params = ["A", "gamma", "delta", "phi_D", "kappa", "p"]  # the case dims come first
+    assert [r.split(",")[:3] for r in rows[1:7]] == [["united_states", "mu_star", p]
+                                                      for p in params]
 
 
 # --- advice on OS errors -----------------------------------------------------------------
