@@ -24,7 +24,7 @@ from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.colors import BoundaryNorm, ListedColormap  # noqa: E402
 from matplotlib.patches import Patch, Rectangle  # noqa: E402
 
-from reesens.engine import labels  # noqa: E402
+from reesens.engine import files, labels  # noqa: E402
 
 DPI = 150
 FORMATS = ("png", "pdf", "svg")
@@ -70,10 +70,14 @@ def _suptitle(fig, title: str, fontsize: int = 11) -> None:
 
 
 def save(fig, path: Path, dpi: int = DPI) -> Path:
-    """Write fig to `path` (its suffix is the format: .png, .pdf or .svg) and close it."""
-    fig.savefig(path, dpi=dpi)
-    plt.close(fig)
-    return path
+    """Write fig to `path` (its suffix is the format: .png, .pdf or .svg) whole, through
+    a temporary file beside it (engine.files.atomic_write), and close it."""
+    path = Path(path)
+    try:
+        return files.atomic_write(path, lambda temp: fig.savefig(
+            temp, dpi=dpi, format=path.suffix.removeprefix(".")))
+    finally:
+        plt.close(fig)
 
 
 def analysed_outputs(case: xr.Dataset) -> list[str]:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from itertools import product
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
-from reesens.engine import labels, verify
+from reesens.engine import files, labels, verify
 from reesens.engine import store as store_module
 
 
@@ -310,7 +311,7 @@ class ReportError(ValueError):
 
 
 CLOSED_FORM_MODELS = ("woods", "woods_audit")  # mu_star = (A + gamma) / (gamma + delta)
-MARKER = ".reesens-report"  # in a report directory: the files the report wrote
+MARKER = ".reesens-report"  # in a report directory: the names reesens wrote there
 PROGRESS_CHUNKS = 64  # grid chunks from which counting codes shows progress
 
 
@@ -318,16 +319,64 @@ def default_report_dir(store: Path) -> Path:
     return store.with_name(store.name.removesuffix(".zarr") + "-report")
 
 
+class _Directory:
+    """A report directory being written. Every name its MARKER lists is reesens': the
+    files of the report before, and this report's files and temporary files, each listed
+    (the marker rewritten whole) before it exists. Files are written whole
+    (engine.files.atomic_write), so a report killed or refused by the disk at any point
+    leaves a directory the next report takes; finish() removes what the report before
+    wrote and this one did not, and leaves the marker listing this report's files."""
+
+    def __init__(self, out: Path):
+        self.out, self.marker = out, out / MARKER
+        self.before = _claim(out)
+        self.listed, self.written = set(self.before), []
+        # the marker's own temporary file, listed before the marker is first rewritten:
+        # one appended line (a new marker, or the last report's)
+        fd = os.open(self.marker, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        try:
+            os.write(fd, f"\n{files.temp_name(self.marker).name}\n".encode())
+        finally:
+            os.close(fd)
+
+    def _mark(self, names) -> None:
+        text = "".join(f"{n}\n" for n in sorted(names))
+        files.atomic_write(self.marker, lambda temp: temp.write_text(text))
+
+    def write(self, name: str, write) -> Path:
+        """The file `name`, listed with its temporary file, then written by `write(path)`
+        through engine.files.atomic_write (as figures.save does)."""
+        path = self.out / name
+        self.listed |= {name, files.temp_name(path).name}
+        self._mark(self.listed | {files.temp_name(self.marker).name})
+        write(path)
+        self.written.append(name)
+        return path
+
+    def text(self, name: str, text: str) -> Path:
+        return self.write(name, lambda path: files.atomic_write(
+            path, lambda temp: temp.write_text(text)))
+
+    def finish(self) -> None:
+        for name in sorted(self.before - set(self.written)):
+            (self.out / name).unlink(missing_ok=True)
+        self._mark(set(self.written))
+
+
 class _Figures:
     """The figures of one report: drawn, saved in the chosen format and captioned."""
 
-    def __init__(self, out: Path, fmt: str, dpi: int):
-        self.out, self.fmt, self.dpi, self.saved = out, fmt, dpi, []
+    def __init__(self, directory: _Directory, fmt: str, dpi: int):
+        self.directory, self.fmt, self.dpi, self.saved = directory, fmt, dpi, []
 
     def add(self, fig, name: str, caption: str) -> None:
         from reesens.engine import figures
-        self.saved.append((figures.save(fig, self.out / f"{name}.{self.fmt}", self.dpi),
-                           caption))
+        try:
+            path = self.directory.write(f"{name}.{self.fmt}",
+                                        lambda path: figures.save(fig, path, self.dpi))
+        finally:
+            figures.plt.close(fig)  # also when it was not saved
+        self.saved.append((path, caption))
 
 
 def write_report(store: Path, out: Path | None = None, progress: bool = False, *,
@@ -349,8 +398,8 @@ def write_report(store: Path, out: Path | None = None, progress: bool = False, *
         raise ReportError(f"{store}: --slice applies to grid stores, and this one is a Monte "
                           "Carlo store")
     root = store_module.root_attrs(store)
-    _claim(out)
-    drawn = _Figures(out, fmt, dpi)
+    directory = _Directory(out)
+    drawn = _Figures(directory, fmt, dpi)
     lines = [f"# {root.get('title') or root.get('study', store.name)}", ""]
     if "sobol" in groups:
         lines += _sobol_report(store, drawn, "convergence" in groups, outputs,
@@ -360,13 +409,10 @@ def write_report(store: Path, out: Path | None = None, progress: bool = False, *
     if "grid" in groups:
         lines += _grid_report(store, drawn, progress, slices or {}, outputs)
     lines += ["## Provenance", ""] + _provenance(root)
-    summary = out / "summary.md"
-    summary.write_text("\n".join(lines) + "\n")
-    page = out / "index.html"
-    page.write_text(_html(lines, drawn.saved))
-    files = [f for f, _ in drawn.saved] + [summary, page]
-    (out / MARKER).write_text("".join(f"{f.name}\n" for f in files))
-    return files
+    summary = directory.text("summary.md", "\n".join(lines) + "\n")
+    page = directory.text("index.html", _html(lines, drawn.saved))
+    directory.finish()
+    return [f for f, _ in drawn.saved] + [summary, page]
 
 
 def _html(lines: list[str], figures: list[tuple[Path, str]]) -> str:
@@ -407,24 +453,26 @@ def _html(lines: list[str], figures: list[tuple[Path, str]]) -> str:
             + "\n".join(body) + "\n</body></html>\n")
 
 
-def _claim(out: Path) -> None:
+def _claim(out: Path) -> set[str]:
     """Make `out` a report directory: a new one, or one a report wrote (its MARKER lists
-    the files; those are removed, so no figure of an earlier report is left). Anything
-    else is refused: a file, or a directory holding files reesens did not write."""
+    the names reesens wrote there); returns the names listed. Anything else is refused:
+    a file, or a directory holding a name reesens did not write."""
     if out.exists() and not out.is_dir():
         raise ReportError(f"{out}: exists and is not a directory; choose another --out "
                           "(a report is a directory of figures and summary.md)")
+    ours = set()
     if out.is_dir():
         marker = out / MARKER
-        ours = set(marker.read_text().split()) if marker.is_file() else set()
+        if marker.is_file():  # plain names only: nothing outside `out` is ever ours
+            ours = {n for n in marker.read_text().splitlines()
+                    if n and "/" not in n and n not in (".", "..", MARKER)}
         foreign = sorted(p.name for p in out.iterdir() if p.name not in ours | {MARKER})
         if foreign:
             raise ReportError(
                 f"{out}: not a reesens report directory (it holds {', '.join(foreign[:3])}"
                 f"{', ...' if len(foreign) > 3 else ''}); choose another --out")
-        for name in ours:
-            (out / name).unlink(missing_ok=True)
     out.mkdir(parents=True, exist_ok=True)
+    return ours
 
 
 def _slug(text: str) -> str:

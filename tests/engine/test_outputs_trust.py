@@ -1,8 +1,9 @@
-"""Reports and exported tables that can be trusted: exported tables written whole,
-byte-identical from process to process, and never touching a file reesens did not
-create."""
+"""Reports and exported tables that can be trusted: written whole (a kill or a full disk at
+any write leaves a directory the next report takes, and no empty figure), byte-identical
+from process to process, and never touching a file reesens did not create."""
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from reesens.engine import cli
+from reesens.engine import cli, report
 from tests.engine.test_faults import _grid_study
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -123,6 +124,129 @@ def test_export_is_the_same_bytes_in_every_process(stores, tmp_path):
     params = ["A", "gamma", "delta", "phi_D", "kappa", "p"]  # the case dims come first
     assert [r.split(",")[:3] for r in rows[1:7]] == [["united_states", "mu_star", p]
                                                       for p in params]
+
+
+# --- report ------------------------------------------------------------------------------
+
+def _report(store, out, *args) -> int:
+    return cli.main(["report", str(store), "--out", str(out), "--quiet", *args])
+
+
+@pytest.fixture(scope="module")
+def reports(stores, tmp_path_factory):
+    """(the grid store's report: {name: sha256}, an earlier report in SVG to write over)."""
+    base = tmp_path_factory.mktemp("reports")
+    assert _report(stores["grid"], base / "reference") == 0
+    assert _report(stores["grid"], base / "earlier", "--format", "svg") == 0
+    return _tree(base / "reference"), base / "earlier"
+
+
+def _check_acceptable(out: Path) -> None:
+    """What a killed or refused report leaves: every file whole or absent (no empty or
+    half figure under its own name), and every name listed in the marker."""
+    if not out.exists():
+        return
+    listed = set((out / report.MARKER).read_text().split())
+    for p in out.iterdir():
+        assert p.name == report.MARKER or p.name in listed, p
+        if p.suffix == ".png":
+            assert p.read_bytes().endswith(b"IEND\xaeB`\x82"), p  # a whole PNG
+
+
+def _write_points(stores, tmp_path) -> int:
+    log = tmp_path / "writes.log"
+    done = _faulty(f"log:{log}", "report", stores["grid"], "--out", tmp_path / "logged")
+    assert done.returncode == 0, done.stderr
+    writes = log.read_text().split()
+    assert {"phase_kappa_p.png", "disagreement_kappa_p.png", "summary.md", "index.html",
+            report.MARKER} <= set(writes)
+    return len(writes)
+
+
+def _run_faults(stores, tmp_path, points, earlier):
+    """Each (mode, k) on a directory of its own beside the user's files: over a copy of
+    `earlier` (a report of other files), or new when None. Returns [(point, parent, out,
+    completed process)]."""
+    cases = []
+    for i, point in enumerate(points):
+        parent = tmp_path / f"case{i}"
+        _user_files(parent)
+        out = parent / "report"
+        if earlier is not None:
+            shutil.copytree(earlier, out)
+        cases.append((point, parent, out, _tree(parent, but={"report"})))
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda c: _faulty(f"{c[0][0]}:{c[0][1]}", "report",
+                                                  stores["grid"], "--out", c[2]), cases))
+    return [(*case, done) for case, done in zip(cases, results)]
+
+
+def test_a_report_killed_at_any_write_is_taken_by_the_next(stores, reports, tmp_path, capsys):
+    reference, earlier = reports
+    n = _write_points(stores, tmp_path)
+    points = [("before", 1), ("before", n)] + [("torn", k) for k in range(1, n + 1)]
+    cases = _run_faults(stores, tmp_path, points, earlier)
+    cases += _run_faults(stores, tmp_path / "new", [("before", 1), ("torn", 1), ("torn", 2)],
+                         None)
+    for point, parent, out, user, killed in cases:
+        assert killed.returncode == -9, (point, killed.stderr)
+        _check_acceptable(out)
+        assert _report(stores["grid"], out) == 0, (point, capsys.readouterr().err)
+        assert _tree(out) == reference, point  # the uninterrupted report's files, no more
+        assert _tree(parent, but={"report"}) == user, point
+
+
+def test_a_full_disk_at_any_report_write_leaves_no_empty_figure(stores, reports, tmp_path,
+                                                                capsys):
+    reference, earlier = reports
+    n = _write_points(stores, tmp_path)
+    for point, parent, out, user, failed in _run_faults(
+            stores, tmp_path, [("enospc", k) for k in range(1, n + 1)], earlier):
+        assert failed.returncode == 2, (point, failed.stderr)
+        assert "the disk is full: free some space, then run the same command again" in \
+            failed.stderr and "--resume" not in failed.stderr, point
+        _check_acceptable(out)
+        assert not [p for p in out.iterdir() if p.name.endswith(TEMP)], point  # removed
+        assert _report(stores["grid"], out) == 0, (point, capsys.readouterr().err)
+        assert _tree(out) == reference, point
+        assert _tree(parent, but={"report"}) == user, point
+
+
+def test_a_run_with_report_writes_over_a_killed_report(stores, tmp_path, capsys):
+    store = tmp_path / "grid.zarr"
+    shutil.copytree(stores["grid"], store)
+    _user_files(tmp_path)
+    out = tmp_path / "report"
+    killed = _faulty("torn:2", "report", store, "--out", out)  # in the first figure
+    assert killed.returncode == -9, killed.stderr
+    before = _tree(tmp_path, but={"report", "grid.zarr"})
+    (tmp_path / "study").mkdir()
+    assert cli.main(["grid", str(_grid_study(tmp_path / "study")), "--out", str(store),
+                     "--quiet", "--workers", "1", "--report", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == [
+        report.MARKER, "disagreement_kappa_p.png", "index.html", "phase_kappa_p.png",
+        "summary.md"]
+    assert _tree(tmp_path, but={"report", "grid.zarr", "study"}) == before
+
+
+def test_a_report_removes_only_what_its_marker_lists_in_it(stores, tmp_path, capsys):
+    """A name outside the directory in the marker is not reesens'; a directory holding a
+    file of the user is refused and left as it is."""
+    _user_files(tmp_path)
+    out = tmp_path / "report"
+    out.mkdir()
+    outside = tmp_path / ".out.csv.partial"  # named by an absolute path: the user's too
+    (out / report.MARKER).write_text(f"old.png\n../notes.txt\n{outside}\n..\n")
+    (out / "old.png").write_bytes(b"an earlier report's figure")
+    before = _tree(tmp_path, but={"report"})
+    assert _report(stores["grid"], out) == 0
+    assert not (out / "old.png").exists()
+    assert _tree(tmp_path, but={"report"}) == before
+    (out / "mine.txt").write_text("the user's")
+    kept = _tree(tmp_path)
+    assert _report(stores["grid"], out) == 2
+    assert "not a reesens report directory (it holds mine.txt)" in capsys.readouterr().err
+    assert _tree(tmp_path) == kept
 
 
 # --- advice on OS errors -----------------------------------------------------------------
