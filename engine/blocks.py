@@ -218,8 +218,8 @@ def write_block(path, study: Study, block: int, units: Units, stats, outputs=Non
 def read_series_values(path, n_blocks: int) -> np.ndarray:
     """float64 (series, rows): every row's series values of blocks [0, n_blocks), each block
     checked against its digest (IntegrityError otherwise)."""
-    group = zarr.open_group(path, mode="r", use_consolidated=False)["blocks"]
-    units, parts = Units.of(group), []
+    root = zarr.open_group(path, mode="r", use_consolidated=False)
+    group, units, parts = root["blocks"], Units.of(root, "blocks"), []
     for start in range(0, n_blocks, VALUES_SLICE):
         blocks = slice(start, min(n_blocks, start + VALUES_SLICE))
         try:
@@ -273,7 +273,8 @@ def read_checked(path, group, names, blocks: slice, what: str) -> list[np.ndarra
         raise integrity.IntegrityError(
             f"{path}: the {what} of blocks {blocks.start}-{blocks.stop - 1} cannot be "
             f"read ({integrity._reason(e)}); resume the run to recompute them") from None
-    bad = integrity.check_unit_rows(Units.of(group), read, blocks.start,
+    units = Units.of(zarr.open_group(path, mode="r", use_consolidated=False), "blocks")
+    bad = integrity.check_unit_rows(units, read, blocks.start,
                                     group["block_digest"][blocks])
     if bad:
         raise integrity.IntegrityError(

@@ -1,6 +1,8 @@
-"""Checksums of everything a store holds, and verification of them.
+"""Checksums of everything a store holds, bound to the store's identity, and their
+verification.
 
-Two layers, because zarr has one blind spot:
+Three layers, because zarr checks only chunk bytes and decodes with whatever metadata it
+finds:
 - every array reesens writes carries zarr's crc32c codec after zstd (`compressors`), so a
   flipped or truncated chunk raises on read, for reesens and for anyone reading the store
   with zarr or xarray;
@@ -8,19 +10,25 @@ Two layers, because zarr has one blind spot:
   also keeps blake2b digests of what it wrote: each unit of work (a run's block, a grid
   chunk) stores the digest of its region of every member array beside its done flag
   (`Units`), and each group written whole (templates' coordinates, results) the digest
-  of every array in its attributes (`DIGESTS`). A digest is salted with the array's name
-  and the unit, so a chunk copied from another block does not pass either.
-
-A unit that fails verification is recomputed from the study (blocks and grid chunks are
-pure functions of the study and their index); a group written whole that fails is
-refused, and a re-run rewrites it.
+  of every such array in its seal;
+- every node's metadata (its zarr.json: dtype, shape, chunks, codecs, fill value,
+  dimension names, every attribute) is digested too: each group's `reesens_seal`
+  attribute holds the digests of its own metadata and of each of its arrays', and the
+  root's seal its own. A seal lists the arrays of its group, so an array added later is
+  found as well.
+Every digest is salted with the store's key (the digest of its identity: study, seeds,
+N, options), the node's path and the unit, so a group, chunk or digest copied from
+another run or another block does not pass. Metadata is checked as JSON before zarr or
+xarray parse it, so an edited or malformed zarr.json is reported, never decoded.
 """
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 from dataclasses import dataclass
 from hashlib import blake2b
+from pathlib import Path
 
 import numpy as np
 import zarr
@@ -28,9 +36,11 @@ import zarr.api.asynchronous
 from zarr.codecs import Crc32cCodec, ZstdCodec
 from zarr.core.sync import sync
 
-DIGESTS = "reesens_digests"  # group attribute: {array: digest} of arrays written whole
+IDENTITY = "reesens_identity"  # root attribute: what must match for a store to be resumed
+SEAL = "reesens_seal"  # group attribute: {"meta": {".": own, array: its}, "data": {array}}
 UNITS = "reesens_units"  # group attribute: the layout of arrays filled unit by unit
 READ_BYTES = 256 * 2**20  # bytes of unit regions read at once while verifying
+META = "zarr.json"
 
 
 class IntegrityError(ValueError):
@@ -50,37 +60,171 @@ def encoding(ds) -> dict:
 def digest(values, salt: str) -> int:
     """A non-zero 64-bit blake2b digest of an array's dtype and values (C order), salted."""
     values = np.asarray(values)
-    h = blake2b(salt.encode(), digest_size=8)
+    h = blake2b(salt.encode("utf-8", "surrogatepass"), digest_size=8)
     if values.dtype.kind in "OUT":  # strings: their UTF-8 text, NUL-separated
         h.update("\0".join(map(str, values.ravel().tolist())).encode("utf-8",
-                                                                   "surrogatepass"))
+                                                                    "surrogatepass"))
     else:
         h.update(values.dtype.str.encode())
         h.update(np.ascontiguousarray(values).data)
     return int.from_bytes(h.digest(), "little") or 1
 
 
-def group_digests(group: zarr.Group, names=None) -> dict[str, str]:
-    """{array: hex digest} of every array of a zarr group (or of `names`), read whole."""
-    names = sorted(group.array_keys()) if names is None else names
-    return {name: f"{digest(group[name][...], name):016x}" for name in names}
+def key_of(identity) -> str:
+    """The store key: a 16-hex digest of a run's identity (any JSON value)."""
+    text = json.dumps(identity, sort_keys=True, allow_nan=True, default=str)
+    return f"{digest(text, 'identity'):016x}"
 
 
-def check_group(group: zarr.Group, where: str) -> list[str]:
-    """Problems of a group's arrays written whole against its DIGESTS attribute ([] when
-    all match); an array that cannot be read or has no digest is a problem too."""
-    expected = group.attrs.get(DIGESTS)
-    if not isinstance(expected, dict):
-        return [f"{where}: has no checksums (not written whole by reesens)"]
-    problems = []
-    for name, hexdigest in expected.items():
+def read_meta(node: Path) -> dict:
+    """A node's zarr.json as JSON (ValueError/OSError when it is not a JSON object)."""
+    meta = json.loads((Path(node) / META).read_text(encoding="utf-8"))
+    if not isinstance(meta, dict) or not isinstance(meta.get("attributes", {}), dict):
+        raise ValueError("not a JSON object with an attributes object")
+    return meta
+
+
+def store_key(path) -> str:
+    """The key of the store at `path`, from its root's identity as stored."""
+    return key_of(read_meta(path).get("attributes", {}).get(IDENTITY))
+
+
+def meta_digest(meta: dict, key: str, where: str) -> str:
+    """Digest of a node's metadata without its seal and without a consolidated view (the
+    root's is checked against the nodes themselves, see check_consolidated)."""
+    meta = {k: v for k, v in meta.items() if k != "consolidated_metadata"}
+    meta["attributes"] = {k: v for k, v in meta.get("attributes", {}).items() if k != SEAL}
+    text = json.dumps(meta, sort_keys=True, allow_nan=True)
+    return f"{digest(text, f'{key}:{where}:meta'):016x}"
+
+
+def _data_digest(array: zarr.Array, key: str, where: str) -> str:
+    return f"{digest(array[...], f'{key}:{where}'):016x}"
+
+
+def seal(path, group: str, key: str, whole=None, name: str | None = None) -> None:
+    """Seal a group: digest its metadata, each of its arrays' metadata and the data of
+    the arrays in `whole` (default: all; the others are filled unit by unit and have
+    their own digests), and write the seal as the group's last attribute write. `name`:
+    the group's name once in place (a staged group is sealed as the group it becomes)."""
+    name = name or group
+    node = zarr.open_group(Path(path) / group, mode="r+", use_consolidated=False)
+    names = sorted(node.array_keys())
+    whole = names if whole is None else sorted(whole)
+    found = {
+        "meta": {".": meta_digest(read_meta(Path(path) / group), key, name),
+                 **{n: meta_digest(read_meta(Path(path) / group / n), key, f"{name}/{n}")
+                    for n in names}},
+        "data": {n: _data_digest(node[n], key, f"{name}/{n}") for n in whole}}
+    node.update_attributes({SEAL: found})
+
+
+def update_attrs(path, group: str, attrs: dict, key: str) -> None:
+    """Add `attrs` to a sealed group (the root when group is ""), resealing its own
+    metadata in the same write. Call it only on a group already verified."""
+    where = Path(path) / group
+    meta = read_meta(where)
+    new = {**meta.get("attributes", {}), **attrs}
+    found = dict(new.get(SEAL) or {"meta": {}, "data": {}})
+    found["meta"] = {**found.get("meta", {}),
+                     ".": meta_digest({**meta, "attributes": new}, key, group or ".")}
+    node = zarr.open_group(where, mode="r+", use_consolidated=False)
+    node.update_attributes({**attrs, SEAL: found})
+
+
+def put_root(path, attrs: dict) -> None:
+    """Replace the root's attributes by `attrs` (which hold the identity) and its seal,
+    in one write; any consolidated view goes with it (consolidate writes it again)."""
+    key = key_of(attrs.get(IDENTITY))
+    meta = {"zarr_format": 3, "node_type": "group", "attributes": attrs}
+    sealed = {**attrs, SEAL: {"meta": {".": meta_digest(meta, key, ".")}, "data": {}}}
+    if (Path(path) / META).exists():
+        zarr.open_group(path, mode="r+", use_consolidated=False).attrs.put(sealed)
+    else:
+        zarr.create_group(store=str(path), attributes=sealed)
+
+
+def check_root_seal(path) -> list[str]:
+    """Problems of the root's metadata against its seal ([] when it matches)."""
+    try:
+        meta = read_meta(path)
+        attrs = meta["attributes"]
+        expected = {"meta": {".": meta_digest(meta, key_of(attrs.get(IDENTITY)), ".")},
+                    "data": {}}
+        ok = attrs.get(SEAL) == expected
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+        return [f"root metadata: unreadable ({_reason(e)})"]
+    return [] if ok else ["root metadata: does not match its checksum (an attribute was "
+                          "changed after reesens wrote it)"]
+
+
+def check_consolidated(path, meta: dict) -> list[str]:
+    """Problems of the root's consolidated view (what plain xr.open_zarr reads): each of
+    its entries must equal the node's own metadata."""
+    view = meta.get("consolidated_metadata")
+    if view is None:
+        return []
+    entries = view.get("metadata") if isinstance(view, dict) else None
+    if not isinstance(entries, dict):
+        return ["root metadata: its consolidated view is malformed"]
+
+    def plain(m):
+        return {k: v for k, v in m.items() if k != "consolidated_metadata"} \
+            if isinstance(m, dict) else m
+    for name, entry in sorted(entries.items()):
         try:
-            got = f"{digest(group[name][...], name):016x}"
+            same = plain(read_meta(Path(path) / name)) == plain(entry)
+        except (OSError, ValueError):
+            same = False
+        if not same:
+            return [f"root metadata: its consolidated view of {name} differs from {name}'s "
+                    "own metadata"]
+    return []
+
+
+def check_group(path, group: str, key: str) -> list[str]:
+    """Problems of a group against its seal ([] when all matches): its own metadata, each
+    array's metadata (an array it does not list included), and the data of the arrays
+    written whole; an array that cannot be read is a problem too. Metadata is compared as
+    JSON before zarr parses it."""
+    where = Path(path) / group
+    try:
+        meta = read_meta(where)
+        found = meta["attributes"].get(SEAL)
+        if not isinstance(found, dict) or set(found) != {"meta", "data"} \
+                or not isinstance(found["meta"], dict) or not isinstance(found["data"], dict):
+            return [f"{group}: has no checksums (not written whole by reesens)"]
+    except (OSError, ValueError, KeyError) as e:
+        return [f"{group}: metadata unreadable ({_reason(e)})"]
+    if found["meta"].get(".") != meta_digest(meta, key, group):
+        return [f"{group}: its metadata does not match its checksum (edited, or copied "
+                "from another store)"]
+    problems = []
+    listed = {n for n in found["meta"] if n != "."}
+    if not set(found["data"]) <= listed:
+        return [f"{group}: its checksums list an array it does not hold"]
+    present = {p.name for p in where.iterdir() if p.is_dir() and (p / META).exists()}
+    problems += [f"{group}/{n}: an array reesens did not write" for n in sorted(present - listed)]
+    for name in sorted(listed):
+        try:
+            same = found["meta"][name] == meta_digest(read_meta(where / name), key,
+                                                      f"{group}/{name}")
+        except (OSError, ValueError) as e:
+            problems.append(f"{group}/{name}: metadata unreadable ({_reason(e)})")
+            continue
+        if not same:
+            problems.append(f"{group}/{name}: its metadata does not match its checksum")
+    if problems:
+        return problems  # zarr would decode with metadata that is not ours
+    node = zarr.open_group(where, mode="r", use_consolidated=False)
+    for name, hexdigest in sorted(found["data"].items()):
+        try:
+            got = _data_digest(node[name], key, f"{group}/{name}")
         except Exception as e:  # noqa: BLE001 (any decoding failure is corruption)
-            problems.append(f"{where}/{name}: unreadable ({_reason(e)})")
+            problems.append(f"{group}/{name}: unreadable ({_reason(e)})")
             continue
         if got != hexdigest:
-            problems.append(f"{where}/{name}: does not match its checksum")
+            problems.append(f"{group}/{name}: does not match its checksum")
     return problems
 
 
@@ -100,16 +244,22 @@ class Units:
     flag: str
     digests: str
     members: tuple[str, ...]
+    key: str = ""  # the store's key (its digests' salt), when read from a store
 
     def attrs(self) -> dict:
         return {UNITS: {"flag": self.flag, "digests": self.digests,
                         "members": list(self.members)}}
 
     @classmethod
-    def of(cls, group: zarr.Group) -> "Units":
-        """The layout stored in a group's attributes (KeyError/TypeError when absent)."""
-        spec = group.attrs[UNITS]
-        return cls(spec["flag"], spec["digests"], tuple(spec["members"]))
+    def of(cls, root: zarr.Group, group: str) -> "Units":
+        """The layout stored in a group's attributes, with the store's key (KeyError or
+        TypeError when absent)."""
+        spec = root[group].attrs[UNITS]
+        return cls(spec["flag"], spec["digests"], tuple(spec["members"]),
+                   key_of(root.attrs.get(IDENTITY)))
+
+    def salt(self, member: str, unit: int) -> str:
+        return f"{self.key}:{member}:{unit}"
 
 
 def unit_region(shape, chunks, unit: int) -> tuple[slice, ...]:
@@ -131,6 +281,7 @@ def write_unit(path, units: Units, unit: int, values: dict) -> None:
 
 async def _write_unit(path: str, units: Units, unit: int, values: dict) -> None:
     root = await zarr.api.asynchronous.open_group(path, mode="r+", use_consolidated=False)
+    key = key_of(root.attrs.get(IDENTITY))
     names = [*units.members, units.digests, units.flag]
     arrays = dict(zip(names, await asyncio.gather(*(root.getitem(n) for n in names))))
     writes, digests = [], []
@@ -138,7 +289,7 @@ async def _write_unit(path: str, units: Units, unit: int, values: dict) -> None:
         array = arrays[name]
         region = unit_region(array.shape, array.chunks, unit)
         value = np.asarray(values[name], dtype=array.dtype).reshape(_shape(region))
-        digests.append(digest(value, f"{name}:{unit}"))
+        digests.append(digest(value, f"{key}:{name}:{unit}"))
         writes.append(array.setitem(region, value))
     writes.append(arrays[units.digests].setitem(unit, np.array(digests, dtype=np.uint64)))
     # every write ends (none left pending) before a failure is raised, and no flag follows
@@ -199,18 +350,18 @@ def verify_units(path, units: Units, todo) -> dict[int, str]:
         read = sync(_read_regions(str(path), units, batch))
         for u in batch:
             for i, (name, value) in enumerate(zip(units.members, read[u])):
-                state = _state(name, u, value, digests[u, i], fills[i])
+                state = _state(name, units.salt(name, u), value, digests[u, i], fills[i])
                 if state:
                     problems[u] = state
                     break
     return problems
 
 
-def _state(name: str, unit: int, value, expected: int, fill) -> str:
+def _state(name: str, salt: str, value, expected: int, fill) -> str:
     """"" when `value` (or the exception reading it) matches the digest, else the problem."""
     if isinstance(value, Exception):
         return f"{name} corrupt ({_reason(value)})"
-    if digest(value, f"{name}:{unit}") == int(expected):
+    if digest(value, salt) == int(expected):
         return ""
     empty = np.isnan(value).all() if np.isnan(fill) else np.all(value == fill)
     return f"{name} missing" if empty else f"{name} does not match its checksum"
@@ -230,7 +381,7 @@ def verified_units(path, group: str, *, check: bool = True):
     blocks, a grid): those flagged done whose digests match what the store holds, every
     one read back when `check`. A unit that fails counts as not done, to be recomputed."""
     root = zarr.open_group(path, mode="r", use_consolidated=False)
-    units = Units.of(root[group])
+    units = Units.of(root, group)
     done, _, problems = flags_and_digests(root, units)
     if check:
         problems.update(verify_units(path, units, np.flatnonzero(done).tolist()))
@@ -245,7 +396,7 @@ def check_unit_rows(units: Units, members: dict, first_unit: int, digests) -> li
     bad = []
     for k in range(len(digests)):
         u = first_unit + k
-        if any(digest(v[k], f"{m}:{u}") != int(digests[k, index[m]])
+        if any(digest(v[k], units.salt(m, u)) != int(digests[k, index[m]])
                for m, v in members.items()):
             bad.append(u)
     return bad

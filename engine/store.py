@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 import os
 import platform
-import shutil
 import subprocess
+import sys
 import warnings
 from dataclasses import dataclass
 from functools import cache
@@ -55,8 +55,7 @@ def write_template_group(path, group: str, ds: xr.Dataset, unwritten: dict) -> N
         node.create_array(name, shape=a.shape, chunks=a.chunks, dtype=a.dtype,
                           fill_value=a.fill, compressors=integrity.compressors(),
                           dimension_names=a.dims, attributes=a.attrs)
-    node.update_attributes({integrity.DIGESTS: integrity.group_digests(node,
-                                                                       list(ds.variables))})
+    integrity.seal(path, group, integrity.store_key(path), whole=list(ds.variables))
 
 
 def summary_dataset(study: Study, spec, kept, rows: np.ndarray, total_rows: int
@@ -186,35 +185,50 @@ def write_results(path: Path, groups: dict[str, xr.Dataset], root_attrs: dict) -
     completes.
     """
     path = Path(path)
+    key = integrity.store_key(path)
+    attrs = ownership.read_root(path)
+    attrs = ownership.record(path, attrs, [ownership.STAGING + name for name in groups])
     for name, ds in groups.items():
         staged = ownership.STAGING + name
+        ownership.remove(path, staged)
         ds.to_zarr(path, group=staged, mode="w", consolidated=False,
                    encoding=integrity.encoding(ds))
         read = xr.open_zarr(path, group=staged, consolidated=False, chunks=None).load()
         if not read.drop_encoding().identical(ds):
             raise integrity.IntegrityError(f"{path / staged}: the group read back differs "
                                            "from what was written; the old results are kept")
-        group = zarr.open_group(path / staged, mode="r+", use_consolidated=False)
-        group.update_attributes({integrity.DIGESTS: integrity.group_digests(group)})
-    root = zarr.open_group(path, mode="r+", use_consolidated=False)
-    attrs = root.attrs.asdict()
-    attrs.pop(ownership.RESULTS, None)
-    root.attrs.put(attrs)  # unfinished from here on (and no stale consolidated view)
-    for name in ownership.RESULT_GROUPS:
-        if (path / name).exists():
-            os.rename(path / name, path / (ownership.TRASH + name))
+        integrity.seal(path, staged, key, name=name)
+    old = [name for name in attrs[ownership.ENTRIES] if (path / name).is_dir()
+           and name not in ownership.TEMPLATE_GROUPS
+           and not name.startswith((ownership.STAGING, ownership.TRASH))]
+    attrs.pop(ownership.RESULTS, None)  # unfinished from here on (no consolidated view)
+    attrs = ownership.record(path, attrs, [ownership.TRASH + name for name in old]
+                             + list(groups))
+    for name in old:
+        os.rename(path / name, path / (ownership.TRASH + name))
     for name in groups:
         os.rename(path / (ownership.STAGING + name), path / name)
-    for name in ownership.RESULT_GROUPS:
-        shutil.rmtree(path / (ownership.TRASH + name), ignore_errors=True)
-    root.update_attributes({**root_attrs, ownership.RESULTS: list(groups)})
+    for name in old:
+        try:
+            ownership.remove(path, ownership.TRASH + name)
+        except OSError as e:  # the new results are in place: say what is left, go on
+            print(f"{e.filename or path / (ownership.TRASH + name)}: reesens could not "
+                  f"remove this file of the results it replaced ({e.strerror}); "
+                  f"{path / (ownership.TRASH + name)} is left, and the next run of this "
+                  "store removes it", file=sys.stderr)
+    attrs = ownership.forget_missing(path, {**attrs, ownership.ENTRIES: sorted(
+        set(attrs[ownership.ENTRIES]) | set(groups))})
+    integrity.put_root(path, {**attrs, **root_attrs, ownership.RESULTS: list(groups)})
     consolidate(path)
 
 
 def set_attrs(path, attrs: dict, group: str = "") -> None:
-    """Add attributes to a group of the store (default: its root)."""
-    root = zarr.open_group(path, mode="r+", use_consolidated=False)
-    (root[group] if group else root).update_attributes(attrs)  # one metadata write
+    """Add attributes to a verified group of the store (default: its root), resealing it
+    in the same metadata write."""
+    if group:
+        integrity.update_attrs(path, group, attrs, integrity.store_key(path))
+    else:
+        integrity.put_root(path, {**ownership.read_root(path), **attrs})
 
 
 def consolidate(path) -> None:

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 import xarray as xr
-import zarr
 
 from reesens.engine import grid, integrity, ownership
 from reesens.engine.ownership import StoreError
@@ -24,27 +23,38 @@ def reesens_root(path: Path) -> dict:
     if not (path / "zarr.json").is_file():
         raise StoreError(f"{path}: not a reesens results store (no zarr.json)")
     root = ownership.read_root(path)
-    if ownership.IDENTITY not in root:
+    if integrity.IDENTITY not in root:
         raise StoreError(f"{path}: a zarr store that reesens did not write")
     return root
 
 
-def repair_command(root: dict) -> str:
-    """The command that resumes (and so repairs) the store: the one that created it,
-    without --overwrite, with --resume."""
-    words = [w for w in shlex.split(root.get(ownership.COMMAND) or "")
-             if w not in ("--overwrite", "--resume")]
-    return shlex.join(words + ["--resume"]) if words else "its run's command with --resume"
+def repair_command(root: dict, path: Path) -> str:
+    """The command that resumes (and so repairs) the store where it is now: the one that
+    created it, with --out the store's present path, without --overwrite, with --resume."""
+    try:
+        words = shlex.split(str(root.get(ownership.COMMAND) or ""))
+    except ValueError:
+        words = []
+    kept, skip = [], False
+    for w in words:
+        if skip or w in ("--overwrite", "--resume") or w.startswith("--out="):
+            skip = False
+            continue
+        skip = w == "--out"
+        if not skip:
+            kept.append(w)
+    if len(kept) < 3 or kept[0] != "reesens":
+        return f"its run's command with --out {shlex.quote(str(path))} --resume"
+    return shlex.join(kept + ["--out", str(path), "--resume"])
 
 
 def unit_group(path: Path) -> str | None:
     """The group whose attributes lay out the store's units ("blocks" or "grid")."""
-    root = zarr.open_group(path, mode="r", use_consolidated=False)
     for name in ("blocks", "grid"):
         try:
-            if integrity.UNITS in root[name].attrs:
+            if integrity.UNITS in integrity.read_meta(path / name)["attributes"]:
                 return name
-        except Exception:  # noqa: BLE001 (absent or unreadable: not this one)
+        except (OSError, ValueError, KeyError):  # absent or unreadable: not this one
             continue
     return None
 
@@ -65,11 +75,12 @@ def finished_groups(path: Path) -> list[str]:
     not finished (`run not finished: k of n blocks done; resume with ...`)."""
     root = reesens_root(path)
     groups = root.get(ownership.RESULTS)
-    if not groups and ownership.COMMAND not in root:
-        raise StoreError(verify(path)[0][0])
+    edited = integrity.check_root_seal(path)
+    if edited:
+        raise StoreError(f"{path}: {edited[0]}; repair with {repair_command(root, path)}")
     if not groups:
         raise StoreError(f"{path}: run not finished: {_progress(path)}; resume with "
-                         f"{repair_command(root)}")
+                         f"{repair_command(root, path)}")
     return list(groups)
 
 
@@ -83,7 +94,7 @@ def require_intact(path: Path) -> list[str]:
     if problems:
         raise integrity.IntegrityError(
             f"{path}: {problems[0]}{_more(problems)}; `reesens verify {path}` lists what "
-            f"is damaged and {repair_command(ownership.read_root(path))} repairs it")
+            f"is damaged and {repair_command(ownership.read_root(path), path)} repairs it")
     return groups
 
 
@@ -93,18 +104,18 @@ def open_group(path: Path, group: str) -> xr.Dataset:
     path = Path(path)
     if group not in finished_groups(path):
         raise StoreError(f"{path}: has no `{group}` group")
-    root = zarr.open_group(path, mode="r", use_consolidated=False)
-    problems = integrity.check_group(root[group], group)
+    root = reesens_root(path)
+    problems = integrity.check_group(path, group, integrity.key_of(root[integrity.IDENTITY]))
     if problems:
         raise integrity.IntegrityError(
             f"{path}: {problems[0]}{_more(problems)}; "
-            f"{repair_command(root.attrs.asdict())} rewrites it")
+            f"{repair_command(root, path)} rewrites it")
     return xr.open_zarr(path, group=group, consolidated=False, chunks=None).load()
 
 
 def has_samples(path: Path) -> bool:
     """Whether the store kept its sample rows (--keep-samples)."""
-    return "samples" in zarr.open_group(path, mode="r", use_consolidated=False)
+    return "samples" in ownership.entries(Path(path)) and (Path(path) / "samples").is_dir()
 
 
 def open_samples(path: Path) -> xr.Dataset:
@@ -127,35 +138,42 @@ def _more(problems) -> str:
 
 
 def verify(path: Path) -> tuple[list[str], list[str]]:
-    """(problems, report lines) of every part of a store: its template's coordinates, its
-    units (blocks or grid chunks) and its result groups; no problems: all is intact."""
+    """(problems, report lines) of every part of a store: its root's metadata, its
+    template (metadata and coordinates), its units (blocks or grid chunks) and its result
+    groups; no problems: all is intact."""
     path = Path(path)
     root_attrs = reesens_root(path)
-    if ownership.COMMAND not in root_attrs and not root_attrs.get(ownership.RESULTS):
-        problem = (f"{path}: written by a reesens without checksums, so it cannot be "
-                   "verified; run its study again onto it (same --out) to recompute and "
-                   "checksum it")
-        return [problem], [problem]
+    key = integrity.key_of(root_attrs[integrity.IDENTITY])
     lines, problems = [], []
+    found = integrity.check_root_seal(path)
+    trusted = not found  # an edited root says nothing about what is finished
+    problems += found
+    lines.append("; ".join(found) or "root metadata: intact")
     group = unit_group(path)
-    root = zarr.open_group(path, mode="r", use_consolidated=False)
+    names = ownership.entries(path, root_attrs)
     if group is None:
         problems.append("template: missing or damaged (no unit layout can be read)")
         lines.append(problems[-1])
     else:
-        for name in ownership.TEMPLATE_GROUPS:  # by name: a torn write is no member
-            if (path / name).is_dir():
-                found = integrity.check_group(root[name], name)
+        template_ok = True
+        for name in ownership.TEMPLATE_GROUPS:
+            if name in names and (path / name).is_dir():
+                found = integrity.check_group(path, name, key)
+                template_ok = template_ok and not found
                 problems += found
-                lines.append(f"{name} coordinates: " + ("; ".join(found) or "intact"))
+                lines.append(f"{name} metadata and coordinates: "
+                             + ("; ".join(found) or "intact"))
         try:
+            if not template_ok:  # its layout cannot be trusted: every unit is redone
+                raise ValueError("not checked, the template does not match its checksums")
             done, damaged = integrity.verified_units(path, group)
         except Exception as e:  # noqa: BLE001 (a flag or digest array that is gone)
             done, damaged = np.zeros(0, dtype=bool), {-1: f"unreadable ({integrity._reason(e)})"}
         unit = "block" if group == "blocks" else "grid chunk"
         # a --target-ci run that met its target uses the blocks up to its N only
-        used = int(root_attrs.get(ownership.USED, done.size)) \
-            if root_attrs.get(ownership.RESULTS) else done.size
+        used = root_attrs.get(ownership.USED, done.size)
+        used = used if trusted and root_attrs.get(ownership.RESULTS) \
+            and isinstance(used, int) and 0 <= used <= done.size else done.size
         spare = int((~done[used:]).sum())
         done = done[:used]
         damaged = {u: p for u, p in damaged.items() if u < used}
@@ -179,15 +197,17 @@ def verify(path: Path) -> tuple[list[str], list[str]]:
     if not results:
         problems.append(f"run not finished: {_progress(path)}")
         lines.append(f"results: {problems[-1]}")
-    for name in results or ():
-        if name == "grid":
+    for name in results if isinstance(results, list) else ():
+        if name == "grid" or not isinstance(name, str):
             continue
-        try:
-            found = integrity.check_group(root[name], name)
-        except Exception as e:  # noqa: BLE001 (a group whose metadata is gone)
-            found = [f"{name}: missing or unreadable ({integrity._reason(e)})"]
+        found = integrity.check_group(path, name, key) if name in names and (
+            path / name).is_dir() else [f"{name}: missing"]
         problems += found
         lines.append(f"{name}: " + ("; ".join(found) or "intact"))
+    if trusted:
+        found = integrity.check_consolidated(path, integrity.read_meta(path))
+        problems += found
+        lines += found
     lines.append(f"{path}: NOT intact ({len(problems)} problems); repair with: "
-                 f"{repair_command(root_attrs)}" if problems else f"{path}: intact")
+                 f"{repair_command(root_attrs, path)}" if problems else f"{path}: intact")
     return problems, lines

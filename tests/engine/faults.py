@@ -8,12 +8,11 @@ before the write (as kill -9 would), `torn` writes half of it to the temporary f
 killed zarr write leaves and then kills, `enospc` and `erofs` raise that OSError.
 Writes are every file zarr's LocalStore writes (chunks and metadata; not its writes
 "if absent" of files that exist, which write nothing) and the renames and deletions of
-whole groups that exist (`rename:SRC>DST`, `rmtree:PATH`); keys are paths relative
+whole groups that exist (`rename:SRC>DST`, `rmtree:GROUP` for ownership.remove); keys are paths relative
 to the store given with --out.
 """
 import errno
 import os
-import shutil
 import signal
 import sys
 import threading
@@ -21,7 +20,7 @@ from pathlib import Path
 
 import zarr.storage._local as local
 
-from reesens.engine import cli
+from reesens.engine import cli, ownership
 
 
 def main(argv) -> int:
@@ -54,13 +53,13 @@ def main(argv) -> int:
             if mode in ("kill", "torn"):
                 if mode == "torn" and value is not None:
                     Path(path).parent.mkdir(parents=True, exist_ok=True)
-                    Path(str(path) + ".0badc0de.partial").write_bytes(
+                    Path(path).with_suffix(f".{'0badc0de' * 4}.partial").write_bytes(
                         bytes(value.as_buffer_like())[: max(1, len(value) // 2)])
                 os.kill(os.getpid(), signal.SIGKILL)
             code = {"enospc": errno.ENOSPC, "erofs": errno.EROFS}[mode]
             raise OSError(code, os.strerror(code), str(path))
 
-    put, rename, rmtree = local._put, os.rename, shutil.rmtree
+    put, rename, remove = local._put, os.rename, ownership.remove
 
     def faulty_put(path, value, exclusive=False):
         if not (exclusive and Path(path).exists()):  # else zarr writes nothing
@@ -71,12 +70,12 @@ def main(argv) -> int:
         hit(f"rename:{key_of(src)}>{key_of(dst)}", src)
         return rename(src, dst, *a, **k)
 
-    def faulty_rmtree(path, *a, **k):
-        if Path(path).exists():  # else nothing is deleted
-            hit(f"rmtree:{key_of(path)}", path)
-        return rmtree(path, *a, **k)
+    def faulty_remove(path, name):
+        if (Path(path) / name).exists():  # else nothing is deleted
+            hit(f"rmtree:{key_of(Path(path) / name)}", path)
+        return remove(path, name)
 
-    local._put, os.rename, shutil.rmtree = faulty_put, faulty_rename, faulty_rmtree
+    local._put, os.rename, ownership.remove = faulty_put, faulty_rename, faulty_remove
     return cli.main(args)
 
 

@@ -1,5 +1,6 @@
 """Hostile input never gives a traceback: study files with any TOML value in any field,
 nesting and bytes that are not UTF-8 (hypothesis), and hostile --out paths."""
+import json
 import os
 import tomllib
 from pathlib import Path
@@ -112,3 +113,58 @@ def test_a_hostile_out_path_is_ok_or_a_clear_message(tmp_path, capsys, monkeypat
         assert len(err.strip().splitlines()) == 1, err
         assert sorted(p.name for p in tmp_path.iterdir()) == before
     assert (tmp_path / "file.txt").read_text() == "keep"
+
+
+# --- stores whose metadata is not what reesens wrote -------------------------------------
+
+json_values = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-2**64, 2**64), st.floats(),
+              st.text(max_size=12), st.sampled_from(["NaN", "days since 2000-01-01", "eq",
+                                                     "float64", "int8", ""])),
+    lambda inner: st.one_of(st.lists(inner, max_size=4),
+                            st.dictionaries(st.text(max_size=8), inner, max_size=4)),
+    max_leaves=10)
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    """A finished store of the baseline study at N = 64, and what `show` prints of it."""
+    store = tmp_path_factory.mktemp("fuzzed") / "s.zarr"
+    assert cli.main(["run", str(ROOT / "studies" / "baseline.toml"), "--n", "64",
+                     "--quiet", "--out", str(store)]) == 0
+    return store
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_any_zarr_json_is_refused_in_one_line_or_shows_the_true_numbers(finished, capsys,
+                                                                        data):
+    """Any JSON value at any key of any node's zarr.json (or bytes that are not JSON):
+    verify and show never raise; show either refuses in one line or prints exactly what
+    it prints of the store as written."""
+    capsys.readouterr()
+    assert cli.main(["show", str(finished)]) == 0
+    truth = capsys.readouterr().out
+    node = data.draw(st.sampled_from(sorted(p.parent for p in finished.rglob("zarr.json"))))
+    original = (node / "zarr.json").read_bytes()
+    try:
+        if data.draw(st.integers(0, 9)) == 0:
+            (node / "zarr.json").write_bytes(data.draw(st.binary(max_size=64)))
+        else:
+            meta = json.loads(original)
+            table = meta["attributes"] if data.draw(st.booleans()) else meta
+            key = data.draw(st.sampled_from(sorted(table) + ["scale_factor", "x"]))
+            table[key] = data.draw(json_values)
+            (node / "zarr.json").write_text(json.dumps(meta))
+        verified = cli.main(["verify", str(finished)])
+        capsys.readouterr()
+        shown = cli.main(["show", str(finished)])
+        out, err = capsys.readouterr()
+        assert verified in (0, 1, 2) and shown in (0, 2) and "Traceback" not in err
+        if shown == 2:
+            assert len(err.strip().splitlines()) == 1, err
+        else:
+            assert verified == 0 and out == truth
+    finally:
+        (node / "zarr.json").write_bytes(original)

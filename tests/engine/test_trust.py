@@ -123,22 +123,6 @@ def test_a_block_copied_onto_another_is_found(pristine, tmp_path, capsys):
     assert _data_bytes(store) == expected
 
 
-def test_a_store_without_checksums_is_refused_until_run_again(pristine, tmp_path, capsys):
-    """A store of a reesens that wrote no checksums (no repair command, no results
-    marker) cannot be verified: show refuses it, and the same study run onto it again
-    recomputes and checksums it."""
-    store = tmp_path / "run.zarr"
-    shutil.copytree(pristine / "run.zarr", store)
-    root = zarr.open_group(store, mode="r+", use_consolidated=False)
-    root.attrs.put({k: v for k, v in root.attrs.asdict().items()
-                    if k not in (ownership.COMMAND, ownership.RESULTS)})
-    assert cli.main(["show", str(store)]) == 2
-    assert "written by a reesens without checksums" in capsys.readouterr().err
-    assert cli.main(["run", str(_study(tmp_path)), "--out", str(store), *RUN_ARGS]) == 0
-    assert cli.main(["verify", str(store)]) == 0
-    assert ownership.COMMAND in zarr.open_group(store, mode="r").attrs
-
-
 def test_the_merge_refuses_statistics_that_changed(pristine, tmp_path):
     store = tmp_path / "run.zarr"
     shutil.copytree(pristine / "run.zarr", store)
@@ -277,7 +261,7 @@ def test_the_lock_is_taken_on_the_real_path(places, capsys):
         assert cli.main(["run", str(other), "--out", str(places / "link.zarr"), *RUN_ARGS,
                          "--overwrite"]) == 2
         assert "another reesens run is writing" in capsys.readouterr().err
-        assert _tree(places).keys() - before.keys() == {"store.zarr.lock"}
+        assert _tree(places).keys() - before.keys() == {".store.zarr.reesens-lock"}
     with ownership.StoreLock(places / "link.zarr"):  # the lock of the link is the store's
         assert cli.main(["run", str(other), "--out", str(places / "store.zarr"), *RUN_ARGS,
                          "--overwrite"]) == 2
@@ -333,7 +317,7 @@ def test_what_cannot_fit_is_refused_before_any_work(tmp_path, capsys, name, text
     out = tmp_path / "out.zarr"
     assert cli.main([command, str(study), "--out", str(out), "--quiet"]) == 2
     assert field in capsys.readouterr().err
-    assert not out.exists() and not Path(str(out) + ".lock").exists()
+    assert not out.exists() and not out.with_name(".out.zarr.reesens-lock").exists()
 
 
 # --- worker processes ---------------------------------------------------------------------
