@@ -53,6 +53,11 @@ def pristine(tmp_path_factory):
         assert cli.main(["run", str(path), "--out", str(base / out), *RUN_ARGS]) == 0
     assert cli.main(["grid", str(grid_study), "--out", str(base / "grid.zarr"),
                      "--quiet"]) == 0
+    morris = base / "morris.toml"
+    morris.write_text((ROOT / "studies" / "screening.toml").read_text().replace(
+        "trajectories = 400", "trajectories = 40"))
+    assert "trajectories = 40\n" in morris.read_text()
+    assert cli.main(["run", str(morris), "--out", str(base / "morris.zarr"), "--quiet"]) == 0
     return base
 
 
@@ -116,7 +121,7 @@ def _found(store: Path, node: Path) -> bool:
     return bool(integrity.check_group(store, group, integrity.store_key(store)))
 
 
-@pytest.mark.parametrize("which", ["run", "grid"])
+@pytest.mark.parametrize("which", ["run", "grid", "morris"])
 def test_every_metadata_edit_is_found_and_refused_in_one_line(pristine, tmp_path, capsys,
                                                               which):
     """Each attribute of each group and array (the root included), and each metadata
@@ -181,7 +186,11 @@ EDITS = {
                              lambda m: m["attributes"].update(scale_factor=2.0)),
     "grid/kappa scale_factor": ("grid", "grid/kappa",
                                 lambda m: m["attributes"].update(scale_factor=2.0)),
+    "morris_mu_star scale_factor": ("morris", "morris/morris_mu_star",
+                                    lambda m: m["attributes"].update(scale_factor=2.0)),
 }
+STUDIES = {"run": ("study.toml", RUN_ARGS), "grid": ("grid.toml", ["--quiet"]),
+           "morris": ("morris.toml", ["--quiet"])}
 
 
 @pytest.mark.parametrize("name", list(EDITS))
@@ -199,14 +208,15 @@ def test_an_edited_metadata_is_repaired_by_a_rerun(pristine, tmp_path, capsys, n
     assert cli.main(["verify", str(store)]) == 1
     assert "NOT intact" in capsys.readouterr().out
     for command in (["show", str(store)], ["export", str(store), "--out",
-                                           str(tmp_path / "t.csv")]):
+                                           str(tmp_path / "t.csv")]
+                    + (["--group", "morris"] if which == "morris" else [])):
         assert cli.main(command) == 2, command
         err = capsys.readouterr().err
         assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
     assert not (tmp_path / "t.csv").exists()
-    study = pristine / ("study.toml" if which == "run" else "grid.toml")
-    args = RUN_ARGS if which == "run" else ["--quiet"]
-    assert cli.main([which, str(study), "--out", str(store), *args]) == 0
+    study, args = STUDIES[which]
+    command = "grid" if which == "grid" else "run"
+    assert cli.main([command, str(pristine / study), "--out", str(store), *args]) == 0
     assert _data_bytes(store) == expected
     assert _meta_bytes(store) == expected_meta
     assert cli.main(["verify", str(store)]) == 0
