@@ -94,6 +94,28 @@ def test_a_full_disk_during_export_removes_only_its_own_temporary_file(stores, t
     assert _tree(tmp_path) == before  # no table, no temporary file, the user's files whole
 
 
+@pytest.mark.parametrize("mode", ["before", "torn"])
+def test_an_export_killed_at_its_write_leaves_the_old_table_or_none(stores, tmp_path, mode):
+    """Killed before or while writing its table: the earlier table (or none) is whole, the
+    user's files are untouched, and the same command again writes the uninterrupted
+    table."""
+    _user_files(tmp_path)
+    out = tmp_path / "out.csv"
+    out.write_text("an earlier table\n")
+    reference = tmp_path / "reference" / "out.csv"
+    reference.parent.mkdir()
+    assert cli.main(["export", str(stores["baseline"]), "--out", str(reference)]) == 0
+    before = _tree(tmp_path)
+    killed = _faulty(f"{mode}:1", "export", stores["baseline"], "--out", out, "--overwrite")
+    assert killed.returncode == -9, killed.stderr
+    left = _tree(tmp_path)
+    assert {k: v for k, v in left.items() if k in before} == before  # the old table whole
+    assert all(k.endswith(TEMP) for k in left.keys() - before.keys())  # its own file only
+    assert cli.main(["export", str(stores["baseline"]), "--out", str(out),
+                     "--overwrite"]) == 0
+    assert out.read_bytes() == reference.read_bytes()
+
+
 def test_export_is_the_same_bytes_in_every_process(stores, tmp_path):
     """Tables in the order of the dataset's coordinates, whatever PYTHONHASHSEED."""
     tables = [("baseline", group, "csv") for group in ("sobol", "pawn", "delta",
