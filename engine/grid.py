@@ -193,8 +193,9 @@ def run_grid(study: Study, *, out=None, workers: int = 1, scheduler: str = "thre
         raise StoreError(f"{study.path}: a grid run takes no [[scenario]] blocks; give each "
                          "scenario its own grid study")
     path = ownership.output_path(out, default_store(study), resume=resume)
-    limits.check_grid(study, path, workers)
     plan = GridPlan.of(study)
+    limits.check_grid(study, path, workers, limits.units_done(
+        path, identity(study, plan), GROUP, "grid_chunk_done", plan.n_chunks))
     with ownership.StoreLock(path):
         path.mkdir(exist_ok=True)
         resumed = ownership.open_or_create(

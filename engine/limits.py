@@ -2,43 +2,113 @@
 cannot fit.
 
 A Monte Carlo run needs memory for each worker's block (EVAL_POINTS base points of rows
-evaluated at a time, a block's kept rows, its bootstrap replicates), for merging the
-stored block statistics, and with the SALib estimator for every row of every series; it
-needs disk for every block's statistics, bootstrap replicates and kept rows. A grid needs
-disk for every cell of every output. Estimates are upper bounds: stored chunks are
-compressed (zstd), counted here at their raw size plus a file-system block per chunk
-file. A study that needs more than the memory available (MemAvailable) or the disk free
-where its store goes is refused with the estimate, the field that drives it and the
-setting that would fit.
+evaluated at a time, a block's kept rows, its bootstrap replicates, its per-slice counts),
+for merging the stored block statistics and counts and computing the measures from them,
+and with the SALib estimator for every row of every series; it needs disk for every
+block's statistics, bootstrap replicates, per-slice counts and kept rows, and for the
+results groups and the store's metadata. A Morris design needs memory for its
+trajectories (and SALib's distance matrix when it selects the most spread of them) and
+for analysing every row's values, and disk for those values. A grid needs disk for every
+cell of every output. Estimates are upper bounds: stored chunks are compressed (zstd),
+counted here at their raw size (per-slice counts: at the most zstd takes for counts of
+their size, see stored_counts) plus a file-system block per file; memory is the largest
+of a run's phases (drawing a design, evaluating blocks, merging them). A resumed run
+needs disk only for the units (blocks, grid chunks) not yet done. A study that needs
+more than the memory available (MemAvailable) or the disk free where its store goes is
+refused with the estimate, the field that drives it and the setting that would fit; so
+is a selection of optimal Morris trajectories that would take more than
+MAX_SELECTION_SECONDS (it runs before any store is written, and again on each resume).
+
+Time: `run_seconds`, `morris_seconds` and `grid_seconds` say roughly how long the work
+takes (an order of magnitude), from constants measured on the development VM (2-core AMD
+EPYC, 2026-12-03, while other work ran on it): seconds per model row of each shipped
+model, per row and series, per byte written and read, per block, and SALib's costs.
 """
 from __future__ import annotations
 
 import math
+import os
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from reesens.engine import evaluate, sampling, sobol
+from reesens.engine import evaluate, given_data, sampling, sobol
 from reesens.engine.parallel import EVAL_POINTS
 from reesens.engine.ownership import StoreError
 from reesens.engine.study import Study
 from reesens.kernels.saltelli import Features
 
 FILE_BYTES = 4096  # a file system's block: the least a chunk file takes on disk
+META_BYTES = 2048  # an array's metadata in the root's consolidated copy (< 1.1 kB measured)
+ROOT_BYTES = 32768  # the root's own attributes (provenance, command), beside the study
+# Stored bytes per per-slice count that can be non-zero, at most: zstd (level 0) on int64
+# arrays of random non-zero values at random places, densities 1e-6 to 1, took at most 12
+# bytes per non-zero value beyond 1/512 of the raw size (dev VM, 2026-12-03).
+SPARSE_BYTES = 16
+COUNT_COPIES = 4  # a worker's counts: accumulators, stored copy, digest and zstd buffers
+# given_data.null_levels takes at most NULL_COPIES times one output's draws (draws, centred
+# draws, their cumsum, its abs) and DRAWN_COPIES times the scaled draws of all outputs
+# (nanmedian's masked copies), given_data.pawn_delta DISTANCE_COPIES times the counts
+# (measured: 4.0 and 1.2-4.6 together, 3.0-3.3; slices and bins from 8 to 1024)
+NULL_COPIES = 4
+DRAWN_COPIES = 5
+DISTANCE_COPIES = 4
+READ_COPIES = 2  # blocks.read_counts: the blocks read and their digests' copies (2.0)
+MORRIS_COPIES = 3  # SALib's trajectories: its list, its array, our unit-cube copy
+MAX_SELECTION_SECONDS = 3600  # refused beyond: SALib's selection runs before any store
+QUICK_SECONDS = 60  # what a refused selection is offered instead: about a minute
+GROUP_ARRAYS = 24  # arrays in a results group at most (coordinates included)
+RUN_BYTES = 8 * 2**20  # a run's own objects: datasets, zarr's and xarray's (< 2 MB traced)
+
+# Seconds per unit of work, measured on the development VM (2-core AMD EPYC, 2026-12-03,
+# other work running beside), rounded up (the measurements in brackets):
+SAMPLE_S = 10e-9  # a row's parameter: Sobol' point and SALib's transform (8.3 ns)
+UNIFORM_S = 2e-9  # a row's parameter: Sobol' point and kernels.qmc's uniform map (1.3 ns)
+SERIES_S = 10e-9  # a row's series: its value and Saltelli statistics (6.6-11 ns)
+COUNT_S = 4e-9  # an A or B row's measured output and parameter: slice and bin (3.3 ns)
+BOOT_S = 0.03e-9  # a row, series, bootstrap replicate and base feature or pair (0.02 ns)
+BYTE_S = 2e-9  # a raw byte written: digested, compressed (1.3 + 0.12 ns), copied
+COUNT_BYTE_S = 15e-9  # a raw byte of a block's per-slice counts: zeroed, filled, copied,
+#                       digested, compressed, written (755 MB a block, a whole run: 14 ns)
+READ_S = 10e-9  # a raw byte read back: decompressed, checked against its digest, summed
+BLOCK_S = 0.01  # a block's or grid chunk's files, digests and done flag (9 ms, Morris)
+GRID_CELL_S = 20e-9  # a grid cell besides the model: its parameters set, its outputs copied
+CELL_S = 50e-9  # given_data.distances: a (measured output, param, slice, bin) (16-87 ns)
+NULL_S = 40e-9  # given_data.null_levels: a (measured output, draw, slice, bin) (38 ns)
+SALIB_S = 40e-9  # SALib's analyze: a resample of a base point, parameter (second order:
+#                  and pair) and series, on one worker (docs/performance.md: 42 ns)
+MORRIS_DRAW_S = 300e-6  # SALib's Morris sample: a trajectory (155-260 us, D = 3..9)
+MORRIS_EE_S = 10e-9  # elementary effects: a trajectory, parameter and step (7-9 ns)
+MORRIS_BOOT_S = 12e-9  # Morris intervals: a trajectory, parameter and resample (7-16 ns)
+DIST_CALL_S = 12e-6  # SALib's selection: one pair of trajectories' distance (8-12 us)
+SET_CALL_S = 15e-6  # SALib's selection: one candidate set's distance sum (10-12 us)
+PAIR_S = 0.4e-6  # SALib's selection: a pair of trajectories within a candidate set
+ARGSORT_S = 8e-9  # SALib's selection: argsort of a distance row, per entry and halving
+OVERHEAD = 1.2  # a whole run's rows over their parts (baseline, N = 2^22: 585 ns a row)
+START_S = 1.0  # a run's pilot, template and results, beyond its blocks (N = 2^16: 1.5 s)
+# A model row of one case: the shipped models' kernels on the shipped studies' rows,
+# under load (woods: 38-240 ns, 50-60 on the baseline's rows unloaded, 49 ns a cell in
+# docs/performance.md's grid sweep; woods_audit: 15-40 ns), and what another model is
+# assumed to take. Not timed when a study is validated: a kernel's first call in a
+# process loads numba (0.5-0.7 s on the dev VM), more than validating costs.
+MODEL_ROW_S = {"woods": 150e-9, "woods_audit": 60e-9, "woods_subsidy": 150e-9}
+OTHER_MODEL_ROW_S = 1e-6
 
 
 @dataclass(frozen=True)
 class Need:
     """Bytes of `resource` ("memory" or "disk") that `what` takes, driven by `field`;
-    `fix` says which setting makes it smaller."""
+    `fix` says which setting makes it smaller; memory is taken during `phase` ("design",
+    "blocks" or "merge", one after the other; "": throughout)."""
 
     resource: str
     what: str
     bytes: int
     field: str
     fix: str
+    phase: str = ""
 
 
 def available_memory() -> int:
@@ -67,79 +137,236 @@ def salib_memory(study: Study, N: int, workers: int) -> int:
     return rows + min(workers, series) * bootstrap
 
 
+def count_arrays(study: Study) -> tuple[int, int, int]:
+    """(counts, sums, non-zero): bytes of one block's per-slice counts and power sums
+    (engine.given_data) and the most counts that can be non-zero in it (each A or B row
+    adds to one bin of each measured output and parameter); zeros without those measures."""
+    if not given_data.wanted(study):
+        return 0, 0, 0
+    measured = math.prod(evaluate.case_shape(study)) * len(study.outputs)
+    P = len(study.sampled_names)
+    variables = {v.name: v for v in study.model.outputs}
+    width = max([1] + [len(variables[o].flag_values) if variables[o].flag_values
+                       else study.bins for o in study.outputs])  # Edges.width at most
+    cells = measured * P * study.slices
+    return (8 * cells * width, 8 * cells * given_data.POWERS,
+            measured * P * min(study.slices * width, 2 * study.block_points))
+
+
+def stored_counts(study: Study) -> int:
+    """Bytes one block's per-slice counts and sums take on disk, at most: zstd stores a
+    count in at most count_bytes(block_points) bytes, at most SPARSE_BYTES per count that
+    can be non-zero, and never more than the raw size plus 1/256 (zstd's bound); sums
+    are floats, counted raw."""
+    counts, sums, nonzero = count_arrays(study)
+    dense = count_bytes(study.block_points) * (counts // 8)
+    return min(counts, dense, SPARSE_BYTES * nonzero) + counts // 256 + sums + sums // 256
+
+
+def count_bytes(block_points: int) -> int:
+    """Stored bytes of an int64 count of a block's A and B rows (at most 2 block_points,
+    so of b bits), at most: zstd (level 0) on random b-bit values took at most 1.1 b / 8 +
+    0.3 bytes each, b = 1..32 (dev VM, 2026-12-03); this is 1.25 b / 8 + 1, rounded up."""
+    bits = (2 * block_points).bit_length()
+    return min(8, math.ceil(1.25 * bits / 8) + 1)
+
+
+def _null_bytes(study: Study) -> int:
+    """Bytes given_data.null_levels takes at most: copies of one measured output's draws
+    (draws, slices, bins) and of all outputs' scaled draws (measured, parameters, draws,
+    slices)."""
+    counts, _, _ = count_arrays(study)
+    if not counts or not {"pawn", "delta"} & set(study.methods):
+        return 0
+    measured = math.prod(evaluate.case_shape(study)) * len(study.outputs)
+    P = len(study.sampled_names)
+    cells = counts // (8 * measured * P)  # slices * width
+    return 8 * given_data.NULL_DRAWS * (NULL_COPIES * cells
+                                        + DRAWN_COPIES * measured * P * study.slices)
+
+
+def results_disk(study: Study, *, groups: int, arrays: int, values: int,
+                 study_bytes: int | None = None) -> int:
+    """Bytes of a store's metadata and results: `groups` groups of `arrays` arrays in all
+    (each: its zarr.json and a chunk file at least, its copy in the root's consolidated
+    metadata), `values` raw bytes of results, the study (twice: root and provenance)."""
+    from reesens.engine import store
+    if study_bytes is None:
+        study_bytes = len(store.study_json(study).encode())
+    return (arrays * (2 * FILE_BYTES + META_BYTES) + values + groups * 2 * FILE_BYTES
+            + ROOT_BYTES + 2 * study_bytes)
+
+
 def run_needs(study: Study, *, N: int, estimator: str, workers: int, keep_samples: bool,
-              replicates: int) -> list[Need]:
-    """Memory and disk a Monte Carlo run of the study at N base points needs."""
+              replicates: int, done: int = 0, target: bool = False) -> list[Need]:
+    """Memory and disk a Monte Carlo run of the study at N base points per design needs
+    (all `scramblings` designs of N points); `done`: blocks of this run already in its
+    store, whose disk is taken; `target`: a --target-ci run (its convergence group)."""
     from reesens.engine.run import MERGE_SLICE
     D, second = len(study.columns), study.second_order
     k = sampling.rows_per_point(D, second)
+    R = study.scramblings
     cases = math.prod(evaluate.case_shape(study))
     scenarios = len(study.scenario_items())
-    series = cases * len(sobol.series_spec(study))
+    spec = sobol.series_spec(study)
+    series = cases * len(spec)
     outputs = cases * len(study.outputs)
     ft = Features(D, second)
-    blocks = N // study.block_points
+    per = N // study.block_points  # blocks of one design
+    blocks = R * per
+    todo = max(0, blocks - done)
     bp = study.block_points
     P = len(study.sampled_names)
-    row_bytes = 8 * (P * scenarios + outputs + series)  # a row's parameters, outputs, series
+    row_bytes = 8 * (P * scenarios + outputs + series)  # parameters, outputs, series
     stats = 8 * series * (ft.size + ft.n_pairs + 5)
     boot = 8 * replicates * (1 + series * (ft.base.size + ft.base_pairs.shape[1]))
     kept = 8 * bp * k * (P * scenarios + outputs)
-    members = 3 + (3 if replicates else 0) + ((D + len(study.outputs)) if keep_samples else 0)
+    counts, sums, _ = count_arrays(study)
+    counted = counts + sums
+    members = 3 + (3 if replicates else 0) + (2 if counted else 0) \
+        + (P + len(study.outputs) if keep_samples else 0) + (estimator == "salib")
     chunk = min(bp, EVAL_POINTS)
     rows_kept = keep_samples or estimator == "salib"
+    merging = min(per, MERGE_SLICE)
+    fewer = "a smaller N" + (" or fewer scramblings" if R > 1 else "")
     needs = [
+        Need("memory", "the run's own objects", RUN_BYTES, "sampling.N", fewer),
         Need("memory", "evaluating rows (per worker)", workers * 3 * chunk * k * row_bytes,
-             "sampling.block_points", "a smaller block_points or fewer --workers"),
-        Need("memory", "merging block statistics", 2 * min(blocks, MERGE_SLICE) * stats,
-             "sampling.N", "a smaller N"),
-        Need("disk", "block statistics", blocks * (stats + 8 * members
-                                                   + FILE_BYTES * (4 + members)),
-             "sampling.N", "a smaller N"),
+             "sampling.block_points", "a smaller block_points or fewer --workers",
+             "blocks"),
+        Need("memory", "merging block statistics", (2 * merging + R) * stats,
+             "sampling.N", fewer, "merge"),
+        Need("disk", "block statistics", todo * (stats + 8 * members
+                                                 + FILE_BYTES * (4 + members)),
+             "sampling.N", fewer),
     ]
+    if counted:
+        fix = "fewer slices or bins, or fewer of pawn, delta and given_data in methods"
+        null = _null_bytes(study)
+        # a slice of blocks read, its sum, each design's, the running sum
+        merge = (READ_COPIES * merging + R + 2) * counted
+        measures = (R + 1) * counts + max(DISTANCE_COPIES * counts, null)
+        needs += [
+            Need("memory", "per-slice counts (per worker)",
+                 workers * COUNT_COPIES * counted, "analysis.bins", fix, "blocks"),
+            Need("memory", "merging per-slice counts and the measures from them",
+                 max(merge, measures), "analysis.bins", fix, "merge"),
+            Need("disk", "per-slice counts", todo * stored_counts(study), "sampling.N",
+                 f"{fewer}, or {fix}")]
     if rows_kept:
         needs.append(Need("memory", "a block's rows kept in memory (per worker)",
                           workers * bp * k * row_bytes, "sampling.block_points",
-                          "a smaller block_points"))
+                          "a smaller block_points", "blocks"))
     if replicates:
         per_chunk = 8 * chunk * replicates + boot
         needs += [Need("memory", "bootstrap replicates (per worker)",
-                       workers * (per_chunk + math.ceil(bp / chunk) * boot)
-                       + 2 * min(blocks, MERGE_SLICE) * boot, "analysis.resamples",
-                       'fewer resamples, or intervals = "delta"'),
-                  Need("disk", "bootstrap replicates", blocks * boot, "analysis.resamples",
+                       workers * (per_chunk + math.ceil(bp / chunk) * boot),
+                       "analysis.resamples", 'fewer resamples, or intervals = "delta"',
+                       "blocks"),
+                  Need("memory", "merging bootstrap replicates", 2 * merging * boot,
+                       "analysis.resamples", 'fewer resamples, or intervals = "delta"',
+                       "merge"),
+                  Need("disk", "bootstrap replicates", todo * boot, "analysis.resamples",
                        'fewer resamples, or intervals = "delta"')]
     if keep_samples:
-        needs.append(Need("disk", "kept sample rows (--keep-samples)", blocks * kept,
+        needs.append(Need("disk", "kept sample rows (--keep-samples)", todo * kept,
                           "--keep-samples", "no --keep-samples, or a smaller N"))
     if estimator == "salib":
         needs += [Need("memory", "the SALib estimator's rows and bootstrap",
-                       salib_memory(study, N, workers), "analysis.estimator",
-                       'estimator = "streaming"'),
+                       salib_memory(study, N, workers) + 2 * N * k * series * 8,
+                       "analysis.estimator", 'estimator = "streaming"', "merge"),
                   Need("disk", "every row's series values (the SALib estimator)",
-                       blocks * bp * k * series * 8, "analysis.estimator",
+                       todo * bp * k * series * 8, "analysis.estimator",
                        'estimator = "streaming"')]
+    # results: sobol (S1, ST and intervals, S2), given_data, pawn, delta, summary and
+    # convergence values; the blocks' coordinates (slice and bin edges); every array's
+    # metadata
+    first = 8 * series * P
+    values = first * (4 + (2 * P if second else 0)) + 8 * series * 8 + 512 * series
+    n_groups = 3 + (1 if keep_samples else 0) + (1 if target else 0)
+    if target:
+        values += 4 * first * 8  # at most 7 levels of N
+    if counted:
+        measured = outputs
+        values += 2 * first + 8 * 8 * measured * P + 512 * measured \
+            + 8 * measured * 2 * study.bins + 8 * scenarios * P * study.slices
+        n_groups += sum(m in study.methods for m in given_data.COUNT_METHODS)
+    arrays = n_groups * GROUP_ARRAYS + members + (P + len(study.outputs) if keep_samples
+                                                  else 0)
+    needs.append(Need("disk", "results and the store's metadata", results_disk(
+        study, groups=n_groups, arrays=arrays, values=values), "sampling.N", fewer))
     return needs
 
 
-def grid_needs(study: Study, workers: int) -> list[Need]:
-    """Memory and disk a grid sweep of the study needs."""
+def morris_needs(study: Study, workers: int, *, done: int = 0,
+                 scheduler: str = "threads") -> list[Need]:
+    """Memory and disk a Morris run of the study needs (`done`: blocks of this run
+    already in its store; `scheduler` "processes": each worker holds the design)."""
+    from reesens.engine.morris import TRAJECTORIES_PER_BLOCK
+    P = len(study.sampled_names)
+    drawn = study.trajectories
+    T = study.optimal_trajectories or drawn
+    scenarios = len(study.scenario_items())
+    cases = math.prod(evaluate.case_shape(study))
+    series = cases * len(sobol.series_spec(study))
+    per = TRAJECTORIES_PER_BLOCK * (P + 1)
+    n_blocks = -(-T // TRAJECTORIES_PER_BLOCK)
+    todo = max(0, n_blocks - done)
+    rows = 8 * T * (P + 1) * P  # one scenario's rows
+    draw = MORRIS_COPIES * 8 * drawn * (P + 1) * P
+    if study.optimal_trajectories:  # SALib's distance matrix (float32), index tuples
+        draw += 4 * drawn * drawn + 16 * drawn * study.optimal_trajectories
+    values = 8 * series * n_blocks * per
+    analysis = 2 * 8 * T * P * P + 3 * 8 * study.resamples * T
+    copies = workers if scheduler == "processes" else 1
+    fewer = "fewer trajectories"
+    needs = [
+        Need("memory", "the design's rows and the run's own objects",
+             (1 + copies * scenarios) * rows + RUN_BYTES,
+             "sampling.trajectories", fewer),
+        Need("memory", "drawing the trajectories (SALib)", draw, "sampling.trajectories",
+             fewer, "design"),
+        Need("memory", "evaluating blocks of trajectories (per worker)",
+             workers * 3 * per * 8 * (P * scenarios + series), "sampling.trajectories",
+             fewer, "blocks"),
+        Need("memory", "every row's values, analysed", 2 * values + analysis,
+             "sampling.trajectories", fewer, "merge"),
+        Need("disk", "every row's values",
+             todo * (values // n_blocks + 16 + 3 * FILE_BYTES), "sampling.trajectories",
+             fewer),
+        Need("disk", "results and the store's metadata", results_disk(
+            study, groups=2, arrays=2 * GROUP_ARRAYS,
+            values=scenarios * rows + 6 * 8 * series * P + 512 * series),
+            "sampling.trajectories", fewer),
+    ]
+    return needs
+
+
+def grid_needs(study: Study, workers: int, done: int = 0) -> list[Need]:
+    """Memory and disk a grid sweep of the study needs (`done`: chunks of this sweep
+    already in its store)."""
     from reesens.engine.grid import CHUNK_CELLS, EVAL_CELLS
-    options = math.prod(len(study.options[o]) for o in study.options if o in study.swept)
-    cells = options * math.prod(len(v) for v in study.grid.values())
+    cells = grid_cells(study)
     itemsize = {v.name: np.dtype(v.dtype).itemsize for v in study.model.outputs}
     cell_bytes = sum(itemsize[name] for name in study.grid_outputs)
     chunks = math.ceil(cells / CHUNK_CELLS)
+    todo = max(0, chunks - done)
     axis_bytes = 8 * sum(len(v) for v in study.grid.values())
     return [
-        Need("disk", "the grid cube", cells * cell_bytes
-             + chunks * (len(study.grid_outputs) + 2) * FILE_BYTES + axis_bytes,
+        Need("disk", "the grid cube", math.ceil(cells * todo / chunks) * cell_bytes
+             + todo * (len(study.grid_outputs) + 2) * FILE_BYTES + axis_bytes,
              "grid", "a coarser grid (fewer values on some axis) or fewer grid.outputs"),
         Need("memory", "evaluating grid chunks (per worker)",
              workers * (CHUNK_CELLS * cell_bytes
                         + 2 * EVAL_CELLS * (len(study.model.params) + len(itemsize)) * 8)
              + 64 * chunks, "grid", "a coarser grid"),
     ]
+
+
+def grid_cells(study: Study) -> int:
+    """Cells of the study's grid cube: swept options times grid values."""
+    options = math.prod(len(study.options[o]) for o in study.options if o in study.swept)
+    return options * math.prod(len(v) for v in study.grid.values())
 
 
 def _have(store: Path) -> dict[str, int]:
@@ -150,26 +377,33 @@ def _fits(needs: list[Need], have: dict[str, int]) -> bool:
     return all(total(needs, r) <= have[r] for r in have)
 
 
-def refuse_what_cannot_fit(study: Study, needs: list[Need], store: Path, fit=None) -> None:
-    """StoreError naming, for each resource whose needs exceed what this machine has
-    (available memory, free disk where `store` goes), the largest need, its field and
-    `fit(field)`: the setting that would fit (None: say what needs less)."""
+def problems(needs: list[Need], store: Path, fit=None) -> list[str]:
+    """For each resource whose needs exceed what this machine has (available memory,
+    free disk where `store` goes): the largest need, its field and `fit(field)`, the
+    setting that would fit (None: say what needs less)."""
     have = _have(store)
     where = {"memory": "available memory", "disk": f"free disk at {_existing(store)}"}
-    problems = []
+    out = []
     for resource in ("memory", "disk"):
         mine = [n for n in needs if n.resource == resource]
         if total(mine, resource) <= have[resource]:
             continue
         worst = max(mine, key=lambda n: n.bytes)
         setting = fit(worst.field) if fit else None
-        problems.append(f"{worst.field}: the study needs about "
-                        f"{size(total(mine, resource))} of {resource} ({worst.what}: "
-                        f"{size(worst.bytes)}), more than the {size(have[resource])} of "
-                        f"{where[resource]}; "
-                        + (f"{setting} would fit" if setting else f"{worst.fix} needs less"))
-    if problems:
-        raise StoreError("\n".join(f"{study.path}: {p}" for p in problems))
+        out.append(f"{worst.field}: the study needs about "
+                   f"{size(total(mine, resource))} of {resource} ({worst.what}: "
+                   f"{size(worst.bytes)}), more than the {size(have[resource])} of "
+                   f"{where[resource]}; "
+                   + (f"{setting} would fit" if setting else f"{worst.fix} needs less"))
+    return out
+
+
+def refuse_what_cannot_fit(study: Study, needs: list[Need], store: Path, fit=None,
+                           more: list[str] = ()) -> None:
+    """StoreError naming each problem (see `problems`) and `more`, one line each."""
+    found = problems(needs, store, fit) + list(more)
+    if found:
+        raise StoreError("\n".join(f"{study.path}: {p}" for p in found))
 
 
 def _existing(path: Path) -> Path:
@@ -181,11 +415,13 @@ def _existing(path: Path) -> Path:
 
 
 def check_run(study: Study, store: Path, *, N: int, estimator: str, workers: int,
-              keep_samples: bool, replicates: int) -> list[Need]:
-    """Refuse a run that cannot fit (StoreError, saying which N, block_points or
-    resamples would fit when halving one of them does); returns its needs."""
+              keep_samples: bool, replicates: int, done: int = 0,
+              target: bool = False) -> list[Need]:
+    """Refuse a run at N base points per design that cannot fit (StoreError, saying which
+    N, resamples or bins would fit when halving one of them does; `done`:
+    blocks of this run already in its store); returns its needs."""
     options = dict(N=N, estimator=estimator, workers=workers, keep_samples=keep_samples,
-                   replicates=replicates)
+                   replicates=replicates, done=done, target=target)
     needs = run_needs(study, **options)
 
     def fit(field: str) -> str | None:
@@ -202,22 +438,271 @@ def check_run(study: Study, store: Path, *, N: int, estimator: str, workers: int
                                        have):
                 r //= 2
             return f"resamples = {r}" if r >= 2 else None
+        if field == "analysis.bins":
+            b = study.bins // 2
+            while b >= 2 and not _fits(run_needs(replace(study, bins=b), **options), have):
+                b //= 2
+            return f"bins = {b}" if b >= 2 else None
         return None
 
     refuse_what_cannot_fit(study, needs, store, fit)
     return needs
 
 
-def check_grid(study: Study, store: Path, workers: int) -> list[Need]:
-    """Refuse a grid sweep that cannot fit (StoreError); returns its needs."""
-    needs = grid_needs(study, workers)
+def check_morris(study: Study, store: Path, workers: int, *, done: int = 0,
+                 scheduler: str = "threads") -> list[Need]:
+    """Refuse a Morris run that cannot fit (StoreError, saying which trajectories would
+    fit when halving them does), or whose selection of optimal trajectories would take
+    more than MAX_SELECTION_SECONDS (saying which optimal_trajectories, or trajectories,
+    would take about QUICK_SECONDS); returns its needs."""
+    options = dict(done=done, scheduler=scheduler)
+    needs = morris_needs(study, workers, **options)
+
+    def fit(field: str) -> str | None:
+        have = _have(store)
+        t = study.trajectories // 2
+        while t >= 2 and not _fits(morris_needs(_trajectories(study, t), workers,
+                                                **options), have):
+            t //= 2
+        if t < 2:
+            return None
+        best = _trajectories(study, t).optimal_trajectories
+        return f"trajectories = {t}" + (f" (optimal_trajectories = {best})" if best
+                                        else "")
+
+    refuse_what_cannot_fit(study, needs, store, fit, _selection_problems(study))
+    return needs
+
+
+def _trajectories(study: Study, t: int) -> Study:
+    """The study with `t` trajectories drawn (optimal_trajectories capped below t)."""
+    best = study.optimal_trajectories
+    return replace(study, trajectories=t,
+                   optimal_trajectories=min(best, t - 1) if best and t > 2 else 0)
+
+
+def selection_work(drawn: int, best: int) -> tuple[int, int, int, int]:
+    """(distances, sets, pairs, argsorts): what SALib's local optimisation (Ruano et al.
+    2012, as SALib 1.5 codes it) computes to select `best` of `drawn` trajectories: each
+    ordered pair's distance, then for i = 1 .. best - 1 each row's best set of i + 1 and,
+    growing it one trajectory at a time to `best`, every candidate set's distance sum
+    (sets) over its pairs (pairs); argsorts: distance rows sorted."""
+    T, k = drawn, best
+    if k < 2:
+        return 0, 0, 0, 0
+    # each i: T rows' sets of i + 1; then sets of s + 1 = i + m + 1, s < k, one for each
+    # trajectory not yet in; and the set kept, of k, once more
+    sets = T * (k - 1) + T * math.comb(k - 1, 2) - 2 * math.comb(k, 3) + (k - 1)
+    pairs = (T * math.comb(k + 1, 3) + 3 * (T + 2) * math.comb(k + 1, 4)
+             - 12 * math.comb(k + 2, 5) + (k - 1) * math.comb(k, 2))
+    return T * (T - 1), sets, pairs, T * (k - 1)
+
+
+def selection_seconds(drawn: int, best: int) -> float:
+    """Seconds SALib takes to select `best` of `drawn` trajectories, roughly."""
+    distances, sets, pairs, argsorts = selection_work(drawn, best)
+    return (distances * DIST_CALL_S + sets * SET_CALL_S + pairs * PAIR_S
+            + argsorts * drawn * math.log2(drawn + 1) * ARGSORT_S)
+
+
+def _largest(low: int, high: int, ok) -> int | None:
+    """The largest integer in [low, high] where the monotone `ok` holds, or None."""
+    if high < low or not ok(low):
+        return None
+    while low < high:
+        mid = (low + high + 1) // 2
+        low, high = (mid, high) if ok(mid) else (low, mid - 1)
+    return low
+
+
+def _selection_problems(study: Study) -> list[str]:
+    """The refusal of a selection of optimal trajectories that would take more than
+    MAX_SELECTION_SECONDS, with what would take about QUICK_SECONDS."""
+    T, k = study.trajectories, study.optimal_trajectories
+    if not k or selection_seconds(T, k) <= MAX_SELECTION_SECONDS:
+        return []
+    quick = _largest(2, k - 1, lambda b: selection_seconds(T, b) <= QUICK_SECONDS)
+    if quick is not None:
+        offer = (f"optimal_trajectories = {quick} would take about "
+                 f"{duration(selection_seconds(T, quick))}")
+    else:
+        t = _largest(3, T - 1, lambda t: selection_seconds(t, 2) <= QUICK_SECONDS / 2) or 3
+        b = _largest(2, min(k, t - 1), lambda b: selection_seconds(t, b) <= QUICK_SECONDS)
+        b = b or 2
+        offer = (f"trajectories = {t} with optimal_trajectories = {b} would take about "
+                 f"{duration(selection_seconds(t, b))}")
+    return [f"sampling.optimal_trajectories: selecting the {k} most spread of {T} "
+            f"trajectories (SALib's local optimisation, before any store is written, and "
+            f"again on every resume) would take roughly "
+            f"{duration(selection_seconds(T, k))}, more than the "
+            f"{duration(MAX_SELECTION_SECONDS)} allowed; {offer}"]
+
+
+def check_grid(study: Study, store: Path, workers: int, done: int = 0) -> list[Need]:
+    """Refuse a grid sweep that cannot fit (StoreError; `done`: chunks of this sweep
+    already in its store); returns its needs."""
+    needs = grid_needs(study, workers, done)
     refuse_what_cannot_fit(study, needs, store)
     return needs
 
 
+def units_done(path: Path, identity: dict, group: str, flag: str, first: int) -> int:
+    """Units (blocks, grid chunks) among the first `first` that are flagged done in the
+    store at `path` when it is the run `identity` or one with room for more of the same
+    units (a larger total_blocks); 0 when there is no such store or it cannot be read."""
+    from reesens.engine import ownership
+    path = Path(path)
+    if first <= 0 or not (path / "zarr.json").exists():
+        return 0
+    try:
+        import zarr
+        old = ownership.read_root(path).get(ownership.IDENTITY)
+        same = isinstance(old, dict) and (old == identity or (
+            "total_blocks" in identity and old.get("total_blocks", 0) > identity[
+                "total_blocks"] and {**old, "total_blocks": identity["total_blocks"]}
+            == identity))
+        if not same:
+            return 0
+        flags = zarr.open_group(path, mode="r", use_consolidated=False)[group][flag]
+        return int(np.count_nonzero(np.asarray(flags[:first]) == 1))
+    except (StoreError, OSError, ValueError, KeyError, TypeError):
+        return 0
+
+
+# --- time -----------------------------------------------------------------------------
+
+def model_row_seconds(study: Study) -> tuple[float, bool]:
+    """(seconds per model row and case, whether measured for this model): MODEL_ROW_S
+    for the models shipped, OTHER_MODEL_ROW_S (assumed) for any other."""
+    known = study.model.name in MODEL_ROW_S
+    return MODEL_ROW_S.get(study.model.name, OTHER_MODEL_ROW_S), known
+
+
+def time_note(study: Study) -> str:
+    """What a time estimate assumes that was not measured: "" for the models shipped."""
+    seconds, known = model_row_seconds(study)
+    return "" if known else (f" (if a row of model {study.model.name} takes about "
+                             f"{seconds * 1e6:g} us)")
+
+
+def run_seconds(study: Study, *, N: int, estimator: str, workers: int, replicates: int,
+                keep_samples: bool = False, done: int = 0) -> float:
+    """Wall seconds a Monte Carlo run at N base points per design takes, roughly, on
+    `workers` workers (one per core at most; `done`: blocks already in its store)."""
+    D, second = len(study.columns), study.second_order
+    k = sampling.rows_per_point(D, second)
+    cases = math.prod(evaluate.case_shape(study))
+    scenarios = len(study.scenario_items())
+    series = cases * len(sobol.series_spec(study))
+    measured = cases * len(study.outputs)
+    P = len(study.sampled_names)
+    ft = Features(D, second)
+    blocks = study.scramblings * (N // study.block_points)
+    todo = max(0, blocks - done)
+    rows = todo * study.block_points * k
+    counts, sums, _ = count_arrays(study)
+    per_row = (model_row_seconds(study)[0] * cases + SERIES_S * series
+               + _sample_s(study) * P * scenarios
+               + (COUNT_S * 2 / k * measured * P if counts else 0)
+               + BOOT_S * series * replicates * (ft.base.size + ft.base_pairs.shape[1]))
+    if keep_samples or estimator == "salib":
+        per_row += BYTE_S * 8 * (P * scenarios + measured + series)
+    parallel = rows * per_row + todo * (BLOCK_S + COUNT_BYTE_S * (counts + sums))
+    serial = READ_S * blocks * (counts + sums + 8 * series * (ft.size + ft.n_pairs))
+    if counts:
+        cells = counts // 8  # (measured, parameter, slice, bin)
+        serial += CELL_S * cells
+        if {"pawn", "delta"} & set(study.methods):
+            serial += NULL_S * given_data.NULL_DRAWS * cells // P
+    if estimator == "salib":
+        serial += SALIB_S * study.resamples * N * P * series * (2 + (P if second else 0)) \
+            / _parallel(workers, series)
+    return START_S + OVERHEAD * parallel / _parallel(workers, todo) + serial
+
+
+def morris_blocks(study: Study) -> int:
+    """Blocks of trajectories a Morris run writes."""
+    from reesens.engine.morris import TRAJECTORIES_PER_BLOCK
+    return -(-(study.optimal_trajectories or study.trajectories) // TRAJECTORIES_PER_BLOCK)
+
+
+def morris_seconds(study: Study, workers: int, done: int = 0) -> float:
+    """Wall seconds a Morris run takes, roughly, on `workers` workers: drawing (and
+    selecting) the trajectories, evaluating them, the measures and their intervals."""
+    from reesens.engine.morris import TRAJECTORIES_PER_BLOCK
+    P = len(study.sampled_names)
+    T = study.optimal_trajectories or study.trajectories
+    cases = math.prod(evaluate.case_shape(study))
+    scenarios = len(study.scenario_items())
+    series = cases * len(sobol.series_spec(study))
+    n_blocks = -(-T // TRAJECTORIES_PER_BLOCK)
+    todo = max(0, n_blocks - done)
+    rows = todo * TRAJECTORIES_PER_BLOCK * (P + 1)
+    draw = MORRIS_DRAW_S * study.trajectories + selection_seconds(
+        study.trajectories, study.optimal_trajectories)
+    parallel = rows * (model_row_seconds(study)[0] * cases + 8 * BYTE_S * series) \
+        + todo * BLOCK_S
+    analysis = (T * (P + 1) * (SAMPLE_S * P * scenarios + READ_S * 8 * series)
+                + series * T * P * (MORRIS_EE_S * P + MORRIS_BOOT_S * study.resamples))
+    return START_S + draw + OVERHEAD * parallel / _parallel(workers, todo) + analysis
+
+
+def grid_seconds(study: Study, workers: int, done: int = 0) -> float:
+    """Wall seconds a grid sweep takes, roughly, on `workers` workers (`done`: chunks
+    already in its store)."""
+    from reesens.engine.grid import CHUNK_CELLS
+    cells = grid_cells(study)
+    chunks = math.ceil(cells / CHUNK_CELLS)
+    todo = max(0, chunks - done)
+    itemsize = {v.name: np.dtype(v.dtype).itemsize for v in study.model.outputs}
+    cell_bytes = sum(itemsize[name] for name in study.grid_outputs)
+    work = cells * todo / chunks * (model_row_seconds(study)[0] + GRID_CELL_S
+                                    + BYTE_S * cell_bytes) \
+        + todo * BLOCK_S
+    return START_S + OVERHEAD * work / _parallel(workers, todo)
+
+
+def _sample_s(study: Study) -> float:
+    """Seconds per row and parameter of the design's rows (engine.sampling)."""
+    uniform = not study.groups and all(d.dist == "unif" for _, _, sampled in
+                                    study.scenario_items() for d in sampled.values())
+    return UNIFORM_S if uniform else SAMPLE_S
+
+
+def _parallel(workers: int, units: int) -> int:
+    """Workers that can be busy at once: `workers`, at most one per core and per unit."""
+    return max(1, min(workers, units, os.cpu_count() or 1))
+
+
+def duration(seconds: float) -> str:
+    """Seconds in words, to two significant figures: "40 seconds", "3.5 days",
+    "1.2e9 years"."""
+    if seconds < 1:
+        return "under a second"
+    for unit, scale in (("years", 365.25 * 86400), ("weeks", 7 * 86400), ("days", 86400),
+                        ("hours", 3600), ("minutes", 60), ("seconds", 1)):
+        if seconds >= 2 * scale or unit == "seconds":
+            value = seconds / scale
+            break
+    if value >= 1e4:
+        mantissa, exponent = f"{value:.1e}".split("e")
+        return f"{mantissa.removesuffix('.0')}e{int(exponent)} {unit}"
+    value = round(value, 1 - int(math.floor(math.log10(value))))
+    return f"{value:g} {unit.removesuffix('s') if value == 1 else unit}"
+
+
+def workers_text(workers: int, units: int) -> str:
+    """"on 2 workers": the workers that can be busy at once (see _parallel)."""
+    n = _parallel(workers, units)
+    return f"on {n} worker{'s' if n > 1 else ''}"
+
+
 def total(needs: list[Need], resource: str) -> int:
-    """Bytes of `resource` that the needs add up to."""
-    return sum(n.bytes for n in needs if n.resource == resource)
+    """Bytes of `resource` that the needs add up to: all of the disk; of memory, the
+    largest phase's with what is taken throughout."""
+    mine = [n for n in needs if n.resource == resource]
+    phases = {n.phase for n in mine} - {""} or {""}
+    return max(sum(n.bytes for n in mine if n.phase in ("", p)) for p in phases)
 
 
 def size(n: int) -> str:

@@ -27,8 +27,8 @@ from statistics import NormalDist
 import numpy as np
 import xarray as xr
 
-from reesens.engine import (blocks, evaluate, integrity, ownership, parallel, sampling, sobol,
-                            store)
+from reesens.engine import (blocks, evaluate, integrity, limits, ownership, parallel,
+                            sampling, sobol, store)
 from reesens.engine.study import Study
 
 TRAJECTORIES_PER_BLOCK = 64
@@ -145,12 +145,17 @@ def run_morris(study: Study, *, out=None, workers: int = 1, progress: bool = Tru
 
     start = time.perf_counter()
     path = ownership.output_path(out, default_store(study), resume=resume)
+    n_blocks = -(-(study.optimal_trajectories or study.trajectories)
+                 // TRAJECTORIES_PER_BLOCK)
+    limits.check_morris(study, path, workers, scheduler="processes" if client is None
+                        and scheduler == "processes" else "threads",
+                        done=limits.units_done(path, identity(study, n_blocks), "blocks",
+                                               "block_done", n_blocks))
     spec = sobol.series_spec(study)
     labels = series_labels(study, spec)
     unit = unit_design(study)
     rows = design_rows(study, unit)
     T = unit.shape[0] // (len(study.sampled_names) + 1)
-    n_blocks = -(-T // TRAJECTORIES_PER_BLOCK)
     with ownership.StoreLock(path):
         path.mkdir(exist_ok=True)
         resumed = ownership.open_or_create(

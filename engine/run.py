@@ -97,12 +97,15 @@ def run(study: Study, *, out=None, workers: int = 1, keep_samples: bool = False,
     total_blocks = R * per
     replicates = study.resamples if estimator == "streaming" and study.intervals == \
         "bootstrap" else 0
-    limits.check_run(study, path, N=R * levels[-1], estimator=estimator, workers=workers,
-                     keep_samples=keep_samples, replicates=replicates)
     keep_values = estimator == "salib"  # SALib reads every row: kept, so resumes reuse them
     ident = blocks.identity(study, keep_samples=keep_samples, total_blocks=total_blocks,
                             replicates=replicates, keep_values=keep_values,
                             scramblings=R)
+    limits.check_run(study, path, N=levels[-1], estimator=estimator, workers=workers,
+                     keep_samples=keep_samples, replicates=replicates,
+                     done=limits.units_done(path, ident, "blocks", "block_done",
+                                            total_blocks),
+                     target=target_ci is not None)
     designs = [replace(study, seed=sampling.scrambling_seed(study.seed, r)) for r in range(R)]
     kernels = parallel.load_kernels(study, spec) if client is None and scheduler == "threads" \
         else None
