@@ -88,12 +88,9 @@ PAIR_S = 0.4e-6  # SALib's selection: a pair of trajectories within a candidate 
 ARGSORT_S = 8e-9  # SALib's selection: argsort of a distance row, per entry and halving
 OVERHEAD = 1.2  # a whole run's rows over their parts (baseline, N = 2^22: 585 ns a row)
 START_S = 1.0  # a run's pilot, template and results, beyond its blocks (N = 2^16: 1.5 s)
-# A model row of one case: the shipped models' kernels on the shipped studies' rows,
-# under load (woods: 38-240 ns, 50-60 on the baseline's rows unloaded, 49 ns a cell in
-# docs/performance.md's grid sweep; woods_audit: 15-40 ns), and what another model is
-# assumed to take. Not timed when a study is validated: a kernel's first call in a
-# process loads numba (0.5-0.7 s on the dev VM), more than validating costs.
-MODEL_ROW_S = {"woods": 150e-9, "woods_audit": 60e-9, "woods_subsidy": 150e-9}
+# A model row of one case, for a model that declares no cost of its own (Model.row_seconds,
+# measured for the shipped models; not timed when a study is validated: a kernel's first
+# call in a process loads numba, 0.5-0.7 s, more than validating costs).
 OTHER_MODEL_ROW_S = 1e-6
 
 
@@ -572,10 +569,10 @@ def units_done(path: Path, identity: dict, group: str, flag: str, first: int) ->
 # --- time -----------------------------------------------------------------------------
 
 def model_row_seconds(study: Study) -> tuple[float, bool]:
-    """(seconds per model row and case, whether measured for this model): MODEL_ROW_S
-    for the models shipped, OTHER_MODEL_ROW_S (assumed) for any other."""
-    known = study.model.name in MODEL_ROW_S
-    return MODEL_ROW_S.get(study.model.name, OTHER_MODEL_ROW_S), known
+    """(seconds per model row and case, whether measured for this model): the model's
+    declared row_seconds, else OTHER_MODEL_ROW_S (assumed)."""
+    seconds = study.model.row_seconds
+    return (OTHER_MODEL_ROW_S, False) if seconds is None else (seconds, True)
 
 
 def time_note(study: Study) -> str:

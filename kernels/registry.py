@@ -76,6 +76,8 @@ class Model:
     outputs: tuple[Variable, ...]
     evaluate_block: Callable[..., dict[str, np.ndarray]]
     options: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    row_seconds: float | None = None  # a row's rough cost on one core (time estimates);
+    #                                   None: not measured
 
     @property
     def param_names(self) -> tuple[str, ...]:

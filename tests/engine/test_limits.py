@@ -1,6 +1,7 @@
 """Limits before work: the estimates bound what a run writes and allocates, Morris designs
 and replicates are estimated, every estimate says roughly how long, and a resume needs
 only what is left."""
+import dataclasses
 import errno
 import math
 import re
@@ -13,6 +14,7 @@ import zarr
 
 from reesens.engine import blocks, cli, limits, morris, run
 from reesens.engine.study import parse
+from reesens.kernels import registry
 from tests.engine.test_pipeline import _woods_table
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -244,7 +246,10 @@ def test_a_huge_n_says_how_long_it_would_take(tmp_path, capsys, monkeypatch):
 
 
 def test_another_model_says_what_its_estimate_assumes(capsys, monkeypatch):
-    monkeypatch.setattr(limits, "MODEL_ROW_S", {})
+    assert cli.main(["validate", str(ROOT / "studies" / "baseline.toml")]) == 0
+    assert "(if a row" not in capsys.readouterr().out  # woods declares its cost
+    monkeypatch.setitem(registry.MODELS, "woods",
+                        dataclasses.replace(registry.get_model("woods"), row_seconds=None))
     assert cli.main(["validate", str(ROOT / "studies" / "baseline.toml")]) == 0
     assert "(if a row of model woods takes about 1 us)" in capsys.readouterr().out
 
