@@ -16,7 +16,7 @@ from pathlib import Path
 
 import xarray as xr
 
-from reesens.engine import files, verify
+from reesens.engine import files, ownership, verify
 from reesens.engine.ownership import StoreError
 
 FORMATS = {"csv": ".csv", "parquet": ".parquet"}
@@ -99,6 +99,7 @@ def export(store: Path, out: Path | None = None, *, format: str | None = None,
                          + ("; a grid store has no indices: `reesens show` summarises it"
                             if "grid" in groups else ""))
     out = Path(out) if out is not None else default_out(store, group, format)
+    ownership.refuse_inside_zarr(out.resolve())
     if out.exists() and not overwrite:
         raise StoreError(f"{out}: exists; refusing to replace it (use --overwrite or "
                          "another --out)")

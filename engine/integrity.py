@@ -90,9 +90,10 @@ def store_key(path) -> str:
 
 
 def meta_digest(meta: dict, key: str, where: str) -> str:
-    """Digest of a node's metadata without its seal and without a consolidated view (the
-    root's is checked against the nodes themselves, see check_consolidated)."""
-    meta = {k: v for k, v in meta.items() if k != "consolidated_metadata"}
+    """Digest of a node's metadata without its seal, and at the root without its
+    consolidated view (checked against the nodes themselves, see check_consolidated)."""
+    meta = {k: v for k, v in meta.items() if k != "consolidated_metadata"
+            or (where != "." and v is not None)}
     meta["attributes"] = {k: v for k, v in meta.get("attributes", {}).items() if k != SEAL}
     text = json.dumps(meta, sort_keys=True, allow_nan=True)
     return f"{digest(text, f'{key}:{where}:meta'):016x}"
@@ -102,20 +103,23 @@ def _data_digest(array: zarr.Array, key: str, where: str) -> str:
     return f"{digest(array[...], f'{key}:{where}'):016x}"
 
 
-def seal(path, group: str, key: str, whole=None, name: str | None = None) -> None:
+def seal(path, group: str, key: str, whole=None, name: str | None = None,
+         bind: str = "") -> None:
     """Seal a group: digest its metadata, each of its arrays' metadata and the data of
     the arrays in `whole` (default: all; the others are filled unit by unit and have
     their own digests), and write the seal as the group's last attribute write. `name`:
-    the group's name once in place (a staged group is sealed as the group it becomes)."""
+    the group's name once in place (a staged group is sealed as the group it becomes);
+    `bind`: what else its arrays' digests are salted with (the blocks results use)."""
     name = name or group
+    inner = key + bind
     node = zarr.open_group(Path(path) / group, mode="r+", use_consolidated=False)
     names = sorted(node.array_keys())
     whole = names if whole is None else sorted(whole)
     found = {
         "meta": {".": meta_digest(read_meta(Path(path) / group), key, name),
-                 **{n: meta_digest(read_meta(Path(path) / group / n), key, f"{name}/{n}")
+                 **{n: meta_digest(read_meta(Path(path) / group / n), inner, f"{name}/{n}")
                     for n in names}},
-        "data": {n: _data_digest(node[n], key, f"{name}/{n}") for n in whole}}
+        "data": {n: _data_digest(node[n], inner, f"{name}/{n}") for n in whole}}
     node.update_attributes({SEAL: found})
 
 
@@ -171,6 +175,9 @@ def check_consolidated(path, meta: dict) -> list[str]:
     def plain(m):
         return {k: v for k, v in m.items() if k != "consolidated_metadata"} \
             if isinstance(m, dict) else m
+    nodes = {str(p.parent.relative_to(path)) for p in Path(path).rglob(META)} - {"."}
+    if set(entries) != nodes:
+        return ["root metadata: its consolidated view does not list the store's nodes"]
     for name, entry in sorted(entries.items()):
         try:
             same = plain(read_meta(Path(path) / name)) == plain(entry)
@@ -182,10 +189,11 @@ def check_consolidated(path, meta: dict) -> list[str]:
     return []
 
 
-def check_group(path, group: str, key: str) -> list[str]:
+def check_group(path, group: str, key: str, bind: str = "") -> list[str]:
     """Problems of a group against its seal ([] when all matches): its own metadata, each
     array's metadata (an array it does not list included), and the data of the arrays
-    written whole; an array that cannot be read is a problem too. Metadata is compared as
+    written whole (their digests salted with `bind` too); an array that cannot be read is
+    a problem too. Metadata is compared as
     JSON before zarr parses it."""
     where = Path(path) / group
     try:
@@ -207,7 +215,7 @@ def check_group(path, group: str, key: str) -> list[str]:
     problems += [f"{group}/{n}: an array reesens did not write" for n in sorted(present - listed)]
     for name in sorted(listed):
         try:
-            same = found["meta"][name] == meta_digest(read_meta(where / name), key,
+            same = found["meta"][name] == meta_digest(read_meta(where / name), key + bind,
                                                       f"{group}/{name}")
         except (OSError, ValueError) as e:
             problems.append(f"{group}/{name}: metadata unreadable ({_reason(e)})")
@@ -219,7 +227,7 @@ def check_group(path, group: str, key: str) -> list[str]:
     node = zarr.open_group(where, mode="r", use_consolidated=False)
     for name, hexdigest in sorted(found["data"].items()):
         try:
-            got = _data_digest(node[name], key, f"{group}/{name}")
+            got = _data_digest(node[name], key + bind, f"{group}/{name}")
         except Exception as e:  # noqa: BLE001 (any decoding failure is corruption)
             problems.append(f"{group}/{name}: unreadable ({_reason(e)})")
             continue

@@ -60,7 +60,7 @@ def read_root(path: Path) -> dict:
 def entries(path: Path, attrs: dict | None = None) -> list[str]:
     """The top-level groups reesens created in the store at `path`: those its root
     records when the root's seal holds, else those whose own seal proves them (a group
-    reesens sealed under the store's identity, or under the identity it replaced)."""
+    reesens sealed, under its own name, with the store's identity)."""
     attrs = read_root(path) if attrs is None else attrs
     recorded = attrs.get(ENTRIES)
     if not integrity.check_root_seal(path) and isinstance(recorded, list) \
@@ -70,7 +70,7 @@ def entries(path: Path, attrs: dict | None = None) -> list[str]:
     key = integrity.key_of(attrs.get(IDENTITY))
     proven = []
     for entry in sorted(path.iterdir()):
-        name = entry.name.removeprefix(TRASH).removeprefix(STAGING)
+        name = entry.name
         try:
             meta = integrity.read_meta(entry)
             own = meta["attributes"][integrity.SEAL]["meta"]["."]
@@ -105,7 +105,7 @@ def _scan_node(node: Path, rel: str, files, torn, foreign) -> None:
         meta = integrity.read_meta(node)
     except (OSError, ValueError):
         meta = {}
-    array = meta.get("node_type") == "array"
+    array = meta.get("node_type") == "array" or not meta  # unreadable: a damaged array's
     sealed = (meta.get("attributes", {}).get(integrity.SEAL) or {}) if not array else {}
     listed = sealed.get("meta") if isinstance(sealed, dict) else None
     for entry in sorted(os.scandir(node), key=lambda e: e.name):
@@ -118,11 +118,25 @@ def _scan_node(node: Path, rel: str, files, torn, foreign) -> None:
             torn.append(Path(entry.path))
         elif entry.is_dir() and array and entry.name == "c":
             _scan_chunks(Path(entry.path), where, files, torn, foreign)
-        elif entry.is_dir() and not array and (not isinstance(listed, dict)
-                                               or entry.name in listed):
+        elif entry.is_dir() and not array and (entry.name in listed if isinstance(
+                listed, dict) else _written_by_reesens(Path(entry.path))):
             _scan_node(Path(entry.path), where, files, torn, foreign)
         else:
             foreign.append(where)
+
+
+def _written_by_reesens(node: Path) -> bool:
+    """Whether a node of a group not yet sealed (one a killed run was writing) can be
+    reesens': a group, or an array with the crc32c codec every reesens array has, or a
+    node whose metadata is not written yet."""
+    try:
+        meta = integrity.read_meta(node)
+    except FileNotFoundError:
+        return True
+    except (OSError, ValueError):
+        return False
+    return meta.get("node_type") == "group" or any(
+        isinstance(c, dict) and c.get("name") == "crc32c" for c in meta.get("codecs", ()))
 
 
 def _scan_chunks(folder: Path, rel: str, files, torn, foreign) -> None:
@@ -178,7 +192,7 @@ def check_path(path: Path) -> None:
     if not parent.is_dir():
         raise StoreError(f"{path}: the directory {parent} does not exist; create it or "
                          "choose another --out")
-    _refuse_inside_zarr(path)
+    refuse_inside_zarr(path)
     if not (path.exists() or path.is_symlink()):
         return
     if not path.is_dir():
@@ -208,7 +222,8 @@ def _listing(names) -> str:
     return shown + (f" and {len(names) - 4} more" if len(names) > 4 else "")
 
 
-def _refuse_inside_zarr(path: Path) -> None:
+def refuse_inside_zarr(path: Path) -> None:
+    """StoreError when `path` lies inside a zarr store or group (v2 or v3)."""
     for above in path.parents:
         if any((above / name).exists() for name in ZARR_NAMES):
             raise StoreError(f"{path}: is inside the zarr store or group {above}; refusing "
@@ -225,7 +240,7 @@ def output_path(out, default: Path, *, resume: bool) -> Path:
                          "not exist; choose another --out")
     if resume and not (given / META).exists():
         raise StoreError(f"{given}: no store to resume")
-    _refuse_inside_zarr(given.resolve())
+    refuse_inside_zarr(given.resolve())
     given.parent.mkdir(parents=True, exist_ok=True)
     path = given.resolve()
     check_path(path)

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from reesens.engine import files, labels, verify
+from reesens.engine import files, labels, ownership, verify
 from reesens.engine import store as store_module
 
 
@@ -333,7 +333,8 @@ class _Directory:
         self.listed, self.written = set(self.before), []
         # the marker's own temporary file, listed before the marker is first rewritten:
         # one appended line (a new marker, or the last report's)
-        fd = os.open(self.marker, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        fd = os.open(self.marker, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW,
+                     0o666)
         try:
             os.write(fd, f"\n{files.temp_name(self.marker).name}\n".encode())
         finally:
@@ -393,6 +394,7 @@ def write_report(store: Path, out: Path | None = None, progress: bool = False, *
     if fmt not in FORMATS:
         raise ReportError(f"format {fmt!r}: expected one of {', '.join(FORMATS)}")
     out = Path(out) if out is not None else default_report_dir(store)
+    ownership.refuse_inside_zarr(out.resolve())
     groups = set(verify.require_intact(store))
     if slices and "grid" not in groups:
         raise ReportError(f"{store}: --slice applies to grid stores, and this one is a Monte "
@@ -463,6 +465,9 @@ def _claim(out: Path) -> set[str]:
     ours = set()
     if out.is_dir():
         marker = out / MARKER
+        if marker.is_symlink() or (marker.is_file() and marker.stat().st_nlink > 1):
+            raise ReportError(f"{marker}: a link, not a marker reesens wrote; choose "
+                              "another --out")
         if marker.is_file():  # plain names only: nothing outside `out` is ever ours
             ours = {n for n in marker.read_text().splitlines()
                     if n and "/" not in n and n not in (".", "..", MARKER)}

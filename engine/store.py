@@ -197,7 +197,7 @@ def write_results(path: Path, groups: dict[str, xr.Dataset], root_attrs: dict) -
         if not read.drop_encoding().identical(ds):
             raise integrity.IntegrityError(f"{path / staged}: the group read back differs "
                                            "from what was written; the old results are kept")
-        integrity.seal(path, staged, key, name=name)
+        integrity.seal(path, staged, key, name=name, bind=results_bind(root_attrs))
     old = [name for name in attrs[ownership.ENTRIES] if (path / name).is_dir()
            and name not in ownership.TEMPLATE_GROUPS
            and not name.startswith((ownership.STAGING, ownership.TRASH))]
@@ -220,6 +220,12 @@ def write_results(path: Path, groups: dict[str, xr.Dataset], root_attrs: dict) -
         set(attrs[ownership.ENTRIES]) | set(groups))})
     integrity.put_root(path, {**attrs, **root_attrs, ownership.RESULTS: list(groups)})
     consolidate(path)
+
+
+def results_bind(root: dict) -> str:
+    """What result groups' digests are bound to besides the store's identity: the blocks
+    they use (so results of another N from the same blocks do not pass)."""
+    return f":{root.get(ownership.USED, '')}"
 
 
 def set_attrs(path, attrs: dict, group: str = "") -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from reesens.engine import grid, integrity, ownership
+from reesens.engine import grid, integrity, ownership, store
 from reesens.engine.ownership import StoreError
 
 
@@ -105,7 +105,8 @@ def open_group(path: Path, group: str) -> xr.Dataset:
     if group not in finished_groups(path):
         raise StoreError(f"{path}: has no `{group}` group")
     root = reesens_root(path)
-    problems = integrity.check_group(path, group, integrity.key_of(root[integrity.IDENTITY]))
+    problems = integrity.check_group(path, group, integrity.key_of(root[integrity.IDENTITY]),
+                                     bind=store.results_bind(root))
     if problems:
         raise integrity.IntegrityError(
             f"{path}: {problems[0]}{_more(problems)}; "
@@ -176,6 +177,7 @@ def verify(path: Path) -> tuple[list[str], list[str]]:
             and isinstance(used, int) and 0 <= used <= done.size else done.size
         spare = int((~done[used:]).sum())
         done = done[:used]
+        beyond = {u: p for u, p in damaged.items() if u >= used}  # kept rows are read too
         damaged = {u: p for u, p in damaged.items() if u < used}
         intact = int(done.sum())
         missing = [u for u, p in damaged.items() if "missing" in p]
@@ -183,8 +185,8 @@ def verify(path: Path) -> tuple[list[str], list[str]]:
         lines.append(f"{unit}s: {intact} intact, {len(damaged) - len(missing)} corrupt, "
                      f"{len(missing)} missing, {not_done} not done (of {done.size})"
                      + (f"; {spare} more, not needed by the results, not done" if spare
-                        else ""))
-        found = [f"{unit} {u}: {p}" for u, p in sorted(damaged.items())]
+                        else "") + (f"; {len(beyond)} more damaged" if beyond else ""))
+        found = [f"{unit} {u}: {p}" for u, p in sorted({**damaged, **beyond}.items())]
         lines += [f"  {line}" for line in found]
         problems += found
         if not_done:
@@ -200,7 +202,8 @@ def verify(path: Path) -> tuple[list[str], list[str]]:
     for name in results if isinstance(results, list) else ():
         if name == "grid" or not isinstance(name, str):
             continue
-        found = integrity.check_group(path, name, key) if name in names and (
+        bind = store.results_bind(root_attrs)
+        found = integrity.check_group(path, name, key, bind=bind) if name in names and (
             path / name).is_dir() else [f"{name}: missing"]
         problems += found
         lines.append(f"{name}: " + ("; ".join(found) or "intact"))

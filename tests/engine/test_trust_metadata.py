@@ -14,6 +14,7 @@ import pytest
 import zarr
 
 from reesens.engine import cli, integrity, ownership, verify
+from reesens.engine import store as store_module
 from tests.engine.test_faults import _grid_study, _study
 from tests.engine.test_pipeline import _data_bytes
 
@@ -367,3 +368,108 @@ def test_an_immutable_chunk_of_old_results_is_named_and_left(pristine, tmp_path,
     assert not (store / "trash_sobol").exists()
     assert {k: v for k, v in _data_bytes(store).items()} == expected
 
+
+
+# --- results bound to their N, stores half-written, views of other readers ---------------
+
+def test_results_of_another_n_from_the_same_blocks_are_refused(pristine, tmp_path, capsys):
+    """A --target-ci store run again at a smaller N keeps its identity and its blocks;
+    its results of the larger N, put back (a backup restored), do not pass."""
+    store = tmp_path / "t.zarr"
+    study = pristine / "study.toml"
+    args = ["--quiet", "--workers", "1"]
+    assert cli.main(["run", str(study), "--out", str(store), *args, "--target-ci", "1e-4",
+                     "--max-n", "512"]) == 0
+    shutil.copytree(store / "sobol", tmp_path / "kept_sobol")
+    assert cli.main(["run", str(study), "--out", str(store), *args]) == 0
+    shutil.rmtree(store / "sobol")
+    shutil.copytree(tmp_path / "kept_sobol", store / "sobol")
+    store_module.consolidate(store)  # a view that matches, as a careful restorer writes
+    capsys.readouterr()
+    assert cli.main(["verify", str(store)]) == 1
+    assert "sobol/" in capsys.readouterr().out
+    assert cli.main(["show", str(store)]) == 2
+
+
+def test_a_users_array_in_a_group_not_yet_sealed_is_not_removed(pristine, tmp_path, capsys):
+    """A template group a killed run left unsealed holds an array reesens did not write
+    (no crc32c codec): the run refuses, naming it."""
+    store = _copy(pristine, "run", tmp_path)
+    _edit(store / "blocks", lambda m: m["attributes"].pop(integrity.SEAL))
+    zarr.create_array(store / "blocks" / "my_notes", shape=(4,), chunks=(2,), dtype="f8")
+    before = _tree(tmp_path, skip=["run.zarr/blocks/block_done"])
+    assert cli.main(["run", str(pristine / "study.toml"), "--out", str(store),
+                     *RUN_ARGS]) == 2
+    assert "blocks/my_notes" in capsys.readouterr().err
+    assert _tree(tmp_path, skip=["run.zarr/blocks/block_done"]) == before
+
+
+def test_an_array_whose_metadata_is_gone_is_repaired(pristine, tmp_path, capsys):
+    store = _copy(pristine, "run", tmp_path)
+    expected = _data_bytes(store)
+    (store / "sobol" / "sobol_S1" / "zarr.json").unlink()
+    assert cli.main(["verify", str(store)]) == 1
+    assert cli.main(["run", str(pristine / "study.toml"), "--out", str(store),
+                     *RUN_ARGS]) == 0
+    assert _data_bytes(store) == expected
+    assert cli.main(["verify", str(store)]) == 0
+
+
+def test_consolidated_views_other_readers_use_are_checked(pristine, tmp_path, capsys):
+    """A group's own consolidated view (read by plain xarray) and the root's, short of a
+    node, are found."""
+    store = _copy(pristine, "run", tmp_path)
+    entry = json.loads((store / "sobol" / "sobol_S1" / "zarr.json").read_text())
+    entry["attributes"]["scale_factor"] = 100
+    _edit(store / "sobol", lambda m: m.update(consolidated_metadata={
+        "kind": "inline", "must_understand": False, "metadata": {"sobol_S1": entry}}))
+    assert cli.main(["verify", str(store)]) == 1
+    store = _copy(pristine, "run", tmp_path / "second")
+    _edit(store, lambda m: m["consolidated_metadata"]["metadata"].pop("sobol/sobol_S1"))
+    assert cli.main(["verify", str(store)]) == 1
+    assert "consolidated view" in capsys.readouterr().out
+
+
+def test_with_an_edited_root_copies_named_like_staging_groups_are_not_taken(
+        pristine, tmp_path, capsys):
+    store = _copy(pristine, "run", tmp_path)
+    shutil.copytree(store / "sobol", store / "staging_sobol")
+    _edit(store, lambda m: m["attributes"].update(note="edited"))
+    before = _tree(tmp_path)
+    assert cli.main(["run", str(pristine / "study.toml"), "--out", str(store),
+                     *RUN_ARGS]) == 2
+    assert "staging_sobol" in capsys.readouterr().err
+    assert _tree(tmp_path) == before
+
+
+def test_kept_rows_past_the_blocks_the_results_use_are_verified(pristine, tmp_path, capsys):
+    store = tmp_path / "t.zarr"
+    study = pristine / "study.toml"
+    args = ["--quiet", "--workers", "1", "--keep-samples"]
+    assert cli.main(["run", str(study), "--out", str(store), *args, "--target-ci", "1e-4",
+                     "--max-n", "512"]) == 0
+    assert cli.main(["run", str(study), "--out", str(store), *args]) == 0
+    assert cli.main(["verify", str(store)]) == 0
+    chunk = store / "samples" / "A" / "c" / "6"
+    data = bytearray(chunk.read_bytes())
+    data[len(data) // 2] ^= 0x10
+    chunk.write_bytes(bytes(data))
+    assert cli.main(["verify", str(store)]) == 1
+    assert "block 6" in capsys.readouterr().out
+
+
+def test_report_and_export_write_nowhere_inside_a_store_nor_through_a_linked_marker(
+        pristine, tmp_path, capsys):
+    store = _copy(pristine, "run", tmp_path)
+    before = _tree(tmp_path)
+    assert cli.main(["export", str(store), "--out", str(store / "blocks" / "t.csv")]) == 2
+    assert cli.main(["report", str(store), "--out", str(store / "sobol" / "rep")]) == 2
+    assert _tree(tmp_path) == before
+    (tmp_path / "userfile").write_text("keep.txt\n")
+    (tmp_path / "D").mkdir()
+    (tmp_path / "D" / "keep.txt").write_text("mine")
+    (tmp_path / "D" / ".reesens-report").symlink_to(tmp_path / "userfile")
+    before = _tree(tmp_path)
+    assert cli.main(["report", str(store), "--out", str(tmp_path / "D")]) == 2
+    assert "a link, not a marker" in capsys.readouterr().err
+    assert _tree(tmp_path) == before
