@@ -37,7 +37,10 @@ BOOKKEEPING_DIMS = {"chunk", "chunk_member"}
 def open_cube(path) -> xr.Dataset:
     """The cube of a grid store, lazily opened (dask arrays, one per stored chunk)."""
     parallel.sync_dask()
-    return cube_of(xr.open_zarr(path, group=GROUP, consolidated=False))
+    cube = cube_of(xr.open_zarr(path, group=GROUP, consolidated=False))
+    order = ownership.read_root(Path(path)).get(integrity.IDENTITY, {}).get("outputs", [])
+    names = [n for n in order if n in cube.data_vars]  # the study's order, not zarr's listing
+    return cube[names + sorted(n for n in cube.data_vars if n not in names)]
 
 
 def cube_of(ds: xr.Dataset) -> xr.Dataset:

@@ -473,3 +473,16 @@ def test_report_and_export_write_nowhere_inside_a_store_nor_through_a_linked_mar
     assert cli.main(["report", str(store), "--out", str(tmp_path / "D")]) == 2
     assert "a link, not a marker" in capsys.readouterr().err
     assert _tree(tmp_path) == before
+
+
+def test_a_grid_store_is_shown_the_same_in_every_process(tmp_path):
+    """The audit grid (several code outputs), shown in processes of other hash seeds."""
+    study = tmp_path / "audit.toml"
+    study.write_text((ROOT / "studies" / "paper_audit_grid.toml").read_text()
+                     .replace("21]", "3]").replace("20]", "4]").replace("37]", "5]"))
+    store = tmp_path / "audit.zarr"
+    assert cli.main(["grid", str(study), "--out", str(store), "--quiet"]) == 0
+    shown = {subprocess.run([sys.executable, "-m", "reesens", "show", str(store)], cwd=ROOT,
+                            capture_output=True, env={**os.environ, "PYTHONHASHSEED": seed}
+                            ).stdout for seed in ("1", "2", "3", "4")}
+    assert len(shown) == 1 and next(iter(shown)).count(b"\n") >= 4, shown
