@@ -24,6 +24,16 @@ MORRIS = {"design": "morris", "trajectories": 300, "seed": 2}
 UNITS = {"B": 1, "kB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12, "PB": 1e15, "EB": 1e18}
 
 
+def refused_peak(study) -> int:
+    """Bytes traced at most while `validate` refuses the study (exit 2)."""
+    tracemalloc.start()
+    try:
+        assert cli.main(["validate", str(study)]) == 2
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
 def _written(store: Path) -> int:
     """Bytes of every file under a store."""
     return sum(p.stat().st_size for p in store.rglob("*") if p.is_file())
@@ -133,12 +143,7 @@ def test_a_morris_design_is_estimated_and_refused_when_it_cannot_fit(tmp_path, c
     assert re.search(r"Morris 1048576 trajectories on 4 levels, needs about \S+ \S+ of "
                      r"memory and \S+ \S+ of disk, roughly \S+ \w+ on \d+ workers?\)", out)
     monkeypatch.setattr(limits, "available_memory", lambda: 2**30)
-    tracemalloc.start()
-    try:
-        assert cli.main(["validate", str(study)]) == 2
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    peak = refused_peak(study)
     err = capsys.readouterr().err
     assert f"{study}: sampling.trajectories: the study needs about " in err
     assert "of memory" in err and "would fit" in err

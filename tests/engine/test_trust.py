@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +18,7 @@ import zarr
 from reesens.engine import blocks, cli, integrity, ownership, parallel, run, sobol
 from reesens.engine.study import parse
 from tests.engine.test_faults import _faulty, _grid_study, _study
+from tests.engine.test_limits import refused_peak
 from tests.engine.test_pipeline import _data_bytes, _woods_table
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -303,12 +303,7 @@ p = { linspace = [0.05, 0.95, 100] }
 def test_what_cannot_fit_is_refused_before_any_work(tmp_path, capsys, name, text, field,
                                                     resource):
     study = _huge(tmp_path, text, name)
-    tracemalloc.start()
-    try:
-        assert cli.main(["validate", str(study)]) == 2
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    peak = refused_peak(study)
     err = capsys.readouterr().err
     assert f"{study}: {field}: the study needs about " in err and f"of {resource}" in err
     assert "would fit" in err or "needs less" in err
