@@ -2,8 +2,8 @@
 import tempfile
 from pathlib import Path
 
-from reesens.engine import grid
-from reesens.engine.study import parse
+from reesens.runs import grid
+from reesens.study.schema import parse
 
 
 def _study(per_axis: int):

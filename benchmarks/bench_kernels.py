@@ -3,7 +3,7 @@ from pathlib import Path
 
 import numpy as np
 
-from reesens.engine.study import load
+from reesens.study.schema import load
 from reesens.kernels import woods
 
 BASELINE = Path(__file__).resolve().parents[1] / "studies" / "baseline.toml"

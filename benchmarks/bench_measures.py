@@ -5,8 +5,8 @@ import tempfile
 from pathlib import Path
 
 from benchmarks import compare_measures
-from reesens.engine import run
-from reesens.engine.study import load
+from reesens.runs import montecarlo as run
+from reesens.study.schema import load
 
 STUDY = Path(__file__).resolve().parents[1] / "studies" / "baseline.toml"
 

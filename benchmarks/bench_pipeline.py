@@ -3,8 +3,8 @@ analyze, store) at small N."""
 import tempfile
 from pathlib import Path
 
-from reesens.engine import run
-from reesens.engine.study import load
+from reesens.runs import montecarlo as run
+from reesens.study.schema import load
 
 BASELINE = Path(__file__).resolve().parents[1] / "studies" / "baseline.toml"
 

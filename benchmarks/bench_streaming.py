@@ -3,8 +3,10 @@ pipeline end to end."""
 import tempfile
 from pathlib import Path
 
-from reesens.engine import evaluate, run, sobol
-from reesens.engine.study import load
+from reesens.evaluate import cases as evaluate
+from reesens.runs import montecarlo as run
+from reesens.methods import sobol
+from reesens.study.schema import load
 from reesens.kernels.bootstrap import replicate_moments
 from reesens.kernels.saltelli import block_moments
 

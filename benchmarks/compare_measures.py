@@ -19,8 +19,8 @@ ALL = ["sobol", "pawn", "delta", "given_data"]
 
 def overhead(N: int, repeats: int = 3) -> dict:
     """{methods: [wall seconds]} of `repeats` alternating runs of the baseline at N."""
-    from reesens.engine import run
-    from reesens.engine.study import load
+    from reesens.runs import montecarlo as run
+    from reesens.study.schema import load
 
     study = ROOT / "studies" / "baseline.toml"
     times = {"sobol": [], "all": []}
@@ -42,8 +42,10 @@ def beside_salib(N: int, output: str = "mu_star") -> dict:
     (10 bootstrap resamples; its default is 100)."""
     from SALib.analyze import delta, pawn
 
-    from reesens.engine import evaluate, given_data, sampling
-    from reesens.engine.study import load
+    from reesens.evaluate import cases as evaluate
+    from reesens.methods import given_data
+    from reesens.design import sampling
+    from reesens.study.schema import load
 
     study = load(ROOT / "studies" / "baseline.toml", N=N, methods=ALL)
     out = evaluate.evaluate_points(study, 0, N)

@@ -26,7 +26,7 @@ def plain_salib(study):
     from SALib.analyze import sobol as salib_analyze
     from SALib.sample import sobol as salib_sample
 
-    from reesens.engine import sampling
+    from reesens.design import sampling
     from tests import reference_numpy
 
     names = study.sampled_names
@@ -55,7 +55,7 @@ def plain_salib(study):
 
 def reesens_st(study):
     """Run the study with reesens on all cores into a temporary store; ST of china_payoff."""
-    from reesens.engine import run
+    from reesens.runs import montecarlo as run
 
     with tempfile.TemporaryDirectory() as tmp:
         groups = run.run(study, out=Path(tmp) / "run.zarr", workers=os.cpu_count(),
@@ -75,7 +75,7 @@ def timed(compute, **extra) -> None:
 
 def measure(pipeline, N):
     """Run one pipeline in this process; print JSON wall time, peak memory, one index."""
-    from reesens.engine.study import load
+    from reesens.study.schema import load
 
     study = load(STUDY, N=N, second_order=True)
     timed(lambda: reesens_st(study) if pipeline == "reesens"

@@ -32,7 +32,8 @@ def openturns_pipeline(study):
     """{series label: total indices} from OpenTURNS on reesens' rows."""
     import openturns as ot
 
-    from reesens.engine import evaluate, sobol
+    from reesens.evaluate import cases as evaluate
+    from reesens.methods import sobol
 
     ot.ResourceMap.SetAsBool("SobolIndicesAlgorithm-DefaultUseAsymptoticDistribution", True)
     D, N = len(study.sampled_names), study.N
@@ -56,8 +57,8 @@ def openturns_pipeline(study):
 
 
 # What each pipeline imports; measure() imports it before the clock starts.
-MODULES = {"reesens": ["reesens.engine.run"], "reesens-boot": ["reesens.engine.run"],
-           "openturns": ["openturns", "reesens.engine.evaluate", "reesens.engine.sobol"],
+MODULES = {"reesens": ["reesens.runs.montecarlo"], "reesens-boot": ["reesens.runs.montecarlo"],
+           "openturns": ["openturns", "reesens.evaluate.cases", "reesens.methods.sobol"],
            "salib": ["SALib.sample.sobol", "SALib.analyze.sobol", "tests.reference_numpy"]}
 
 
@@ -69,7 +70,7 @@ def measure(pipeline, N):
     import importlib
 
     from benchmarks.compare_pipeline import plain_salib, reesens_st, timed
-    from reesens.engine.study import load
+    from reesens.study.schema import load
 
     study = load(STUDY, N=N, second_order=True, estimator="streaming",
                  intervals="bootstrap" if pipeline == "reesens-boot" else None)

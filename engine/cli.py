@@ -17,10 +17,17 @@ import sys
 from contextlib import nullcontext
 from pathlib import Path
 
-from reesens.engine import export, grid, limits, parallel, report, run, store, verify
-from reesens.engine.integrity import IntegrityError
-from reesens.engine.ownership import StoreError
-from reesens.engine.study import ESTIMATORS, INTERVALS, METHODS, StudyError, load
+from reesens.present import export
+from reesens.runs import grid
+from reesens.runs import limits
+from reesens.execute import tasks as parallel
+from reesens.present import report
+from reesens.runs import montecarlo as run
+from reesens.store import layout as store
+from reesens.store import verify
+from reesens.store.integrity import IntegrityError
+from reesens.store.ownership import StoreError
+from reesens.study.schema import ESTIMATORS, INTERVALS, METHODS, StudyError, load
 
 EXPECTED = (StudyError, StoreError, IntegrityError, report.ReportError)
 # what to do about an OS error, by errno; {again}: how to carry on, by command (AGAIN)

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import zarr
 
-from reesens.engine import cli
+from reesens import cli
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDIES = ROOT / "studies"

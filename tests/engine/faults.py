@@ -20,7 +20,8 @@ from pathlib import Path
 
 import zarr.storage._local as local
 
-from reesens.engine import cli, ownership
+from reesens import cli
+from reesens.store import ownership
 
 
 def main(argv) -> int:
@@ -91,7 +92,7 @@ def whole_files(argv) -> int:
     `MODE:K`: at the K-th write, `before` sends this process SIGKILL before it begins,
     `torn` once half of the temporary file is written, and `enospc` raises that OSError
     there."""
-    from reesens.engine import files
+    from reesens.core import files
 
     fault, args = argv[0], argv[argv.index("--") + 1:]
     mode, count = fault.split(":", 1)

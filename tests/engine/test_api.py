@@ -11,7 +11,7 @@ import pytest
 import xarray as xr
 
 import reesens
-from reesens.engine.study import StudyError
+from reesens.study.schema import StudyError
 from reesens.kernels import registry
 from tests.engine.test_cli import ROOT, reesens as cli
 from tests.engine.test_first_day import _baseline

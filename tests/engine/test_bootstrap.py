@@ -9,10 +9,10 @@ from SALib.analyze import sobol as salib_analyze
 from SALib.sample import sobol as salib_sample
 from scipy.stats import poisson
 
-from reesens.engine import run
-from reesens.engine.ownership import StoreError
-from reesens.engine.streaming import Moments, Replicates, indices, merge_all
-from reesens.engine.study import StudyError, parse
+from reesens.runs import montecarlo as run
+from reesens.store.ownership import StoreError
+from reesens.methods.streaming import Moments, Replicates, indices, merge_all
+from reesens.study.schema import StudyError, parse
 from reesens.kernels.bootstrap import poisson_weights, replicate_moments
 from reesens.kernels.saltelli import Features, block_moments
 from tests.engine import ishigami

@@ -3,8 +3,8 @@ ratio of SALib's per-indicator numerators on the same rows, and their special ca
 import numpy as np
 import pytest
 
-from reesens.engine import run
-from reesens.engine.study import parse
+from reesens.runs import montecarlo as run
+from reesens.study.schema import parse
 from tests.engine.test_pipeline import _woods_table
 
 
@@ -69,7 +69,7 @@ def test_aggregated_indices_are_bounded_and_drive_the_summary(tmp_path):
     indicators = [o for o in groups["sobol"]["output"].values.tolist() if o.startswith("eq==")]
     each = np.stack([groups["sobol"].sel(output=o)["sobol_ST_conf"].values for o in indicators])
     assert (hT >= each.min(axis=0)).all() and (hT <= 3 * each.max(axis=0)).all()
-    from reesens.engine import report
+    from reesens.present import report
     line = report.drivers(groups["sobol"])
     top = groups["sobol"]["param"].values[int(np.argmax(ST))]
     assert line.startswith(f"the equilibrium choice is driven by {top} (ST {ST.max():.2f} ± ")
@@ -81,7 +81,7 @@ def test_aggregated_indices_are_bounded_and_drive_the_summary(tmp_path):
 def test_the_delta_bound_on_made_up_indicators():
     """Three indicators with known indices, variances and half-widths: the aggregate and
     its bound sum_k w_k (h_k + |S_k - S| h_Vk / V_k), worked by hand."""
-    from reesens.engine import sobol
+    from reesens.methods import sobol
     study = parse(_woods_table())
     spec = [sobol.Series(f"eq=={m}", "eq", c, {}) for c, m in ((1, "a"), (2, "b"), (3, "c"))]
     V, hV = np.array([0.1, 0.2, 0.1]), np.array([0.01, 0.04, 0.02])

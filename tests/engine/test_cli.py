@@ -93,7 +93,7 @@ def test_grid_and_report_commands(tmp_path):
 
 def test_a_local_run_and_show_import_neither_dask_array_nor_distributed(tmp_path):
     # xarray would import dask.array (~0.9 s) and dask distributed (~0.7 s) for nothing
-    code = ("import sys; from reesens.engine import cli; "
+    code = ("import sys; from reesens import cli; "
             f"assert cli.main(['run', {str(BASELINE)!r}, '--n', '64', '--quiet', '--out', "
             f"{str(tmp_path / 's.zarr')!r}]) == 0; "
             f"assert cli.main(['show', {str(tmp_path / 's.zarr')!r}]) == 0; "
@@ -108,7 +108,7 @@ def test_a_local_run_and_show_import_neither_dask_array_nor_distributed(tmp_path
     for size in ("5]", "20]", "21]", "37]"):
         text = text.replace(size, "6]" if size != "37]" else "7]")
     study.write_text(text.replace('name = "paper_audit_grid"', 'name = "small_grid"'))
-    code = ("import sys; from reesens.engine import cli; "
+    code = ("import sys; from reesens import cli; "
             f"assert cli.main(['run', {str(BASELINE)!r}, '--n', '64', '--quiet', '--out', "
             f"{str(tmp_path / 't.zarr')!r}]) == 0; "
             f"assert cli.main(['grid', {str(study)!r}, '--quiet', '--out', "

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from reesens.engine import cli
+from reesens import cli
 from tests.engine.test_pipeline import _data_bytes
 from tests.engine.test_streaming import _metadata
 

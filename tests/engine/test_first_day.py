@@ -12,7 +12,7 @@ import pytest
 import xarray as xr
 import zarr
 
-from reesens.engine import labels
+from reesens.study import labels
 from tests.engine.test_cli import BASELINE, ROOT, reesens
 
 GRID_TWO_OPTIONS = """name = "two_options"
@@ -250,7 +250,7 @@ def test_one_import_name():
     """The distribution installs the package `reesens` only; `engine` is not importable."""
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
     assert all(p == "reesens" or p.startswith("reesens.") for p in config["packages"])
-    code = ("import importlib.util, reesens, reesens.engine, reesens.kernels; "
+    code = ("import importlib.util, reesens, reesens, reesens.kernels; "
             "print(importlib.util.find_spec('engine'), importlib.util.find_spec('kernels'))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           cwd=os.path.expanduser("~"), check=True)
@@ -279,8 +279,9 @@ def test_store_of_another_study_keeps_its_blocks(tmp_path):
 
 
 def test_counting_the_codes_of_a_large_grid_shows_progress(tmp_path, monkeypatch, capsys):
-    from reesens.engine import grid, report
-    from reesens.engine.study import load
+    from reesens.runs import grid
+    from reesens.present import report
+    from reesens.study.schema import load
     study = tmp_path / "two.toml"
     study.write_text(GRID_TWO_OPTIONS)
     grid.run_grid(load(study), out=tmp_path / "g.zarr", progress=False)

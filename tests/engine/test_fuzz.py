@@ -10,7 +10,7 @@ import tomli_w
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reesens.engine import cli
+from reesens import cli
 
 ROOT = Path(__file__).resolve().parents[2]
 STUDIES = {p.stem: tomllib.loads(p.read_text()) for p in (ROOT / "studies").glob("*.toml")}

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from reesens.engine import given_data, run
-from reesens.engine.study import StudyError, parse
+from reesens.methods import given_data
+from reesens.runs import montecarlo as run
+from reesens.study.schema import StudyError, parse
 from tests.engine import ishigami
 from tests.engine.test_pipeline import _woods_table
 

@@ -5,9 +5,10 @@ import pytest
 import xarray as xr
 import zarr
 
-from reesens.engine import grid, run
-from reesens.engine.ownership import StoreError
-from reesens.engine.study import StudyError, parse
+from reesens.runs import grid
+from reesens.runs import montecarlo as run
+from reesens.store.ownership import StoreError
+from reesens.study.schema import StudyError, parse
 from reesens.kernels import woods
 from tests import reference_numpy
 from tests.engine.test_pipeline import _data_bytes

@@ -8,8 +8,10 @@ import tomli_w
 from SALib.analyze import sobol as salib_analyze
 from SALib.sample import sobol as salib_sample
 
-from reesens.engine import cli, run, sampling
-from reesens.engine.study import StudyError, parse
+from reesens import cli
+from reesens.runs import montecarlo as run
+from reesens.design import sampling
+from reesens.study.schema import StudyError, parse
 from tests.engine import ishigami
 from tests.engine.test_pipeline import _woods_table
 from tests.engine.test_sampling import DISTRIBUTIONS, UNIFORM

@@ -12,8 +12,12 @@ import pytest
 import tomli_w
 import zarr
 
-from reesens.engine import blocks, cli, limits, morris, run
-from reesens.engine.study import parse
+from reesens.store import blocks
+from reesens import cli
+from reesens.runs import limits
+from reesens.runs import morris
+from reesens.runs import montecarlo as run
+from reesens.study.schema import parse
 from reesens.kernels import registry
 from tests.engine.test_pipeline import _woods_table
 

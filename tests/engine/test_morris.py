@@ -8,8 +8,11 @@ import zarr
 from SALib.analyze import morris as salib_analyze
 from SALib.sample import morris as salib_sample
 
-from reesens.engine import cli, morris, run, sampling
-from reesens.engine.study import StudyError, parse
+from reesens import cli
+from reesens.runs import morris
+from reesens.runs import montecarlo as run
+from reesens.design import sampling
+from reesens.study.schema import StudyError, parse
 from tests.engine import ishigami
 from tests.engine.test_pipeline import _data_bytes, _woods_table
 from tests.engine.test_trust import _damage
@@ -43,7 +46,7 @@ def test_measures_equal_salib_on_the_same_trajectories(tmp_path):
     ds = run.run(study, out=tmp_path / "m.zarr", progress=False)["morris"]
     x = ds["morris_rows"].values
     problem = sampling.salib_problem(study.sampled_names, study.sampled)
-    from reesens.engine import evaluate
+    from reesens.evaluate import cases as evaluate
     outputs = evaluate.evaluate_rows(study, x[None])
     for label in ("mu_star", "china_share", "eq==pool_nd_hedge"):
         name, _, meaning = label.partition("==")

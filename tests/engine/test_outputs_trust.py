@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from reesens.engine import cli, report
+from reesens import cli
+from reesens.present import report
 from tests.engine.test_faults import _grid_study
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -121,7 +122,7 @@ def test_export_is_the_same_bytes_in_every_process(stores, tmp_path):
     tables = [("baseline", group, "csv") for group in ("sobol", "pawn", "delta",
                                                         "given_data")]
     tables += [("partners", "sobol", "csv"), ("partners", "sobol", "parquet")]
-    code = ("import sys; from reesens.engine import cli\n"
+    code = ("import sys; from reesens import cli\n"
             "for store, group, out in zip(*[iter(sys.argv[1:])] * 3):\n"
             "    assert cli.main(['export', store, '--group', group, '--out', out]) == 0\n")
 

@@ -11,8 +11,10 @@ from SALib.analyze import sobol as salib_analyze
 from SALib.sample import sobol as salib_sample
 from scipy.stats import t
 
-from reesens.engine import run, sampling, sobol
-from reesens.engine.study import StudyError, parse
+from reesens.runs import montecarlo as run
+from reesens.design import sampling
+from reesens.methods import sobol
+from reesens.study.schema import StudyError, parse
 from tests.engine import ishigami
 from tests.engine.test_cli import BASELINE, reesens
 from tests.engine.test_streaming import PROBLEM, _moments

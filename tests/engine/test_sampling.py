@@ -3,8 +3,9 @@ import numpy as np
 import pytest
 from SALib.sample import sobol as salib_sample
 
-from reesens.engine import evaluate, sampling
-from reesens.engine.study import Distribution, parse
+from reesens.evaluate import cases as evaluate
+from reesens.design import sampling
+from reesens.study.schema import Distribution, parse
 from tests.engine import ishigami  # noqa: F401  (registers the model)
 
 DISTRIBUTIONS = [Distribution("unif", (0.1, 1.0)), Distribution("triang", (0.1, 2.0, 0.3)),

@@ -17,9 +17,11 @@ import zarr
 from SALib.analyze import sobol as salib_analyze
 from SALib.sample import sobol as salib_sample
 
-from reesens.engine import integrity, ownership, run
-from reesens.engine.streaming import Moments, indices, merge_all
-from reesens.engine.study import parse
+from reesens.store import integrity
+from reesens.store import ownership
+from reesens.runs import montecarlo as run
+from reesens.methods.streaming import Moments, indices, merge_all
+from reesens.study.schema import parse
 from reesens.kernels.qmc import sobol_points, sobol_state
 from reesens.kernels.saltelli import Features, block_moments
 from tests.engine import ishigami
@@ -353,7 +355,7 @@ def test_jobqueue_job_scripts_make_workers_single_threaded(kind):
     import dask
     import dask_jobqueue  # noqa: F401  (loads its default configuration first)
 
-    from reesens.engine import parallel
+    from reesens.execute import tasks as parallel
     config = {f"jobqueue.{kind}.cores": 4, f"jobqueue.{kind}.memory": "8GB"}
     with dask.config.set(config):
         cluster = parallel.jobqueue_cluster(kind)

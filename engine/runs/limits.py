@@ -34,10 +34,13 @@ from pathlib import Path
 
 import numpy as np
 
-from reesens.engine import evaluate, given_data, sampling, sobol
-from reesens.engine.parallel import EVAL_POINTS
-from reesens.engine.ownership import StoreError
-from reesens.engine.study import Study
+from reesens.evaluate import cases as evaluate
+from reesens.methods import given_data
+from reesens.design import sampling
+from reesens.methods import sobol
+from reesens.execute.tasks import EVAL_POINTS
+from reesens.store.ownership import StoreError
+from reesens.study.schema import Study
 from reesens.kernels.saltelli import Features
 
 FILE_BYTES = 4096  # a file system's block: the least a chunk file takes on disk
@@ -187,7 +190,7 @@ def results_disk(study: Study, *, groups: int, arrays: int, values: int,
     """Bytes of a store's metadata and results: `groups` groups of `arrays` arrays in all
     (each: its zarr.json and a chunk file at least, its copy in the root's consolidated
     metadata), `values` raw bytes of results, the study (twice: root and provenance)."""
-    from reesens.engine import store
+    from reesens.store import layout as store
     if study_bytes is None:
         study_bytes = len(store.study_json(study).encode())
     return (arrays * (2 * FILE_BYTES + META_BYTES) + values + groups * 2 * FILE_BYTES
@@ -199,7 +202,7 @@ def run_needs(study: Study, *, N: int, estimator: str, workers: int, keep_sample
     """Memory and disk a Monte Carlo run of the study at N base points per design needs
     (all `scramblings` designs of N points); `done`: blocks of this run already in its
     store, whose disk is taken; `target`: a --target-ci run (its convergence group)."""
-    from reesens.engine.run import MERGE_SLICE
+    from reesens.runs.montecarlo import MERGE_SLICE
     D, second = len(study.columns), study.second_order
     k = sampling.rows_per_point(D, second)
     R = study.scramblings
@@ -299,7 +302,7 @@ def morris_needs(study: Study, workers: int, *, done: int = 0,
                  scheduler: str = "threads") -> list[Need]:
     """Memory and disk a Morris run of the study needs (`done`: blocks of this run
     already in its store; `scheduler` "processes": each worker holds the design)."""
-    from reesens.engine.morris import TRAJECTORIES_PER_BLOCK
+    from reesens.runs.morris import TRAJECTORIES_PER_BLOCK
     P = len(study.sampled_names)
     drawn = study.trajectories
     T = study.optimal_trajectories or drawn
@@ -342,7 +345,7 @@ def morris_needs(study: Study, workers: int, *, done: int = 0,
 def grid_needs(study: Study, workers: int, done: int = 0) -> list[Need]:
     """Memory and disk a grid sweep of the study needs (`done`: chunks of this sweep
     already in its store)."""
-    from reesens.engine.grid import CHUNK_CELLS, EVAL_CELLS
+    from reesens.runs.grid import CHUNK_CELLS, EVAL_CELLS
     cells = grid_cells(study)
     itemsize = {v.name: np.dtype(v.dtype).itemsize for v in study.model.outputs}
     cell_bytes = sum(itemsize[name] for name in study.grid_outputs)
@@ -547,7 +550,7 @@ def units_done(path: Path, identity: dict, group: str, flag: str, first: int) ->
     """Units (blocks, grid chunks) among the first `first` that are flagged done in the
     store at `path` when it is the run `identity` or one with room for more of the same
     units (a larger total_blocks); 0 when there is no such store or it cannot be read."""
-    from reesens.engine import ownership
+    from reesens.store import ownership
     path = Path(path)
     if first <= 0 or not (path / "zarr.json").exists():
         return 0
@@ -619,14 +622,14 @@ def run_seconds(study: Study, *, N: int, estimator: str, workers: int, replicate
 
 def morris_blocks(study: Study) -> int:
     """Blocks of trajectories a Morris run writes."""
-    from reesens.engine.morris import TRAJECTORIES_PER_BLOCK
+    from reesens.runs.morris import TRAJECTORIES_PER_BLOCK
     return -(-(study.optimal_trajectories or study.trajectories) // TRAJECTORIES_PER_BLOCK)
 
 
 def morris_seconds(study: Study, workers: int, done: int = 0) -> float:
     """Wall seconds a Morris run takes, roughly, on `workers` workers: drawing (and
     selecting) the trajectories, evaluating them, the measures and their intervals."""
-    from reesens.engine.morris import TRAJECTORIES_PER_BLOCK
+    from reesens.runs.morris import TRAJECTORIES_PER_BLOCK
     P = len(study.sampled_names)
     T = study.optimal_trajectories or study.trajectories
     cases = math.prod(evaluate.case_shape(study))
@@ -647,7 +650,7 @@ def morris_seconds(study: Study, workers: int, done: int = 0) -> float:
 def grid_seconds(study: Study, workers: int, done: int = 0) -> float:
     """Wall seconds a grid sweep takes, roughly, on `workers` workers (`done`: chunks
     already in its store)."""
-    from reesens.engine.grid import CHUNK_CELLS
+    from reesens.runs.grid import CHUNK_CELLS
     cells = grid_cells(study)
     chunks = math.ceil(cells / CHUNK_CELLS)
     todo = max(0, chunks - done)

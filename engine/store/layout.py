@@ -22,12 +22,14 @@ import numpy as np
 import xarray as xr
 import zarr
 
-from reesens.engine import evaluate, integrity, ownership
-from reesens.engine.sobol import squeeze_cases
-from reesens.engine.study import Study
+from reesens.evaluate import cases as evaluate
+from reesens.store import integrity
+from reesens.store import ownership
+from reesens.methods.sobol import squeeze_cases
+from reesens.study.schema import Study
 
 PACKAGES = ("reesens", "numpy", "numba", "scipy", "SALib", "xarray", "dask", "zarr")
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 RESULTS = Path("results")  # default directory of the stores, relative to where one runs
 
 

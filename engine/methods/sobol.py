@@ -19,8 +19,11 @@ from statistics import NormalDist
 import numpy as np
 import xarray as xr
 
-from reesens.engine import evaluate, labels, sampling, streaming
-from reesens.engine.study import Study
+from reesens.evaluate import cases as evaluate
+from reesens.study import labels
+from reesens.design import sampling
+from reesens.methods import streaming
+from reesens.study.schema import Study
 
 
 @dataclass(frozen=True)
@@ -112,7 +115,7 @@ def salib_indices(study: Study, values: np.ndarray, reasons: np.ndarray, *,
 
     values: (*cases, series, rows); returns {quantity: (*cases, series, D[, D])}.
     """
-    from reesens.engine.parallel import Progress
+    from reesens.execute.tasks import Progress
 
     problem = sampling.salib_problem(study.sampled_names, study.sampled, study.param_groups)
     todo = [index for index in np.ndindex(*reasons.shape) if not reasons[index]]

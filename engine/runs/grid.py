@@ -22,10 +22,14 @@ import numpy as np
 import xarray as xr
 import zarr
 
-from reesens.engine import integrity, limits, ownership, parallel, store
-from reesens.engine.integrity import Units
-from reesens.engine.ownership import StoreError
-from reesens.engine.study import Study
+from reesens.store import integrity
+from reesens.runs import limits
+from reesens.store import ownership
+from reesens.execute import tasks as parallel
+from reesens.store import layout as store
+from reesens.store.integrity import Units
+from reesens.store.ownership import StoreError
+from reesens.study.schema import Study
 
 CHUNK_CELLS = 2**20  # cells per stored chunk (1 MiB of int8 codes)
 EVAL_CELLS = 2**16  # rows per model call inside a chunk

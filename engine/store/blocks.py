@@ -16,10 +16,13 @@ import numpy as np
 import xarray as xr
 import zarr
 
-from reesens.engine import evaluate, given_data, integrity, store
-from reesens.engine.integrity import Units
-from reesens.engine.sobol import squeeze_cases
-from reesens.engine.study import Study
+from reesens.evaluate import cases as evaluate
+from reesens.methods import given_data
+from reesens.store import integrity
+from reesens.store import layout as store
+from reesens.store.integrity import Units
+from reesens.methods.sobol import squeeze_cases
+from reesens.study.schema import Study
 from reesens.kernels.saltelli import STATISTICS_VERSION, Features
 
 STATISTICS = ("block_feature_mean", "block_feature_comoment", "block_row_stats")

@@ -27,9 +27,16 @@ from statistics import NormalDist
 import numpy as np
 import xarray as xr
 
-from reesens.engine import (blocks, evaluate, integrity, limits, ownership, parallel,
-                            sampling, sobol, store)
-from reesens.engine.study import Study
+from reesens.store import blocks
+from reesens.evaluate import cases as evaluate
+from reesens.store import integrity
+from reesens.runs import limits
+from reesens.store import ownership
+from reesens.execute import tasks as parallel
+from reesens.design import sampling
+from reesens.methods import sobol
+from reesens.store import layout as store
+from reesens.study.schema import Study
 
 TRAJECTORIES_PER_BLOCK = 64
 VALUES = "block_series_values"
@@ -141,7 +148,7 @@ def run_morris(study: Study, *, out=None, workers: int = 1, progress: bool = Tru
                overwrite: bool = False, resume: bool = False) -> dict:
     """Run the study's Morris design into its store (resuming one of the same run);
     returns {"morris": Dataset}."""
-    from reesens.engine.run import default_store, series_labels
+    from reesens.runs.montecarlo import default_store, series_labels
 
     start = time.perf_counter()
     path = ownership.output_path(out, default_store(study), resume=resume)

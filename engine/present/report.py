@@ -11,8 +11,11 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from reesens.engine import files, labels, ownership, verify
-from reesens.engine import store as store_module
+from reesens.core import files
+from reesens.study import labels
+from reesens.store import ownership
+from reesens.store import verify
+from reesens.store import layout as store_module
 
 
 def _cases(ds: xr.Dataset, variable: str = "sobol_ST"):
@@ -371,7 +374,7 @@ class _Figures:
         self.directory, self.fmt, self.dpi, self.saved = directory, fmt, dpi, []
 
     def add(self, fig, name: str, caption: str) -> None:
-        from reesens.engine import figures
+        from reesens.present import figures
         try:
             path = self.directory.write(f"{name}.{self.fmt}",
                                         lambda path: figures.save(fig, path, self.dpi))
@@ -504,7 +507,7 @@ def select_outputs(available: list[str], wanted) -> list[str]:
 
 def _sobol_report(store: Path, drawn: _Figures, has_convergence: bool, wanted,
                   has_samples: bool = False) -> list[str]:
-    from reesens.engine import figures  # imports matplotlib: only for reports
+    from reesens.present import figures
     sobol_ds = verify.open_group(store, "sobol")
     summary = verify.open_group(store, "summary")
     rows, N = int(summary.attrs["rows"]), sobol_ds.attrs["N"]
@@ -575,7 +578,7 @@ def _sobol_report(store: Path, drawn: _Figures, has_convergence: bool, wanted,
 def _measures_report(drawn: _Figures, measures: dict, sobol_ds: xr.Dataset, chosen
                      ) -> list[str]:
     """The PAWN and delta figure per case and the section on what the measures say."""
-    from reesens.engine import figures
+    from reesens.present import figures
     merged, key = _measures_merged(measures)
     attrs = next(iter(measures.values())).attrs
     if "pawn" in measures or "delta" in measures:
@@ -596,7 +599,7 @@ def _measures_report(drawn: _Figures, measures: dict, sobol_ds: xr.Dataset, chos
 
 def _morris_report(store: Path, drawn: _Figures, wanted) -> list[str]:
     """The mu_star-sigma plane per case and the ranking by mu_star of a Morris store."""
-    from reesens.engine import figures
+    from reesens.present import figures
     ds = verify.open_group(store, "morris")
     chosen = select_outputs(ds["output"].values.tolist(), wanted)
     T = int(ds.attrs["trajectories"])
@@ -628,7 +631,7 @@ def _behaviour(store: Path, drawn: _Figures, sobol_ds: xr.Dataset, chosen, dropp
     """Plots of the model's behaviour from the kept sample rows (--keep-samples): each
     continuous output against each parameter (first case), the outputs' distributions
     per case, and the share of each code conditional on each parameter (first case)."""
-    from reesens.engine import figures
+    from reesens.present import figures
     samples = verify.open_samples(store)
     params = [p for p in sobol_ds["param"].values.tolist() if p in samples]
     analysed = [o for o in dict.fromkeys(o.split("==")[0] for o in chosen if o not in dropped)
@@ -800,7 +803,7 @@ def _check_slices(cube: xr.Dataset, axes: list[str], slices: dict) -> None:
 
 def _grid_report(store: Path, drawn: _Figures, progress: bool, slices: dict,
                  wanted) -> list[str]:
-    from reesens.engine import figures  # imports matplotlib: only for reports
+    from reesens.present import figures
     cube = verify.open_grid(store)
     root = store_module.root_attrs(store)
     fixed = json.loads(root.get("fixed_parameters", "{}"))
@@ -908,7 +911,7 @@ def _code_counts(a: xr.DataArray, progress: bool = False) -> dict[int, int]:
     chunk at a time (with `progress`, a line or bar per chunk when there are many)."""
     import dask.array as da
 
-    from reesens.engine.parallel import Progress
+    from reesens.execute.tasks import Progress
 
     counts = np.zeros(1024, dtype=np.int64)
     data = da.asarray(a.data)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from reesens.engine import sampling
-from reesens.engine.study import Study
+from reesens.design import sampling
+from reesens.study.schema import Study
 
 
 def case_shape(study: Study) -> tuple[int, ...]:

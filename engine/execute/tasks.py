@@ -17,10 +17,12 @@ from functools import cache, partial
 
 import numpy as np
 
-from reesens.engine import blocks as store_blocks
-from reesens.engine import evaluate, given_data, sobol
-from reesens.engine.streaming import Moments, Replicates, merge_all
-from reesens.engine.study import Study
+from reesens.store import blocks as store_blocks
+from reesens.evaluate import cases as evaluate
+from reesens.methods import given_data
+from reesens.methods import sobol
+from reesens.methods.streaming import Moments, Replicates, merge_all
+from reesens.study.schema import Study
 from reesens.kernels.bootstrap import replicate_moments
 from reesens.kernels.saltelli import Features, block_moments
 

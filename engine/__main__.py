@@ -1,6 +1,6 @@
 """`python -m reesens`: the reesens command line."""
 import sys
 
-from reesens.engine.cli import command_line
+from reesens.cli import command_line
 
 sys.exit(command_line())

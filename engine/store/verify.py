@@ -13,8 +13,11 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from reesens.engine import grid, integrity, ownership, store
-from reesens.engine.ownership import StoreError
+from reesens.runs import grid
+from reesens.store import integrity
+from reesens.store import ownership
+from reesens.store import layout as store
+from reesens.store.ownership import StoreError
 
 
 def reesens_root(path: Path) -> dict:

@@ -16,8 +16,10 @@ from pathlib import Path
 
 import xarray as xr
 
-from reesens.engine import files, ownership, verify
-from reesens.engine.ownership import StoreError
+from reesens.core import files
+from reesens.store import ownership
+from reesens.store import verify
+from reesens.store.ownership import StoreError
 
 FORMATS = {"csv": ".csv", "parquet": ".parquet"}
 GROUPS = ("sobol", "convergence", "pawn", "delta", "given_data", "morris")

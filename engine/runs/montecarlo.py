@@ -13,10 +13,20 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from reesens.engine import (blocks, evaluate, given_data, integrity, limits, ownership,
-                            parallel, sampling, sobol, store, streaming, verify)
-from reesens.engine.ownership import StoreError
-from reesens.engine.study import Study
+from reesens.store import blocks
+from reesens.evaluate import cases as evaluate
+from reesens.methods import given_data
+from reesens.store import integrity
+from reesens.runs import limits
+from reesens.store import ownership
+from reesens.execute import tasks as parallel
+from reesens.design import sampling
+from reesens.methods import sobol
+from reesens.store import layout as store
+from reesens.methods import streaming
+from reesens.store import verify
+from reesens.store.ownership import StoreError
+from reesens.study.schema import Study
 from reesens.kernels.saltelli import Features
 
 MERGE_SLICE = 64  # blocks read back from the store at a time while merging
@@ -71,7 +81,7 @@ def run(study: Study, *, out=None, workers: int = 1, keep_samples: bool = False,
             raise StoreError(f"{study.path}: a Morris design keeps its rows in the `morris` "
                              "group and has no --target-ci; drop --keep-samples and "
                              "--target-ci")
-        from reesens.engine import morris
+        from reesens.runs import morris
         return morris.run_morris(study, out=out, workers=workers, progress=progress,
                                  command=command, scheduler=scheduler, client=client,
                                  overwrite=overwrite, resume=resume)

@@ -26,8 +26,8 @@ import re
 import tempfile
 from pathlib import Path
 
-from reesens.engine import integrity
-from reesens.engine.integrity import IDENTITY, META
+from reesens.store import integrity
+from reesens.store.integrity import IDENTITY, META
 
 COMMAND, RESULTS = "reesens_command", "reesens_results"
 ENTRIES = "reesens_entries"  # root attribute: the top-level groups reesens created here

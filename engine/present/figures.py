@@ -24,7 +24,8 @@ from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.colors import BoundaryNorm, ListedColormap  # noqa: E402
 from matplotlib.patches import Patch, Rectangle  # noqa: E402
 
-from reesens.engine import files, labels  # noqa: E402
+from reesens.core import files
+from reesens.study import labels
 
 DPI = 150
 FORMATS = ("png", "pdf", "svg")

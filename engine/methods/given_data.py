@@ -53,8 +53,9 @@ from statistics import NormalDist
 import numpy as np
 import xarray as xr
 
-from reesens.engine import evaluate, sampling
-from reesens.engine.study import Study
+from reesens.evaluate import cases as evaluate
+from reesens.design import sampling
+from reesens.study.schema import Study
 from reesens.kernels.counts import ab_slices, add_slice_counts
 
 COUNT_METHODS = ("pawn", "delta", "given_data")  # the methods that read the counts
@@ -350,7 +351,7 @@ def datasets(study: Study, edges: Edges, designs: list, series_labels,
     POWERS)), `rows` A and B rows per case in all; given_data on `series_labels` (the
     sobol group's outputs: continuous outputs, code aggregates, indicators
     "name==meaning")."""
-    from reesens.engine.sobol import series_spec, squeeze_cases
+    from reesens.methods.sobol import series_spec, squeeze_cases
 
     dims, coords = evaluate.case_coords(study)
     shape = evaluate.case_shape(study)
@@ -413,7 +414,7 @@ def datasets(study: Study, edges: Edges, designs: list, series_labels,
 def _given_data_dataset(study, edges, designs, series_labels, missing, common, spec):
     """The given_data group on (cases, output = series_labels, param), from the counts
     and sums of each independent design (one, or `scramblings`)."""
-    from reesens.engine.sobol import _over_designs
+    from reesens.methods.sobol import _over_designs
 
     dims, coords = evaluate.case_coords(study)
     shape = evaluate.case_shape(study)

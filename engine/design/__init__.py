@@ -1,0 +1,1 @@
+"""Stage 2, the design: which points of the parameter box a run evaluates."""

@@ -1,0 +1,1 @@
+"""Stage 4, the sensitivity methods: per-block statistics and their results."""

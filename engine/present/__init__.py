@@ -1,0 +1,1 @@
+"""Stage 8, presentation: report, figures and exported tables."""

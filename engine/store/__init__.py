@@ -1,0 +1,1 @@
+"""Stage 5, the store: integrity, ownership, layout, blocks and verification."""
