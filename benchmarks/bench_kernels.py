@@ -2,9 +2,8 @@
 from pathlib import Path
 
 import numpy as np
-
-from reesens.study.schema import load
 from reesens.kernels import woods
+from reesens.study.schema import load
 
 BASELINE = Path(__file__).resolve().parents[1] / "studies" / "baseline.toml"
 

@@ -4,11 +4,11 @@ import tempfile
 from pathlib import Path
 
 from reesens.evaluate import cases as evaluate
-from reesens.runs import montecarlo as run
-from reesens.methods import sobol
-from reesens.study.schema import load
+from reesens.evaluate import series
 from reesens.kernels.bootstrap import replicate_moments
 from reesens.kernels.saltelli import block_moments
+from reesens.runs import montecarlo as run
+from reesens.study.schema import load
 
 STUDY = Path(__file__).resolve().parents[1] / "studies" / "baseline.toml"
 
@@ -21,7 +21,7 @@ class StreamingReduction:
 
     def setup(self, second_order):
         study = load(STUDY, N=2**11, second_order=second_order)
-        values = sobol.series_values(sobol.series_spec(study),
+        values = series.series_values(series.series_spec(study),
                                      evaluate.evaluate_points(study, 0, 2**11))
         self.Y = values.reshape(-1, values.shape[-1])
         self.D = len(study.sampled_names)

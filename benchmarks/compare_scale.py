@@ -31,15 +31,14 @@ STUDY = ROOT / "studies" / "baseline.toml"
 def openturns_pipeline(study):
     """{series label: total indices} from OpenTURNS on reesens' rows."""
     import openturns as ot
-
     from reesens.evaluate import cases as evaluate
-    from reesens.methods import sobol
+    from reesens.evaluate import series
 
     ot.ResourceMap.SetAsBool("SobolIndicesAlgorithm-DefaultUseAsymptoticDistribution", True)
     D, N = len(study.sampled_names), study.N
     out = evaluate.evaluate_points(study, 0, N)
-    spec = sobol.series_spec(study)
-    values = sobol.series_values(spec, out).reshape(len(spec), N, 2 * D + 2)
+    spec = series.series_spec(study)
+    values = series.series_values(spec, out).reshape(len(spec), N, 2 * D + 2)
     X = out["_params"][0].reshape(N, 2 * D + 2, D)
     # OpenTURNS' layout: A, B, E_1..E_D (A with column i from B), C_1..C_D (B with A's i)
     order = [0, 2 * D + 1, *range(1, D + 1), *range(D + 1, 2 * D + 1)]
@@ -69,8 +68,9 @@ def measure(pipeline, N):
     sys.path.insert(0, str(ROOT))
     import importlib
 
-    from benchmarks.compare_pipeline import plain_salib, reesens_st, timed
     from reesens.study.schema import load
+
+    from benchmarks.compare_pipeline import plain_salib, reesens_st, timed
 
     study = load(STUDY, N=N, second_order=True, estimator="streaming",
                  intervals="bootstrap" if pipeline == "reesens-boot" else None)

@@ -17,11 +17,10 @@ import sys
 from contextlib import nullcontext
 from pathlib import Path
 
-from reesens.present import export
-from reesens.runs import grid
-from reesens.runs import limits
+from reesens.core import lazy_dask
 from reesens.execute import tasks as parallel
-from reesens.present import report
+from reesens.present import export, report
+from reesens.runs import grid, limits
 from reesens.runs import montecarlo as run
 from reesens.store import layout as store
 from reesens.store import verify
@@ -184,7 +183,7 @@ def _run(args, argv) -> int:
     finally:
         if client is not None:
             client.close()
-    path = args.out or run.default_store(study)
+    path = args.out or store.default_store(study)
     if "morris" in groups:
         print(report.morris_table(groups["morris"]))
         root = store.root_attrs(path)
@@ -236,7 +235,7 @@ def _validate(args) -> int:
     workers = os.cpu_count() or 1
     runs = []
     if study.sampled and study.design == "morris":
-        needs = limits.check_morris(study, run.default_store(study), workers)
+        needs = limits.check_morris(study, store.default_store(study), workers)
         T = study.optimal_trajectories or study.trajectories
         best = f" (the {T} most spread)" if study.optimal_trajectories else ""
         runs.append(f"{len(study.sampled)} sampled parameters, Morris {study.trajectories} "
@@ -249,7 +248,7 @@ def _validate(args) -> int:
             study.intervals == "bootstrap" else 0
         options = dict(N=study.N, estimator=estimator, workers=workers,
                        replicates=replicates)
-        needs = limits.check_run(study, run.default_store(study), keep_samples=False,
+        needs = limits.check_run(study, store.default_store(study), keep_samples=False,
                                  **options)
         blocks = study.scramblings * study.N // study.block_points
         runs.append(f"{len(study.sampled)} sampled parameters, N = {study.N}"
@@ -357,7 +356,7 @@ def main(argv=None) -> int:
     distributed = any(getattr(args, a, None) for a in ("scheduler_address", "scheduler_file",
                                                        "cluster"))
     try:
-        with nullcontext() if distributed else parallel.xarray_without_dask():
+        with nullcontext() if distributed else lazy_dask.xarray_without_dask():
             status = COMMANDS[args.command](args, argv)
         sys.stdout.flush()  # a reader that has gone (`| head`) fails here, not at exit
         return status

@@ -7,7 +7,7 @@ per combination of option values. Nothing here knows which model it runs.
 from __future__ import annotations
 
 import numpy as np
-
+import xarray as xr
 from reesens.design import sampling
 from reesens.study.schema import Study
 
@@ -80,3 +80,16 @@ def evaluate_rows(study: Study, rows: np.ndarray) -> dict[str, np.ndarray]:
     out = {name: a.reshape(*shape, n) for name, a in out.items()}
     out["_params"] = rows
     return out
+
+
+def squeeze_cases(ds: xr.Dataset, study: Study) -> xr.Dataset:
+    """Drop the case dimensions the study does not sweep (their value goes to attrs)."""
+    for dim, values, kept in case_dims(study):
+        if not kept:
+            ds = ds.isel({dim: 0}, drop=True)
+            if dim != "scenario":
+                ds.attrs[dim] = values[0]
+    return ds
+
+
+EVAL_POINTS = 2048  # base points evaluated at once inside a block: bounds a task's memory

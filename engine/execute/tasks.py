@@ -10,29 +10,24 @@ from __future__ import annotations
 import ctypes
 import os
 import signal
-import sys
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from contextlib import contextmanager
 from functools import cache, partial
 
 import numpy as np
-
-from reesens.store import blocks as store_blocks
+from reesens.core.progress import Progress
 from reesens.evaluate import cases as evaluate
-from reesens.methods import given_data
-from reesens.methods import sobol
-from reesens.methods.streaming import Moments, Replicates, merge_all
-from reesens.study.schema import Study
+from reesens.evaluate.series import series_values
 from reesens.kernels.bootstrap import replicate_moments
 from reesens.kernels.saltelli import Features, block_moments
+from reesens.methods import given_data
+from reesens.methods.streaming import Moments, Replicates, merge_all
+from reesens.store import blocks as store_blocks
+from reesens.study.schema import Study
 
 _TASK = "reesens-task"
 # Worker processes get one thread per numeric library: dask supplies the parallelism.
 SINGLE_THREADED = {name: "1" for name in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS",
                                           "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
-
-
-EVAL_POINTS = 2048  # base points evaluated at once inside a block: bounds a task's memory
 
 
 @cache
@@ -62,7 +57,7 @@ def blocks_task(study: Study, spec, edges, block_ids, path, keep_samples: bool,
     with engine.given_data `edges`, its per-slice counts), block b of the study's design
     as the store's block offset + b.
 
-    A block is evaluated EVAL_POINTS base points at a time and their statistics (and
+    A block is evaluated evaluate.EVAL_POINTS base points at a time and their statistics (and
     `replicates` bootstrap replicates') merged in order, so the bytes depend on the block
     size only.
     """
@@ -73,10 +68,10 @@ def blocks_task(study: Study, spec, edges, block_ids, path, keep_samples: bool,
     for block in block_ids:
         parts, boot, rows = [], [], []
         counts = None if edges is None else given_data.empty_counts(study, edges)
-        for start in range(block * bp, (block + 1) * bp, EVAL_POINTS):
-            points = min(EVAL_POINTS, (block + 1) * bp - start)
+        for start in range(block * bp, (block + 1) * bp, evaluate.EVAL_POINTS):
+            points = min(evaluate.EVAL_POINTS, (block + 1) * bp - start)
             out = evaluate.evaluate_points(study, start, points)
-            values = sobol.series_values(spec, out)  # (*cases, series, rows)
+            values = series_values(spec, out)  # (*cases, series, rows)
             series = values.reshape(-1, values.shape[-1])
             parts.append(Moments(features, points, *block_moments(series, D,
                                                                   study.second_order)))
@@ -109,7 +104,7 @@ def load_kernels(study: Study, spec) -> Future:
     in a process costs ~0.3 s, which then overlaps the store's set-up. Call .result()
     before running blocks on local threads."""
     def one_point():
-        values = sobol.series_values(spec, evaluate.evaluate_points(study, 0, 1))
+        values = series_values(spec, evaluate.evaluate_points(study, 0, 1))
         series, D = values.reshape(-1, values.shape[-1]), len(study.columns)
         block_moments(series, D, study.second_order)
         if study.intervals == "bootstrap":
@@ -120,30 +115,6 @@ def load_kernels(study: Study, spec) -> Future:
     future = pool.submit(one_point)
     pool.shutdown(wait=False)  # the thread ends with its one task
     return future
-
-
-class Progress:
-    """Finished units (blocks, grid chunks) out of `total`: tqdm on a terminal, "block k/n"
-    lines otherwise."""
-
-    def __init__(self, total: int, enabled: bool, done: int = 0, unit: str = "block"):
-        self.total, self.done, self.enabled, self.bar = total, done, enabled, None
-        self.unit = unit
-        if enabled and sys.stderr.isatty():
-            from tqdm import tqdm
-            self.bar = tqdm(total=total, initial=done, unit=unit, desc=f"{unit}s",
-                            file=sys.stderr)
-
-    def advance(self, n: int) -> None:
-        self.done += n
-        if self.bar is not None:
-            self.bar.update(n)
-        elif self.enabled:
-            print(f"{self.unit} {self.done}/{self.total}", file=sys.stderr, flush=True)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
 
 
 def run_blocks(study: Study, spec, todo, path, *, workers: int = 1, scheduler="threads",
@@ -238,49 +209,6 @@ def _run_processes(function, shared, groups, extra, keys, workers, progress) -> 
         # (~0.3 s) to look for a client
         return list(dask.compute(*tasks, scheduler=get, num_workers=workers,
                                  initializer=partial(die_with_parent, os.getpid())))
-
-
-def sync_dask() -> None:
-    """Import dask for xarray's lazy arrays (grid cubes), ending any xarray_without_dask.
-    Unless dask.distributed is imported (no client can exist without it), their computes
-    run in the calling thread and dask does not import distributed (~0.7 s) to look for a
-    client."""
-    from xarray.namedarray import pycompat
-    if getattr(pycompat._cached_duck_array_modules.get("dask"), "module", True) is None:
-        del pycompat._cached_duck_array_modules["dask"]  # xarray looks for dask again
-    import dask
-    import dask.local
-    if "distributed" not in sys.modules and dask.config.get("scheduler", None) is None:
-        dask.config.set(scheduler=dask.local.get_sync)
-
-
-@contextmanager
-def xarray_without_dask():
-    """Within: xarray takes dask for absent until sync_dask is called.
-
-    xarray asks of every array it wraps whether it is a dask array, and the first such
-    question imports dask.array when dask is installed (~0.9 s, most of a small run's
-    start-up). Only grid cubes are dask arrays in reesens, and they are opened after
-    sync_dask. This fills xarray's (private) cache of optional modules; where that cache
-    is not there, nothing changes but the start-up time.
-    """
-    try:
-        from xarray.namedarray import pycompat
-        modules = pycompat._cached_duck_array_modules
-        absent = object.__new__(pycompat.DuckArrayModule)
-        absent.module, absent.version, absent.type, absent.available = (
-            None, pycompat.Version("0"), (), False)
-    except (ImportError, AttributeError):
-        yield
-        return
-    seeded = "dask" not in modules and "dask.array" not in sys.modules
-    if seeded:
-        modules["dask"] = absent
-    try:
-        yield
-    finally:
-        if seeded and modules.get("dask") is absent:
-            del modules["dask"]
 
 
 def die_with_parent(parent: int) -> None:

@@ -52,11 +52,11 @@ from statistics import NormalDist
 
 import numpy as np
 import xarray as xr
-
-from reesens.evaluate import cases as evaluate
 from reesens.design import sampling
-from reesens.study.schema import Study
+from reesens.evaluate import cases as evaluate
+from reesens.evaluate.series import series_spec
 from reesens.kernels.counts import ab_slices, add_slice_counts
+from reesens.study.schema import Study
 
 COUNT_METHODS = ("pawn", "delta", "given_data")  # the methods that read the counts
 PILOT_POINTS = 4096  # base points whose A and B rows fix a continuous output's bin edges
@@ -351,7 +351,6 @@ def datasets(study: Study, edges: Edges, designs: list, series_labels,
     POWERS)), `rows` A and B rows per case in all; given_data on `series_labels` (the
     sobol group's outputs: continuous outputs, code aggregates, indicators
     "name==meaning")."""
-    from reesens.methods.sobol import series_spec, squeeze_cases
 
     dims, coords = evaluate.case_coords(study)
     shape = evaluate.case_shape(study)
@@ -408,7 +407,7 @@ def datasets(study: Study, edges: Edges, designs: list, series_labels,
     if "given_data" in study.methods:
         out["given_data"] = _given_data_dataset(study, edges, designs, series_labels,
                                                 missing, common, series_spec(study))
-    return {g: squeeze_cases(ds, study) for g, ds in out.items()}
+    return {g: evaluate.squeeze_cases(ds, study) for g, ds in out.items()}
 
 
 def _given_data_dataset(study, edges, designs, series_labels, missing, common, spec):

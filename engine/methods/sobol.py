@@ -13,64 +13,17 @@ from __future__ import annotations
 
 import math
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
 from statistics import NormalDist
 
 import numpy as np
 import xarray as xr
-
-from reesens.evaluate import cases as evaluate
-from reesens.study import labels
+from reesens.core.progress import Progress
 from reesens.design import sampling
+from reesens.evaluate import cases as evaluate
+from reesens.evaluate.series import Series
 from reesens.methods import streaming
+from reesens.study import labels
 from reesens.study.schema import Study
-
-
-@dataclass(frozen=True)
-class Series:
-    """One analysed output: `output` itself, or the indicator of `code` when it is set."""
-
-    label: str
-    output: str
-    code: int | None
-    attrs: dict
-
-
-def series_spec(study: Study) -> list[Series]:
-    """Every candidate series, in the study's output order."""
-    spec = []
-    for var in study.model.outputs:
-        if var.name not in study.outputs:
-            continue
-        if not var.flag_values:
-            spec.append(Series(var.name, var.name, None, var.attrs()))
-            continue
-        for code, meaning in zip(var.flag_values, var.flag_meanings):
-            spec.append(Series(f"{var.name}=={meaning}", var.name, code, {
-                "long_name": f"indicator that {var.name} is {meaning} ({code})", "units": "1"}))
-    order = {name: i for i, name in enumerate(study.outputs)}
-    return sorted(spec, key=lambda s: order[s.output])
-
-
-def series_values(spec: list[Series], outputs: dict[str, np.ndarray]) -> np.ndarray:
-    """float64 (*case_shape, series, rows) from model outputs {name: (*case_shape, rows)}."""
-    first = outputs[spec[0].output]
-    values = np.empty((*first.shape[:-1], len(spec), first.shape[-1]))
-    for i, s in enumerate(spec):  # written in place: no temporary per series
-        if s.code is None:
-            values[..., i, :] = outputs[s.output]
-        else:
-            np.equal(outputs[s.output], s.code, out=values[..., i, :])
-    return values
-
-
-def kept_series(spec: list[Series], row_max: np.ndarray) -> np.ndarray:
-    """bool (series,): continuous outputs, and indicators of codes that occur in some case.
-
-    row_max: (*case_shape, series) largest value of each series.
-    """
-    occurs = (row_max.reshape(-1, len(spec)) > 0).any(axis=0)
-    return np.array([s.code is None or occurs[i] for i, s in enumerate(spec)])
 
 
 def skip_reasons(rows: np.ndarray, total_rows: int) -> np.ndarray:
@@ -115,8 +68,6 @@ def salib_indices(study: Study, values: np.ndarray, reasons: np.ndarray, *,
 
     values: (*cases, series, rows); returns {quantity: (*cases, series, D[, D])}.
     """
-    from reesens.execute.tasks import Progress
-
     problem = sampling.salib_problem(study.sampled_names, study.sampled, study.param_groups)
     todo = [index for index in np.ndindex(*reasons.shape) if not reasons[index]]
     arrays = _empty(study, reasons.shape)
@@ -356,14 +307,6 @@ def sobol_dataset(study: Study, spec: list[Series], arrays: dict, reasons: np.nd
             [s.attrs[key] for s in spec], dtype=object),
             {"long_name": f"{meaning} of the output", "units": "1"})
     ds.attrs["estimator"] = estimator
-    return squeeze_cases(ds, study)
+    return evaluate.squeeze_cases(ds, study)
 
 
-def squeeze_cases(ds: xr.Dataset, study: Study) -> xr.Dataset:
-    """Drop the case dimensions the study does not sweep (their value goes to attrs)."""
-    for dim, values, kept in evaluate.case_dims(study):
-        if not kept:
-            ds = ds.isel({dim: 0}, drop=True)
-            if dim != "scenario":
-                ds.attrs[dim] = values[0]
-    return ds

@@ -14,11 +14,9 @@ replicates, with Poisson(1) weights per base point in place of resampling
 from __future__ import annotations
 
 from dataclasses import dataclass
-
 from statistics import NormalDist
 
 import numpy as np
-
 from reesens.kernels.saltelli import Features
 
 

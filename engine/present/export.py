@@ -15,10 +15,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import xarray as xr
-
 from reesens.core import files
-from reesens.store import ownership
-from reesens.store import verify
+from reesens.store import ownership, verify
 from reesens.store.ownership import StoreError
 
 FORMATS = {"csv": ".csv", "parquet": ".parquet"}

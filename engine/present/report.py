@@ -10,12 +10,11 @@ from pathlib import Path
 
 import numpy as np
 import xarray as xr
-
 from reesens.core import files
-from reesens.study import labels
-from reesens.store import ownership
-from reesens.store import verify
+from reesens.core.progress import Progress
 from reesens.store import layout as store_module
+from reesens.store import ownership, verify
+from reesens.study import labels
 
 
 def _cases(ds: xr.Dataset, variable: str = "sobol_ST"):
@@ -911,7 +910,6 @@ def _code_counts(a: xr.DataArray, progress: bool = False) -> dict[int, int]:
     chunk at a time (with `progress`, a line or bar per chunk when there are many)."""
     import dask.array as da
 
-    from reesens.execute.tasks import Progress
 
     counts = np.zeros(1024, dtype=np.int64)
     data = da.asarray(a.data)

@@ -14,80 +14,21 @@ from __future__ import annotations
 import math
 import sys
 import time
-from dataclasses import dataclass
 from itertools import product
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
-import zarr
-
-from reesens.store import integrity
-from reesens.runs import limits
-from reesens.store import ownership
+from reesens.core.progress import Progress
+from reesens.design import grid as grid_design
+from reesens.design.grid import GridPlan
 from reesens.execute import tasks as parallel
+from reesens.runs import limits
+from reesens.store import cube, integrity, ownership
 from reesens.store import layout as store
 from reesens.store.integrity import Units
 from reesens.store.ownership import StoreError
 from reesens.study.schema import Study
-
-CHUNK_CELLS = 2**20  # cells per stored chunk (1 MiB of int8 codes)
-EVAL_CELLS = 2**16  # rows per model call inside a chunk
-GROUP = "grid"
-BOOKKEEPING = ("grid_chunk_done", "grid_chunk_digest")  # the store's, not the cube's
-BOOKKEEPING_DIMS = {"chunk", "chunk_member"}
-
-
-def open_cube(path) -> xr.Dataset:
-    """The cube of a grid store, lazily opened (dask arrays, one per stored chunk)."""
-    parallel.sync_dask()
-    cube = cube_of(xr.open_zarr(path, group=GROUP, consolidated=False))
-    order = ownership.read_root(Path(path)).get(integrity.IDENTITY, {}).get("outputs", [])
-    names = [n for n in order if n in cube.data_vars]  # the study's order, not zarr's listing
-    return cube[names + sorted(n for n in cube.data_vars if n not in names)]
-
-
-def cube_of(ds: xr.Dataset) -> xr.Dataset:
-    """The cube of an opened grid group: without the chunk flags, digests and their
-    coordinates."""
-    return ds.drop_vars([n for n in ds.variables
-                         if n in BOOKKEEPING or BOOKKEEPING_DIMS & set(ds[n].dims)])
-
-
-@dataclass(frozen=True)
-class GridPlan:
-    """The cube's layout: dims (swept options, then swept parameters), shape, chunks."""
-
-    dims: tuple[str, ...]
-    shape: tuple[int, ...]
-    chunks: tuple[int, ...]
-    n_options: int  # leading dims that are swept options
-
-    @classmethod
-    def of(cls, study: Study) -> "GridPlan":
-        options = [(o, len(study.options[o])) for o in study.options if o in study.swept]
-        axes = [(p, len(v)) for p, v in study.grid.items()]
-        chunks, cells = [], 1
-        for _, size in reversed(axes):  # trailing axes whole while they fit
-            take = size if cells * size <= CHUNK_CELLS else max(1, CHUNK_CELLS // cells)
-            chunks.append(take)
-            cells *= take
-        return cls(dims=tuple(d for d, _ in options + axes),
-                   shape=tuple(s for _, s in options + axes),
-                   chunks=(1,) * len(options) + tuple(reversed(chunks)),
-                   n_options=len(options))
-
-    @property
-    def chunk_counts(self) -> tuple[int, ...]:
-        return tuple(math.ceil(s / c) for s, c in zip(self.shape, self.chunks))
-
-    @property
-    def n_chunks(self) -> int:
-        return math.prod(self.chunk_counts)
-
-    def region(self, chunk: int) -> tuple[slice, ...]:
-        """The cube region of chunk number `chunk` (C order over the chunk grid)."""
-        return integrity.unit_region(self.shape, self.chunks, chunk)
 
 
 def default_store(study: Study) -> Path:
@@ -129,14 +70,14 @@ def template(study: Study, plan: GridPlan) -> tuple[xr.Dataset, dict]:
 
 def grid_units(study: Study) -> Units:
     """The arrays a grid chunk fills, as paths from the store's root."""
-    return Units(f"{GROUP}/grid_chunk_done", f"{GROUP}/grid_chunk_digest",
-                 tuple(f"{GROUP}/{name}" for name in study.grid_outputs))
+    return Units(f"{cube.GROUP}/grid_chunk_done", f"{cube.GROUP}/grid_chunk_digest",
+                 tuple(f"{cube.GROUP}/{name}" for name in study.grid_outputs))
 
 
 def write_template(path, study: Study, plan: GridPlan) -> None:
     """The cube with every cell still to do, checksummed; the coordinates' digests go to
     the group's attributes."""
-    store.write_template_group(path, GROUP, *template(study, plan))
+    store.write_template_group(path, cube.GROUP, *template(study, plan))
 
 
 def evaluate_chunk(study: Study, plan: GridPlan, chunk: int) -> dict[str, np.ndarray]:
@@ -149,7 +90,7 @@ def evaluate_chunk(study: Study, plan: GridPlan, chunk: int) -> dict[str, np.nda
     axes = [np.asarray(study.grid[p])[sl]
             for p, sl in zip(plan.dims[plan.n_options:], region[plan.n_options:])]
     shape = tuple(len(a) for a in axes)
-    split = next(k for k in range(len(shape) + 1) if math.prod(shape[k:]) <= EVAL_CELLS)
+    split = next(k for k in range(len(shape) + 1) if math.prod(shape[k:]) <= grid_design.EVAL_CELLS)
     inner = shape[split:]
     n = math.prod(inner)
     params = np.empty((n, len(model.params)), order="F")
@@ -178,7 +119,7 @@ def grid_task(study: Study, plan: GridPlan, chunk_ids, path) -> None:
     for chunk in chunk_ids:
         values = evaluate_chunk(study, plan, chunk)
         integrity.write_unit(path, units, chunk,
-                             {f"{GROUP}/{name}": v for name, v in values.items()})
+                             {f"{cube.GROUP}/{name}": v for name, v in values.items()})
 
 
 def identity(study: Study, plan: GridPlan) -> dict:
@@ -202,19 +143,19 @@ def run_grid(study: Study, *, out=None, workers: int = 1, scheduler: str = "thre
     path = ownership.output_path(out, default_store(study), resume=resume)
     plan = GridPlan.of(study)
     limits.check_grid(study, path, workers, limits.units_done(
-        path, identity(study, plan), GROUP, "grid_chunk_done", plan.n_chunks))
+        path, identity(study, plan), cube.GROUP, "grid_chunk_done", plan.n_chunks))
     with ownership.StoreLock(path):
         path.mkdir(exist_ok=True)
         resumed = ownership.open_or_create(
             path, identity(study, plan), lambda p: write_template(p, study, plan),
-            groups=(GROUP,), overwrite=overwrite,
+            groups=(cube.GROUP,), overwrite=overwrite,
             command=command or f"reesens grid {study.path} --out {path}")
-        done, damaged = integrity.verified_units(path, GROUP, check=resumed)
+        done, damaged = integrity.verified_units(path, cube.GROUP, check=resumed)
         for chunk, problem in sorted(damaged.items()):
             print(f"{path}: grid chunk {chunk}: {problem}; recomputing it", file=sys.stderr)
         todo = [int(c) for c in np.flatnonzero(~done)]
         groups = [todo[i:i + chunks_per_task] for i in range(0, len(todo), chunks_per_task)]
-        bar = parallel.Progress(plan.n_chunks, progress, int(done.sum()), unit="chunk")
+        bar = Progress(plan.n_chunks, progress, int(done.sum()), unit="chunk")
         try:
             parallel.run_tasks(grid_task, (study, plan), groups, (str(path),),
                                name=study.name, workers=workers, scheduler=scheduler,
@@ -222,10 +163,10 @@ def run_grid(study: Study, *, out=None, workers: int = 1, scheduler: str = "thre
         finally:
             bar.close()
         attrs = {**store.common_provenance(study), "cells": int(math.prod(plan.shape))}
-        store.set_attrs(path, attrs, GROUP)
+        store.set_attrs(path, attrs, cube.GROUP)
         store.set_attrs(path, {**attrs, **store.invocation(
             command=command, wall_seconds=time.perf_counter() - start, resumed=resumed),
-            ownership.RESULTS: [GROUP]})
+            ownership.RESULTS: [cube.GROUP]})
         store.consolidate(path)
-    return open_cube(path)
+    return cube.open_cube(path)
 

@@ -1,7 +1,7 @@
 """What a study needs of this machine, estimated before any work, and refusals of what
 cannot fit.
 
-A Monte Carlo run needs memory for each worker's block (EVAL_POINTS base points of rows
+A Monte Carlo run needs memory for each worker's block (evaluate.EVAL_POINTS base points of rows
 evaluated at a time, a block's kept rows, its bootstrap replicates, its per-slice counts),
 for merging the stored block statistics and counts and computing the measures from them,
 and with the SALib estimator for every row of every series; it needs disk for every
@@ -33,15 +33,18 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
-
-from reesens.evaluate import cases as evaluate
-from reesens.methods import given_data
+from reesens.design import grid as grid_design
+from reesens.design import morris as morris_design
 from reesens.design import sampling
-from reesens.methods import sobol
-from reesens.execute.tasks import EVAL_POINTS
+from reesens.evaluate import cases as evaluate
+from reesens.evaluate import series as series_spec_of
+from reesens.kernels.saltelli import Features
+from reesens.methods import given_data
+from reesens.store import layout as store
+from reesens.store import ownership
+from reesens.store.blocks import MERGE_SLICE
 from reesens.store.ownership import StoreError
 from reesens.study.schema import Study
-from reesens.kernels.saltelli import Features
 
 FILE_BYTES = 4096  # a file system's block: the least a chunk file takes on disk
 META_BYTES = 2048  # an array's metadata in the root's consolidated copy (< 1.1 kB measured)
@@ -131,7 +134,7 @@ def free_disk(path: Path) -> int:
 def salib_memory(study: Study, N: int, workers: int) -> int:
     """Bytes the SALib estimator needs: every row of every series, and SALib's bootstrap."""
     D = len(study.columns)
-    series = math.prod(evaluate.case_shape(study)) * len(sobol.series_spec(study))
+    series = math.prod(evaluate.case_shape(study)) * len(series_spec_of.series_spec(study))
     rows = N * sampling.rows_per_point(D, study.second_order) * series * 8
     bootstrap = (96 if study.second_order else 64) * N * study.resamples  # SALib 1.6, measured
     return rows + min(workers, series) * bootstrap
@@ -190,7 +193,6 @@ def results_disk(study: Study, *, groups: int, arrays: int, values: int,
     """Bytes of a store's metadata and results: `groups` groups of `arrays` arrays in all
     (each: its zarr.json and a chunk file at least, its copy in the root's consolidated
     metadata), `values` raw bytes of results, the study (twice: root and provenance)."""
-    from reesens.store import layout as store
     if study_bytes is None:
         study_bytes = len(store.study_json(study).encode())
     return (arrays * (2 * FILE_BYTES + META_BYTES) + values + groups * 2 * FILE_BYTES
@@ -202,13 +204,12 @@ def run_needs(study: Study, *, N: int, estimator: str, workers: int, keep_sample
     """Memory and disk a Monte Carlo run of the study at N base points per design needs
     (all `scramblings` designs of N points); `done`: blocks of this run already in its
     store, whose disk is taken; `target`: a --target-ci run (its convergence group)."""
-    from reesens.runs.montecarlo import MERGE_SLICE
     D, second = len(study.columns), study.second_order
     k = sampling.rows_per_point(D, second)
     R = study.scramblings
     cases = math.prod(evaluate.case_shape(study))
     scenarios = len(study.scenario_items())
-    spec = sobol.series_spec(study)
+    spec = series_spec_of.series_spec(study)
     series = cases * len(spec)
     outputs = cases * len(study.outputs)
     ft = Features(D, second)
@@ -225,7 +226,7 @@ def run_needs(study: Study, *, N: int, estimator: str, workers: int, keep_sample
     counted = counts + sums
     members = 3 + (3 if replicates else 0) + (2 if counted else 0) \
         + (P + len(study.outputs) if keep_samples else 0) + (estimator == "salib")
-    chunk = min(bp, EVAL_POINTS)
+    chunk = min(bp, evaluate.EVAL_POINTS)
     rows_kept = keep_samples or estimator == "salib"
     merging = min(per, MERGE_SLICE)
     fewer = "a smaller N" + (" or fewer scramblings" if R > 1 else "")
@@ -302,15 +303,14 @@ def morris_needs(study: Study, workers: int, *, done: int = 0,
                  scheduler: str = "threads") -> list[Need]:
     """Memory and disk a Morris run of the study needs (`done`: blocks of this run
     already in its store; `scheduler` "processes": each worker holds the design)."""
-    from reesens.runs.morris import TRAJECTORIES_PER_BLOCK
     P = len(study.sampled_names)
     drawn = study.trajectories
     T = study.optimal_trajectories or drawn
     scenarios = len(study.scenario_items())
     cases = math.prod(evaluate.case_shape(study))
-    series = cases * len(sobol.series_spec(study))
-    per = TRAJECTORIES_PER_BLOCK * (P + 1)
-    n_blocks = -(-T // TRAJECTORIES_PER_BLOCK)
+    series = cases * len(series_spec_of.series_spec(study))
+    per = morris_design.TRAJECTORIES_PER_BLOCK * (P + 1)
+    n_blocks = -(-T // morris_design.TRAJECTORIES_PER_BLOCK)
     todo = max(0, n_blocks - done)
     rows = 8 * T * (P + 1) * P  # one scenario's rows
     draw = MORRIS_COPIES * 8 * drawn * (P + 1) * P
@@ -345,11 +345,10 @@ def morris_needs(study: Study, workers: int, *, done: int = 0,
 def grid_needs(study: Study, workers: int, done: int = 0) -> list[Need]:
     """Memory and disk a grid sweep of the study needs (`done`: chunks of this sweep
     already in its store)."""
-    from reesens.runs.grid import CHUNK_CELLS, EVAL_CELLS
     cells = grid_cells(study)
     itemsize = {v.name: np.dtype(v.dtype).itemsize for v in study.model.outputs}
     cell_bytes = sum(itemsize[name] for name in study.grid_outputs)
-    chunks = math.ceil(cells / CHUNK_CELLS)
+    chunks = math.ceil(cells / grid_design.CHUNK_CELLS)
     todo = max(0, chunks - done)
     axis_bytes = 8 * sum(len(v) for v in study.grid.values())
     return [
@@ -357,8 +356,8 @@ def grid_needs(study: Study, workers: int, done: int = 0) -> list[Need]:
              + todo * (len(study.grid_outputs) + 2) * FILE_BYTES + axis_bytes,
              "grid", "a coarser grid (fewer values on some axis) or fewer grid.outputs"),
         Need("memory", "evaluating grid chunks (per worker)",
-             workers * (CHUNK_CELLS * cell_bytes
-                        + 2 * EVAL_CELLS * (len(study.model.params) + len(itemsize)) * 8)
+             workers * (grid_design.CHUNK_CELLS * cell_bytes
+                        + 2 * grid_design.EVAL_CELLS * (len(study.model.params) + len(itemsize)) * 8)
              + 64 * chunks, "grid", "a coarser grid"),
     ]
 
@@ -550,7 +549,6 @@ def units_done(path: Path, identity: dict, group: str, flag: str, first: int) ->
     """Units (blocks, grid chunks) among the first `first` that are flagged done in the
     store at `path` when it is the run `identity` or one with room for more of the same
     units (a larger total_blocks); 0 when there is no such store or it cannot be read."""
-    from reesens.store import ownership
     path = Path(path)
     if first <= 0 or not (path / "zarr.json").exists():
         return 0
@@ -593,7 +591,7 @@ def run_seconds(study: Study, *, N: int, estimator: str, workers: int, replicate
     k = sampling.rows_per_point(D, second)
     cases = math.prod(evaluate.case_shape(study))
     scenarios = len(study.scenario_items())
-    series = cases * len(sobol.series_spec(study))
+    series = cases * len(series_spec_of.series_spec(study))
     measured = cases * len(study.outputs)
     P = len(study.sampled_names)
     ft = Features(D, second)
@@ -622,22 +620,20 @@ def run_seconds(study: Study, *, N: int, estimator: str, workers: int, replicate
 
 def morris_blocks(study: Study) -> int:
     """Blocks of trajectories a Morris run writes."""
-    from reesens.runs.morris import TRAJECTORIES_PER_BLOCK
-    return -(-(study.optimal_trajectories or study.trajectories) // TRAJECTORIES_PER_BLOCK)
+    return -(-(study.optimal_trajectories or study.trajectories) // morris_design.TRAJECTORIES_PER_BLOCK)
 
 
 def morris_seconds(study: Study, workers: int, done: int = 0) -> float:
     """Wall seconds a Morris run takes, roughly, on `workers` workers: drawing (and
     selecting) the trajectories, evaluating them, the measures and their intervals."""
-    from reesens.runs.morris import TRAJECTORIES_PER_BLOCK
     P = len(study.sampled_names)
     T = study.optimal_trajectories or study.trajectories
     cases = math.prod(evaluate.case_shape(study))
     scenarios = len(study.scenario_items())
-    series = cases * len(sobol.series_spec(study))
-    n_blocks = -(-T // TRAJECTORIES_PER_BLOCK)
+    series = cases * len(series_spec_of.series_spec(study))
+    n_blocks = -(-T // morris_design.TRAJECTORIES_PER_BLOCK)
     todo = max(0, n_blocks - done)
-    rows = todo * TRAJECTORIES_PER_BLOCK * (P + 1)
+    rows = todo * morris_design.TRAJECTORIES_PER_BLOCK * (P + 1)
     draw = MORRIS_DRAW_S * study.trajectories + selection_seconds(
         study.trajectories, study.optimal_trajectories)
     parallel = rows * (model_row_seconds(study)[0] * cases + 8 * BYTE_S * series) \
@@ -650,9 +646,8 @@ def morris_seconds(study: Study, workers: int, done: int = 0) -> float:
 def grid_seconds(study: Study, workers: int, done: int = 0) -> float:
     """Wall seconds a grid sweep takes, roughly, on `workers` workers (`done`: chunks
     already in its store)."""
-    from reesens.runs.grid import CHUNK_CELLS
     cells = grid_cells(study)
-    chunks = math.ceil(cells / CHUNK_CELLS)
+    chunks = math.ceil(cells / grid_design.CHUNK_CELLS)
     todo = max(0, chunks - done)
     itemsize = {v.name: np.dtype(v.dtype).itemsize for v in study.model.outputs}
     cell_bytes = sum(itemsize[name] for name in study.grid_outputs)

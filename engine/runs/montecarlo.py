@@ -7,34 +7,24 @@ from __future__ import annotations
 import sys
 import time
 from dataclasses import replace
-from itertools import product
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
-
-from reesens.store import blocks
-from reesens.evaluate import cases as evaluate
-from reesens.methods import given_data
-from reesens.store import integrity
-from reesens.runs import limits
-from reesens.store import ownership
-from reesens.execute import tasks as parallel
+from reesens.core.progress import Progress
 from reesens.design import sampling
-from reesens.methods import sobol
+from reesens.evaluate import cases as evaluate
+from reesens.evaluate import series
+from reesens.execute import tasks as parallel
+from reesens.kernels.saltelli import Features
+from reesens.methods import given_data, sobol, streaming
+from reesens.runs import limits
+from reesens.store import blocks, integrity, ownership, verify
 from reesens.store import layout as store
-from reesens.methods import streaming
-from reesens.store import verify
 from reesens.store.ownership import StoreError
 from reesens.study.schema import Study
-from reesens.kernels.saltelli import Features
 
-MERGE_SLICE = 64  # blocks read back from the store at a time while merging
 TARGET_GROWTH = 64  # --target-ci without --max-n: N may grow to 64 N (half-widths ~ 1/8)
-
-
-def default_store(study: Study) -> Path:
-    return store.RESULTS / f"{study.name}.zarr"
 
 
 def choose_estimator(study: Study) -> str:
@@ -48,9 +38,9 @@ def merged_moments(path, study: Study, n_blocks: int, first: int = 0):
     features = Features(len(study.columns), study.second_order)
     total = boot = None
     end = first + n_blocks
-    for start in range(first, end, MERGE_SLICE):
+    for start in range(first, end, blocks.MERGE_SLICE):
         (mean, comoment, rows), replicates = blocks.read_statistics(
-            path, slice(start, min(end, start + MERGE_SLICE)))
+            path, slice(start, min(end, start + blocks.MERGE_SLICE)))
         for b in range(mean.shape[0]):
             one = streaming.Moments(features, study.block_points, mean[b], comoment[b],
                                     rows[b])
@@ -85,7 +75,7 @@ def run(study: Study, *, out=None, workers: int = 1, keep_samples: bool = False,
         return morris.run_morris(study, out=out, workers=workers, progress=progress,
                                  command=command, scheduler=scheduler, client=client,
                                  overwrite=overwrite, resume=resume)
-    path = ownership.output_path(out, default_store(study), resume=resume)
+    path = ownership.output_path(out, store.default_store(study), resume=resume)
     levels = [study.N]
     if target_ci is not None:
         max_N = max_N or TARGET_GROWTH * study.N
@@ -100,8 +90,8 @@ def run(study: Study, *, out=None, workers: int = 1, keep_samples: bool = False,
     if target_ci is not None and study.estimator == "salib":
         raise StoreError("--target-ci needs the streaming estimator's intervals; "
                          "drop --estimator salib")
-    spec = sobol.series_spec(study)
-    labels = series_labels(study, spec)
+    spec = series.series_spec(study)
+    labels = series.series_labels(study, spec)
     R = study.scramblings  # independent scramblings; design r is blocks [r * per, (r + 1) * per)
     per = levels[-1] // study.block_points
     total_blocks = R * per
@@ -133,7 +123,7 @@ def run(study: Study, *, out=None, workers: int = 1, keep_samples: bool = False,
         done, damaged = integrity.verified_units(path, "blocks", check=resumed)
         for block, problem in sorted(damaged.items()):
             print(f"{path}: block {block}: {problem}; recomputing it", file=sys.stderr)
-        bar = parallel.Progress(R * per, progress, int(done[:R * per].sum()))  # this run's
+        bar = Progress(R * per, progress, int(done[:R * per].sum()))  # this run's
         convergence = []
         if kernels is not None:
             kernels.result()
@@ -187,9 +177,9 @@ def _count_measures(path, study: Study, edges, n_level: int, per: int, labels) -
     designs = []
     for r in range(study.scramblings):
         counts = sums = None
-        for start in range(r * per, r * per + n_level, MERGE_SLICE):
+        for start in range(r * per, r * per + n_level, blocks.MERGE_SLICE):
             more = blocks.read_counts(path, slice(start, min(r * per + n_level,
-                                                             start + MERGE_SLICE)))
+                                                             start + blocks.MERGE_SLICE)))
             counts, sums = more if counts is None else (counts + more[0], sums + more[1])
         designs.append((counts, sums))
     rows = 2 * study.block_points * n_level * study.scramblings
@@ -213,19 +203,6 @@ def _room_in_store(path: Path, ident: dict) -> dict:
     return ident
 
 
-def series_labels(study: Study, spec) -> list[str]:
-    """The blocks group's `series` labels: each case's kept dim values and each series."""
-    cases = [" ".join(v for v in case if v) for case in _case_values(study)]
-    return [f"{c}{' ' if c else ''}{s.label}" for c in cases for s in spec]
-
-
-def _case_values(study: Study):
-    """Each case's kept dim values, in case_shape order (for series labels)."""
-    dims = evaluate.case_dims(study)
-    return [[v if kept else "" for (_, _, kept), v in zip(dims, values)]
-            for values in product(*(values for _, values, _ in dims))]
-
-
 def _indices(study, spec, moments, boot, values, estimator, workers, N, progress=False,
              scrambled=None):
     """(sobol dataset, summary dataset) at N base points (boot: bootstrap Replicates for
@@ -233,7 +210,7 @@ def _indices(study, spec, moments, boot, values, estimator, workers, N, progress
     scrambling's Moments, for intervals = "replicates"; moments: all rows merged)."""
     shape = evaluate.case_shape(study)
     rows = moments.rows.reshape(*shape, len(spec), 5)
-    kept = sobol.kept_series(spec, rows[..., 4])
+    kept = series.kept_series(spec, rows[..., 4])
     total_rows = study.scramblings * N * sampling.rows_per_point(len(study.columns),
                                                                 study.second_order)
     reasons = sobol.skip_reasons(rows, total_rows)

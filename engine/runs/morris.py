@@ -6,7 +6,7 @@ The design is `SALib.sample.morris.sample` bit for bit (trajectories on a grid o
 levels, optionally the `optimal_trajectories` most spread of them): drawn once in the
 unit cube, where SALib draws and optimises it, then mapped to each scenario's
 distributions with SALib's own transform. Block b holds trajectories [b * m, (b + 1) * m),
-m = TRAJECTORIES_PER_BLOCK; each block's series values are written with their digests
+m = morris_design.TRAJECTORIES_PER_BLOCK; each block's series values are written with their digests
 and then flagged done (engine.integrity), so a killed run resumes with the blocks not
 done, on any number of workers, to the same bytes.
 
@@ -26,38 +26,18 @@ from statistics import NormalDist
 
 import numpy as np
 import xarray as xr
-
-from reesens.store import blocks
+from reesens.core.progress import Progress
+from reesens.design import morris as morris_design
 from reesens.evaluate import cases as evaluate
-from reesens.store import integrity
-from reesens.runs import limits
-from reesens.store import ownership
+from reesens.evaluate import series
 from reesens.execute import tasks as parallel
-from reesens.design import sampling
-from reesens.methods import sobol
+from reesens.runs import limits
+from reesens.store import blocks, integrity, ownership
 from reesens.store import layout as store
 from reesens.study.schema import Study
 
-TRAJECTORIES_PER_BLOCK = 64
 VALUES = "block_series_values"
 QUANTITIES = ("mu", "mu_star", "sigma")
-
-
-def unit_design(study: Study) -> np.ndarray:
-    """float64 (trajectories * (D + 1), D): SALib's Morris trajectories in the unit cube."""
-    from SALib.sample import morris  # scipy.stats: import only to use
-
-    D = len(study.sampled_names)
-    unit = {"num_vars": D, "names": list(study.sampled_names), "bounds": [[0.0, 1.0]] * D}
-    return morris.sample(unit, study.trajectories, num_levels=study.levels,
-                         optimal_trajectories=study.optimal_trajectories or None,
-                         local_optimization=True, seed=study.seed)
-
-
-def design_rows(study: Study, unit: np.ndarray) -> np.ndarray:
-    """float64 (scenarios, rows, D): the unit design in each scenario's distributions."""
-    return np.stack([sampling.scale(unit, sampling.salib_problem(study.sampled_names, s))
-                     for _, _, s in study.scenario_items()])
 
 
 def units(study: Study) -> integrity.Units:
@@ -69,20 +49,20 @@ def identity(study: Study, n_blocks: int) -> dict:
     return {"study_json": store.study_json(study), "design": "morris", "model": study.model.name,
             "seed": study.seed, "trajectories": study.trajectories, "levels": study.levels,
             "optimal_trajectories": study.optimal_trajectories,
-            "trajectories_per_block": TRAJECTORIES_PER_BLOCK, "total_blocks": n_blocks}
+            "trajectories_per_block": morris_design.TRAJECTORIES_PER_BLOCK, "total_blocks": n_blocks}
 
 
 def _write_template(path, study: Study, labels, n_blocks: int) -> None:
     """The `blocks` group: every row's series values, one block of trajectories per chunk
     (the last one NaN-padded), a done flag and the digests of each block."""
-    per = TRAJECTORIES_PER_BLOCK * (len(study.sampled_names) + 1)
+    per = morris_design.TRAJECTORIES_PER_BLOCK * (len(study.sampled_names) + 1)
     u = units(study)
     ds = xr.Dataset(coords={
         "series": ("series", np.array(labels, dtype=object),
                    {"long_name": "case and analysed output", "units": "1"}),
         "block_member": ("block_member", np.array(u.members, dtype=object),
                          {"long_name": "array the block fills", "units": "1"})},
-        attrs={"trajectories_per_block": TRAJECTORIES_PER_BLOCK, **u.attrs()})
+        attrs={"trajectories_per_block": morris_design.TRAJECTORIES_PER_BLOCK, **u.attrs()})
     store.write_template_group(path, "blocks", ds, {
         "block_done": store.Unwritten(("block",), (n_blocks,), (1,), np.int8, 0, {
             "long_name": "1 once the block's values are written", "units": "1"}),
@@ -99,11 +79,11 @@ def _write_template(path, study: Study, labels, n_blocks: int) -> None:
 def blocks_task(study: Study, spec, rows: np.ndarray, block_ids, path) -> None:
     """Evaluate and store the rows of each block of trajectories (rows: the whole design,
     (scenarios, n, D)); the last block's missing rows stay NaN."""
-    per = TRAJECTORIES_PER_BLOCK * (len(study.sampled_names) + 1)
+    per = morris_design.TRAJECTORIES_PER_BLOCK * (len(study.sampled_names) + 1)
     u = units(study)
     for block in block_ids:
         part = rows[:, block * per:(block + 1) * per]
-        values = sobol.series_values(spec, evaluate.evaluate_rows(study, part))
+        values = series.series_values(spec, evaluate.evaluate_rows(study, part))
         padded = np.full((int(np.prod(values.shape[:-1])), per), np.nan)
         padded[:, :part.shape[1]] = values.reshape(-1, values.shape[-1])
         integrity.write_unit(path, u, block, {f"blocks/{VALUES}": padded})
@@ -148,20 +128,18 @@ def run_morris(study: Study, *, out=None, workers: int = 1, progress: bool = Tru
                overwrite: bool = False, resume: bool = False) -> dict:
     """Run the study's Morris design into its store (resuming one of the same run);
     returns {"morris": Dataset}."""
-    from reesens.runs.montecarlo import default_store, series_labels
-
     start = time.perf_counter()
-    path = ownership.output_path(out, default_store(study), resume=resume)
+    path = ownership.output_path(out, store.default_store(study), resume=resume)
     n_blocks = -(-(study.optimal_trajectories or study.trajectories)
-                 // TRAJECTORIES_PER_BLOCK)
+                 // morris_design.TRAJECTORIES_PER_BLOCK)
     limits.check_morris(study, path, workers, scheduler="processes" if client is None
                         and scheduler == "processes" else "threads",
                         done=limits.units_done(path, identity(study, n_blocks), "blocks",
                                                "block_done", n_blocks))
-    spec = sobol.series_spec(study)
-    labels = series_labels(study, spec)
-    unit = unit_design(study)
-    rows = design_rows(study, unit)
+    spec = series.series_spec(study)
+    labels = series.series_labels(study, spec)
+    unit = morris_design.unit_design(study)
+    rows = morris_design.design_rows(study, unit)
     T = unit.shape[0] // (len(study.sampled_names) + 1)
     with ownership.StoreLock(path):
         path.mkdir(exist_ok=True)
@@ -173,7 +151,7 @@ def run_morris(study: Study, *, out=None, workers: int = 1, progress: bool = Tru
         done, damaged = integrity.verified_units(path, "blocks", check=resumed)
         for block, problem in sorted(damaged.items()):
             print(f"{path}: block {block}: {problem}; recomputing it", file=sys.stderr)
-        bar = parallel.Progress(n_blocks, progress, int(done.sum()))
+        bar = Progress(n_blocks, progress, int(done.sum()))
         try:
             todo = [[b] for b in range(n_blocks) if not done[b]]
             parallel.run_tasks(blocks_task, (study, spec, rows), todo, (str(path),),
@@ -253,4 +231,4 @@ def morris_dataset(study: Study, spec, rows: np.ndarray, values: np.ndarray) -> 
     coords["output_long_name"] = ("output", np.array([spec[i].attrs["long_name"]
                                                       for i in kept], dtype=object),
                                   {"long_name": "meaning of the output", "units": "1"})
-    return sobol.squeeze_cases(xr.Dataset(data, coords=coords), study)
+    return evaluate.squeeze_cases(xr.Dataset(data, coords=coords), study)

@@ -10,20 +10,16 @@ engine.ownership decides which paths may hold a store and keeps a second writer 
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import xarray as xr
 import zarr
-
 from reesens.evaluate import cases as evaluate
+from reesens.kernels.saltelli import STATISTICS_VERSION, Features
 from reesens.methods import given_data
 from reesens.store import integrity
 from reesens.store import layout as store
 from reesens.store.integrity import Units
-from reesens.methods.sobol import squeeze_cases
 from reesens.study.schema import Study
-from reesens.kernels.saltelli import STATISTICS_VERSION, Features
 
 STATISTICS = ("block_feature_mean", "block_feature_comoment", "block_row_stats")
 BOOTSTRAP = ("block_bootstrap_weight", "block_bootstrap_mean", "block_bootstrap_comoment")
@@ -187,7 +183,7 @@ def _samples_template(study: Study, nb: int) -> tuple[xr.Dataset, dict]:
                                                   var.attrs())
     coords["sample"] = ("sample", np.arange(n), {"long_name": "row in Saltelli order",
                                                  "units": "1"})
-    return squeeze_cases(xr.Dataset(coords=coords), study), unwritten
+    return evaluate.squeeze_cases(xr.Dataset(coords=coords), study), unwritten
 
 
 def _per_block_rows(cases, n, rows, dtype, fill, attrs) -> store.Unwritten:
@@ -284,3 +280,6 @@ def read_checked(path, group, names, blocks: slice, what: str) -> list[np.ndarra
             f"{path}: the {what} of block {bad[0]} changed after they were written "
             f"({len(bad)} block(s) in all); resume the run to recompute them")
     return [read[f"blocks/{n}"] for n in names]
+
+
+MERGE_SLICE = 64  # blocks read back from the store at a time while merging

@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import zarr
 import zarr.api.asynchronous
+from reesens.core.regions import unit_region
 from zarr.codecs import Crc32cCodec, ZstdCodec
 from zarr.core.sync import sync
 
@@ -268,13 +269,6 @@ class Units:
 
     def salt(self, member: str, unit: int) -> str:
         return f"{self.key}:{member}:{unit}"
-
-
-def unit_region(shape, chunks, unit: int) -> tuple[slice, ...]:
-    """The region of chunk number `unit` (C order over the chunk grid) of an array."""
-    counts = [math.ceil(s / c) for s, c in zip(shape, chunks)]
-    index = np.unravel_index(unit, counts)
-    return tuple(slice(i * c, min((i + 1) * c, s)) for i, c, s in zip(index, chunks, shape))
 
 
 def _shape(region) -> tuple[int, ...]:

@@ -21,11 +21,8 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 import zarr
-
 from reesens.evaluate import cases as evaluate
-from reesens.store import integrity
-from reesens.store import ownership
-from reesens.methods.sobol import squeeze_cases
+from reesens.store import integrity, ownership
 from reesens.study.schema import Study
 
 PACKAGES = ("reesens", "numpy", "numba", "scipy", "SALib", "xarray", "dask", "zarr")
@@ -95,7 +92,7 @@ def summary_dataset(study: Study, spec, kept, rows: np.ndarray, total_rows: int
                  "units": "1"})
     ds = xr.Dataset(data, coords=coords)
     ds.attrs["rows"] = int(total_rows)
-    return squeeze_cases(ds, study)
+    return evaluate.squeeze_cases(ds, study)
 
 
 def git_state() -> tuple[str, bool | None]:
@@ -249,3 +246,8 @@ def consolidate(path) -> None:
 def root_attrs(store) -> dict:
     """The store's root attributes: provenance and the last invocation."""
     return zarr.open_group(store, mode="r", use_consolidated=False).attrs.asdict()
+
+
+def default_store(study: Study) -> Path:
+    """results/<study name>.zarr: where a Monte Carlo or Morris run writes by default."""
+    return RESULTS / f"{study.name}.zarr"

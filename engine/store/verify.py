@@ -12,10 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import xarray as xr
-
-from reesens.runs import grid
-from reesens.store import integrity
-from reesens.store import ownership
+from reesens.store import cube, integrity, ownership
 from reesens.store import layout as store
 from reesens.store.ownership import StoreError
 
@@ -134,7 +131,7 @@ def open_grid(path: Path) -> xr.Dataset:
     path = Path(path)
     if "grid" not in finished_groups(path):
         raise StoreError(f"{path}: not a grid store")
-    return grid.open_cube(path)
+    return cube.open_cube(path)
 
 
 def _more(problems) -> str:

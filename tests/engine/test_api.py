@@ -8,12 +8,13 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-import xarray as xr
-
 import reesens
-from reesens.study.schema import StudyError
+import xarray as xr
 from reesens.kernels import registry
-from tests.engine.test_cli import ROOT, reesens as cli
+from reesens.study.schema import StudyError
+
+from tests.engine.test_cli import ROOT
+from tests.engine.test_cli import reesens as cli
 from tests.engine.test_first_day import _baseline
 
 SUBSIDY_STUDY = """name = "subsidy"

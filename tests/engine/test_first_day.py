@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import xarray as xr
 import zarr
-
 from reesens.study import labels
+
 from tests.engine.test_cli import BASELINE, ROOT, reesens
 
 GRID_TWO_OPTIONS = """name = "two_options"
@@ -279,8 +279,8 @@ def test_store_of_another_study_keeps_its_blocks(tmp_path):
 
 
 def test_counting_the_codes_of_a_large_grid_shows_progress(tmp_path, monkeypatch, capsys):
-    from reesens.runs import grid
     from reesens.present import report
+    from reesens.runs import grid
     from reesens.study.schema import load
     study = tmp_path / "two.toml"
     study.write_text(GRID_TWO_OPTIONS)

@@ -4,12 +4,14 @@ import numpy as np
 import pytest
 import xarray as xr
 import zarr
-
+from reesens.design import grid as grid_design
+from reesens.kernels import woods
 from reesens.runs import grid
 from reesens.runs import montecarlo as run
+from reesens.store.cube import BOOKKEEPING
 from reesens.store.ownership import StoreError
 from reesens.study.schema import StudyError, parse
-from reesens.kernels import woods
+
 from tests import reference_numpy
 from tests.engine.test_pipeline import _data_bytes
 
@@ -46,8 +48,8 @@ def _direct(cube, concept, evaluate=woods.evaluate):
 
 @pytest.mark.parametrize("chunk_cells, eval_cells", [(2**20, 2**16), (30, 7)])
 def test_cube_equals_direct_kernel_calls(tmp_path, monkeypatch, chunk_cells, eval_cells):
-    monkeypatch.setattr(grid, "CHUNK_CELLS", chunk_cells)
-    monkeypatch.setattr(grid, "EVAL_CELLS", eval_cells)
+    monkeypatch.setattr(grid_design, "CHUNK_CELLS", chunk_cells)
+    monkeypatch.setattr(grid_design, "EVAL_CELLS", eval_cells)
     cube = _sweep(tmp_path, workers=2).load()
     assert cube["eq"].dims == ("concept", "delta", "phi_D", "kappa", "p")
     np.testing.assert_array_equal(cube["p"].values, np.linspace(0, 1, 11))
@@ -86,7 +88,7 @@ def test_tie_cells_follow_the_rules_of_model_md(tmp_path):
 
 
 def test_interrupted_grid_resumes_to_identical_bytes(tmp_path, monkeypatch):
-    monkeypatch.setattr(grid, "CHUNK_CELLS", 64)
+    monkeypatch.setattr(grid_design, "CHUNK_CELLS", 64)
     reference = tmp_path / "whole.zarr"
     _sweep(tmp_path, "whole", workers=1)
     real = grid.evaluate_chunk
@@ -111,7 +113,7 @@ def test_interrupted_grid_resumes_to_identical_bytes(tmp_path, monkeypatch):
     assert _data_bytes(store) == _data_bytes(reference)
     assert zarr.open_group(store, mode="r").attrs["resumed"] == 1
     xr.testing.assert_identical(cube.load(), xr.open_zarr(reference, group="grid").load()
-                                .drop_vars(grid.BOOKKEEPING))
+                                .drop_vars(BOOKKEEPING))
 
 
 def test_another_grid_is_refused_and_kept(tmp_path):

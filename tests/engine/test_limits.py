@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 import tomli_w
 import zarr
-
-from reesens.store import blocks
 from reesens import cli
-from reesens.runs import limits
-from reesens.runs import morris
-from reesens.runs import montecarlo as run
-from reesens.study.schema import parse
+from reesens.design import morris as morris_design
 from reesens.kernels import registry
+from reesens.runs import limits
+from reesens.runs import montecarlo as run
+from reesens.store import blocks
+from reesens.study.schema import parse
+
 from tests.engine.test_pipeline import _woods_table
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -167,7 +167,7 @@ def test_a_selection_of_optimal_trajectories_that_would_take_years_is_refused(
                                    "optimal_trajectories": 2000, "seed": 2})
     study = _study_file(tmp_path, table)
     drawn = []
-    monkeypatch.setattr(morris, "unit_design", lambda s: drawn.append(s))
+    monkeypatch.setattr(morris_design, "unit_design", lambda s: drawn.append(s))
     assert cli.main(["validate", str(study)]) == 2
     err = capsys.readouterr().err
     assert f"{study}: sampling.optimal_trajectories: selecting the 2000 most spread of " \

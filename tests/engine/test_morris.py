@@ -5,14 +5,14 @@ import numpy as np
 import pytest
 import tomli_w
 import zarr
+from reesens import cli
+from reesens.design import morris as morris_design
+from reesens.design import sampling
+from reesens.runs import montecarlo as run
+from reesens.study.schema import StudyError, parse
 from SALib.analyze import morris as salib_analyze
 from SALib.sample import morris as salib_sample
 
-from reesens import cli
-from reesens.runs import morris
-from reesens.runs import montecarlo as run
-from reesens.design import sampling
-from reesens.study.schema import StudyError, parse
 from tests.engine import ishigami
 from tests.engine.test_pipeline import _data_bytes, _woods_table
 from tests.engine.test_trust import _damage
@@ -36,7 +36,7 @@ def test_rows_are_salibs_trajectories(keys):
     expected = salib_sample.sample(problem, 40, num_levels=keys.get("levels", 4),
                                    optimal_trajectories=keys.get("optimal_trajectories"),
                                    seed=9)
-    rows = morris.design_rows(study, morris.unit_design(study))
+    rows = morris_design.design_rows(study, morris_design.unit_design(study))
     np.testing.assert_array_equal(rows[0], expected)
 
 

@@ -4,13 +4,13 @@ import json
 import numpy as np
 import pytest
 import xarray as xr
+from reesens.design import sampling
+from reesens.runs import montecarlo as run
+from reesens.store import integrity
+from reesens.study.schema import parse
 from SALib.analyze import sobol as salib_analyze
 from SALib.sample import sobol as salib_sample
 
-from reesens.store import integrity
-from reesens.runs import montecarlo as run
-from reesens.design import sampling
-from reesens.study.schema import parse
 from tests.engine import ishigami
 
 
@@ -173,10 +173,10 @@ def test_indicator_outputs_follow_the_codes_that_occur(tmp_path):
 
 
 def test_kept_samples_of_blocks_larger_than_a_chunk_equal_salib(tmp_path):
-    """A block of more base points than parallel.EVAL_POINTS is evaluated in chunks; its
+    """A block of more base points than evaluate.EVAL_POINTS is evaluated in chunks; its
     kept rows are the chunks' rows in order, as SALib samples them."""
-    from reesens.execute import tasks as parallel
-    N = 4 * parallel.EVAL_POINTS
+    from reesens.evaluate import cases as evaluate
+    N = 4 * evaluate.EVAL_POINTS
     study = parse(ishigami.study_table(N=N, block_points=N // 2))
     groups = run.run(study, out=tmp_path / "big.zarr", progress=False, keep_samples=True)
     problem = sampling.salib_problem(study.sampled_names, study.sampled)
@@ -191,8 +191,8 @@ def test_kept_samples_of_blocks_larger_than_a_chunk_equal_salib(tmp_path):
 def test_blocks_larger_than_the_evaluation_chunk_equal_salib(tmp_path, monkeypatch, estimator):
     """Real studies use blocks of 2^14-2^16 points evaluated 2048 at a time: with chunks of
     16 points in blocks of 128, every chunk must be evaluated at its own first point."""
-    from reesens.execute import tasks as parallel
-    monkeypatch.setattr(parallel, "EVAL_POINTS", 16)
+    from reesens.evaluate import cases as evaluate
+    monkeypatch.setattr(evaluate, "EVAL_POINTS", 16)
     study = parse(ishigami.study_table(N=512, block_points=128), estimator=estimator)
     groups = run.run(study, out=tmp_path / "s.zarr", workers=2, keep_samples=True,
                      progress=False)

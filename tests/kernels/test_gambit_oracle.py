@@ -11,7 +11,6 @@ from fractions import Fraction
 import numpy as np
 import pygambit as gbt
 import pytest
-
 from reesens.kernels import signalling, woods
 
 N_POINTS = 40
