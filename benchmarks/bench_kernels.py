@@ -2,6 +2,7 @@
 from pathlib import Path
 
 import numpy as np
+
 from reesens.kernels import woods
 from reesens.study.schema import load
 

@@ -4,10 +4,9 @@ without them (benchmarks/compare_measures.py prints the ratio of one sitting).""
 import tempfile
 from pathlib import Path
 
+from benchmarks import compare_measures
 from reesens.runs import montecarlo as run
 from reesens.study.schema import load
-
-from benchmarks import compare_measures
 
 STUDY = Path(__file__).resolve().parents[1] / "studies" / "baseline.toml"
 

@@ -36,9 +36,8 @@ def best_time(function, repeats):
 
 def main(rows=4_000_000, repeats=7):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from reesens.kernels import woods
-
     from benchmarks.bench_kernels import parameter_block
+    from reesens.kernels import woods
     from tests import reference_numpy
 
     block = parameter_block(rows)

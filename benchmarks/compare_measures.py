@@ -40,11 +40,12 @@ def beside_salib(N: int, output: str = "mu_star") -> dict:
     """{what: seconds} on the 2N A and B rows of `output` at N: the engine's counts and
     measures, SALib's pawn (its default S = 10 slices, and S = 32 as ours) and delta
     (10 bootstrap resamples; its default is 100)."""
+    from SALib.analyze import delta, pawn
+
     from reesens.design import sampling
     from reesens.evaluate import cases as evaluate
     from reesens.methods import given_data
     from reesens.study.schema import load
-    from SALib.analyze import delta, pawn
 
     study = load(ROOT / "studies" / "baseline.toml", N=N, methods=ALL)
     out = evaluate.evaluate_points(study, 0, N)

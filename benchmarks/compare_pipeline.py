@@ -23,10 +23,10 @@ STUDY = ROOT / "studies" / "baseline.toml"
 
 def plain_salib(study):
     """{output label: SALib result dict}, the hand-written way."""
-    from reesens.design import sampling
     from SALib.analyze import sobol as salib_analyze
     from SALib.sample import sobol as salib_sample
 
+    from reesens.design import sampling
     from tests import reference_numpy
 
     names = study.sampled_names

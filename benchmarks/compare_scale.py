@@ -31,6 +31,7 @@ STUDY = ROOT / "studies" / "baseline.toml"
 def openturns_pipeline(study):
     """{series label: total indices} from OpenTURNS on reesens' rows."""
     import openturns as ot
+
     from reesens.evaluate import cases as evaluate
     from reesens.evaluate import series
 
@@ -68,9 +69,8 @@ def measure(pipeline, N):
     sys.path.insert(0, str(ROOT))
     import importlib
 
-    from reesens.study.schema import load
-
     from benchmarks.compare_pipeline import plain_salib, reesens_st, timed
+    from reesens.study.schema import load
 
     study = load(STUDY, N=N, second_order=True, estimator="streaming",
                  intervals="bootstrap" if pipeline == "reesens-boot" else None)

@@ -10,6 +10,7 @@ disagreement indicator and a grid can map it. Same three layers as kernels.woods
 import math
 
 import numpy as np
+
 from reesens.kernels import signalling, woods
 from reesens.kernels.accelerate import jit
 from reesens.kernels.registry import Model, Variable, register

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+
 from reesens.kernels.accelerate import jit
 from reesens.kernels.saltelli import layout
 

@@ -2,6 +2,7 @@
 outputs of one scenario in one pass: each row's slice of every parameter once, then each
 output's count in its (slice, bin) and its power sums added as one contiguous vector."""
 import numpy as np
+
 from reesens.kernels.accelerate import jit
 
 TILE = 256  # rows whose bins and powers are found before they are added

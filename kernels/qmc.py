@@ -15,6 +15,7 @@ import threading
 from pathlib import Path
 
 import numpy as np
+
 from reesens.kernels.accelerate import jit
 
 BITS = 30  # scipy's default: points [0, 2**30)

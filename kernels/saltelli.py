@@ -22,6 +22,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
+
 from reesens.kernels.accelerate import jit
 
 # Bump when the features, the accumulated pairs or a summation order change: a store's

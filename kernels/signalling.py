@@ -9,6 +9,7 @@ the same payoff units as A, gamma, delta, phi_D and kappa.
 import math
 
 from numba import literal_unroll
+
 from reesens.kernels.accelerate import jit
 
 # Equilibrium codes (int8) and their CF flag meanings, docs/model.md section 3.

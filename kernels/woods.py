@@ -8,6 +8,7 @@ parameter rows, no per-row Python). The declaration at the bottom is what the en
 import math
 
 import numpy as np
+
 from reesens.kernels import bargaining, signalling
 from reesens.kernels.accelerate import jit
 from reesens.kernels.registry import Model, Variable, register

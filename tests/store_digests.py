@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import zarr
+
 from reesens import cli
 
 ROOT = Path(__file__).resolve().parents[1]

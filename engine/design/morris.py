@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+
 from reesens.design import sampling
 from reesens.study.schema import Study
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
+
 from reesens.kernels.qmc import sobol_points, sobol_state, uniform_saltelli_rows
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import xarray as xr
+
 from reesens.design import sampling
 from reesens.study.schema import Study
 

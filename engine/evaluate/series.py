@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from itertools import product
 
 import numpy as np
+
 from reesens.evaluate import cases
 from reesens.study.schema import Study
 

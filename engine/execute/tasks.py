@@ -14,6 +14,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from functools import cache, partial
 
 import numpy as np
+
 from reesens.core.progress import Progress
 from reesens.evaluate import cases as evaluate
 from reesens.evaluate.series import series_values

@@ -52,6 +52,7 @@ from statistics import NormalDist
 
 import numpy as np
 import xarray as xr
+
 from reesens.design import sampling
 from reesens.evaluate import cases as evaluate
 from reesens.evaluate.series import series_spec

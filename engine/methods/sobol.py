@@ -17,6 +17,7 @@ from statistics import NormalDist
 
 import numpy as np
 import xarray as xr
+
 from reesens.core.progress import Progress
 from reesens.design import sampling
 from reesens.evaluate import cases as evaluate

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from statistics import NormalDist
 
 import numpy as np
+
 from reesens.kernels.saltelli import Features
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import xarray as xr
+
 from reesens.core import files
 from reesens.store import ownership, verify
 from reesens.store.ownership import StoreError

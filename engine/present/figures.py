@@ -23,6 +23,7 @@ import xarray as xr  # noqa: E402
 from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.colors import BoundaryNorm, ListedColormap  # noqa: E402
 from matplotlib.patches import Patch, Rectangle  # noqa: E402
+
 from reesens.core import files
 from reesens.study import labels
 

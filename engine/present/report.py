@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import xarray as xr
+
 from reesens.core import files
 from reesens.core.progress import Progress
 from reesens.store import layout as store_module

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import xarray as xr
+
 from reesens.core.progress import Progress
 from reesens.design import grid as grid_design
 from reesens.design.grid import GridPlan

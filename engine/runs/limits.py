@@ -33,6 +33,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+
 from reesens.design import grid as grid_design
 from reesens.design import morris as morris_design
 from reesens.design import sampling

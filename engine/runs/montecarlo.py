@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import xarray as xr
+
 from reesens.core.progress import Progress
 from reesens.design import sampling
 from reesens.evaluate import cases as evaluate

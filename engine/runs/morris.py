@@ -26,6 +26,7 @@ from statistics import NormalDist
 
 import numpy as np
 import xarray as xr
+
 from reesens.core.progress import Progress
 from reesens.design import morris as morris_design
 from reesens.evaluate import cases as evaluate

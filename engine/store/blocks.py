@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 import zarr
+
 from reesens.evaluate import cases as evaluate
 from reesens.kernels.saltelli import STATISTICS_VERSION, Features
 from reesens.methods import given_data

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import xarray as xr
+
 from reesens.core import lazy_dask
 from reesens.store import integrity, ownership
 

@@ -33,9 +33,10 @@ from pathlib import Path
 import numpy as np
 import zarr
 import zarr.api.asynchronous
-from reesens.core.regions import unit_region
 from zarr.codecs import Crc32cCodec, ZstdCodec
 from zarr.core.sync import sync
+
+from reesens.core.regions import unit_region
 
 IDENTITY = "reesens_identity"  # root attribute: what must match for a store to be resumed
 SEAL = "reesens_seal"  # group attribute: {"meta": {".": own, array: its}, "data": {array}}

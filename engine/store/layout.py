@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 import zarr
+
 from reesens.evaluate import cases as evaluate
 from reesens.store import integrity, ownership
 from reesens.study.schema import Study

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import xarray as xr
+
 from reesens.store import cube, integrity, ownership
 from reesens.store import layout as store
 from reesens.store.ownership import StoreError

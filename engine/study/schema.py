@@ -16,6 +16,7 @@ from itertools import product
 from pathlib import Path
 
 import numpy as np
+
 import reesens.kernels  # noqa: F401  (registers the shipped models)
 from reesens.kernels.registry import Model, Variable, get_model, model_names
 

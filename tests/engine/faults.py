@@ -19,6 +19,7 @@ import threading
 from pathlib import Path
 
 import zarr.storage._local as local
+
 from reesens import cli
 from reesens.store import ownership
 

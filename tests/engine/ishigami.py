@@ -6,6 +6,7 @@ y = sin(x1) + a sin(x2)^2 + b x3^4 sin(x1), x_i ~ U(-pi, pi), a = 7, b = 0.1
 import math
 
 import numpy as np
+
 from reesens.kernels.registry import Model, Variable, register
 
 A, B = 7.0, 0.1

@@ -8,11 +8,11 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-import reesens
 import xarray as xr
+
+import reesens
 from reesens.kernels import registry
 from reesens.study.schema import StudyError
-
 from tests.engine.test_cli import ROOT
 from tests.engine.test_cli import reesens as cli
 from tests.engine.test_first_day import _baseline

@@ -5,16 +5,16 @@ import math
 import numpy as np
 import pytest
 import xarray as xr
+from SALib.analyze import sobol as salib_analyze
+from SALib.sample import sobol as salib_sample
+from scipy.stats import poisson
+
 from reesens.kernels.bootstrap import poisson_weights, replicate_moments
 from reesens.kernels.saltelli import Features, block_moments
 from reesens.methods.streaming import Moments, Replicates, indices, merge_all
 from reesens.runs import montecarlo as run
 from reesens.store.ownership import StoreError
 from reesens.study.schema import StudyError, parse
-from SALib.analyze import sobol as salib_analyze
-from SALib.sample import sobol as salib_sample
-from scipy.stats import poisson
-
 from tests.engine import ishigami
 from tests.engine.test_pipeline import _data_bytes
 from tests.engine.test_streaming import PROBLEM

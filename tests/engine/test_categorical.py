@@ -2,9 +2,9 @@
 ratio of SALib's per-indicator numerators on the same rows, and their special cases."""
 import numpy as np
 import pytest
+
 from reesens.runs import montecarlo as run
 from reesens.study.schema import parse
-
 from tests.engine.test_pipeline import _woods_table
 
 

@@ -9,8 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from reesens import cli
 
+from reesens import cli
 from tests.engine.test_pipeline import _data_bytes
 from tests.engine.test_streaming import _metadata
 

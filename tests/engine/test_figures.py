@@ -10,12 +10,12 @@ import pytest
 import xarray as xr
 from matplotlib.collections import LineCollection, QuadMesh
 from matplotlib.image import AxesImage
+
 from reesens.present import figures, report
 from reesens.runs import grid
 from reesens.runs import montecarlo as run
 from reesens.study import labels
 from reesens.study.schema import parse
-
 from tests.engine.test_grid import SHARED, _grid_table
 from tests.engine.test_pipeline import _woods_table
 

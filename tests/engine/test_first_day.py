@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import xarray as xr
 import zarr
-from reesens.study import labels
 
+from reesens.study import labels
 from tests.engine.test_cli import BASELINE, ROOT, reesens
 
 GRID_TWO_OPTIONS = """name = "two_options"

@@ -9,6 +9,7 @@ import pytest
 import tomli_w
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from reesens import cli
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -6,10 +6,10 @@ import math
 import numpy as np
 import pytest
 import xarray as xr
+
 from reesens.methods import given_data
 from reesens.runs import montecarlo as run
 from reesens.study.schema import StudyError, parse
-
 from tests.engine import ishigami
 from tests.engine.test_pipeline import _woods_table
 

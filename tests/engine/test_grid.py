@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import xarray as xr
 import zarr
+
 from reesens.design import grid as grid_design
 from reesens.kernels import woods
 from reesens.runs import grid
@@ -11,7 +12,6 @@ from reesens.runs import montecarlo as run
 from reesens.store.cube import BOOKKEEPING
 from reesens.store.ownership import StoreError
 from reesens.study.schema import StudyError, parse
-
 from tests import reference_numpy
 from tests.engine.test_pipeline import _data_bytes
 

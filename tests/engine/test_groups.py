@@ -5,13 +5,13 @@ import math
 import numpy as np
 import pytest
 import tomli_w
+from SALib.analyze import sobol as salib_analyze
+from SALib.sample import sobol as salib_sample
+
 from reesens import cli
 from reesens.design import sampling
 from reesens.runs import montecarlo as run
 from reesens.study.schema import StudyError, parse
-from SALib.analyze import sobol as salib_analyze
-from SALib.sample import sobol as salib_sample
-
 from tests.engine import ishigami
 from tests.engine.test_pipeline import _woods_table
 from tests.engine.test_sampling import DISTRIBUTIONS, UNIFORM

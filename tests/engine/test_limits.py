@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import tomli_w
 import zarr
+
 from reesens import cli
 from reesens.design import morris as morris_design
 from reesens.kernels import registry
@@ -18,7 +19,6 @@ from reesens.runs import limits
 from reesens.runs import montecarlo as run
 from reesens.store import blocks
 from reesens.study.schema import parse
-
 from tests.engine.test_pipeline import _woods_table
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -5,14 +5,14 @@ import numpy as np
 import pytest
 import tomli_w
 import zarr
+from SALib.analyze import morris as salib_analyze
+from SALib.sample import morris as salib_sample
+
 from reesens import cli
 from reesens.design import morris as morris_design
 from reesens.design import sampling
 from reesens.runs import montecarlo as run
 from reesens.study.schema import StudyError, parse
-from SALib.analyze import morris as salib_analyze
-from SALib.sample import morris as salib_sample
-
 from tests.engine import ishigami
 from tests.engine.test_pipeline import _data_bytes, _woods_table
 from tests.engine.test_trust import _damage

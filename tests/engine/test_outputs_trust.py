@@ -10,9 +10,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+
 from reesens import cli
 from reesens.present import report
-
 from tests.engine.test_faults import _grid_study
 
 ROOT = Path(__file__).resolve().parents[2]

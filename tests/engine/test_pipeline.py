@@ -4,13 +4,13 @@ import json
 import numpy as np
 import pytest
 import xarray as xr
+from SALib.analyze import sobol as salib_analyze
+from SALib.sample import sobol as salib_sample
+
 from reesens.design import sampling
 from reesens.runs import montecarlo as run
 from reesens.store import integrity
 from reesens.study.schema import parse
-from SALib.analyze import sobol as salib_analyze
-from SALib.sample import sobol as salib_sample
-
 from tests.engine import ishigami
 
 

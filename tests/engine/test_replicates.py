@@ -7,14 +7,14 @@ import math
 import numpy as np
 import pytest
 import xarray as xr
-from reesens.design import sampling
-from reesens.methods import sobol
-from reesens.runs import montecarlo as run
-from reesens.study.schema import StudyError, parse
 from SALib.analyze import sobol as salib_analyze
 from SALib.sample import sobol as salib_sample
 from scipy.stats import t
 
+from reesens.design import sampling
+from reesens.methods import sobol
+from reesens.runs import montecarlo as run
+from reesens.study.schema import StudyError, parse
 from tests.engine import ishigami
 from tests.engine.test_cli import BASELINE, reesens
 from tests.engine.test_streaming import PROBLEM, _moments

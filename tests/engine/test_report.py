@@ -5,13 +5,13 @@ import struct
 import numpy as np
 import pytest
 import xarray as xr
+
 from reesens import cli
 from reesens.present import report
 from reesens.runs import grid
 from reesens.runs import montecarlo as run
 from reesens.study import labels
 from reesens.study.schema import parse
-
 from tests.engine.test_grid import _grid_table
 from tests.engine.test_pipeline import _woods_table
 

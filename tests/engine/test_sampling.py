@@ -1,11 +1,11 @@
 """Block-wise Saltelli rows equal SALib's sampler bit for bit."""
 import numpy as np
 import pytest
+from SALib.sample import sobol as salib_sample
+
 from reesens.design import sampling
 from reesens.evaluate import cases as evaluate
 from reesens.study.schema import Distribution, parse
-from SALib.sample import sobol as salib_sample
-
 from tests.engine import ishigami  # noqa: F401  (registers the model)
 
 DISTRIBUTIONS = [Distribution("unif", (0.1, 1.0)), Distribution("triang", (0.1, 2.0, 0.3)),

@@ -14,15 +14,15 @@ import numpy as np
 import pytest
 import xarray as xr
 import zarr
+from SALib.analyze import sobol as salib_analyze
+from SALib.sample import sobol as salib_sample
+
 from reesens.kernels.qmc import sobol_points, sobol_state
 from reesens.kernels.saltelli import Features, block_moments
 from reesens.methods.streaming import Moments, indices, merge_all
 from reesens.runs import montecarlo as run
 from reesens.store import integrity, ownership
 from reesens.study.schema import parse
-from SALib.analyze import sobol as salib_analyze
-from SALib.sample import sobol as salib_sample
-
 from tests.engine import ishigami
 from tests.engine.test_pipeline import _data_bytes, _woods_table
 
@@ -353,6 +353,7 @@ def test_target_ci_doubles_n_and_records_convergence(tmp_path):
 def test_jobqueue_job_scripts_make_workers_single_threaded(kind):
     import dask
     import dask_jobqueue  # noqa: F401  (loads its default configuration first)
+
     from reesens.execute import tasks as parallel
     config = {f"jobqueue.{kind}.cores": 4, f"jobqueue.{kind}.memory": "8GB"}
     with dask.config.set(config):

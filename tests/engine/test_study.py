@@ -2,8 +2,8 @@
 from pathlib import Path
 
 import pytest
-from reesens.study.schema import StudyError, default_block_points, load, parse
 
+from reesens.study.schema import StudyError, default_block_points, load, parse
 from tests.engine import ishigami
 
 ROOT = Path(__file__).resolve().parents[2]

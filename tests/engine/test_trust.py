@@ -14,13 +14,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import zarr
+
 from reesens import cli
 from reesens.execute import tasks as parallel
 from reesens.methods import sobol
 from reesens.runs import montecarlo as run
 from reesens.store import blocks, integrity, ownership
 from reesens.study.schema import parse
-
 from tests.engine.test_faults import _faulty, _grid_study, _study
 from tests.engine.test_limits import refused_peak
 from tests.engine.test_pipeline import _data_bytes, _woods_table

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 import zarr
+
 from reesens import cli
 from reesens.store import integrity, ownership, verify
 from reesens.store import layout as store_module
-
 from tests.engine.test_faults import _grid_study, _study
 from tests.engine.test_pipeline import _data_bytes
 

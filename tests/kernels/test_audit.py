@@ -1,6 +1,7 @@
 """woods_audit against two independent calls of kernels.woods and numpy comparisons."""
 import numpy as np
 import pytest
+
 from reesens.kernels import audit, woods
 from reesens.kernels.registry import get_model
 

@@ -1,6 +1,7 @@
 """Invalid vectors come back invalid row by row; bad arguments raise clear errors."""
 import numpy as np
 import pytest
+
 from reesens.kernels import woods
 from reesens.kernels.registry import get_model
 

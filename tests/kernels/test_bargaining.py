@@ -5,8 +5,8 @@ the combined model; the rule must still be right for other models.
 """
 import numpy as np
 import pytest
-from reesens.kernels import bargaining
 
+from reesens.kernels import bargaining
 from tests import reference_numpy
 
 ETA = 1 / 1.9  # rho_C = rho_F = 0.9

@@ -11,6 +11,7 @@ from fractions import Fraction
 import numpy as np
 import pygambit as gbt
 import pytest
+
 from reesens.kernels import signalling, woods
 
 N_POINTS = 40

@@ -8,8 +8,8 @@ import itertools
 
 import numpy as np
 import pytest
-from reesens.kernels import bargaining, signalling, woods
 
+from reesens.kernels import bargaining, signalling, woods
 from tests import reference_numpy
 
 

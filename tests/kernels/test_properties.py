@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+
 from reesens.kernels import signalling, woods
 
 positive = st.floats(0.01, 10)

@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+
 from reesens.kernels import signalling, woods
 from reesens.kernels.registry import get_model
 

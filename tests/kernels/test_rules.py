@@ -6,6 +6,7 @@ Base point A = 0.5, gamma = 0.5, delta = 2, so mu_star = 1/2.5, which is the dou
 """
 import numpy as np
 import pytest
+
 from reesens.kernels import woods
 
 PHI_D = 0.6

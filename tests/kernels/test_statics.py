@@ -1,5 +1,6 @@
 """Comparative statics of mu_star (Woods 2025, Table 2) against finite differences."""
 import numpy as np
+
 from reesens.kernels import woods
 
 

@@ -10,6 +10,7 @@ import re
 import numba
 import numpy as np
 import pytest
+
 from reesens.kernels import woods
 
 pytestmark = pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"),

@@ -1,6 +1,7 @@
 """docs/model.md section 7: the worked example, every output, every selection, both bargaining modes."""
 import numpy as np
 import pytest
+
 from reesens.kernels import signalling, woods
 
 EXAMPLE = dict(A=0.5, gamma=0.5, delta=2.0, phi_D=0.3, kappa=0.6, p=0.7)

@@ -8,6 +8,7 @@ write `evaluate_block`, and register a `Model` under the entry point group
 "reesens.models" (pyproject.toml); a study then names it: [model] name = "woods_subsidy".
 """
 import numpy as np
+
 from reesens.kernels import woods
 from reesens.kernels.registry import Model, Variable
 
