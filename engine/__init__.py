@@ -71,16 +71,19 @@ def grid(study, *, out=None, workers: int | None = None, resume: bool = False,
                                 resume=resume)
 
 
-def report(store, out=None, *, fmt: str = "png", dpi: int = 150, outputs=None,
+def report(store, out=None, *, fmt: str = "png", dpi: int | None = None, outputs=None,
            slices: dict | None = None) -> list[Path]:
     """Figures (`fmt` png, pdf or svg), summary.md and index.html of a store into `out`
     (default <store>-report), as `reesens report` does; returns the files written.
     outputs: names to report (an output name takes its indicators); slices: for grid
-    stores, {parameter: value} at which to cut the phase diagrams."""
+    stores, {parameter: value} at which to cut the phase diagrams; dpi: resolution of
+    png figures (default reesens.present.style.DPI)."""
     from reesens.present import report as report_module
+    from reesens.present import style
 
     return report_module.write_report(Path(store), None if out is None else Path(out),
-                                      fmt=fmt, dpi=dpi, outputs=outputs, slices=slices)
+                                      fmt=fmt, dpi=dpi or style.DPI, outputs=outputs,
+                                      slices=slices)
 
 
 def open_store(store) -> dict:

@@ -19,14 +19,15 @@ from pathlib import Path
 
 from reesens.core import lazy_dask
 from reesens.execute import tasks as parallel
-from reesens.present import export, report
-from reesens.runs import grid, limits
+from reesens.present import export, report, style
+from reesens.runs import grid, limits, options
 from reesens.runs import montecarlo as run
 from reesens.store import layout as store
 from reesens.store import verify
 from reesens.store.integrity import IntegrityError
 from reesens.store.ownership import StoreError
-from reesens.study.schema import ESTIMATORS, INTERVALS, METHODS, StudyError, load
+from reesens.study import registry
+from reesens.study.schema import ESTIMATORS, INTERVALS, StudyError, load
 
 EXPECTED = (StudyError, StoreError, IntegrityError, report.ReportError)
 # what to do about an OS error, by errno; {again}: how to carry on, by command (AGAIN)
@@ -71,7 +72,8 @@ def _parser() -> argparse.ArgumentParser:
                            "replicates) or replicates (Student t over [analysis] "
                            "scramblings independent scramblings of N points each)")
     run_.add_argument("--methods", type=lambda text: [m.strip() for m in text.split(",")],
-                      help="what to compute, comma-separated from " + ", ".join(METHODS)
+                      help="what to compute, comma-separated from "
+                      + ", ".join(m.name for m in registry.methods("saltelli"))
                            + " (sobol always; default: the study's [analysis] methods)")
     _execution_options(run_, "blocks")
     run_.add_argument("--keep-samples", action="store_true",
@@ -100,7 +102,7 @@ def _parser() -> argparse.ArgumentParser:
     export_.add_argument("store", type=Path)
     export_.add_argument("--format", choices=("csv", "parquet"),
                          help="default: from --out's suffix, else csv")
-    export_.add_argument("--group", default="sobol", choices=export.GROUPS,
+    export_.add_argument("--group", default="sobol", choices=export.groups(),
                          help="sobol (default), convergence (indices at each N), or a "
                               "measure group: pawn, delta, given_data, morris")
     export_.add_argument("--out", type=Path, help="file (default <store>-<group>.<format>)")
@@ -110,10 +112,10 @@ def _parser() -> argparse.ArgumentParser:
     report_.add_argument("store", type=Path)
     report_.add_argument("--out", type=Path, help="directory (default <store>-report)")
     report_.add_argument("--quiet", action="store_true", help="no progress lines")
-    report_.add_argument("--format", choices=report.FORMATS, default="png",
+    report_.add_argument("--format", choices=style.FORMATS, default="png",
                          help="figure format (default png; pdf embeds its fonts)")
-    report_.add_argument("--dpi", type=int, default=report.DEFAULT_DPI,
-                         help=f"resolution of png figures (default {report.DEFAULT_DPI})")
+    report_.add_argument("--dpi", type=int, default=style.DPI,
+                         help=f"resolution of png figures (default {style.DPI})")
     report_.add_argument("--outputs", nargs="+", metavar="NAME",
                          help="only these outputs (an output name takes all its indicators, "
                               "e.g. eq)")
@@ -156,22 +158,19 @@ def _execution_options(parser, unit: str) -> None:
 
 def _connect(args):
     """The dask.distributed client the options ask for (None: local), after checks."""
-    for option, value in (("--workers", args.workers), (args.per_task_flag, args.per_task)):
-        if value < 1:
-            raise StoreError(f"{option} must be >= 1, got {value}")
+    options.check_execution(workers=args.workers, per_task=args.per_task,
+                            per_task_flag=args.per_task_flag)
     return parallel.connect(scheduler_address=args.scheduler_address,
                             scheduler_file=args.scheduler_file, cluster=args.cluster,
                             workers=args.workers)
 
 
 def _run(args, argv) -> int:
-    if args.target_ci is not None and not args.target_ci > 0:
-        raise StoreError(f"--target-ci must be > 0, got {args.target_ci}")
-    if args.max_N is not None and args.target_ci is None:
-        raise StoreError("--max-n bounds the growth of N for --target-ci; give --target-ci "
-                         "too (or --n for a fixed N)")
     study = load(args.study, N=args.N, second_order=args.second_order,
                  estimator=args.estimator, intervals=args.intervals, methods=args.methods)
+    options.check_run(study, target_ci=args.target_ci, max_N=args.max_N,
+                      keep_samples=args.keep_samples, workers=args.workers,
+                      blocks_per_task=args.per_task)
     client = _connect(args)
     try:
         groups = run.run(study, out=args.out, workers=args.workers,
@@ -184,20 +183,12 @@ def _run(args, argv) -> int:
         if client is not None:
             client.close()
     path = args.out or store.default_store(study)
-    if "morris" in groups:
-        print(report.morris_table(groups["morris"]))
-        root = store.root_attrs(path)
+    print(report.show(groups))
+    root = store.root_attrs(path)
+    if study.design == "morris":
         print(f"store: {path} ({root['trajectories']} Morris trajectories, wall time "
               f"{root['wall_time_s']:.1f} s)")
         return _then_report(args, path)
-    print(report.table(groups["sobol"], groups["summary"]))
-    print(report.drivers(groups["sobol"]))
-    measures = {g: groups[g] for g in report.MEASURE_GROUPS if g in groups}
-    if measures:
-        print(report.measures_table(measures, groups["sobol"]))
-    if "convergence" in groups:
-        print(report.target_outcome(groups["convergence"].attrs))
-    root = store.root_attrs(path)
     print(f"store: {path} (N = {root['N']}, {root['estimator']} estimator, "
           f"wall time {root['wall_time_s']:.1f} s)")
     return _then_report(args, path)
@@ -243,11 +234,7 @@ def _validate(args) -> int:
                         study, needs, limits.morris_seconds(study, workers),
                         limits.workers_text(workers, limits.morris_blocks(study))))
     elif study.sampled:
-        estimator = run.choose_estimator(study)
-        replicates = study.resamples if estimator == "streaming" and \
-            study.intervals == "bootstrap" else 0
-        options = dict(N=study.N, estimator=estimator, workers=workers,
-                       replicates=replicates)
+        options = dict(N=study.N, estimator=run.choose_estimator(study), workers=workers)
         needs = limits.check_run(study, store.default_store(study), keep_samples=False,
                                  **options)
         blocks = study.scramblings * study.N // study.block_points
@@ -283,18 +270,8 @@ def _show(args) -> int:
         for variable, shares in report.code_shares(cube, progress=True).items():
             print(f"{variable}: {shares}")
         return 0
-    if "morris" in groups:
-        print(report.morris_table(verify.open_group(args.store, "morris")))
-        return 0
-    sobol_ds = verify.open_group(args.store, "sobol")
-    summary = verify.open_group(args.store, "summary")
-    print(report.table(sobol_ds, summary))
-    print(report.drivers(sobol_ds))
-    measures = report.open_measures(args.store, groups)
-    if measures:
-        print(report.measures_table(measures, sobol_ds))
-    if args.second_order:
-        print(report.second_order_table(sobol_ds, summary))
+    print(report.show({g: verify.open_group(args.store, g) for g in groups},
+                      second_order=args.second_order))
     return 0
 
 

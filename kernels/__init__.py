@@ -4,3 +4,5 @@ Each model module declares its parameters and outputs in :mod:`kernels.registry`
 engine reads that declaration and calls the model's batch entry.
 """
 from reesens.kernels import audit, woods  # noqa: F401  (register the models)
+
+DEFAULT_MODEL = woods.MODEL.name  # the model a study that names none runs

@@ -8,12 +8,13 @@ against phi_D, or A >= delta), so a Monte Carlo study can estimate Sobol' indice
 disagreement indicator and a grid can map it. Same three layers as kernels.woods.
 """
 import math
+from dataclasses import replace
 
 import numpy as np
 
 from reesens.kernels import signalling, woods
 from reesens.kernels.accelerate import jit
-from reesens.kernels.registry import Model, Variable, register
+from reesens.kernels.registry import Audit, Model, Variable, register
 
 # Regions of docs/model.md section 2's rules: 0 when A >= delta (everyone presses), else
 # 1 + 3*(p vs mu_star) + (kappa vs phi_D), each comparison 0 (<), 1 (==), 2 (>).
@@ -101,6 +102,20 @@ def evaluate_block(params, *, selection="china"):
     return out
 
 
+_COMPARE = {"lt": "<", "eq": "=", "gt": ">"}
+WORDS = replace(
+    woods.WORDS,
+    codes={**woods.WORDS.codes, "same": "same set", "differ": "sets differ",
+           "agree": "sets agree", "A_ge_delta": "A ≥ δ (pressing never pays off)",
+           **{f"p_{a}_mustar_kappa_{b}_phiD": f"p {_COMPARE[a]} μ*, κ {_COMPARE[b]} φ_D"
+              for a in _CMP for b in _CMP}},
+    choice="", compare="",
+    audit=Audit(flag="sets_differ", region="region", where="disagreement_region",
+                compared="Woods (2025)'s Theorem 4 (`paper`) and the exact "
+                         "verifiable-disclosure set",
+                short="Theorem 4's set vs the verifiable set",
+                misstates="Theorem 4 misstates the equilibrium set", title="Paper audit"))
+
 MODEL = register(Model(
     name="woods_audit",
     title="Woods (2025): Theorem 4 against the verifiable-disclosure PBE",
@@ -109,4 +124,5 @@ MODEL = register(Model(
     evaluate_block=evaluate_block,
     options=OPTIONS,
     row_seconds=60e-9,  # 2-core AMD EPYC VM, 2026-12-03, under load: 15-40 ns
+    words=WORDS,
 ))

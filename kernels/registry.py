@@ -61,13 +61,61 @@ class Variable:
 
 
 @dataclass(frozen=True)
+class Audit:
+    """Two classifications a model computes side by side, and how a report words them.
+
+    flag: the code output that is 1 where they differ; region: the code output of the
+    region of the rules a row falls in; where: the region where they differ (another code
+    where they agree); compared: the two in words, joined by "and"; short: the same for a
+    figure's panel, joined by "vs"; misstates: the conclusion where they always differ;
+    title: the report section's."""
+
+    flag: str
+    region: str
+    where: str
+    compared: str
+    short: str
+    misstates: str
+    title: str = "Audit"
+
+
+@dataclass(frozen=True)
+class Words:
+    """How a model's names read in tables, reports and figures (the engine holds none).
+
+    symbols: parameter or output name -> its mathtext symbol; text: the same as plain
+    text; codes: a code's flag meaning -> words; options: (option, value) -> words;
+    choice: the code output whose drivers a summary headlines; compare: the output a grid
+    compares between two values of a swept option; planes: the (x, y) planes of a grid's
+    phase diagrams, where both are swept; tie: (a, b): slice a grid with a above b's
+    middle, off the tie a == b; overlay(x, y, X, Y, values) -> {"contours": (label,
+    field), "lines": [(key, label, linestyle, gap)], "ties": {axis: value}}: what a phase
+    diagram draws over the plane (x, y) (meshes X, Y; the other parameters in `values`),
+    a field's contours, each line where its gap is 0, and the exact value of a tie on an
+    axis ({} when the parameters it needs are not known); audit: the model's two
+    classifications compared, or None.
+    """
+
+    symbols: Mapping[str, str] = field(default_factory=dict)
+    text: Mapping[str, str] = field(default_factory=dict)
+    codes: Mapping[str, str] = field(default_factory=dict)
+    options: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    choice: str = ""
+    compare: str = ""
+    planes: tuple[tuple[str, str], ...] = ()
+    tie: tuple[str, str] | None = None
+    overlay: Callable | None = None
+    audit: Audit | None = None
+
+
+@dataclass(frozen=True)
 class Model:
     """A registered model.
 
     `evaluate_block(params, **options)` takes a float64 block of shape
     (n_rows, len(params)), columns in `params` order, and returns one 1-D array of length
     n_rows per output name. `options` maps each option name to its allowed values, the
-    first being the default.
+    first being the default. `words`: how its names read in reports (Words).
     """
 
     name: str
@@ -78,6 +126,7 @@ class Model:
     options: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     row_seconds: float | None = None  # a row's rough cost on one core (time estimates);
     #                                   None: not measured
+    words: Words = field(default_factory=Words)  # how its names read (none: as they are)
 
     @property
     def param_names(self) -> tuple[str, ...]:

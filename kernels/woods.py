@@ -11,7 +11,7 @@ import numpy as np
 
 from reesens.kernels import bargaining, signalling
 from reesens.kernels.accelerate import jit
-from reesens.kernels.registry import Model, Variable, register
+from reesens.kernels.registry import Model, Variable, Words, register
 
 PAYOFF = "payoff"  # the common, arbitrary unit of A, gamma, delta, phi_D, kappa, S and payoffs
 
@@ -199,6 +199,50 @@ def evaluate(A, gamma, delta, phi_D, kappa, p, *, concept="verifiable", selectio
     return {name: a.reshape(shape) for name, a in out.items()}
 
 
+def overlay(x: str, y: str, X: np.ndarray, Y: np.ndarray, values: dict) -> dict:
+    """What a phase diagram of the plane (x, y) draws over the codes (registry.Words):
+    contours of mu_star = (A + gamma) / (gamma + delta), the tie p = mu_star and, where
+    kappa and phi_D are known, the tie kappa = phi_D; {} without A, gamma, delta or p."""
+    coords = {x: X, y: Y}
+    get = lambda n: coords.get(n, values.get(n))  # noqa: E731
+    if any(get(n) is None for n in ("A", "gamma", "delta", "p")):
+        return {}
+    ones = np.ones_like(X, dtype=np.float64)
+    mu_star = (get("A") + get("gamma")) / (get("gamma") + get("delta")) * ones
+    lines = [("p", r"tie $p = \mu^*$", "--", get("p") * ones - mu_star)]
+    if get("kappa") is not None and get("phi_D") is not None:
+        lines.append(("kappa", r"tie $\kappa = \phi_D$", ":",
+                      (get("kappa") - get("phi_D")) * ones))
+    ties = {d: values[other] for d, other in (("kappa", "phi_D"), ("phi_D", "kappa"))
+            if d in (x, y) and other in values}  # kappa == phi_D across the plane
+    return {"contours": (r"$\mu^*$ contours", mu_star), "lines": lines, "ties": ties}
+
+
+# docs/model.md's names in words: symbols, the equilibrium codes, the options
+WORDS = Words(
+    symbols={"A": "$A$", "gamma": r"$\gamma$", "delta": r"$\delta$", "phi_D": r"$\phi_D$",
+             "kappa": r"$\kappa$", "p": "$p$", "mu_star": r"$\mu^*$", "rho_C": r"$\rho_C$",
+             "rho_F": r"$\rho_F$", "S": "$S$"},
+    text={"gamma": "γ", "delta": "δ", "phi_D": "φ_D", "kappa": "κ", "mu_star": "μ*",
+          "rho_C": "ρ_C", "rho_F": "ρ_F"},
+    codes={"invalid": "invalid vector", "none": "no equilibrium",
+           "pool_nd_hedge": "pooling, no disclosure, foreigner hedges",
+           "pool_nd_press": "pooling, no disclosure, foreigner presses",
+           "separating": "separating", "hybrid": "hybrid",
+           "pool_d_hedge": "pooling, disclosure, foreigner hedges",
+           "boundary": "boundary (Theorem 4's tie case)"},
+    options={("concept", "verifiable"): "verifiable disclosure",
+             ("concept", "paper"): "Woods (2025)'s Theorem 4",
+             ("concept", "mimicable"): "mimicable disclosure",
+             ("selection", "china"): "selected by China's payoff",
+             ("selection", "foreign"): "selected by the foreigner's payoff",
+             ("selection", "hedge"): "selected for the most hedging",
+             ("selection", "transparent"): "selected for the most disclosure"},
+    choice="eq", compare="eq_set",
+    planes=(("kappa", "p"), ("delta", "p"), ("A", "delta")),
+    tie=("kappa", "phi_D"), overlay=overlay)
+
+
 MODEL = register(Model(
     name="woods",
     title="Woods (2025) disclosure signalling game with Rubinstein bargaining",
@@ -209,4 +253,5 @@ MODEL = register(Model(
     # 2-core AMD EPYC VM, 2026-12-03, the shipped studies' rows under load: 38-240 ns
     # (50-60 unloaded; 49 ns a cell in a grid sweep)
     row_seconds=150e-9,
+    words=WORDS,
 ))

@@ -18,12 +18,8 @@ import numpy as np
 from reesens.core.progress import Progress
 from reesens.evaluate import cases as evaluate
 from reesens.evaluate.series import series_values
-from reesens.kernels.bootstrap import replicate_moments
-from reesens.kernels.saltelli import Features, block_moments
-from reesens.methods import given_data
-from reesens.methods.streaming import Moments, Replicates, merge_all
 from reesens.store import blocks as store_blocks
-from reesens.study.schema import Study
+from reesens.study.registry import Chunk, Plan
 
 _TASK = "reesens-task"
 # Worker processes get one thread per numeric library: dask supplies the parallelism.
@@ -52,65 +48,49 @@ def keep_freed_memory() -> None:
     libc.mallopt(M_TRIM_THRESHOLD, 128 << 20)
 
 
-def blocks_task(study: Study, spec, edges, block_ids, path, keep_samples: bool,
-                keep_values: bool, replicates: int = 0, offset: int = 0) -> None:
-    """Evaluate, reduce and store each block (with `keep_values`, its series values too;
-    with engine.given_data `edges`, its per-slice counts), block b of the study's design
-    as the store's block offset + b.
+def blocks_task(plan: Plan, statistics, contexts, block_ids, path, keep_samples: bool,
+                offset: int = 0) -> None:
+    """Evaluate each block, add its rows to every statistic (study.registry) and store
+    them (with `keep_samples`, its rows too), block b of the study's design as the
+    store's block offset + b.
 
-    A block is evaluated evaluate.EVAL_POINTS base points at a time and their statistics (and
-    `replicates` bootstrap replicates') merged in order, so the bytes depend on the block
-    size only.
+    A block is evaluated EVAL_POINTS base points at a time, each chunk added to the
+    statistics in order, so the bytes depend on the block size only.
     """
     keep_freed_memory()
-    D, bp = len(study.columns), study.block_points
-    features = Features(D, study.second_order)
-    units = store_blocks.block_units(study, keep_samples, replicates, keep_values)
+    study, spec, bp = plan.study, list(plan.spec), plan.study.block_points
+    units = store_blocks.block_units(study, statistics, plan, contexts, keep_samples)
     for block in block_ids:
-        parts, boot, rows = [], [], []
-        counts = None if edges is None else given_data.empty_counts(study, edges)
+        states = [s.start(plan, c) for s, c in zip(statistics, contexts)]
+        rows = []
         for start in range(block * bp, (block + 1) * bp, evaluate.EVAL_POINTS):
             points = min(evaluate.EVAL_POINTS, (block + 1) * bp - start)
             out = evaluate.evaluate_points(study, start, points)
-            values = series_values(spec, out)  # (*cases, series, rows)
-            series = values.reshape(-1, values.shape[-1])
-            parts.append(Moments(features, points, *block_moments(series, D,
-                                                                  study.second_order)))
-            if replicates:
-                boot.append(Replicates(features, *replicate_moments(
-                    series, D, study.second_order, first_point=start,
-                    seed=study.analysis_seed, replicates=replicates)))
-            if counts is not None:
-                given_data.add_block_counts(study, edges, out, counts)
-            if keep_samples or keep_values:
-                rows.append((out, series))
-        stats = merge_all(parts)
+            chunk = Chunk(start, points, out, series_values(spec, out))
+            for s, c, state in zip(statistics, contexts, states):
+                s.add(state, plan, c, chunk)
+            if keep_samples:
+                rows.append(out)
+        arrays = {}
+        for s, c, state in zip(statistics, contexts, states):
+            arrays.update(s.stored(state, plan, c))
         kept = None
         if keep_samples:
-            kept = {name: np.concatenate([o[name] for o, _ in rows], axis=-1)
+            kept = {name: np.concatenate([o[name] for o in rows], axis=-1)
                     for name in study.outputs}
-            kept["_params"] = np.concatenate([o["_params"] for o, _ in rows], axis=1)
-        boot = merge_all(boot) if replicates else None
-        store_blocks.write_block(path, study, offset + block, units,
-                                 (stats.mean, stats.comoment, stats.rows), kept,
-                                 None if boot is None else (boot.weight, boot.mean,
-                                                            boot.comoment),
-                                 np.concatenate([v for _, v in rows], axis=-1)
-                                 if keep_values else None,
-                                 None if counts is None else given_data.stored(counts))
+            kept["_params"] = np.concatenate([o["_params"] for o in rows], axis=1)
+        store_blocks.write_block(path, study, offset + block, units, arrays, kept)
 
 
-def load_kernels(study: Study, spec) -> Future:
+def load_kernels(plan: Plan, statistics, contexts) -> Future:
     """Run every kernel of a block once on one base point, in a thread: numba's first call
     in a process costs ~0.3 s, which then overlaps the store's set-up. Call .result()
     before running blocks on local threads."""
     def one_point():
-        values = series_values(spec, evaluate.evaluate_points(study, 0, 1))
-        series, D = values.reshape(-1, values.shape[-1]), len(study.columns)
-        block_moments(series, D, study.second_order)
-        if study.intervals == "bootstrap":
-            replicate_moments(series, D, study.second_order, first_point=0, seed=1,
-                              replicates=2)
+        out = evaluate.evaluate_points(plan.study, 0, 1)
+        chunk = Chunk(0, 1, out, series_values(list(plan.spec), out))
+        for s, c in zip(statistics, contexts):
+            s.add(s.start(plan, c), plan, c, chunk)
 
     pool = ThreadPoolExecutor(1)
     future = pool.submit(one_point)
@@ -118,21 +98,18 @@ def load_kernels(study: Study, spec) -> Future:
     return future
 
 
-def run_blocks(study: Study, spec, todo, path, *, workers: int = 1, scheduler="threads",
-               client=None, blocks_per_task: int = 1, keep_samples=False, keep_values=False,
-               replicates: int = 0, progress: Progress | None = None, offset: int = 0,
-               edges=None) -> None:
-    """Run the blocks `todo` of the study's design (with `replicates` bootstrap replicates
-    each, with `keep_values` their series values, with engine.given_data `edges` their
-    per-slice counts) into the store at `path`, block b as the store's block offset + b.
+def run_blocks(plan: Plan, statistics, contexts, todo, path, *, workers: int = 1,
+               scheduler="threads", client=None, blocks_per_task: int = 1,
+               keep_samples=False, progress: Progress | None = None, offset: int = 0) -> None:
+    """Run the blocks `todo` of the design into the store at `path`, block b as the
+    store's block offset + b, `blocks_per_task` blocks per task.
 
     `scheduler` is "threads" or "processes" (dask's local schedulers, `workers` of them);
     a dask.distributed `client` takes precedence.
     """
     groups = [list(todo[i:i + blocks_per_task]) for i in range(0, len(todo), blocks_per_task)]
-    run_tasks(blocks_task, (study, spec, edges), groups,
-              (str(path), keep_samples, keep_values, replicates, offset),
-              name=f"{study.name}-{offset}",
+    run_tasks(blocks_task, (plan, statistics, contexts), groups,
+              (str(path), keep_samples, offset), name=f"{plan.study.name}-{offset}",
               workers=workers, scheduler=scheduler, client=client, progress=progress)
 
 

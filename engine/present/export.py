@@ -3,12 +3,12 @@
 One row per case, output, parameter (and second parameter for S2) and index kind:
 columns are the case dims (concept, selection, scenario, ...; N for the convergence
 group), `output`, `param`, `param_2` (S2 only, else empty), `index` (S1, ST, S2; for the
-measure groups pawn_median, pawn_mean, pawn_max, delta, given_data_S1, morris_mu_star,
-morris_mu, morris_sigma), `value`,
-`half_width` (of the interval at the store's conf_level; empty for PAWN and delta, which
-have none), in the measure groups `null_level` (PAWN and delta: what a parameter the
-output ignores reads at most; else empty), and `skip_reason` (why an output has none,
-else empty).
+other groups the variable, e.g. pawn_median, delta, given_data_S1, morris_mu_star),
+`value`, `half_width` (of the interval at the store's conf_level; empty for PAWN and
+delta, which have none), for groups with null levels `null_level` (PAWN and delta: what a
+parameter the output ignores reads at most), and `skip_reason` (why an output has none,
+else empty). Which variables of a group are rows is its method's declaration
+(study.registry.Method.export).
 """
 from __future__ import annotations
 
@@ -19,44 +19,42 @@ import xarray as xr
 from reesens.core import files
 from reesens.store import ownership, verify
 from reesens.store.ownership import StoreError
+from reesens.study import registry
 
 FORMATS = {"csv": ".csv", "parquet": ".parquet"}
-GROUPS = ("sobol", "convergence", "pawn", "delta", "given_data", "morris")
 COLUMNS = ("output", "param", "param_2", "index", "value", "half_width", "null_level",
            "skip_reason")
-MEASURES = {"pawn": ("pawn_median", "pawn_mean", "pawn_max"), "delta": ("delta",),
-            "given_data": ("given_data_S1",),
-            "morris": ("morris_mu_star", "morris_mu", "morris_sigma")}
+
+
+def groups() -> list[str]:
+    """The result groups `reesens export` writes: every method's (study.registry)."""
+    return [g for m in registry.methods() for g in m.export]
 
 
 def tidy(ds: xr.Dataset, group: str = "sobol"):
-    """pandas.DataFrame, the long table of a group's indices or measures."""
+    """pandas.DataFrame, the long table of a group's indices or measures: the rows of
+    each variable its method exports (study.registry.Method.export)."""
     import pandas as pd
 
+    method = registry.of_group(group)
+    exported = {v: index for v, index in (method.export.get(group, {}) if method else {}).items()
+                if v in ds}
+    reasons = next((ds[v] for v in ds.data_vars if v.endswith("_skip_reason")), None)
     frames = []
-    prefix = "sobol" if group in ("sobol", "convergence") else group
-    reasons = ds[f"{prefix}_skip_reason"] if f"{prefix}_skip_reason" in ds else None
-    for q in MEASURES.get(group, ()):
+    for q, index in exported.items():
         nan = xr.full_like(ds[q], float("nan"))
         part = xr.Dataset({"value": ds[q], "half_width": ds.get(f"{q}_conf", nan),
                            "null_level": ds.get(f"{q}_null", nan)}).reset_coords(drop=True)
-        frame = _frame(part)
-        frame["param_2"], frame["index"] = "", q
-        frames.append(frame)
-    for q in ("S1", "ST", "S2") if prefix == "sobol" else ():
-        if f"sobol_{q}" not in ds:
-            continue
-        pair = xr.Dataset({"value": ds[f"sobol_{q}"], "half_width": ds[f"sobol_{q}_conf"]})
-        pair = pair.reset_coords(drop=True)
-        if q == "S2":
-            pair = pair.rename({"param_0": "param", "param_1": "param_2"})
-        frame = _frame(pair)
-        if q == "S2":  # each pair once (j < k), as SALib reports it
+        pair = [d for d in part["value"].dims if d.startswith("param_")]
+        if pair:  # a pair of parameters (S2): each pair once (j < k), as SALib reports it
+            part = part.rename(dict(zip(pair, ("param", "param_2"))))
+            frame = _frame(part)
             order = {p: i for i, p in enumerate(ds["param"].values.tolist())}
             frame = frame[frame["param"].map(order) < frame["param_2"].map(order)]
         else:
+            frame = _frame(part)
             frame["param_2"] = ""
-        frame["index"] = q
+        frame["index"] = index
         frames.append(frame)
     table = pd.concat(frames, ignore_index=True)
     if reasons is not None:
@@ -65,9 +63,10 @@ def tidy(ds: xr.Dataset, group: str = "sobol"):
     else:
         table["skip_reason"] = ""
     cases = [c for c in table.columns if c not in COLUMNS]
-    columns = [c for c in COLUMNS if c != "null_level" or prefix != "sobol"]
+    nulls = any(f"{q}_null" in ds for q in exported)
+    columns = [c for c in COLUMNS if c != "null_level" or nulls]
     return table[cases + columns].astype({"output": str, "param": str, "param_2": str,
-                                                "skip_reason": str})
+                                          "skip_reason": str})
 
 
 def _frame(part: xr.Dataset):
@@ -91,14 +90,14 @@ def export(store: Path, out: Path | None = None, *, format: str | None = None,
                        if out is not None and out.suffix == ext), "csv")
     if format not in FORMATS:
         raise StoreError(f"--format must be one of {', '.join(FORMATS)}, got {format!r}")
-    if group not in GROUPS:
-        raise StoreError(f"--group must be one of {', '.join(GROUPS)} (the groups that "
+    if group not in groups():
+        raise StoreError(f"--group must be one of {', '.join(groups())} (the groups that "
                          f"hold indices), got {group!r}")
-    groups = verify.require_intact(store)
-    if group not in groups:
-        raise StoreError(f"{store}: has no {group!r} group (it holds {', '.join(groups)})"
+    held = verify.require_intact(store)
+    if group not in held:
+        raise StoreError(f"{store}: has no {group!r} group (it holds {', '.join(held)})"
                          + ("; a grid store has no indices: `reesens show` summarises it"
-                            if "grid" in groups else ""))
+                            if "grid" in held else ""))
     out = Path(out) if out is not None else default_out(store, group, format)
     ownership.refuse_inside_zarr(out.resolve())
     if out.exists() and not overwrite:

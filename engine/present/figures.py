@@ -25,11 +25,9 @@ from matplotlib.colors import BoundaryNorm, ListedColormap  # noqa: E402
 from matplotlib.patches import Patch, Rectangle  # noqa: E402
 
 from reesens.core import files
+from reesens.present.style import DPI, FIG_WIDTH
 from reesens.study import labels
 
-DPI = 150
-FORMATS = ("png", "pdf", "svg")
-FIG_WIDTH = 11.0  # inches: 1650 px wide at the default DPI
 # by place in an output's flag_values (for the equilibrium codes: invalid, none,
 # pool_nd_hedge, pool_nd_press, separating, hybrid, pool_d_hedge, boundary). Drawn from
 # Okabe & Ito's and Tol's palettes so that every pair is at least 15 CAM02-UCS units
@@ -371,7 +369,7 @@ def phase_diagram(panels: list[tuple[str, xr.DataArray]], overlays: dict, title:
     shared legend of the codes drawn, in words.
 
     panels: [(panel title, 2-D code DataArray (y, x) with flag_values/flag_meanings and
-    coordinates with long_name/units)]; overlays: from :func:`woods_overlays`.
+    coordinates with long_name/units)]; overlays: from :func:`overlay_mesh`.
     """
     fig, axes = _figure(len(panels), min(2, len(panels)), 4.4)
     codes = sorted({int(c) for _, a in panels for c in np.unique(a.values)})
@@ -386,7 +384,7 @@ def phase_diagram(panels: list[tuple[str, xr.DataArray]], overlays: dict, title:
         drawn |= _cell_panel(ax, name, a, np.searchsorted(codes, a.values), colours, norm,
                              overlays)
     handles = [Patch(color=colours(i), label=labels.code_words(meanings.get(c, str(c))))
-               for i, c in enumerate(codes)] + _line_handles(drawn)
+               for i, c in enumerate(codes)] + _line_handles(drawn, overlays)
     fig.legend(handles=handles, loc="outside lower center", ncols=min(3, len(handles)),
                fontsize=8)
     fig.suptitle(title, fontsize=10)
@@ -404,67 +402,57 @@ def _label_axes(ax, a: xr.DataArray, x: str, y: str) -> None:
         set_lim(edges[0], edges[-1])
 
 
-def woods_overlays(a: xr.DataArray, values: dict, mu_star=None, points: int = 301) -> dict:
-    """mu_star, p and kappa - phi_D over a 2-D slice (y, x), for the overlays.
-
-    values: {parameter: scalar} for those not on the slice's axes. mu_star: the model's
-    own mu_star on the slice's grid (2-D, as `a`), or None for the woods models' closed
-    form (A + gamma) / (gamma + delta), evaluated on a fine mesh of `points` per axis
-    over the slice's range so that the curves are smooth. Empty when mu_star cannot be
-    had or p is unknown.
-    """
+def overlay_mesh(a: xr.DataArray, values: dict, overlay, points: int = 301) -> dict:
+    """What a model draws over a 2-D slice (y, x) of its codes (kernels.registry.Words
+    .overlay), on a fine mesh of `points` per axis over the slice's range so that the
+    curves are smooth; values: {parameter: scalar} for those not on the slice's axes.
+    {} when the model declares no overlay or it cannot be drawn here."""
+    if overlay is None:
+        return {}
     y, x = a.dims
-    if mu_star is None:
-        axes = {d: np.linspace(float(a[d].values.min()), float(a[d].values.max()), points)
-                for d in (x, y)}
-    else:
-        axes = {d: a[d].values for d in (x, y)}
-    mesh = np.meshgrid(axes[x], axes[y])
-    coords = {x: mesh[0], y: mesh[1]}
-    get = lambda n: coords.get(n, values.get(n))  # noqa: E731
-    if mu_star is None and any(get(n) is None for n in ("A", "gamma", "delta")):
-        return {}
-    if get("p") is None:
-        return {}
-    ones = np.ones_like(mesh[0])
-    if mu_star is None:
-        mu_star = (get("A") + get("gamma")) / (get("gamma") + get("delta")) * ones
-    kappa, phi = get("kappa"), get("phi_D")
-    ties = {d: values[other] for d, other in (("kappa", "phi_D"), ("phi_D", "kappa"))
-            if d in (x, y) and other in values}  # kappa == phi_D across the slice
-    return {"x": mesh[0], "y": mesh[1], "mu_star": np.asarray(mu_star, dtype=np.float64),
-            "p": get("p") * ones, "ties": ties,
-            "kappa_minus_phi": None if kappa is None or phi is None else (kappa - phi) * ones}
+    axes = {d: np.linspace(float(a[d].values.min()), float(a[d].values.max()), points)
+            for d in (x, y)}
+    X, Y = np.meshgrid(axes[x], axes[y])
+    drawn = overlay(x, y, X, Y, values)
+    return {"x": X, "y": Y, **drawn} if drawn else {}
 
 
-_LINES = {"p": dict(color="black", linestyle="--", label=r"tie $p = \mu^*$"),
-          "kappa": dict(color="black", linestyle=":", label=r"tie $\kappa = \phi_D$"),
-          "mu": dict(color="0.35", linewidth=0.7, label=r"$\mu^*$ contours")}
+CONTOURS = dict(color="0.35", linewidth=0.7)
 
 
-def _line_handles(drawn: set) -> list:
-    return [plt.Line2D([], [], **_LINES[k]) for k in ("p", "kappa", "mu") if k in drawn]
+def _line_handles(drawn: set, overlays: dict) -> list:
+    """Legend entries of the overlays drawn: the contours, then each line."""
+    handles = []
+    if "contours" in drawn:
+        handles.append(plt.Line2D([], [], **CONTOURS, label=overlays["contours"][0]))
+    handles += [plt.Line2D([], [], color="black", linestyle=style, label=label)
+                for key, label, style, _ in overlays.get("lines", ()) if key in drawn]
+    return handles
 
 
 def _overlay(ax, a: xr.DataArray, overlays: dict) -> set:
-    """Draw mu_star contours and the tie lines p = mu_star and kappa = phi_D where they
-    fall inside the slice; returns which of "mu", "p", "kappa" it drew. Each contour's
-    artist has the gid of its key."""
+    """Draw the overlay's contours and its lines where they fall inside the slice;
+    returns the keys drawn ("contours" and the lines'). Each contour's artist has the
+    gid of its key."""
     if not overlays:
         return set()
-    X, Y, mu, drawn = overlays["x"], overlays["y"], overlays["mu_star"], set()
-    levels = [v for v in np.round(np.arange(0.1, 1.0, 0.1), 1) if mu.min() < v < mu.max()]
-    if levels:
-        lines = ax.contour(X, Y, mu, levels=levels, colors="0.35", linewidths=0.7)
-        lines.set_gid("mu")
-        for label in ax.clabel(lines, fontsize=7, fmt=lambda v: f"{v:.1f}"):
-            label.set_bbox({"facecolor": "white", "edgecolor": "none", "pad": 0.6,
-                            "alpha": 0.8})
-        drawn.add("mu")
-    for key, gap in (("p", overlays["p"] - mu), ("kappa", overlays["kappa_minus_phi"])):
-        if gap is not None and np.ptp(gap) > 0 and gap.min() <= 0 <= gap.max():
-            tie = ax.contour(X, Y, gap, levels=[0.0], colors="black",
-                             linestyles=_LINES[key]["linestyle"], linewidths=1.4)
+    X, Y, drawn = overlays["x"], overlays["y"], set()
+    if "contours" in overlays:
+        field = overlays["contours"][1]
+        levels = [v for v in np.round(np.arange(0.1, 1.0, 0.1), 1)
+                  if field.min() < v < field.max()]
+        if levels:
+            lines = ax.contour(X, Y, field, levels=levels, colors=CONTOURS["color"],
+                               linewidths=CONTOURS["linewidth"])
+            lines.set_gid("contours")
+            for label in ax.clabel(lines, fontsize=7, fmt=lambda v: f"{v:.1f}"):
+                label.set_bbox({"facecolor": "white", "edgecolor": "none", "pad": 0.6,
+                                "alpha": 0.8})
+            drawn.add("contours")
+    for key, _, style, gap in overlays.get("lines", ()):
+        if np.ptp(gap) > 0 and gap.min() <= 0 <= gap.max():
+            tie = ax.contour(X, Y, gap, levels=[0.0], colors="black", linestyles=style,
+                             linewidths=1.4)
             tie.set_gid(key)
             drawn.add(key)
     return drawn
@@ -481,7 +469,7 @@ def disagreement_map(panels: list[tuple[str, xr.DataArray]], overlays: dict, tit
         drawn |= _cell_panel(ax, name, differ, differ.values.astype(int), cmap, norm,
                              overlays)
     handles = [Patch(color=cmap(0), label="same set"), Patch(color=cmap(1), label="sets differ")]
-    handles += _line_handles(drawn)
+    handles += _line_handles(drawn, overlays)
     fig.legend(handles=handles, loc="outside lower center", ncols=3, fontsize=8)
     fig.suptitle(title, fontsize=10)
     return fig

@@ -13,307 +13,18 @@ import xarray as xr
 
 from reesens.core import files
 from reesens.core.progress import Progress
+from reesens.kernels.registry import get_model
+from reesens.methods import tables
+from reesens.methods.tables import ReportError
+from reesens.present import style
 from reesens.store import layout as store_module
 from reesens.store import ownership, verify
-from reesens.study import labels
-
-
-def _cases(ds: xr.Dataset, variable: str = "sobol_ST"):
-    """[(title, dataset of one case)] over every dim of `variable` that is neither output
-    nor param."""
-    dims = _case_dims(ds, variable)
-    if not dims:
-        return [("", ds)]
-    return [(" ".join(f"{d}={v}" for d, v in zip(dims, values)),
-             ds.sel(dict(zip(dims, values))))
-            for values in product(*(ds[d].values.tolist() for d in dims))]
-
-
-def _outputs(case: xr.Dataset):
-    """(output, its indices, skip reason or "") for each output of one case."""
-    for output in case["output"].values.tolist():
-        one = case.sel(output=output)
-        yield output, one, str(one["sobol_skip_reason"].values)
-
-
-def _value(x: float, conf: float) -> str:
-    return "     nan      " if np.isnan(x) else f"{x:6.3f} ±{conf:5.3f}"
-
-
-OUTPUT_WIDTH = 28  # characters of the terminal table's output column; longer names wrap
-
-
-def _param_width(ds: xr.Dataset) -> int:
-    """Characters of the param column: 8, or the longest parameter or group name."""
-    return max([8] + [len(str(p)) for p in ds["param"].values.tolist()])
-
-
-def complements(summary: xr.Dataset | None) -> dict[str, str]:
-    """{dropped series: the one kept} for code outputs of which exactly two codes occur
-    (in every case together): the indicators of the two codes sum to 1, so they and the
-    output's aggregate (engine.sobol.categorical) have the same indices. The later code's
-    indicator is kept (sets_differ==differ over ==same and over sets_differ)."""
-    if summary is None:
-        return {}
-    dropped = {}
-    for name in summary.data_vars:
-        if not (name.startswith("summary_") and name.endswith("_frequency")):
-            continue
-        variable = name.removeprefix("summary_").removesuffix("_frequency")
-        code_dim = f"{variable}_code"
-        freq = summary[name]
-        present = (freq > 0).any([d for d in freq.dims if d != code_dim]).values
-        if present.sum() == 2:
-            meanings = summary[code_dim].attrs["flag_meanings"].split()
-            first, second = (meanings[i] for i in np.flatnonzero(present))
-            dropped[f"{variable}=={first}"] = dropped[variable] = f"{variable}=={second}"
-    return dropped
-
-
-def table(ds: xr.Dataset, summary: xr.Dataset | None = None) -> str:
-    """For each case and output, the parameters ranked by ST, with S1 and intervals; of
-    two complementary indicators (complements) only one, and a line saying so."""
-    dropped = complements(summary)
-    lines, P = [], _param_width(ds)
-    for title, case in _cases(ds):
-        if title:
-            lines.append(f"== {title}")
-        lines.append(f"{'output':<{OUTPUT_WIDTH}} {'param':<{P}} {'ST':>14} {'S1':>14}")
-        for output, one, reason in _outputs(case):
-            if output in dropped:
-                continue
-            names = labels.wrap(output, OUTPUT_WIDTH)
-            if reason:
-                lines.append(f"{names[0]:<{OUTPUT_WIDTH}} {'-':<{P}} no indices: {reason}")
-                lines += names[1:]
-                continue
-            order = np.argsort(-one["sobol_ST"].values, kind="stable")
-            for rank, j in enumerate(order):
-                name = names[rank] if rank < len(names) else ""
-                lines.append(
-                    f"{name:<{OUTPUT_WIDTH}} {one['param'].values[j]:<{P}} "
-                    f"{_value(one['sobol_ST'].values[j], one['sobol_ST_conf'].values[j])} "
-                    f"{_value(one['sobol_S1'].values[j], one['sobol_S1_conf'].values[j])}")
-            lines += names[len(order):]
-    lines += [f"({d} left out: the same indices as {k}, only two codes occur)"
-              for d, k in dropped.items() if d in ds["output"].values.tolist()]
-    return "\n".join(lines)
-
-
-def second_order_table(ds: xr.Dataset, summary: xr.Dataset | None = None) -> str:
-    """For each case and output, every S2[j, k] with its interval, largest |S2| first;
-    '*' marks those whose interval leaves out 0."""
-    if "sobol_S2" not in ds:
-        return "no second-order indices in this store (run with --second-order)"
-    dropped = complements(summary)
-    params = ds["param"].values.tolist()
-    W = max(16, 2 * _param_width(ds) + 3)
-    lines = [f"S2 with {float(ds.attrs.get('conf_level', 0.95)):.0%} intervals at N = "
-             f"{ds.attrs.get('N')}; * : the interval leaves out 0"]
-    for title, case in _cases(ds):
-        if title:
-            lines.append(f"== {title}")
-        lines.append(f"{'output':<{OUTPUT_WIDTH}} {'pair':<{W}} {'S2':>14}")
-        for output, one, reason in _outputs(case):
-            s2, conf = one["sobol_S2"].values, one["sobol_S2_conf"].values
-            if reason or output in dropped or not np.isfinite(s2).any():
-                continue
-            pairs = [(j, k) for j in range(len(params)) for k in range(j + 1, len(params))]
-            pairs.sort(key=lambda jk: -np.nan_to_num(abs(s2[jk]), nan=-1.0))
-            names = labels.wrap(output, OUTPUT_WIDTH)
-            for rank, (j, k) in enumerate(pairs):
-                name = names[rank] if rank < len(names) else ""
-                clear = "*" if abs(s2[j, k]) > conf[j, k] else " "
-                lines.append(f"{name:<{OUTPUT_WIDTH}} {params[j] + ' x ' + params[k]:<{W}} "
-                             f"{_value(s2[j, k], conf[j, k])} {clear}")
-    return "\n".join(lines)
-
-
-def drivers(ds: xr.Dataset, code_output: str = "eq") -> str:
-    """One line per case: which parameters drive the choice among the codes of
-    `code_output`, ranked by the aggregated total index of all its codes at once
-    (engine.sobol.categorical), with intervals."""
-    lines = []
-    for title, case in _cases(ds):
-        if code_output not in case["output"].values.tolist():
-            continue
-        one = case.sel(output=code_output)
-        if str(one["sobol_skip_reason"].values):
-            continue
-        st, conf = one["sobol_ST"].values, one["sobol_ST_conf"].values
-        order = np.argsort(-np.nan_to_num(st, nan=-1.0), kind="stable")
-        ranked = ", ".join(f"{case['param'].values[j]} (ST {st[j]:.2f} ± {conf[j]:.2f})"
-                           for j in order if not np.isnan(st[j]))
-        lines.append(f"{title + ': ' if title else ''}the equilibrium choice is driven by "
-                     f"{ranked} (all {code_output} codes at once)")
-    return "\n".join(lines)
-
-
-MEASURE_GROUPS = ("pawn", "delta", "given_data")  # engine.given_data's groups
-
-
-def open_measures(store: Path, groups) -> dict[str, xr.Dataset]:
-    """{group: dataset} of the store's engine.given_data groups."""
-    return {g: verify.open_group(store, g) for g in MEASURE_GROUPS if g in groups}
-
-
-def _measures_merged(measures: dict) -> tuple[xr.Dataset, str]:
-    """(one dataset of the pawn and delta groups, or of given_data alone, and the
-    variable whose dims give the cases)."""
-    parts = [measures[g] for g in ("pawn", "delta") if g in measures]
-    if not parts:
-        gd = measures["given_data"]
-        keep = [o for o in gd["output"].values.tolist() if "==" not in o]
-        return gd.sel(output=keep), "given_data_S1"
-    merged = xr.merge(parts, compat="override", combine_attrs="drop_conflicts")
-    return merged, "delta" if "delta" in merged else "pawn_median"
-
-
-def measures_table(measures: dict, sobol_ds: xr.Dataset | None = None) -> str:
-    """For each case and output, the parameters ranked by delta (else PAWN's median):
-    PAWN median and max, delta, the given-data S1 beside the pick-freeze S1, and a line
-    of the null levels (a parameter the output ignores reads at or below them)."""
-    merged, key = _measures_merged(measures)
-    gd = measures.get("given_data")
-    attrs = next(iter(measures.values())).attrs
-    lines = [f"PAWN, delta and given-data S1 from the {int(attrs['rows']):,} A and B rows, "
-             f"{attrs['slices']} slices per parameter; KS for continuous outputs, total "
-             "variation for codes"]
-    P = _param_width(merged)
-    header = (f"{'output':<{OUTPUT_WIDTH}} {'param':<{P}} {'PAWN med':>8} {'PAWN max':>8} "
-              f"{'delta':>6} {'S1 given data':>14} {'S1 Sobol':>14}")
-    number = lambda ds, q, j: f"{float(ds[q].values[j]):.3f}" if q in ds else "-"  # noqa
-    for title, case in _cases(merged, key):
-        if title:
-            lines.append(f"== {title}")
-        lines.append(header)
-        where = _case_of(case, merged, key)
-        for output in case["output"].values.tolist():
-            one = case.sel(output=output)
-            names = labels.wrap(output, OUTPUT_WIDTH)
-            reason = next((str(one[f"{g}_skip_reason"].values) for g in MEASURE_GROUPS
-                           if f"{g}_skip_reason" in one and str(one[f"{g}_skip_reason"].values)),
-                          "")
-            if reason:
-                lines.append(f"{names[0]:<{OUTPUT_WIDTH}} {'-':<{P}} no measures: {reason}")
-                continue
-            order = np.argsort(-np.nan_to_num(one[key].values, nan=-1.0), kind="stable")
-            given = gd.sel({**where, "output": output}) if gd is not None else None
-            pick = sobol_ds.sel({**where, "output": output}) if sobol_ds is not None and \
-                output in sobol_ds["output"].values.tolist() else None
-            for rank, j in enumerate(order):
-                name = names[rank] if rank < len(names) else ""
-                gd_text = _value(float(given["given_data_S1"].values[j]),
-                                 float(given["given_data_S1_conf"].values[j])) \
-                    if given is not None else f"{'-':>14}"
-                param = one["param"].values[j]
-                s1_text = _value(float(pick["sobol_S1"].sel(param=param)),
-                                 float(pick["sobol_S1_conf"].sel(param=param))) \
-                    if pick is not None and param in pick["param"].values.tolist() \
-                    else f"{'-':>14}"  # a grouped study's Sobol' indices are per group
-                lines.append(f"{name:<{OUTPUT_WIDTH}} {param:<{P}} "
-                             f"{number(one, 'pawn_median', j):>8} "
-                             f"{number(one, 'pawn_max', j):>8} "
-                             f"{number(one, 'delta', j):>6} {gd_text} {s1_text}")
-            nulls = [f"{float(np.nanmean(one[q].values)):.3f}" if q in one else "-"
-                     for q in ("pawn_median_null", "pawn_max_null", "delta_null")]
-            if any(n != "-" for n in nulls):
-                lines.append(f"{'':<{OUTPUT_WIDTH}} {'(null)':<{P}} {nulls[0]:>8} "
-                             f"{nulls[1]:>8} {nulls[2]:>6}")
-    return "\n".join(lines)
-
-
-def _measure_sentences(measures: dict, sobol_ds: xr.Dataset) -> list[str]:
-    """What the measures say: per case and output, the parameters above their delta (or
-    PAWN) null level and those at it; then whether the given-data S1 agrees with the
-    pick-freeze S1 within their intervals."""
-    merged, key = _measures_merged(measures)
-    name = "delta" if key == "delta" else "PAWN median"
-    out, agree, differ = [], 0, []
-    for title, case in _cases(merged, key):
-        where = _case_of(case, merged, key)
-        for output in case["output"].values.tolist():
-            one = case.sel(output=output)
-            if not np.isfinite(one[key].values).any():
-                continue
-            head = f"{output}{' (' + title + ')' if title else ''}"
-            if f"{key}_null" in one:
-                above = one[key].values > one[f"{key}_null"].values
-                order = np.argsort(-one[key].values, kind="stable")
-                strong = [f"{one['param'].values[j]} ({one[key].values[j]:.2f})"
-                          for j in order if above[j]]
-                weak = [one["param"].values[j] for j in order if not above[j]]
-                out.append(f"{head}: {', '.join(strong) or 'no parameter'} above the null "
-                           "level" + (f"; {', '.join(weak)} at or below it" if weak else ""))
-            if "given_data" in measures and output in sobol_ds["output"].values.tolist():
-                common = [q for q in one["param"].values.tolist()
-                          if q in sobol_ds["param"].values.tolist()]  # groups: singletons
-                g = measures["given_data"].sel({**where, "output": output, "param": common})
-                p = sobol_ds.sel({**where, "output": output, "param": common})
-                ok = np.abs(g["given_data_S1"].values - p["sobol_S1"].values) <= \
-                    g["given_data_S1_conf"].values + p["sobol_S1_conf"].values
-                agree += int(ok.sum())
-                differ += [f"{head} {q}" for q, fine in zip(common, ok) if not fine]
-    lines = []
-    if out:
-        lines.append(f"By {name} (a parameter at or below its null level cannot be told "
-                     "from no influence):")
-        lines += out
-    if "given_data" in measures:
-        lines.append(f"The given-data S1 agrees with the pick-freeze S1 within their "
-                     f"intervals for {agree} of {agree + len(differ)} (output, parameter) "
-                     "pairs" + (f"; they differ for {', '.join(differ)}" if differ else ""))
-    return lines
-
-
-def morris_table(ds: xr.Dataset) -> str:
-    """For each case and output of a Morris store, the parameters ranked by mu_star, with
-    mu and sigma, each with its bootstrap interval."""
-    lines = [f"Morris screening: {ds.attrs.get('trajectories')} trajectories on "
-             f"{ds.attrs.get('levels')} levels; elementary effects per unit of the "
-             "parameter's unit-cube coordinate"]
-    P = _param_width(ds)
-    for title, case in _cases(ds, "morris_mu_star"):
-        if title:
-            lines.append(f"== {title}")
-        lines.append(f"{'output':<{OUTPUT_WIDTH}} {'param':<{P}} {'mu_star':>16} "
-                     f"{'mu':>16} {'sigma':>16}")
-        for output in case["output"].values.tolist():
-            one = case.sel(output=output)
-            names = labels.wrap(output, OUTPUT_WIDTH)
-            reason = str(one["morris_skip_reason"].values)
-            if reason:
-                lines.append(f"{names[0]:<{OUTPUT_WIDTH}} {'-':<{P}} no measures: {reason}")
-                continue
-            order = np.argsort(-one["morris_mu_star"].values, kind="stable")
-            for rank, j in enumerate(order):
-                name = names[rank] if rank < len(names) else ""
-                cells = " ".join(f"{_morris_value(one, q, j):>16}"
-                                 for q in ("mu_star", "mu", "sigma"))
-                lines.append(f"{name:<{OUTPUT_WIDTH}} {one['param'].values[j]:<{P}} {cells}")
-    return "\n".join(lines)
-
-
-def _morris_value(one: xr.Dataset, q: str, j: int) -> str:
-    """A Morris statistic with its half-width, to 4 significant digits (they have the
-    output's units)."""
-    value, conf = float(one[f"morris_{q}"].values[j]), float(one[f"morris_{q}_conf"].values[j])
-    return f"{value:.4g} ±{conf:.2g}"
-
+from reesens.study import labels, registry
 
 # --- `reesens report`: figures, a Markdown summary and an HTML page ----------------------
 
-AUDIT_OUTPUTS = ("sets_differ", "region", "disagreement_region")  # woods_audit bookkeeping
-PHASE_PLANES = (("kappa", "p"), ("delta", "p"), ("A", "delta"))  # (x, y), where present
-FORMATS = ("png", "pdf", "svg")
-DEFAULT_DPI = 150
 
 
-class ReportError(ValueError):
-    """The store cannot be reported on, or the report's options do not fit it."""
-
-
-CLOSED_FORM_MODELS = ("woods", "woods_audit")  # mu_star = (A + gamma) / (gamma + delta)
 MARKER = ".reesens-report"  # in a report directory: the names reesens wrote there
 PROGRESS_CHUNKS = 64  # grid chunks from which counting codes shows progress
 
@@ -367,35 +78,54 @@ class _Directory:
         self._mark(set(self.written))
 
 
-class _Figures:
-    """The figures of one report: drawn, saved in the chosen format and captioned."""
+class Page:
+    """What a method's report section sees (study.registry.Method.report): the store's
+    finished groups, opened once each; the outputs the user chose; and figures, drawn by
+    present.figures (`page.figures`), saved in the chosen format and captioned."""
 
-    def __init__(self, directory: _Directory, fmt: str, dpi: int):
-        self.directory, self.fmt, self.dpi, self.saved = directory, fmt, dpi, []
+    def __init__(self, store: Path, groups, directory: _Directory, fmt: str, dpi: int,
+                 wanted=None):
+        self.store, self.groups, self.fmt, self.dpi = store, set(groups), fmt, dpi
+        self.directory, self.wanted, self.saved, self._open = directory, wanted, [], {}
 
-    def add(self, fig, name: str, caption: str) -> None:
-        from reesens.present import figures
+    @property
+    def figures(self):
+        from reesens.present import figures  # imports matplotlib: only for reports
+        return figures
+
+    def open(self, group: str) -> xr.Dataset:
+        if group not in self._open:
+            self._open[group] = verify.open_group(self.store, group)
+        return self._open[group]
+
+    def chosen(self, available: list[str]) -> list[str]:
+        """The outputs of `available` the user asked for (all by default)."""
+        return tables.select_outputs(available, self.wanted)
+
+    def figure(self, fig, name: str, caption: str) -> None:
         try:
             path = self.directory.write(f"{name}.{self.fmt}",
-                                        lambda path: figures.save(fig, path, self.dpi))
+                                        lambda path: self.figures.save(fig, path, self.dpi))
         finally:
-            figures.plt.close(fig)  # also when it was not saved
+            self.figures.plt.close(fig)  # also when it was not saved
         self.saved.append((path, caption))
 
 
 def write_report(store: Path, out: Path | None = None, progress: bool = False, *,
-                 fmt: str = "png", dpi: int = DEFAULT_DPI, outputs=None,
+                 fmt: str = "png", dpi: int = style.DPI, outputs=None,
                  slices: dict | None = None) -> list[Path]:
     """Figures (`fmt`: png, pdf or svg), summary.md and index.html (every figure with its
-    caption, and the summary) for a Monte Carlo or grid store; returns the files.
+    caption, and the summary) for a Monte Carlo, Morris or grid store; returns the files.
 
-    outputs: output names or indicator labels to report (None: all); slices: for grid
-    stores, {parameter: value} at which to cut the phase diagrams (the nearest grid
-    value). With `progress`, counting the codes of a large grid shows its progress.
+    Each method whose groups the store holds writes its section (study.registry), in the
+    registry's order; then the kept sample rows' plots, a grid's phase diagrams and the
+    provenance. outputs: output names or indicator labels to report (None: all); slices:
+    for grid stores, {parameter: value} at which to cut the phase diagrams (the nearest
+    grid value). With `progress`, counting the codes of a large grid shows its progress.
     """
     store = Path(store)
-    if fmt not in FORMATS:
-        raise ReportError(f"format {fmt!r}: expected one of {', '.join(FORMATS)}")
+    if fmt not in style.FORMATS:
+        raise ReportError(f"format {fmt!r}: expected one of {', '.join(style.FORMATS)}")
     out = Path(out) if out is not None else default_report_dir(store)
     ownership.refuse_inside_zarr(out.resolve())
     groups = set(verify.require_intact(store))
@@ -404,20 +134,28 @@ def write_report(store: Path, out: Path | None = None, progress: bool = False, *
                           "Carlo store")
     root = store_module.root_attrs(store)
     directory = _Directory(out)
-    drawn = _Figures(directory, fmt, dpi)
+    page = Page(store, groups, directory, fmt, dpi, outputs)
     lines = [f"# {root.get('title') or root.get('study', store.name)}", ""]
-    if "sobol" in groups:
-        lines += _sobol_report(store, drawn, "convergence" in groups, outputs,
-                               verify.has_samples(store))
-    if "morris" in groups:
-        lines += _morris_report(store, drawn, outputs)
+    for method in registry.methods():
+        if method.report is not None and method.groups[0] in groups:
+            lines += method.report(page)
+    if verify.has_samples(store):
+        lines += _behaviour(page)
     if "grid" in groups:
-        lines += _grid_report(store, drawn, progress, slices or {}, outputs)
+        lines += _grid_report(store, page, progress, slices or {}, outputs)
     lines += ["## Provenance", ""] + _provenance(root)
     summary = directory.text("summary.md", "\n".join(lines) + "\n")
-    page = directory.text("index.html", _html(lines, drawn.saved))
+    html = directory.text("index.html", _html(lines, page.saved))
     directory.finish()
-    return [f for f, _ in drawn.saved] + [summary, page]
+    return [f for f, _ in page.saved] + [summary, html]
+
+
+def show(groups: dict, **options) -> str:
+    """`reesens show` and the end of `reesens run`: each method's text for the result
+    groups {group: Dataset} it finds, in the registry's order."""
+    parts = [m.show(groups, options) for m in registry.methods()
+             if m.show is not None and m.groups[0] in groups]
+    return "\n".join(p for p in parts if p)
 
 
 def _html(lines: list[str], figures: list[tuple[Path, str]]) -> str:
@@ -483,159 +221,15 @@ def _claim(out: Path) -> set[str]:
     return ours
 
 
-def _slug(text: str) -> str:
-    return "-".join("".join(c if c.isalnum() else " " for c in text).split()) or "all"
-
-
-def _ci(value: float, conf: float) -> str:
-    return f"{value:.3f} ± {conf:.3f}"
-
-
-def select_outputs(available: list[str], wanted) -> list[str]:
-    """The labels of `available` that `wanted` names (an output name takes its indicators
-    'name==code'); all when wanted is None. ReportError names what matches nothing."""
-    if wanted is None:
-        return list(available)
-    chosen = [a for a in available if a in wanted or a.split("==")[0] in wanted]
-    unknown = [w for w in wanted if not any(a == w or a.split("==")[0] == w
-                                            for a in available)]
-    if unknown:
-        raise ReportError(f"--outputs {' '.join(unknown)}: not an output of this store "
-                          f"(it has {', '.join(dict.fromkeys(a.split('==')[0] for a in available))})")
-    return chosen
-
-
-def _sobol_report(store: Path, drawn: _Figures, has_convergence: bool, wanted,
-                  has_samples: bool = False) -> list[str]:
-    from reesens.present import figures
-    sobol_ds = verify.open_group(store, "sobol")
-    summary = verify.open_group(store, "summary")
-    rows, N = int(summary.attrs["rows"]), sobol_ds.attrs["N"]
-    dropped = complements(summary)
-    chosen = select_outputs(sobol_ds["output"].values.tolist(), wanted)
-    conf = f"{float(sobol_ds.attrs['conf_level']):.0%}"
-    lines = [f"Monte Carlo study, N = {N} base points ({rows:,} model rows), "
-             f"{sobol_ds.attrs['estimator']} estimator, intervals at {conf}.", ""]
-    if "param_members" in sobol_ds.coords:  # a grouped study: indices per group
-        groups = [f"{g} ({m.replace(' ', ', ')})" for g, m in zip(
-            sobol_ds["param"].values.tolist(), sobol_ds["param_members"].values.tolist())
-            if g != m]
-        lines += [f"Sobol' indices are per group of parameters: {'; '.join(groups)}; the "
-                  "other parameters are groups of their own.", ""]
-    lines += [f"Left out of tables and figures: {d}, which has the same indices as {k} "
-              "(only two codes occur: their indicators sum to 1)."
-              for d, k in dropped.items() if d in chosen] + ([""] if dropped else [])
-    cases = _cases(sobol_ds)
-    for title, case in cases:
-        name = labels.case_words(_case_of(case, sobol_ds)) or "all rows"
-        outputs = [o for o in figures.analysed_outputs(case)
-                   if o in chosen and o not in dropped]
-        drawn.add(figures.sobol_bars(case, f"Sobol' indices: {name} (N = {N})", outputs),
-                  f"sobol_{_slug(title)}",
-                  f"First-order (S1) and total (ST) Sobol' indices of each output, {name}, "
-                  f"with {conf} intervals; N = {N}.")
-        if "sobol_S2" in case:
-            drawn.add(figures.s2_heatmaps(case, f"Second-order indices: {name} (N = {N})",
-                                          outputs), f"s2_{_slug(title)}",
-                      f"Second-order indices S2 of each pair of parameters, {name}; "
-                      f"hatched: the {conf} interval contains 0; N = {N}.")
-        lines += [f"## What drives the outputs{': ' + name if title else ''}", ""]
-        lines += [f"- In short: {line}." for line in drivers(case).splitlines()]
-        lines += [f"- {sentence}" for sentence in _driver_sentences(case, outputs)] + [""]
-    if len(cases) > 1:
-        outputs = [o for o in figures.analysed_outputs(sobol_ds.isel(
-            {d: 0 for d in _case_dims(sobol_ds)})) if o in chosen and o not in dropped]
-        compared = [(labels.case_words(_case_of(case, sobol_ds)), _case_of(case, sobol_ds))
-                    for _, case in cases]
-        drawn.add(figures.case_comparison(sobol_ds, compared, outputs,
-                                          f"The cases side by side (N = {N})"),
-                  "compare_cases", "Total indices ST (bars) and first-order indices S1 "
-                  f"(dots) of each output per case, with {conf} intervals; N = {N}.")
-        lines += ["## The cases side by side", ""] + _comparison_table(sobol_ds, compared,
-                                                                         outputs) + [""]
-    codes = [v.removeprefix("summary_").removesuffix("_frequency")
-             for v in summary.data_vars if v.endswith("_frequency")]
-    for variable in codes:
-        drawn.add(figures.code_frequencies(summary, variable), f"frequency_{variable}",
-                  f"Share of the {rows:,} model rows per code of {variable}, per case.")
-    measures = open_measures(store, verify.finished_groups(store))
-    if measures:
-        lines += _measures_report(drawn, measures, sobol_ds, chosen)
-    if has_samples:
-        lines += _behaviour(store, drawn, sobol_ds, chosen, dropped)
-    lines += ["## Invalid and NaN rows", ""] + _invalid_sentences(summary, codes, rows) + [""]
-    if "summary_sets_differ_frequency" in summary:
-        lines += ["## Paper audit", ""] + _audit_sentences(summary, sobol_ds) + [""]
-    if has_convergence:
-        convergence = verify.open_group(store, "convergence")
-        drawn.add(figures.convergence(convergence, [o for o in chosen if o not in dropped]),
-                  "convergence", "Total indices ST against the base sample count N, with "
-                  "interval bands, as the run doubled N towards its target.")
-        lines += ["## Convergence", "", f"- {target_outcome(convergence.attrs)}", ""]
-    return lines
-
-
-def _measures_report(drawn: _Figures, measures: dict, sobol_ds: xr.Dataset, chosen
-                     ) -> list[str]:
-    """The PAWN and delta figure per case and the section on what the measures say."""
-    from reesens.present import figures
-    merged, key = _measures_merged(measures)
-    attrs = next(iter(measures.values())).attrs
-    if "pawn" in measures or "delta" in measures:
-        for title, case in _cases(merged, key):
-            outputs = [o for o in case["output"].values.tolist() if o in chosen
-                       and np.isfinite(case[key].sel(output=o).values).any()]
-            name = labels.case_words(_case_of(case, merged, key)) or "all rows"
-            drawn.add(figures.measure_bars(case, f"Moment-independent measures: {name}",
-                                           outputs), f"measures_{_slug(title)}",
-                      "Borgonovo's delta and the PAWN median (max over slices: tick) of "
-                      f"each output, {name}, from {int(attrs['rows']):,} A and B rows in "
-                      f"{attrs['slices']} slices per parameter; dashed: the null level a "
-                      "parameter the output ignores reads at or below.")
-    lines = ["## Beyond variance: PAWN, delta and given-data S1", ""]
-    lines += [f"- {line}" for line in _measure_sentences(measures, sobol_ds)]
-    return lines + [""]
-
-
-def _morris_report(store: Path, drawn: _Figures, wanted) -> list[str]:
-    """The mu_star-sigma plane per case and the ranking by mu_star of a Morris store."""
-    from reesens.present import figures
-    ds = verify.open_group(store, "morris")
-    chosen = select_outputs(ds["output"].values.tolist(), wanted)
-    T = int(ds.attrs["trajectories"])
-    lines = [f"Morris screening, {T} trajectories on {ds.attrs['levels']} levels "
-             f"({T * (ds.sizes['param'] + 1):,} rows per case); intervals at "
-             f"{float(ds.attrs['conf_level']):.0%} from {ds.attrs['resamples']} resamples "
-             "of the trajectories.", ""]
-    for title, case in _cases(ds, "morris_mu_star"):
-        name = labels.case_words(_case_of(case, ds, "morris_mu_star")) or "all rows"
-        outputs = [o for o in chosen if not str(case["morris_skip_reason"].sel(output=o).values)]
-        drawn.add(figures.morris_plane(case, f"Morris screening: {name}", outputs),
-                  f"morris_{_slug(title)}",
-                  f"mu_star (mean absolute elementary effect) against sigma (their spread) "
-                  f"of each parameter, per output, {name}; whiskers: intervals of mu_star. "
-                  "Far right: influential; high: non-linear or interacting.")
-        lines += [f"## Screening{': ' + name if title else ''}", ""]
-        for output in outputs:
-            one = case.sel(output=output)
-            order = np.argsort(-one["morris_mu_star"].values, kind="stable")
-            mu_star = one["morris_mu_star"].values
-            ranked = ", ".join(f"{one['param'].values[j]} ({mu_star[j]:.3g})" for j in order)
-            lines.append(f"- {output}: by mu_star, {ranked}")
-        lines.append("")
-    return lines
-
-
-def _behaviour(store: Path, drawn: _Figures, sobol_ds: xr.Dataset, chosen, dropped
-               ) -> list[str]:
+def _behaviour(page: Page) -> list[str]:
     """Plots of the model's behaviour from the kept sample rows (--keep-samples): each
     continuous output against each parameter (first case), the outputs' distributions
     per case, and the share of each code conditional on each parameter (first case)."""
-    from reesens.present import figures
-    samples = verify.open_samples(store)
-    params = [p for p in sobol_ds["param"].values.tolist() if p in samples]
-    analysed = [o for o in dict.fromkeys(o.split("==")[0] for o in chosen if o not in dropped)
-                if o in samples.data_vars and o not in params]
+    figures = page.figures
+    samples = verify.open_samples(page.store)
+    model = get_model(store_module.root_attrs(page.store)["model"])
+    params = [p for p in model.param_names if p in samples.data_vars]
+    analysed = page.chosen([o for o in samples.data_vars if o not in params])
     continuous = [o for o in analysed if "flag_values" not in samples[o].attrs]
     code_outputs = [o for o in analysed if "flag_values" in samples[o].attrs]
     case_dims = [d for d in samples.dims if d != "sample"]
@@ -650,140 +244,36 @@ def _behaviour(store: Path, drawn: _Figures, sobol_ds: xr.Dataset, chosen, dropp
     n = samples.sizes["sample"]
     first, name = rows(cases[0]), labels.case_words(cases[0]) or "all rows"
     if continuous:
-        drawn.add(figures.scatter_matrix(first[0], {o: first[1][o] for o in continuous},
+        page.figure(figures.scatter_matrix(first[0], {o: first[1][o] for o in continuous},
                                          f"Each output against each parameter: {name} "
                                          f"({n:,} rows)"), "scatter",
                   f"Every kept sample row ({n:,}, {name}) of each output against each "
                   f"parameter; hexbins of counts from {figures.HEXBIN_FROM:,} rows.")
         by_case = {labels.case_words(c) or "all rows": rows(c)[1] for c in cases}
-        drawn.add(figures.histograms(by_case, continuous,
+        page.figure(figures.histograms(by_case, continuous,
                                      f"Distribution of each output ({n:,} rows per case)"),
                   "histograms", "Distribution (density) of each output over the kept "
                   f"sample rows, one line per case ({n:,} rows each).")
     for output in code_outputs:
-        drawn.add(figures.conditional_shares(first[0], first[1][output], samples[output].attrs,
+        page.figure(figures.conditional_shares(first[0], first[1][output], samples[output].attrs,
                                              f"Share of each {output} code given each "
                                              f"parameter: {name}"),
                   f"shares_{output}", f"Share of each code of {output} among the kept "
                   f"sample rows ({name}) in ten equal bins of each parameter.")
     return ["## The model's behaviour", "",
-            f"- Plots from the {n:,} kept sample rows: scatter.{drawn.fmt}, "
-            f"histograms.{drawn.fmt}"
-            + "".join(f", shares_{o}.{drawn.fmt}" for o in code_outputs) + ".", ""]
+            f"- Plots from the {n:,} kept sample rows: scatter.{page.fmt}, "
+            f"histograms.{page.fmt}"
+            + "".join(f", shares_{o}.{page.fmt}" for o in code_outputs) + ".", ""]
 
 
-def _case_dims(ds: xr.Dataset, variable: str = "sobol_ST") -> list[str]:
-    return [d for d in ds[variable].dims if d not in ("output", "param")]
-
-
-def _case_of(case: xr.Dataset, ds: xr.Dataset, variable: str = "sobol_ST") -> dict:
-    """{dim: value} of one case (selected from ds by _cases on `variable`)."""
-    return {d: case[d].values.item() for d in _case_dims(ds, variable)}
-
-
-def _comparison_table(ds: xr.Dataset, cases, outputs) -> list[str]:
-    """Markdown: per output and parameter, ST and S1 with their intervals in each case."""
-    head = "| output | param | " + " | ".join(name for name, _ in cases) + " |"
-    lines = [head, "|" + "---|" * (2 + len(cases))]
-    for output in outputs:
-        for param in ds["param"].values.tolist():
-            cells = []
-            for _, where in cases:
-                one = ds.sel(where).sel(output=output, param=param)
-                cells.append(f"ST {_ci(float(one['sobol_ST']), float(one['sobol_ST_conf']))}, "
-                             f"S1 {_ci(float(one['sobol_S1']), float(one['sobol_S1_conf']))}")
-            lines.append(f"| {labels.output_words(output)} | {param} | " + " | ".join(cells)
-                         + " |")
-    return lines
-
-
-def target_outcome(attrs: dict) -> str:
-    """Whether a `--target-ci` run met its target, from the convergence group's attrs."""
-    target, widest, N = attrs["target_ci"], attrs["widest_half_width"], attrs["N_reached"]
-    if attrs["target_met"]:
-        return (f"target ST half-width {target:g} met at N = {N} (widest half-width "
-                f"{widest:.3g})")
-    return (f"target ST half-width {target:g} NOT met: the widest half-width is {widest:.3g} "
-            f"at N = {N}, the largest N allowed (--max-n); resume with a larger --max-n")
-
-
-def _driver_sentences(case: xr.Dataset, outputs=None) -> list[str]:
-    """'<output> is driven by p (ST 0.41 ± 0.01), ...' for each output (of `outputs`)."""
-    sentences = []
-    for output, one, reason in _outputs(case):
-        if outputs is not None and output not in outputs and not reason:
-            continue
-        whole = labels.is_aggregate(str(one["output_long_name"].values))
-        what = ("the indicator " if "==" in output else "") + labels.output_words(output) + (
-            " (all its codes at once)" if whole else "")
-        if reason:
-            if outputs is None or output.split("==")[0] in {o.split("==")[0] for o in outputs}:
-                sentences.append(f"{what}: no indices ({reason}).")
-            continue
-        st, conf = one["sobol_ST"].values, one["sobol_ST_conf"].values
-        order = [j for j in np.argsort(-np.nan_to_num(st, nan=-1.0), kind="stable")
-                 if st[j] - conf[j] > 0.01][:3]
-        if not order:
-            sentences.append(f"{what}: no parameter's ST is clearly above 0.01.")
-            continue
-        top = ", ".join(f"{one['param'].values[j]} (ST {_ci(st[j], conf[j])}, "
-                        f"S1 {_ci(one['sobol_S1'].values[j], one['sobol_S1_conf'].values[j])})"
-                        for j in order)
-        sentences.append(f"{what} is driven most by {top}.")
-    return sentences
-
-
-def _invalid_sentences(summary: xr.Dataset, codes, rows: int) -> list[str]:
-    lines = []
-    for variable in codes:
-        if -1 in summary[f"{variable}_code"]:
-            invalid = summary[f"summary_{variable}_frequency"].sel({f"{variable}_code": -1})
-            n = int(round(float(invalid.max()) * rows))
-            lines.append(f"- {variable}: {labels.share(n, rows, 'rows')} of the rows are "
-                         f"invalid (code -1){' in the worst case' if invalid.size > 1 else ''}.")
-    nan = summary["summary_nan_count"]
-    worst = nan.max([d for d in nan.dims if d != "output"]) if nan.ndim > 1 else nan
-    with_nan = [f"{o} ({int(n):,} rows, {labels.share(int(n), rows, 'rows')})"
-                for o, n in zip(worst["output"].values.tolist(), worst.values) if n]
-    lines.append("- NaN rows: " + (", ".join(with_nan) if with_nan else "none") + ".")
-    return lines
-
-
-def _audit_sentences(summary: xr.Dataset, sobol_ds: xr.Dataset) -> list[str]:
-    """The paper audit in words: how often and where Theorem 4 differs, and why."""
-    rows = int(summary.attrs["rows"])
-    differ = float(summary["summary_sets_differ_frequency"].sel(sets_differ_code=1))
-    region = summary["summary_region_frequency"]
-    where = summary["summary_disagreement_region_frequency"]
-    meanings = dict(zip(summary["region_code"].values.tolist(),
-                        summary["region_code"].attrs["flag_meanings"].split()))
-    lines = [f"- Woods (2025)'s Theorem 4 (`paper`) and the exact verifiable-disclosure set "
-             f"differ on {labels.share(round(differ * rows), rows, 'rows')} of the sampled "
-             "rows."]
-    shares = {}
-    for code in summary["region_code"].values.tolist():
-        size = float(region.sel(region_code=code))
-        if code < 0 or size == 0:
-            continue
-        words = labels.code_words(meanings[code])
-        shares[words] = float(where.sel(disagreement_region_code=code)) / size
-        lines.append(f"- In region {words} ({labels.share(round(size * rows), rows, 'rows')} "
-                     f"of the rows) they differ on {shares[words]:.1%} of it.")
-    lines += _always_never(shares)
-    label = "sets_differ==differ"
-    if label in sobol_ds["output"].values.tolist():
-        case = _cases(sobol_ds)[0][1]
-        lines += [f"- Disagreement indicator: {_driver_sentences(case.sel(output=[label]))[0]}"]
-    return lines
-
-
-def _slice_at(cube: xr.Dataset, axes: list[str], x: str, y: str, slices: dict) -> dict:
+def _slice_at(cube: xr.Dataset, axes: list[str], x: str, y: str, slices: dict,
+              tie=None) -> dict:
     """{axis: index} of the slice through the (x, y) plane: the user's value (nearest grid
-    value) where given, else the middle value, kappa above phi_D's middle so as to be off
-    the kappa == phi_D tie."""
+    value) where given, else the middle value; with the model's tie (a, b), a above b's
+    middle so as to be off the a == b tie."""
     middle = {d: cube.sizes[d] // 2 for d in axes if d not in (x, y)}
-    if {"kappa", "phi_D"} <= set(middle) and "kappa" not in slices:
-        middle["kappa"] = (3 * cube.sizes["kappa"]) // 4
+    if tie and set(tie) <= set(middle) and tie[0] not in slices:
+        middle[tie[0]] = (3 * cube.sizes[tie[0]]) // 4
     for d, value in slices.items():
         if d in middle:
             middle[d] = int(np.argmin(np.abs(cube[d].values - value)))
@@ -801,9 +291,9 @@ def _check_slices(cube: xr.Dataset, axes: list[str], slices: dict) -> None:
                               f"[{lo:g}, {hi:g}]")
 
 
-def _grid_report(store: Path, drawn: _Figures, progress: bool, slices: dict,
+def _grid_report(store: Path, page: Page, progress: bool, slices: dict,
                  wanted) -> list[str]:
-    from reesens.present import figures
+    figures = page.figures
     cube = verify.open_grid(store)
     root = store_module.root_attrs(store)
     fixed = json.loads(root.get("fixed_parameters", "{}"))
@@ -812,14 +302,17 @@ def _grid_report(store: Path, drawn: _Figures, progress: bool, slices: dict,
     axes = [d for d in cube.dims if d in cube.coords and cube[d].dtype.kind == "f"]
     _check_slices(cube, axes, slices)
     case_dims = [d for d in cube.dims if d not in axes]
+    words = labels.words_of(root.get("model", ""))
+    audit = words.audit
+    bookkeeping = (audit.flag, audit.region, audit.where) if audit else ()
     code_vars = [v for v in cube.data_vars if "flag_values" in cube[v].attrs]
-    panel_vars = select_outputs([v for v in code_vars if v not in AUDIT_OUTPUTS], wanted)
+    panel_vars = tables.select_outputs([v for v in code_vars if v not in bookkeeping], wanted)
     lines = [f"Grid sweep: {grid_dims(cube)} = {int(root['cells']):,} cells.", ""]
     free = [d for d in axes if d not in slices]
-    planes = [pl for pl in PHASE_PLANES if set(pl) <= set(free)] or (
+    planes = [pl for pl in words.planes if set(pl) <= set(free)] or (
         [tuple(free[-2:])] if len(free) >= 2 else [])  # a 1-D grid gets the summary only
     for x, y in planes:
-        position = _slice_at(cube, axes, x, y, slices)
+        position = _slice_at(cube, axes, x, y, slices, words.tie)
         at = {d: float(cube[d].values[i]) for d, i in position.items()}
         sliced = cube.isel(position).transpose(*case_dims, y, x)
         where = _slice_words(at, fixed, options)
@@ -831,21 +324,17 @@ def _grid_report(store: Path, drawn: _Figures, progress: bool, slices: dict,
                 name = cube[variable].attrs.get("long_name", variable)
                 panels.append((f"{name}" + (f"; {labels.case_words(case)}" if case else ""),
                                a))
-        overlays = {}
-        if panels and root.get("model") in CLOSED_FORM_MODELS:
-            overlays = figures.woods_overlays(panels[0][1], {**fixed, **at})
-        elif panels and "mu_star" in sliced:  # the model's own threshold, as computed
-            first = sliced["mu_star"][(0,) * len(case_dims)].load().values
-            overlays = figures.woods_overlays(panels[0][1], {**fixed, **at}, mu_star=first)
+        overlays = figures.overlay_mesh(panels[0][1], {**fixed, **at}, words.overlay) \
+            if panels else {}
         if panels:
-            drawn.add(figures.phase_diagram(panels, overlays, f"Phase diagram at {where}"),
+            page.figure(figures.phase_diagram(panels, overlays, f"Phase diagram at {where}"),
                       f"phase_{x}_{y}",
                       f"Equilibrium codes over {x} and {y} at {where}. Each cell is centred "
                       "on its grid value and reaches halfway to its neighbours; tie lines "
                       "are drawn at their exact values.")
-        differ = _differ(sliced, case_dims)
+        differ = _differ(sliced, case_dims, words)
         if differ:
-            drawn.add(figures.disagreement_map(
+            page.figure(figures.disagreement_map(
                 differ, overlays, f"Where the classifications differ, at {where}"),
                 f"disagreement_{x}_{y}",
                 f"Cells of the ({x}, {y}) plane where the two classifications differ, at "
@@ -853,8 +342,8 @@ def _grid_report(store: Path, drawn: _Figures, progress: bool, slices: dict,
     lines += ["## Equilibrium codes over the grid", ""]
     lines += [f"- {variable}: {shares}."
               for variable, shares in code_shares(cube, progress).items()]
-    if {"sets_differ", "region"} <= set(cube.data_vars):
-        lines += ["", "## Paper audit on the grid", ""] + _grid_audit(cube, progress)
+    if audit and {audit.flag, audit.region} <= set(cube.data_vars):
+        lines += ["", f"## {audit.title} on the grid", ""] + _grid_audit(cube, audit, progress)
     return lines + [""]
 
 
@@ -885,16 +374,20 @@ def code_shares(cube: xr.Dataset, progress: bool = False) -> dict[str, str]:
     return shares
 
 
-def _differ(sliced: xr.Dataset, case_dims) -> list[tuple[str, xr.DataArray]]:
-    """[(case label, bool (y, x))]: where the two classifications differ, one panel per
-    combination of the other swept options ([] when there are not two classifications)."""
-    if "sets_differ" in sliced:
-        a, compared = sliced["sets_differ"] == 1, "Theorem 4's set vs the verifiable set"
-    elif "concept" in sliced.dims and sliced.sizes["concept"] >= 2:
-        name = "eq_set" if "eq_set" in sliced else "eq"
-        a = sliced[name].isel(concept=0) != sliced[name].isel(concept=1)
-        compared = " vs ".join(labels.option_words("concept", c)
-                               for c in sliced["concept"].values[:2])
+def _differ(sliced: xr.Dataset, case_dims, words) -> list[tuple[str, xr.DataArray]]:
+    """[(case label, bool (y, x))]: where two classifications differ, one panel per
+    combination of the other swept options: the model's audit flag, else its `compare`
+    output (or `choice`) between the first two values of the first swept option ([] when
+    there are not two classifications)."""
+    swept = [d for d in case_dims if sliced.sizes[d] >= 2]
+    name = next((n for n in (words.compare, words.choice) if n and n in sliced), None)
+    if words.audit and words.audit.flag in sliced:
+        a, compared = sliced[words.audit.flag] == 1, words.audit.short
+    elif swept and name:
+        option = swept[0]
+        a = sliced[name].isel({option: 0}) != sliced[name].isel({option: 1})
+        compared = " vs ".join(labels.option_words(option, c)
+                               for c in sliced[option].values[:2])
     else:
         return []
     others = [d for d in case_dims if d in a.dims]
@@ -927,17 +420,16 @@ def _code_counts(a: xr.DataArray, progress: bool = False) -> dict[int, int]:
     return {code - 512: int(n) for code, n in enumerate(counts) if n}
 
 
-def _grid_audit(cube: xr.Dataset, progress: bool = False) -> list[str]:
-    """Share of grid cells where the sets differ, in total and per region of the rules."""
-    joint = _code_counts((cube["region"].astype(np.int16) * 2
-                          + (cube["sets_differ"] == 1)).rename("region_and_sets_differ"),
-                         progress)
-    meanings = dict(zip(cube["region"].attrs["flag_values"],
-                        cube["region"].attrs["flag_meanings"].split()))
+def _grid_audit(cube: xr.Dataset, audit, progress: bool = False) -> list[str]:
+    """Share of grid cells where the model's two classifications differ (its Audit), in
+    total and per region of the rules."""
+    joint = _code_counts((cube[audit.region].astype(np.int16) * 2
+                          + (cube[audit.flag] == 1)).rename("region_and_flag"), progress)
+    meanings = dict(zip(cube[audit.region].attrs["flag_values"],
+                        cube[audit.region].attrs["flag_meanings"].split()))
     total = sum(joint.values())
     differ = sum(n for k, n in joint.items() if k % 2)
-    lines = [f"- Woods (2025)'s Theorem 4 and the verifiable set differ on {differ / total:.1%} "
-             "of the grid cells."]
+    lines = [f"- {audit.compared} differ on {differ / total:.1%} of the grid cells."]
     shares = {}
     for code in sorted({k // 2 for k in joint}):
         size = joint.get(2 * code, 0) + joint.get(2 * code + 1, 0)
@@ -946,19 +438,7 @@ def _grid_audit(cube: xr.Dataset, progress: bool = False) -> list[str]:
             shares[words] = joint.get(2 * code + 1, 0) / size
             lines.append(f"- Region {words} ({size:,} cells, {labels.share(size, total)}): "
                          f"they differ on {shares[words]:.1%} of it.")
-    return lines + _always_never(shares)
-
-
-def _always_never(shares: dict[str, float]) -> list[str]:
-    """The audit's conclusion in words: regions where the sets always / never differ."""
-    always = [r for r, s in shares.items() if s == 1.0]
-    never = [r for r, s in shares.items() if s == 0.0]
-    lines = []
-    if always:
-        lines.append(f"- In words: Theorem 4 misstates the equilibrium set everywhere in "
-                     f"{'; '.join(always)}" + (f", and gets it right everywhere in "
-                                               f"{'; '.join(never)}" if never else "") + ".")
-    return lines
+    return lines + tables.always_never(shares, audit.misstates)
 
 
 def _provenance(root: dict) -> list[str]:

@@ -29,63 +29,40 @@ from __future__ import annotations
 import math
 import os
 import shutil
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
+from reesens.core.needs import BYTE_S, READ_S, Need
 from reesens.design import grid as grid_design
 from reesens.design import morris as morris_design
 from reesens.design import sampling
 from reesens.evaluate import cases as evaluate
 from reesens.evaluate import series as series_spec_of
-from reesens.kernels.saltelli import Features
-from reesens.methods import given_data
 from reesens.store import layout as store
 from reesens.store import ownership
 from reesens.store.blocks import MERGE_SLICE
 from reesens.store.ownership import StoreError
+from reesens.study import registry
+from reesens.study.registry import Plan
 from reesens.study.schema import Study
 
 FILE_BYTES = 4096  # a file system's block: the least a chunk file takes on disk
 META_BYTES = 2048  # an array's metadata in the root's consolidated copy (< 1.1 kB measured)
 ROOT_BYTES = 32768  # the root's own attributes (provenance, command), beside the study
-# Stored bytes per per-slice count that can be non-zero, at most: zstd (level 0) on int64
-# arrays of random non-zero values at random places, densities 1e-6 to 1, took at most 12
-# bytes per non-zero value beyond 1/512 of the raw size (dev VM, 2026-12-03).
-SPARSE_BYTES = 16
-COUNT_COPIES = 4  # a worker's counts: accumulators, stored copy, digest and zstd buffers
-# given_data.null_levels takes at most NULL_COPIES times one output's draws (draws, centred
-# draws, their cumsum, its abs) and DRAWN_COPIES times the scaled draws of all outputs
-# (nanmedian's masked copies), given_data.pawn_delta DISTANCE_COPIES times the counts
-# (measured: 4.0 and 1.2-4.6 together, 3.0-3.3; slices and bins from 8 to 1024)
-NULL_COPIES = 4
-DRAWN_COPIES = 5
-DISTANCE_COPIES = 4
-READ_COPIES = 2  # blocks.read_counts: the blocks read and their digests' copies (2.0)
 MORRIS_COPIES = 3  # SALib's trajectories: its list, its array, our unit-cube copy
 MAX_SELECTION_SECONDS = 3600  # refused beyond: SALib's selection runs before any store
 QUICK_SECONDS = 60  # what a refused selection is offered instead: about a minute
 GROUP_ARRAYS = 24  # arrays in a results group at most (coordinates included)
 RUN_BYTES = 8 * 2**20  # a run's own objects: datasets, zarr's and xarray's (< 2 MB traced)
 
-# Seconds per unit of work, measured on the development VM (2-core AMD EPYC, 2026-12-03,
-# other work running beside), rounded up (the measurements in brackets):
+# Seconds per unit of work, measured on a 2-core AMD EPYC VM (2026-12-03, other work
+# running beside), rounded up (the measurements in brackets):
 SAMPLE_S = 10e-9  # a row's parameter: Sobol' point and SALib's transform (8.3 ns)
 UNIFORM_S = 2e-9  # a row's parameter: Sobol' point and kernels.qmc's uniform map (1.3 ns)
-SERIES_S = 10e-9  # a row's series: its value and Saltelli statistics (6.6-11 ns)
-COUNT_S = 4e-9  # an A or B row's measured output and parameter: slice and bin (3.3 ns)
-BOOT_S = 0.03e-9  # a row, series, bootstrap replicate and base feature or pair (0.02 ns)
-BYTE_S = 2e-9  # a raw byte written: digested, compressed (1.3 + 0.12 ns), copied
-COUNT_BYTE_S = 15e-9  # a raw byte of a block's per-slice counts: zeroed, filled, copied,
-#                       digested, compressed, written (755 MB a block, a whole run: 14 ns)
-READ_S = 10e-9  # a raw byte read back: decompressed, checked against its digest, summed
 BLOCK_S = 0.01  # a block's or grid chunk's files, digests and done flag (9 ms, Morris)
 GRID_CELL_S = 20e-9  # a grid cell besides the model: its parameters set, its outputs copied
-CELL_S = 50e-9  # given_data.distances: a (measured output, param, slice, bin) (16-87 ns)
-NULL_S = 40e-9  # given_data.null_levels: a (measured output, draw, slice, bin) (38 ns)
-SALIB_S = 40e-9  # SALib's analyze: a resample of a base point, parameter (second order:
-#                  and pair) and series, on one worker (docs/performance.md: 42 ns)
 MORRIS_DRAW_S = 300e-6  # SALib's Morris sample: a trajectory (155-260 us, D = 3..9)
 MORRIS_EE_S = 10e-9  # elementary effects: a trajectory, parameter and step (7-9 ns)
 MORRIS_BOOT_S = 12e-9  # Morris intervals: a trajectory, parameter and resample (7-16 ns)
@@ -99,20 +76,6 @@ START_S = 1.0  # a run's pilot, template and results, beyond its blocks (N = 2^1
 # measured for the shipped models; not timed when a study is validated: a kernel's first
 # call in a process loads numba, 0.5-0.7 s, more than validating costs).
 OTHER_MODEL_ROW_S = 1e-6
-
-
-@dataclass(frozen=True)
-class Need:
-    """Bytes of `resource` ("memory" or "disk") that `what` takes, driven by `field`;
-    `fix` says which setting makes it smaller; memory is taken during `phase` ("design",
-    "blocks" or "merge", one after the other; "": throughout)."""
-
-    resource: str
-    what: str
-    bytes: int
-    field: str
-    fix: str
-    phase: str = ""
 
 
 def available_memory() -> int:
@@ -132,63 +95,6 @@ def free_disk(path: Path) -> int:
     return shutil.disk_usage(_existing(path)).free
 
 
-def salib_memory(study: Study, N: int, workers: int) -> int:
-    """Bytes the SALib estimator needs: every row of every series, and SALib's bootstrap."""
-    D = len(study.columns)
-    series = math.prod(evaluate.case_shape(study)) * len(series_spec_of.series_spec(study))
-    rows = N * sampling.rows_per_point(D, study.second_order) * series * 8
-    bootstrap = (96 if study.second_order else 64) * N * study.resamples  # SALib 1.6, measured
-    return rows + min(workers, series) * bootstrap
-
-
-def count_arrays(study: Study) -> tuple[int, int, int]:
-    """(counts, sums, non-zero): bytes of one block's per-slice counts and power sums
-    (engine.given_data) and the most counts that can be non-zero in it (each A or B row
-    adds to one bin of each measured output and parameter); zeros without those measures."""
-    if not given_data.wanted(study):
-        return 0, 0, 0
-    measured = math.prod(evaluate.case_shape(study)) * len(study.outputs)
-    P = len(study.sampled_names)
-    variables = {v.name: v for v in study.model.outputs}
-    width = max([1] + [len(variables[o].flag_values) if variables[o].flag_values
-                       else study.bins for o in study.outputs])  # Edges.width at most
-    cells = measured * P * study.slices
-    return (8 * cells * width, 8 * cells * given_data.POWERS,
-            measured * P * min(study.slices * width, 2 * study.block_points))
-
-
-def stored_counts(study: Study) -> int:
-    """Bytes one block's per-slice counts and sums take on disk, at most: zstd stores a
-    count in at most count_bytes(block_points) bytes, at most SPARSE_BYTES per count that
-    can be non-zero, and never more than the raw size plus 1/256 (zstd's bound); sums
-    are floats, counted raw."""
-    counts, sums, nonzero = count_arrays(study)
-    dense = count_bytes(study.block_points) * (counts // 8)
-    return min(counts, dense, SPARSE_BYTES * nonzero) + counts // 256 + sums + sums // 256
-
-
-def count_bytes(block_points: int) -> int:
-    """Stored bytes of an int64 count of a block's A and B rows (at most 2 block_points,
-    so of b bits), at most: zstd (level 0) on random b-bit values took at most 1.1 b / 8 +
-    0.3 bytes each, b = 1..32 (dev VM, 2026-12-03); this is 1.25 b / 8 + 1, rounded up."""
-    bits = (2 * block_points).bit_length()
-    return min(8, math.ceil(1.25 * bits / 8) + 1)
-
-
-def _null_bytes(study: Study) -> int:
-    """Bytes given_data.null_levels takes at most: copies of one measured output's draws
-    (draws, slices, bins) and of all outputs' scaled draws (measured, parameters, draws,
-    slices)."""
-    counts, _, _ = count_arrays(study)
-    if not counts or not {"pawn", "delta"} & set(study.methods):
-        return 0
-    measured = math.prod(evaluate.case_shape(study)) * len(study.outputs)
-    P = len(study.sampled_names)
-    cells = counts // (8 * measured * P)  # slices * width
-    return 8 * given_data.NULL_DRAWS * (NULL_COPIES * cells
-                                        + DRAWN_COPIES * measured * P * study.slices)
-
-
 def results_disk(study: Study, *, groups: int, arrays: int, values: int,
                  study_bytes: int | None = None) -> int:
     """Bytes of a store's metadata and results: `groups` groups of `arrays` arrays in all
@@ -200,35 +106,36 @@ def results_disk(study: Study, *, groups: int, arrays: int, values: int,
             + ROOT_BYTES + 2 * study_bytes)
 
 
+def plan_of(study: Study, estimator: str) -> Plan:
+    """The Plan a Monte Carlo run of the study with this estimator computes."""
+    spec = series_spec_of.series_spec(study)
+    return Plan(study, estimator, tuple(spec), tuple(series_spec_of.series_labels(study, spec)))
+
+
 def run_needs(study: Study, *, N: int, estimator: str, workers: int, keep_samples: bool,
-              replicates: int, done: int = 0, target: bool = False) -> list[Need]:
+              done: int = 0, target: bool = False) -> list[Need]:
     """Memory and disk a Monte Carlo run of the study at N base points per design needs
-    (all `scramblings` designs of N points); `done`: blocks of this run already in its
-    store, whose disk is taken; `target`: a --target-ci run (its convergence group)."""
+    (all `scramblings` designs of N points): the run's own, each statistic's
+    (study.registry.Statistic.needs) and each method's results; `done`: blocks of this
+    run already in its store, whose disk is taken; `target`: a --target-ci run."""
     D, second = len(study.columns), study.second_order
     k = sampling.rows_per_point(D, second)
     R = study.scramblings
+    plan = plan_of(study, estimator)
+    statistics = registry.statistics(plan)
     cases = math.prod(evaluate.case_shape(study))
     scenarios = len(study.scenario_items())
-    spec = series_spec_of.series_spec(study)
-    series = cases * len(spec)
+    series = len(plan.labels)
     outputs = cases * len(study.outputs)
-    ft = Features(D, second)
     per = N // study.block_points  # blocks of one design
-    blocks = R * per
-    todo = max(0, blocks - done)
+    todo = max(0, R * per - done)
     bp = study.block_points
     P = len(study.sampled_names)
     row_bytes = 8 * (P * scenarios + outputs + series)  # parameters, outputs, series
-    stats = 8 * series * (ft.size + ft.n_pairs + 5)
-    boot = 8 * replicates * (1 + series * (ft.base.size + ft.base_pairs.shape[1]))
     kept = 8 * bp * k * (P * scenarios + outputs)
-    counts, sums, _ = count_arrays(study)
-    counted = counts + sums
-    members = 3 + (3 if replicates else 0) + (2 if counted else 0) \
-        + (P + len(study.outputs) if keep_samples else 0) + (estimator == "salib")
+    members = sum(len(s.names(plan)) for s in statistics) + (
+        P + len(study.outputs) if keep_samples else 0)
     chunk = min(bp, evaluate.EVAL_POINTS)
-    rows_kept = keep_samples or estimator == "salib"
     merging = min(per, MERGE_SLICE)
     fewer = "a smaller N" + (" or fewer scramblings" if R > 1 else "")
     needs = [
@@ -236,65 +143,25 @@ def run_needs(study: Study, *, N: int, estimator: str, workers: int, keep_sample
         Need("memory", "evaluating rows (per worker)", workers * 3 * chunk * k * row_bytes,
              "sampling.block_points", "a smaller block_points or fewer --workers",
              "blocks"),
-        Need("memory", "merging block statistics", (2 * merging + R) * stats,
-             "sampling.N", fewer, "merge"),
-        Need("disk", "block statistics", todo * (stats + 8 * members
-                                                 + FILE_BYTES * (4 + members)),
+        Need("disk", "block files and digests", todo * (8 * members
+                                                       + FILE_BYTES * (4 + members)),
              "sampling.N", fewer),
     ]
-    if counted:
-        fix = "fewer slices or bins, or fewer of pawn, delta and given_data in methods"
-        null = _null_bytes(study)
-        # a slice of blocks read, its sum, each design's, the running sum
-        merge = (READ_COPIES * merging + R + 2) * counted
-        measures = (R + 1) * counts + max(DISTANCE_COPIES * counts, null)
-        needs += [
-            Need("memory", "per-slice counts (per worker)",
-                 workers * COUNT_COPIES * counted, "analysis.bins", fix, "blocks"),
-            Need("memory", "merging per-slice counts and the measures from them",
-                 max(merge, measures), "analysis.bins", fix, "merge"),
-            Need("disk", "per-slice counts", todo * stored_counts(study), "sampling.N",
-                 f"{fewer}, or {fix}")]
-    if rows_kept:
-        needs.append(Need("memory", "a block's rows kept in memory (per worker)",
-                          workers * bp * k * row_bytes, "sampling.block_points",
-                          "a smaller block_points", "blocks"))
-    if replicates:
-        per_chunk = 8 * chunk * replicates + boot
-        needs += [Need("memory", "bootstrap replicates (per worker)",
-                       workers * (per_chunk + math.ceil(bp / chunk) * boot),
-                       "analysis.resamples", 'fewer resamples, or intervals = "delta"',
-                       "blocks"),
-                  Need("memory", "merging bootstrap replicates", 2 * merging * boot,
-                       "analysis.resamples", 'fewer resamples, or intervals = "delta"',
-                       "merge"),
-                  Need("disk", "bootstrap replicates", todo * boot, "analysis.resamples",
-                       'fewer resamples, or intervals = "delta"')]
+    for statistic in statistics:
+        needs += statistic.needs(plan, N=N, workers=workers, todo=todo, merging=merging)
     if keep_samples:
-        needs.append(Need("disk", "kept sample rows (--keep-samples)", todo * kept,
-                          "--keep-samples", "no --keep-samples, or a smaller N"))
-    if estimator == "salib":
-        needs += [Need("memory", "the SALib estimator's rows and bootstrap",
-                       salib_memory(study, N, workers) + 2 * N * k * series * 8,
-                       "analysis.estimator", 'estimator = "streaming"', "merge"),
-                  Need("disk", "every row's series values (the SALib estimator)",
-                       todo * bp * k * series * 8, "analysis.estimator",
-                       'estimator = "streaming"')]
-    # results: sobol (S1, ST and intervals, S2), given_data, pawn, delta, summary and
-    # convergence values; the blocks' coordinates (slice and bin edges); every array's
-    # metadata
-    first = 8 * series * P
-    values = first * (4 + (2 * P if second else 0)) + 8 * series * 8 + 512 * series
-    n_groups = 3 + (1 if keep_samples else 0) + (1 if target else 0)
-    if target:
-        values += 4 * first * 8  # at most 7 levels of N
-    if counted:
-        measured = outputs
-        values += 2 * first + 8 * 8 * measured * P + 512 * measured \
-            + 8 * measured * 2 * study.bins + 8 * scenarios * P * study.slices
-        n_groups += sum(m in study.methods for m in given_data.COUNT_METHODS)
-    arrays = n_groups * GROUP_ARRAYS + members + (P + len(study.outputs) if keep_samples
-                                                  else 0)
+        needs += [Need("memory", "a block's rows kept in memory (per worker)",
+                       workers * bp * k * row_bytes, "sampling.block_points",
+                       "a smaller block_points", "blocks"),
+                  Need("disk", "kept sample rows (--keep-samples)", todo * kept,
+                       "--keep-samples", "no --keep-samples, or a smaller N")]
+    # results: each method's groups; the blocks' coordinates; every array's metadata
+    n_groups, values = 1 + (1 if keep_samples else 0), 0
+    for method in registry.selected(study):
+        if method.result_size is not None:
+            groups, size = method.result_size(plan, target)
+            n_groups, values = n_groups + groups, values + size
+    arrays = n_groups * GROUP_ARRAYS + members
     needs.append(Need("disk", "results and the store's metadata", results_disk(
         study, groups=n_groups, arrays=arrays, values=values), "sampling.N", fewer))
     return needs
@@ -415,13 +282,12 @@ def _existing(path: Path) -> Path:
 
 
 def check_run(study: Study, store: Path, *, N: int, estimator: str, workers: int,
-              keep_samples: bool, replicates: int, done: int = 0,
-              target: bool = False) -> list[Need]:
+              keep_samples: bool, done: int = 0, target: bool = False) -> list[Need]:
     """Refuse a run at N base points per design that cannot fit (StoreError, saying which
     N, resamples or bins would fit when halving one of them does; `done`:
     blocks of this run already in its store); returns its needs."""
     options = dict(N=N, estimator=estimator, workers=workers, keep_samples=keep_samples,
-                   replicates=replicates, done=done, target=target)
+                   done=done, target=target)
     needs = run_needs(study, **options)
 
     def fit(field: str) -> str | None:
@@ -432,9 +298,9 @@ def check_run(study: Study, store: Path, *, N: int, estimator: str, workers: int
                     **options, "N": n}), have):
                 n //= 2
             return f"N = {n} (2^{n.bit_length() - 1})" if n >= study.block_points else None
-        if field == "analysis.resamples" and replicates:
-            r = replicates // 2
-            while r >= 2 and not _fits(run_needs(study, **{**options, "replicates": r}),
+        if field == "analysis.resamples":
+            r = study.resamples // 2
+            while r >= 2 and not _fits(run_needs(replace(study, resamples=r), **options),
                                        have):
                 r //= 2
             return f"resamples = {r}" if r >= 2 else None
@@ -584,38 +450,29 @@ def time_note(study: Study) -> str:
                              f"{seconds * 1e6:g} us)")
 
 
-def run_seconds(study: Study, *, N: int, estimator: str, workers: int, replicates: int,
+def run_seconds(study: Study, *, N: int, estimator: str, workers: int,
                 keep_samples: bool = False, done: int = 0) -> float:
     """Wall seconds a Monte Carlo run at N base points per design takes, roughly, on
-    `workers` workers (one per core at most; `done`: blocks already in its store)."""
+    `workers` workers (one per core at most; `done`: blocks already in its store): the
+    model and its rows, and each statistic's (study.registry.Statistic.seconds)."""
     D, second = len(study.columns), study.second_order
     k = sampling.rows_per_point(D, second)
+    plan = plan_of(study, estimator)
     cases = math.prod(evaluate.case_shape(study))
     scenarios = len(study.scenario_items())
-    series = cases * len(series_spec_of.series_spec(study))
     measured = cases * len(study.outputs)
     P = len(study.sampled_names)
-    ft = Features(D, second)
     blocks = study.scramblings * (N // study.block_points)
     todo = max(0, blocks - done)
     rows = todo * study.block_points * k
-    counts, sums, _ = count_arrays(study)
-    per_row = (model_row_seconds(study)[0] * cases + SERIES_S * series
-               + _sample_s(study) * P * scenarios
-               + (COUNT_S * 2 / k * measured * P if counts else 0)
-               + BOOT_S * series * replicates * (ft.base.size + ft.base_pairs.shape[1]))
-    if keep_samples or estimator == "salib":
-        per_row += BYTE_S * 8 * (P * scenarios + measured + series)
-    parallel = rows * per_row + todo * (BLOCK_S + COUNT_BYTE_S * (counts + sums))
-    serial = READ_S * blocks * (counts + sums + 8 * series * (ft.size + ft.n_pairs))
-    if counts:
-        cells = counts // 8  # (measured, parameter, slice, bin)
-        serial += CELL_S * cells
-        if {"pawn", "delta"} & set(study.methods):
-            serial += NULL_S * given_data.NULL_DRAWS * cells // P
-    if estimator == "salib":
-        serial += SALIB_S * study.resamples * N * P * series * (2 + (P if second else 0)) \
-            / _parallel(workers, series)
+    per_row = model_row_seconds(study)[0] * cases + _sample_s(study) * P * scenarios
+    if keep_samples:
+        per_row += BYTE_S * 8 * (P * scenarios + measured)
+    per_block, serial = BLOCK_S, 0.0
+    for statistic in registry.statistics(plan):
+        row, block, once = statistic.seconds(plan, N=N, workers=workers, blocks=blocks)
+        per_row, per_block, serial = per_row + row, per_block + block, serial + once
+    parallel = rows * per_row + todo * per_block
     return START_S + OVERHEAD * parallel / _parallel(workers, todo) + serial
 
 

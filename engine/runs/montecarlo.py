@@ -6,26 +6,20 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-
-import numpy as np
-import xarray as xr
 
 from reesens.core.progress import Progress
 from reesens.design import sampling
-from reesens.evaluate import cases as evaluate
 from reesens.evaluate import series
 from reesens.execute import tasks as parallel
-from reesens.kernels.saltelli import Features
-from reesens.methods import given_data, sobol, streaming
-from reesens.runs import limits
+from reesens.runs import limits, morris, options
 from reesens.store import blocks, integrity, ownership, verify
 from reesens.store import layout as store
 from reesens.store.ownership import StoreError
+from reesens.study import registry
+from reesens.study.registry import Plan
 from reesens.study.schema import Study
-
-TARGET_GROWTH = 64  # --target-ci without --max-n: N may grow to 64 N (half-widths ~ 1/8)
 
 
 def choose_estimator(study: Study) -> str:
@@ -33,23 +27,38 @@ def choose_estimator(study: Study) -> str:
     return "salib" if study.estimator == "salib" else "streaming"
 
 
-def merged_moments(path, study: Study, n_blocks: int, first: int = 0):
-    """(Moments, Replicates or None) of blocks [first, first + n_blocks) merged in block
-    order, read a slice at a time; Replicates when the store holds bootstrap statistics."""
-    features = Features(len(study.columns), study.second_order)
-    total = boot = None
-    end = first + n_blocks
-    for start in range(first, end, blocks.MERGE_SLICE):
-        (mean, comoment, rows), replicates = blocks.read_statistics(
-            path, slice(start, min(end, start + blocks.MERGE_SLICE)))
-        for b in range(mean.shape[0]):
-            one = streaming.Moments(features, study.block_points, mean[b], comoment[b],
-                                    rows[b])
-            total = one if total is None else total.merge(one)
-            if replicates is not None:
-                one = streaming.Replicates(features, *(x[b] for x in replicates))
-                boot = one if boot is None else boot.merge(one)
-    return total, boot
+@dataclass
+class Level:
+    """What a method's results see of the run at one N (study.registry.Method.results):
+    base points per design, workers and progress for its own work, the context each
+    statistic prepared, the groups computed so far, and the run's output labels (those
+    of the first group computed)."""
+
+    N: int
+    workers: int
+    progress: bool
+    contexts: dict
+    groups: dict = field(default_factory=dict)
+
+    @property
+    def outputs(self) -> list[str]:
+        first = next(iter(self.groups.values()))
+        return list(first["output"].values)
+
+
+def merged_statistics(path, plan: Plan, statistics, contexts, n_blocks: int,
+                      first: int = 0) -> dict:
+    """{statistic name: merged value} of blocks [first, first + n_blocks), read back a
+    slice of blocks at a time and merged in block order."""
+    merged = {}
+    for s, c in zip(statistics, contexts):
+        names, value = tuple(s.template(plan, c)[0]), None
+        for start in range(first, first + n_blocks, s.read_slice):
+            stop = min(first + n_blocks, start + s.read_slice)
+            value = s.merge(plan, c, blocks.read_blocks(path, names, slice(start, stop),
+                                                        s.what), value)
+        merged[s.name] = value
+    return merged
 
 
 def run(study: Study, *, out=None, workers: int = 1, keep_samples: bool = False,
@@ -58,74 +67,56 @@ def run(study: Study, *, out=None, workers: int = 1, keep_samples: bool = False,
         target_ci: float | None = None, max_N: int | None = None) -> dict:
     """Run the study into its store (resuming one of the same run); returns {group: Dataset}.
 
-    With `target_ci`, N doubles from the study's N up to `max_N` (default TARGET_GROWTH
-    times N) until every ST interval half-width is <= target_ci; each N's estimates go to
-    the `convergence` group, whose attrs say whether the target was met (`target_met`,
-    `widest_half_width`, `N_reached`).
+    Every method the study asks for (study.registry) reads the statistics the run
+    computes block by block. With `target_ci`, N doubles from the study's N up to `max_N`
+    (default TARGET_GROWTH times N) until the widest interval half-width of the method
+    that steers it (the Sobol' indices' ST) is <= target_ci; each N's estimates go to its
+    convergence group, whose attrs say whether the target was met.
     """
     start = time.perf_counter()
-    if not study.sampled:
-        raise StoreError(f"{study.path}: the study samples no parameter; it only sweeps a "
-                         "grid (reesens grid STUDY)")
+    options.check_run(study, target_ci=target_ci, max_N=max_N, keep_samples=keep_samples,
+                      workers=workers, blocks_per_task=blocks_per_task)
     if study.design == "morris":
-        if keep_samples or target_ci is not None:
-            raise StoreError(f"{study.path}: a Morris design keeps its rows in the `morris` "
-                             "group and has no --target-ci; drop --keep-samples and "
-                             "--target-ci")
-        from reesens.runs import morris
         return morris.run_morris(study, out=out, workers=workers, progress=progress,
                                  command=command, scheduler=scheduler, client=client,
                                  overwrite=overwrite, resume=resume)
     path = ownership.output_path(out, store.default_store(study), resume=resume)
-    levels = [study.N]
-    if target_ci is not None:
-        max_N = max_N or TARGET_GROWTH * study.N
-        if max_N < study.N or max_N & (max_N - 1):
-            raise StoreError(f"--max-n must be a power of two >= N = {study.N}, got {max_N}")
-        while levels[-1] < max_N:
-            levels.append(2 * levels[-1])
-    if target_ci is not None and study.scramblings > 1:
-        raise StoreError('--target-ci doubles one design\'s N; with intervals = "replicates" '
-                         "give N (or more scramblings) instead")
+    levels = options.levels(study, target_ci, max_N)
     estimator = "streaming" if target_ci is not None else choose_estimator(study)
-    if target_ci is not None and study.estimator == "salib":
-        raise StoreError("--target-ci needs the streaming estimator's intervals; "
-                         "drop --estimator salib")
     spec = series.series_spec(study)
-    labels = series.series_labels(study, spec)
+    plan = Plan(study, estimator, tuple(spec), tuple(series.series_labels(study, spec)))
+    statistics = registry.statistics(plan)
+    methods = registry.selected(study)
+    steering = next(m for m in methods if m.widest is not None) if target_ci else None
     R = study.scramblings  # independent scramblings; design r is blocks [r * per, (r + 1) * per)
     per = levels[-1] // study.block_points
     total_blocks = R * per
-    replicates = study.resamples if estimator == "streaming" and study.intervals == \
-        "bootstrap" else 0
-    keep_values = estimator == "salib"  # SALib reads every row: kept, so resumes reuse them
-    ident = blocks.identity(study, keep_samples=keep_samples, total_blocks=total_blocks,
-                            replicates=replicates, keep_values=keep_values,
-                            scramblings=R)
+    ident = blocks.identity(plan, registry.statistics(), keep_samples=keep_samples,
+                            total_blocks=total_blocks, scramblings=R)
     limits.check_run(study, path, N=levels[-1], estimator=estimator, workers=workers,
-                     keep_samples=keep_samples, replicates=replicates,
+                     keep_samples=keep_samples,
                      done=limits.units_done(path, ident, "blocks", "block_done",
                                             total_blocks),
                      target=target_ci is not None)
-    designs = [replace(study, seed=sampling.scrambling_seed(study.seed, r)) for r in range(R)]
-    kernels = parallel.load_kernels(study, spec) if client is None and scheduler == "threads" \
-        else None
-    edges = given_data.pilot_edges(study) if given_data.wanted(study) else None
+    designs = [replace(plan, study=replace(study, seed=sampling.scrambling_seed(study.seed, r)))
+               for r in range(R)]
+    contexts = [s.prepare(plan) for s in statistics]
+    kernels = parallel.load_kernels(plan, statistics, contexts) \
+        if client is None and scheduler == "threads" else None
     with ownership.StoreLock(path):
         path.mkdir(exist_ok=True)
         ident = _room_in_store(path, ident)
         total_blocks = ident["total_blocks"]
         resumed = ownership.open_or_create(
-            path, ident, lambda p: blocks.write_template(p, study, total_blocks, labels,
-                                                         keep_samples, replicates,
-                                                         keep_values, edges),
+            path, ident, lambda p: blocks.write_template(p, plan, statistics, contexts,
+                                                         total_blocks, keep_samples),
             groups=("blocks", "samples"), overwrite=overwrite,
             command=command or f"reesens run {study.path} --out {path}")
         done, damaged = integrity.verified_units(path, "blocks", check=resumed)
         for block, problem in sorted(damaged.items()):
             print(f"{path}: block {block}: {problem}; recomputing it", file=sys.stderr)
         bar = Progress(R * per, progress, int(done[:R * per].sum()))  # this run's
-        convergence = []
+        reached = []
         if kernels is not None:
             kernels.result()
         try:
@@ -134,32 +125,23 @@ def run(study: Study, *, out=None, workers: int = 1, keep_samples: bool = False,
                 for r, design in enumerate(designs):
                     todo = [b for b in range(n_level) if not done[r * per + b]]
                     parallel.run_blocks(
-                        design, spec, todo, path, workers=workers, scheduler=scheduler,
-                        client=client, blocks_per_task=blocks_per_task,
-                        keep_samples=keep_samples, keep_values=keep_values,
-                        replicates=replicates, progress=bar, offset=r * per, edges=edges)
+                        design, statistics, contexts, todo, path, workers=workers,
+                        scheduler=scheduler, client=client, blocks_per_task=blocks_per_task,
+                        keep_samples=keep_samples, progress=bar, offset=r * per)
                     done[[r * per + b for b in todo]] = True
-                merged = [merged_moments(path, study, n_level, first=r * per)
-                          for r in range(R)]
-                moments, boot = merged[0]
-                for more, _ in merged[1:]:
-                    moments = moments.merge(more)
-                values = blocks.read_series_values(path, n_level) if keep_values else None
-                result = _indices(study, spec, moments, boot, values, estimator, workers, N,
-                                  progress, [m for m, _ in merged] if R > 1 else None)
-                convergence.append((N, result))
-                if target_ci is not None and _widest(result) <= target_ci:
+                level = _results(path, plan, statistics, contexts, methods, N, R, per,
+                                 workers, progress, last=steering is None)
+                reached.append((N, level.groups))
+                if steering is None or steering.widest(level.groups) <= target_ci:
                     break
         finally:
             bar.close()
-        N, (sobol_ds, summary) = convergence[-1]
+        N, groups = reached[-1]
+        if steering is not None:
+            level = _results(path, plan, statistics, contexts, methods, N, R, per, workers,
+                             progress, last=True, groups=groups)
+            groups = {**level.groups, **steering.convergence(reached, target_ci)}
         attrs = store.provenance(study, N=N, estimator=estimator)
-        groups = {"sobol": sobol_ds, "summary": summary}
-        if edges is not None:
-            groups.update(_count_measures(path, study, edges, N // study.block_points, per,
-                                          list(sobol_ds["output"].values)))
-        if target_ci is not None:
-            groups["convergence"] = _convergence_dataset(convergence, target_ci)
         for ds in groups.values():
             ds.attrs.update(attrs)
         for group in ("blocks", "samples") if keep_samples else ("blocks",):
@@ -172,19 +154,23 @@ def run(study: Study, *, out=None, workers: int = 1, keep_samples: bool = False,
     return groups
 
 
-def _count_measures(path, study: Study, edges, n_level: int, per: int, labels) -> dict:
-    """The engine.given_data groups from the counts of the first n_level blocks of each
-    design (designs `per` blocks apart), merged in block order."""
-    designs = []
-    for r in range(study.scramblings):
-        counts = sums = None
-        for start in range(r * per, r * per + n_level, blocks.MERGE_SLICE):
-            more = blocks.read_counts(path, slice(start, min(r * per + n_level,
-                                                             start + blocks.MERGE_SLICE)))
-            counts, sums = more if counts is None else (counts + more[0], sums + more[1])
-        designs.append((counts, sums))
-    rows = 2 * study.block_points * n_level * study.scramblings
-    return given_data.datasets(study, edges, designs, labels, rows)
+def _results(path, plan: Plan, statistics, contexts, methods, N: int, R: int, per: int,
+             workers: int, progress: bool, *, last: bool, groups=None) -> Level:
+    """Each method's groups at N base points per design, from each design's statistics
+    (design r: blocks [r * per, r * per + N / block_points)). Until the `last` level,
+    only the method that steers a --target-ci run; `groups`: those already computed at
+    this N."""
+    n_level = N // plan.study.block_points
+    by_design = [merged_statistics(path, plan, statistics, contexts, n_level, first=r * per)
+                 for r in range(R)]
+    merged = {s.name: [d[s.name] for d in by_design] for s in statistics}
+    level = Level(N, workers, progress, {s.name: c for s, c in zip(statistics, contexts)},
+                  dict(groups or {}))
+    for method in methods:
+        if method.groups[0] in level.groups or not (last or method.widest is not None):
+            continue
+        level.groups.update(method.results(plan, merged, level))
+    return level
 
 
 def _room_in_store(path: Path, ident: dict) -> dict:
@@ -202,59 +188,3 @@ def _room_in_store(path: Path, ident: dict) -> dict:
             {**old, "total_blocks": ident["total_blocks"]} == ident:
         return old
     return ident
-
-
-def _indices(study, spec, moments, boot, values, estimator, workers, N, progress=False,
-             scrambled=None):
-    """(sobol dataset, summary dataset) at N base points (boot: bootstrap Replicates for
-    the streaming estimator's intervals, or None; scrambled: each independent
-    scrambling's Moments, for intervals = "replicates"; moments: all rows merged)."""
-    shape = evaluate.case_shape(study)
-    rows = moments.rows.reshape(*shape, len(spec), 5)
-    kept = series.kept_series(spec, rows[..., 4])
-    total_rows = study.scramblings * N * sampling.rows_per_point(len(study.columns),
-                                                                study.second_order)
-    reasons = sobol.skip_reasons(rows, total_rows)
-    if estimator == "salib":
-        rows_values = values.reshape(*shape, len(spec), -1)[..., kept, :]
-        arrays = sobol.salib_indices(study, rows_values, reasons[..., kept],
-                                     workers=workers, progress=progress)
-        arrays.update(sobol.ab_variances(study, rows_values))
-    else:
-        arrays = sobol.scrambled_indices(study, scrambled, reasons) if scrambled else \
-            sobol.streaming_indices(study, moments, reasons, boot)
-        arrays = _kept(arrays, kept)
-    kept_spec = [s for s, k in zip(spec, kept) if k]
-    reasons = sobol.explain_nan(arrays, reasons[..., kept])
-    kept_spec, arrays, reasons = sobol.categorical(study, kept_spec, arrays, reasons)
-    return (sobol.sobol_dataset(study, kept_spec, arrays, reasons, estimator),
-            store.summary_dataset(study, spec, kept, rows, total_rows))
-
-
-def _kept(arrays: dict, kept: np.ndarray) -> dict:
-    """arrays with only the kept series: quantities (*cases, series, D[, D]), variances
-    (*cases, series) and the replicates' or designs' own (R, *cases, series[, D])."""
-    def take(q, a):
-        tail = 2 if q.startswith("S2") else (0 if q.startswith("V") else 1)
-        return a[(slice(None),) * (a.ndim - tail - 1) + (kept,)]
-    return {q: ({r: take(r, b) for r, b in a.items()} if isinstance(a, dict) else take(q, a))
-            for q, a in arrays.items()}
-
-
-def _widest(result) -> float:
-    """Largest ST interval half-width of a level's sobol dataset (NaN-free outputs)."""
-    conf = result[0]["sobol_ST_conf"].values
-    return float(np.nanmax(conf)) if np.isfinite(conf).any() else 0.0
-
-
-def _convergence_dataset(levels, target_ci: float) -> xr.Dataset:
-    """S1, ST and their half-widths at each N the run reached."""
-    names = ["sobol_S1", "sobol_S1_conf", "sobol_ST", "sobol_ST_conf"]
-    ds = xr.concat([result[0][names] for _, result in levels], dim="N",
-                   coords="minimal", compat="override", join="override")
-    ds.coords["N"] = ("N", np.array([N for N, _ in levels]),
-                      {"long_name": "base sample count", "units": "1"})
-    widest = _widest(levels[-1][1])
-    ds.attrs = {"target_ci": target_ci, "target_met": bool(widest <= target_ci),
-                "widest_half_width": widest, "N_reached": int(levels[-1][0])}
-    return ds

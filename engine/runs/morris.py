@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import sys
 import time
-from statistics import NormalDist
 
 import numpy as np
 import xarray as xr
@@ -32,13 +31,13 @@ from reesens.design import morris as morris_design
 from reesens.evaluate import cases as evaluate
 from reesens.evaluate import series
 from reesens.execute import tasks as parallel
+from reesens.methods import morris as morris_method
 from reesens.runs import limits
 from reesens.store import blocks, integrity, ownership
 from reesens.store import layout as store
 from reesens.study.schema import Study
 
 VALUES = "block_series_values"
-QUANTITIES = ("mu", "mu_star", "sigma")
 
 
 def units(study: Study) -> integrity.Units:
@@ -90,40 +89,6 @@ def blocks_task(study: Study, spec, rows: np.ndarray, block_ids, path) -> None:
         integrity.write_unit(path, u, block, {f"blocks/{VALUES}": padded})
 
 
-def elementary_effects(x: np.ndarray, y: np.ndarray, levels: int) -> np.ndarray:
-    """(..., D, trajectories): the elementary effects of rows x (trajectories * (D + 1),
-    D) with outputs y (..., rows), each from the two rows of its trajectory that differ in
-    that parameter, the higher x's output minus the lower's, over Delta."""
-    D = x.shape[1]
-    T = x.shape[0] // (D + 1)
-    delta = levels / (2.0 * (levels - 1))
-    steps = np.diff(x.reshape(T, D + 1, D), axis=1)  # (T, D steps, D params)
-    moved = np.argmax(steps != 0, axis=2)  # (T, D steps): the parameter each step moves
-    up = np.take_along_axis(steps, moved[..., None], axis=2)[..., 0] > 0
-    change = np.diff(y.reshape(*y.shape[:-1], T, D + 1), axis=-1)  # (..., T, D steps)
-    effect = np.where(up, change, -change) / delta  # the higher x's output minus the lower's
-    out = np.empty((*y.shape[:-1], D, T))
-    out[..., moved, np.arange(T)[:, None]] = effect
-    return out
-
-
-def statistics(ee: np.ndarray, resamples: int, conf_level: float, seed: int) -> dict:
-    """{mu, mu_star, sigma and their _conf}: (D,) each, from elementary effects (D, T);
-    the intervals over `resamples` resamples of the trajectories (SALib's draws)."""
-    z = NormalDist().inv_cdf(0.5 + conf_level / 2)
-    out = {"mu": np.average(ee, 1), "mu_star": np.average(np.abs(ee), 1),
-           "sigma": np.std(ee, axis=1, ddof=1)}
-    rng = np.random.default_rng(seed)
-    conf = {q: np.empty(ee.shape[0]) for q in QUANTITIES}
-    for j in range(ee.shape[0]):
-        drawn = ee[j][rng.integers(ee.shape[1], size=(resamples, ee.shape[1]))]
-        conf["mu"][j] = z * drawn.mean(axis=1).std(ddof=1)
-        conf["mu_star"][j] = z * np.average(np.abs(drawn), axis=1).std(ddof=1)
-        conf["sigma"][j] = z * drawn.std(axis=1, ddof=1).std(ddof=1)
-    out.update({f"{q}_conf": c for q, c in conf.items()})
-    return out
-
-
 def run_morris(study: Study, *, out=None, workers: int = 1, progress: bool = True,
                command: str = "", scheduler: str = "threads", client=None,
                overwrite: bool = False, resume: bool = False) -> dict:
@@ -161,7 +126,7 @@ def run_morris(study: Study, *, out=None, workers: int = 1, progress: bool = Tru
         finally:
             bar.close()
         values = _read_values(path, unit.shape[0])  # (series, rows)
-        ds = morris_dataset(study, spec, rows, values)
+        ds = morris_method.morris_dataset(study, spec, rows, values)
         attrs = {**store.provenance(study, N=study.trajectories, estimator="morris"),
                  "design": "morris", "trajectories": T, "levels": study.levels,
                  "optimal_trajectories": study.optimal_trajectories or 0}
@@ -184,52 +149,3 @@ def _read_values(path, n_rows: int) -> np.ndarray:
     return values.transpose(1, 0, 2).reshape(values.shape[1], -1)[:, :n_rows]
 
 
-def morris_dataset(study: Study, spec, rows: np.ndarray, values: np.ndarray) -> xr.Dataset:
-    """The `morris` group: mu, mu_star, sigma and their half-widths on (cases..., output,
-    param), the outputs being the series that vary somewhere (an indicator of a code that
-    never occurs is left out); and the design's rows."""
-    shape = evaluate.case_shape(study)
-    D = len(study.sampled_names)
-    values = values.reshape(*shape, len(spec), -1)
-    combos = int(np.prod(shape[1:]))
-    kept = [i for i, s in enumerate(spec) if s.code is None or (values[..., i, :] > 0).any()]
-    arrays = {q: np.full((*shape, len(kept), D), np.nan)
-              for q in QUANTITIES + tuple(f"{q}_conf" for q in QUANTITIES)}
-    reasons = np.full((*shape, len(kept)), "", dtype=object)
-    for case in np.ndindex(*shape):
-        x = rows[int(np.ravel_multi_index(case, shape)) // combos]
-        for k, i in enumerate(kept):
-            y = values[case + (i,)]
-            bad = int(np.count_nonzero(~np.isfinite(y)))
-            if bad:
-                reasons[case + (k,)] = f"{bad} NaN rows"
-                continue
-            found = statistics(elementary_effects(x, y, study.levels), study.resamples,
-                               study.conf_level, study.analysis_seed)
-            for q, a in found.items():
-                arrays[q][case + (k,)] = a
-    dims, coords = evaluate.case_coords(study)
-    level = f"{100 * study.conf_level:g}%"
-    texts = {"mu": "mean elementary effect (Morris)",
-             "mu_star": "mean absolute elementary effect (Campolongo et al. 2007)",
-             "sigma": "standard deviation of the elementary effects"}
-    data = {}
-    for q, a in arrays.items():
-        base = q.removesuffix("_conf")
-        long_name = texts[base] if q == base else (
-            f"half-width of the {level} bootstrap interval (trajectories resampled) of the "
-            f"{texts[base]}")
-        data[f"morris_{q}"] = (dims + ["output", "param"], a, {
-            "long_name": long_name, "units": "output units per unit of the parameter's "
-                                             "unit-cube coordinate"})
-    data["morris_skip_reason"] = (dims + ["output"], reasons, {
-        "long_name": "why the output has no measures (empty: it has them)", "units": "1"})
-    data["morris_rows"] = (("scenario", "row", "param"), rows, {
-        "long_name": "the design's parameter rows, trajectory by trajectory",
-        "units": "parameter units"})
-    coords.update({"output": np.array([spec[i].label for i in kept], dtype=object),
-                   "param": np.array(study.sampled_names, dtype=object)})
-    coords["output_long_name"] = ("output", np.array([spec[i].attrs["long_name"]
-                                                      for i in kept], dtype=object),
-                                  {"long_name": "meaning of the output", "units": "1"})
-    return evaluate.squeeze_cases(xr.Dataset(data, coords=coords), study)

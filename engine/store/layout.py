@@ -18,11 +18,9 @@ from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-import numpy as np
 import xarray as xr
 import zarr
 
-from reesens.evaluate import cases as evaluate
 from reesens.store import integrity, ownership
 from reesens.study.schema import Study
 
@@ -56,44 +54,6 @@ def write_template_group(path, group: str, ds: xr.Dataset, unwritten: dict) -> N
                           fill_value=a.fill, compressors=integrity.compressors(),
                           dimension_names=a.dims, attributes=a.attrs)
     integrity.seal(path, group, integrity.store_key(path), whole=list(ds.variables))
-
-
-def summary_dataset(study: Study, spec, kept, rows: np.ndarray, total_rows: int
-                    ) -> xr.Dataset:
-    """Per analysed output: mean, variance, NaN count; per code output: code frequencies.
-
-    spec, kept: the candidate series and which of them are analysed (engine.sobol);
-    rows: (*case_shape, series, 5) merged row statistics of all blocks.
-    """
-    dims, coords = evaluate.case_coords(study)
-    labels = [s.label for s, k in zip(spec, kept) if k]
-    coords["output"] = np.array(labels, dtype=object)
-    analysed = rows[..., kept, :]
-    count = analysed[..., 0]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        variance = analysed[..., 2] / count
-    data = {
-        "summary_mean": (dims + ["output"], analysed[..., 1],
-                         {"long_name": "mean of the output over the sample rows",
-                          "units": "output units (see output_units)"}),
-        "summary_variance": (dims + ["output"], variance,
-                             {"long_name": "variance of the output over the sample rows",
-                              "units": "output units squared"}),
-        "summary_nan_count": (dims + ["output"], total_rows - count.astype(np.int64),
-                              {"long_name": "number of sample rows with NaN", "units": "1"}),
-    }
-    for var in study.model.outputs:
-        if var.name in study.outputs and var.flag_values:
-            codes = [i for i, s in enumerate(spec) if s.output == var.name]
-            coords[f"{var.name}_code"] = (f"{var.name}_code", np.array(var.flag_values),
-                                          var.attrs())
-            data[f"summary_{var.name}_frequency"] = (
-                dims + [f"{var.name}_code"], rows[..., codes, 1],
-                {"long_name": f"fraction of sample rows where {var.name} has the code",
-                 "units": "1"})
-    ds = xr.Dataset(data, coords=coords)
-    ds.attrs["rows"] = int(total_rows)
-    return evaluate.squeeze_cases(ds, study)
 
 
 def git_state() -> tuple[str, bool | None]:

@@ -1,43 +1,32 @@
-"""Names in words for tables, summaries and figures: parameter symbols, equilibrium codes,
-regions of the rules, model options and indicator outputs. The one table of meanings the
-report, `reesens show` and the figures share; names it does not know are shown as they
-are. No matplotlib here: `show` imports it too.
+"""Names in words for tables, summaries and figures: parameter symbols, code meanings,
+model options and indicator outputs, from the words each model declares
+(kernels.registry.Words). The report, `reesens show` and the figures share them; names no
+model words are shown as they are. No matplotlib here: `show` imports it too.
 """
 from __future__ import annotations
 
 import re
 import textwrap
 
-# parameter and output names as the paper's symbols (matplotlib mathtext)
-SYMBOLS = {"A": "$A$", "gamma": r"$\gamma$", "delta": r"$\delta$", "phi_D": r"$\phi_D$",
-           "kappa": r"$\kappa$", "p": "$p$", "mu_star": r"$\mu^*$", "rho_C": r"$\rho_C$",
-           "rho_F": r"$\rho_F$", "S": "$S$"}
-# the same in plain text (Markdown, terminal)
-TEXT_SYMBOLS = {"gamma": "γ", "delta": "δ", "phi_D": "φ_D", "kappa": "κ", "mu_star": "μ*",
-                "rho_C": "ρ_C", "rho_F": "ρ_F"}
+import reesens.kernels  # noqa: F401  (registers the shipped models)
+from reesens.kernels.registry import MODELS, Words, get_model
 
-# equilibrium codes (docs/model.md section 3) in words
-CODE_WORDS = {"invalid": "invalid vector", "none": "no equilibrium",
-              "pool_nd_hedge": "pooling, no disclosure, foreigner hedges",
-              "pool_nd_press": "pooling, no disclosure, foreigner presses",
-              "separating": "separating", "hybrid": "hybrid",
-              "pool_d_hedge": "pooling, disclosure, foreigner hedges",
-              "boundary": "boundary (Theorem 4's tie case)",
-              "same": "same set", "differ": "sets differ", "agree": "sets agree",
-              "A_ge_delta": "A ≥ δ (pressing never pays off)"}
-_REGION = re.compile(r"^p_(lt|eq|gt)_mustar_kappa_(lt|eq|gt)_phiD$")
-_COMPARE = {"lt": "<", "eq": "=", "gt": ">"}
 
-# model options (docs/model.md): the concept computed, the rule that selects
-OPTION_WORDS = {
-    ("concept", "verifiable"): "verifiable disclosure",
-    ("concept", "paper"): "Woods (2025)'s Theorem 4",
-    ("concept", "mimicable"): "mimicable disclosure",
-    ("selection", "china"): "selected by China's payoff",
-    ("selection", "foreign"): "selected by the foreigner's payoff",
-    ("selection", "hedge"): "selected for the most hedging",
-    ("selection", "transparent"): "selected for the most disclosure",
-}
+def _words(kind: str) -> dict:
+    """One table of the registered models' words (kernels.registry.Words) of a kind:
+    symbols, text, codes or options; the first model to name a key gives its words."""
+    table = {}
+    for model in reversed(list(MODELS.values())):
+        table.update(getattr(model.words, kind))
+    return table
+
+
+def words_of(model_name: str):
+    """The Words a model declares (an empty Words when it declares none or is unknown)."""
+    try:
+        return get_model(model_name).words
+    except ValueError:
+        return Words()
 
 
 AGGREGATE = "all codes of {} at once (aggregated indices of its indicators)"
@@ -50,27 +39,24 @@ def is_aggregate(long_name: str) -> bool:
 
 
 def symbol(name: str) -> str:
-    """A parameter or output name as the symbol the paper uses (mathtext), else itself."""
-    return SYMBOLS.get(name, name.replace("_", " "))
+    """A parameter or output name as its model's symbol (mathtext), else itself."""
+    return _words("symbols").get(name, name.replace("_", " "))
 
 
 def text_symbol(name: str) -> str:
     """The same symbol as plain text (Markdown and terminal)."""
-    return TEXT_SYMBOLS.get(name, name)
+    return _words("text").get(name, name)
 
 
 def code_words(meaning: str) -> str:
-    """A code's flag meaning in words: 'p_lt_mustar_kappa_gt_phiD' -> 'p < μ*, κ > φ_D'."""
-    match = _REGION.match(meaning)
-    if match:
-        a, b = match.groups()
-        return f"p {_COMPARE[a]} μ*, κ {_COMPARE[b]} φ_D"
-    return CODE_WORDS.get(meaning, meaning.replace("_", " "))
+    """A code's flag meaning in words ('pool_nd_hedge' -> 'pooling, no disclosure,
+    foreigner hedges'), else the meaning with spaces for underscores."""
+    return _words("codes").get(meaning, meaning.replace("_", " "))
 
 
 def option_words(option: str, value) -> str:
-    """'selection', 'china' -> "selected by China's payoff"; unknown ones 'option value'."""
-    return OPTION_WORDS.get((option, str(value)), f"{option} {value}")
+    """('selection', 'china') -> "selected by China's payoff"; unknown ones 'option value'."""
+    return _words("options").get((option, str(value)), f"{option} {value}")
 
 
 def case_words(case: dict) -> str:

@@ -19,6 +19,7 @@ import numpy as np
 
 import reesens.kernels  # noqa: F401  (registers the shipped models)
 from reesens.kernels.registry import Model, Variable, get_model, model_names
+from reesens.study import registry
 
 # SALib distribution name -> the fields a study gives, in SALib's `bounds` order.
 DISTRIBUTIONS = {
@@ -48,12 +49,7 @@ ESTIMATORS = ("auto", "salib", "streaming")
 # replicates) or Student t over `scramblings` independent scramblings of the design (N
 # base points each); SALib's estimator always gives its own resampling bootstrap
 INTERVALS = ("delta", "bootstrap", "replicates")
-# what a run computes: Sobol' indices (always: the other measures read the same rows, and
-# the run's checks come from its statistics) and the measures read from per-slice counts
-# of the A and B rows (engine.given_data)
-METHODS = ("sobol", "pawn", "delta", "given_data")
 MAX_CUTS = 1024  # slices per parameter, bins per output
-MIN_ROWS_PER_SLICE = 16  # A and B rows per slice, at the least
 DEFAULT_SLICES = 32  # slices per parameter when the study does not say
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 # a study's name makes file names (results/<name>-grid.zarr.lock, <name>-report): at most
@@ -411,7 +407,7 @@ def parse(raw: dict, path="<study>", *, N=None, second_order=None, estimator=Non
     if not isinstance(model_table, dict):
         problems.append("model: must be a table")
         model_table = {}
-    model_name = model_table.get("name", "woods")
+    model_name = model_table.get("name", reesens.kernels.DEFAULT_MODEL)
     if not isinstance(model_name, str) or model_name not in model_names():
         problems.append(f"model.name: unknown model {_short(model_name)}; known models: "
                         f"{', '.join(model_names())} (a model of your own is a package "
@@ -497,7 +493,7 @@ def parse(raw: dict, path="<study>", *, N=None, second_order=None, estimator=Non
         if analysis["estimator"] == "salib":
             problems.append('analysis.intervals: "replicates" need the streaming '
                             "estimator (SALib's estimator has its own bootstrap intervals)")
-    methods = _check_methods(analysis, sampling["N"], problems)
+    methods = _check_methods(analysis, sampling, problems)
     groups = _check_groups(analysis["groups"], sampled, model, problems)
     given = raw.get("sampling", {})  # what the file or the command line sets
     given = {**(given if isinstance(given, dict) else {}),
@@ -563,9 +559,11 @@ def _check_morris(sampling: dict, analysis: dict, given: dict, methods, groups,
                      ("second_order", "Morris screening has no second-order measure")):
         if key in given and not (key == "second_order" and given[key] is False):
             problems.append(f"sampling.{key}: {why}")
-    if len(methods) > 1:
-        problems.append("analysis.methods: PAWN, delta and the given-data S1 read the "
-                        "Saltelli design's A and B rows; a Morris design has none")
+    other = [m.title for m in registry.methods() if m.name in methods and m.design != design
+             and not m.required]
+    if other:
+        problems.append(f"analysis.methods: {', '.join(other)} read the Saltelli design's "
+                        "A and B rows; a Morris design has none")
     if groups:
         problems.append("analysis.groups: grouped indices apply to the Saltelli design")
     if analysis["intervals"] == "replicates":
@@ -612,36 +610,35 @@ def _check_groups(table, sampled, model, problems) -> dict[str, tuple[str, ...]]
     return out
 
 
-def _check_methods(analysis: dict, N, problems) -> tuple[str, ...]:
-    """analysis.methods as a tuple in METHODS order; analysis.slices and .bins checked."""
-    methods = analysis["methods"]
+def _check_methods(analysis: dict, sampling: dict, problems) -> tuple[str, ...]:
+    """analysis.methods as a tuple in the registry's order, each method's own checks
+    (study.registry), analysis.slices and .bins."""
+    methods, known = analysis["methods"], [m.name for m in registry.methods()]
     if not (isinstance(methods, list) and methods and all(isinstance(m, str) for m in methods)):
-        problems.append(f"analysis.methods: must be a list of names from {', '.join(METHODS)}, "
+        problems.append(f"analysis.methods: must be a list of names from {', '.join(known)}, "
                         f"got {_got(methods)}")
-        return ("sobol",)
+        return tuple(m.name for m in registry.methods() if m.required)
     for m in methods:
-        if m not in METHODS:
+        if m not in known:
             problems.append(f"analysis.methods: unknown method {_short(m)}; allowed: "
-                            f"{', '.join(METHODS)}")
-    if "sobol" not in methods:
-        problems.append('analysis.methods: must include "sobol": the other measures read the '
-                        "same Saltelli rows, and the run's checks (NaN rows, constant outputs) "
-                        "come from its statistics")
+                            f"{', '.join(known)}")
+    design = sampling["design"] if sampling["design"] in DESIGNS else DESIGNS[0]
+    for method in registry.methods(design):
+        if method.required and method.name not in methods:
+            problems.append(f'analysis.methods: must include "{method.name}": '
+                            f"{method.required}")
     given = analysis["slices"] is not None
     if not given:  # the same at every N: a store's identity must not change with N
         analysis["slices"] = DEFAULT_SLICES
     for key in ("slices", "bins"):
-        value = analysis[key]
-        if not _int_in(value, 2, MAX_CUTS):
+        if not _int_in(analysis[key], 2, MAX_CUTS):
             problems.append(f"analysis.{key}: must be an integer in [2, {MAX_CUTS}], got "
-                            f"{_got(value)}")
-        elif key == "slices" and given and _power_of_two(N) and len(methods) > 1 \
-                and 2 * N < MIN_ROWS_PER_SLICE * value:
-            problems.append(f"analysis.slices: {value} slices of the 2N = {2 * N} A and B "
-                            f"rows leave fewer than {MIN_ROWS_PER_SLICE} rows per slice; "
-                            f"use at most {max(2, 2 * N // MIN_ROWS_PER_SLICE)} slices or a "
-                            "larger N")
-    return tuple(m for m in METHODS if m in methods)
+                            f"{_got(analysis[key])}")
+    chosen = [m for m in registry.methods() if m.name in methods]
+    for method in chosen:
+        if method.check is not None:
+            method.check(analysis, {**sampling, "slices_given": given}, problems)
+    return tuple(m.name for m in chosen)
 
 
 def _check_options(model, table, problems):

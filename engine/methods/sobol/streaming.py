@@ -14,10 +14,10 @@ replicates, with Poisson(1) weights per base point in place of resampling
 from __future__ import annotations
 
 from dataclasses import dataclass
-from statistics import NormalDist
 
 import numpy as np
 
+from reesens.core import intervals
 from reesens.kernels.saltelli import Features
 
 
@@ -143,7 +143,7 @@ def indices(m: Moments, conf_level: float, replicates: Replicates | None = None)
     NaN below the diagonal and on it, as SALib leaves it.
     """
     ft = m.features
-    z = NormalDist().inv_cdf(0.5 + conf_level / 2)
+    z = intervals.normal_quantile(conf_level)
     cov = _covariance(ft, ft.pairs, m.comoment, m.n)
     g = m.rows[:, 1]  # global mean of all rows: SALib standardises by it
     est = _estimates(ft, m.mean, cov, g)
