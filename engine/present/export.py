@@ -54,6 +54,8 @@ def tidy(ds: xr.Dataset, group: str = "sobol"):
         else:
             frame = _frame(part)
             frame["param_2"] = ""
+        if "param" not in frame:  # a measure per output, not per parameter
+            frame["param"] = ""
         frame["index"] = index
         frames.append(frame)
     table = pd.concat(frames, ignore_index=True)

@@ -11,7 +11,7 @@ from scipy.stats import poisson
 
 from reesens.kernels.bootstrap import poisson_weights, replicate_moments
 from reesens.kernels.saltelli import Features, block_moments
-from reesens.methods.streaming import Moments, Replicates, indices, merge_all
+from reesens.methods.sobol.streaming import Moments, Replicates, indices, merge_all
 from reesens.runs import montecarlo as run
 from reesens.store.ownership import StoreError
 from reesens.study.schema import StudyError, parse

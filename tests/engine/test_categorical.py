@@ -69,8 +69,9 @@ def test_aggregated_indices_are_bounded_and_drive_the_summary(tmp_path):
     indicators = [o for o in groups["sobol"]["output"].values.tolist() if o.startswith("eq==")]
     each = np.stack([groups["sobol"].sel(output=o)["sobol_ST_conf"].values for o in indicators])
     assert (hT >= each.min(axis=0)).all() and (hT <= 3 * each.max(axis=0)).all()
+    from reesens.methods.sobol import text
     from reesens.present import report
-    line = report.drivers(groups["sobol"])
+    line = text.drivers(groups["sobol"])
     top = groups["sobol"]["param"].values[int(np.argmax(ST))]
     assert line.startswith(f"the equilibrium choice is driven by {top} (ST {ST.max():.2f} ± ")
     summary = report.write_report(tmp_path / "b.zarr", tmp_path / "out")[-2].read_text()
@@ -81,14 +82,15 @@ def test_aggregated_indices_are_bounded_and_drive_the_summary(tmp_path):
 def test_the_delta_bound_on_made_up_indicators():
     """Three indicators with known indices, variances and half-widths: the aggregate and
     its bound sum_k w_k (h_k + |S_k - S| h_Vk / V_k), worked by hand."""
-    from reesens.methods import sobol
+    from reesens.evaluate.series import Series
+    from reesens.methods import categorical
     study = parse(_woods_table())
-    spec = [sobol.Series(f"eq=={m}", "eq", c, {}) for c, m in ((1, "a"), (2, "b"), (3, "c"))]
+    spec = [Series(f"eq=={m}", "eq", c, {}) for c, m in ((1, "a"), (2, "b"), (3, "c"))]
     V, hV = np.array([0.1, 0.2, 0.1]), np.array([0.01, 0.04, 0.02])
     S = np.array([[0.2], [0.5], [0.8]])  # one parameter
     h = np.array([[0.05], [0.1], [0.02]])
     arrays = {"S1": S, "ST": S + 0.1, "S1_conf": h, "ST_conf": h, "V": V, "V_conf": hV}
-    order, out, reasons = sobol.categorical(study, spec, arrays, np.array(["", "", ""],
+    order, out, reasons = categorical.categorical(study, spec, arrays, np.array(["", "", ""],
                                                                           dtype=object))
     assert [s.label for s in order] == ["eq", "eq==a", "eq==b", "eq==c"]
     assert list(reasons) == ["", "", "", ""]

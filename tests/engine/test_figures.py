@@ -11,6 +11,8 @@ import xarray as xr
 from matplotlib.collections import LineCollection, QuadMesh
 from matplotlib.image import AxesImage
 
+from reesens.methods import tables
+from reesens.methods.sobol import text as sobol_text
 from reesens.present import figures, report
 from reesens.runs import grid
 from reesens.runs import montecarlo as run
@@ -193,13 +195,13 @@ def test_complementary_indicators_appear_once(tmp_path):
              "sampling": {"N": 128, "block_points": 64, "seed": 5}}
     path = tmp_path / "audit.zarr"
     groups = run.run(parse(table), out=path, progress=False)
-    text = report.table(groups["sobol"], groups["summary"])
+    text = sobol_text.table(groups["sobol"], groups["summary"])
     assert "sets_differ==differ" in text
     assert "(sets_differ==same left out: the same indices as sets_differ==differ" in text
     assert "(sets_differ left out: the same indices as sets_differ==differ" in text
     assert not any(line.startswith("sets_differ==same") for line in text.splitlines())
     for line in text.splitlines():  # long names wrap inside the output column
-        assert (len(line) <= report.OUTPUT_WIDTH or line[report.OUTPUT_WIDTH] == " "
+        assert (len(line) <= tables.OUTPUT_WIDTH or line[tables.OUTPUT_WIDTH] == " "
                 or line.startswith("(")), line
     summary = report.write_report(path, tmp_path / "out")[-2].read_text()
     assert "Left out of tables and figures: sets_differ==same" in summary

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from reesens.methods import counts as slice_counts
 from reesens.methods import given_data
 from reesens.runs import montecarlo as run
 from reesens.study.schema import StudyError, parse
@@ -74,7 +75,7 @@ def test_streamed_measures_equal_plain_numpy_on_the_same_rows(tmp_path):
                          outputs={"names": ["eq", "mu_star", "margin"]})
     study = parse(table)
     groups = run.run(study, out=tmp_path / "s.zarr", progress=False, keep_samples=True)
-    edges = given_data.pilot_edges(study)
+    edges = slice_counts.pilot_edges(study)
     x, outputs = _ab(groups, study.sampled_names)
     for i, name in enumerate(study.outputs):
         codes = edges.codes[i]
@@ -96,7 +97,7 @@ def test_given_data_aggregate_is_the_ratio_of_summed_between_slice_variances(tmp
                          analysis={"methods": ALL, "slices": 8})
     study = parse(table)
     groups = run.run(study, out=tmp_path / "s.zarr", progress=False, keep_samples=True)
-    edges = given_data.pilot_edges(study)
+    edges = slice_counts.pilot_edges(study)
     x, outputs = _ab(groups, study.sampled_names)
     eq = outputs["eq"]
     between, total = np.zeros(6), 0.0
@@ -211,8 +212,8 @@ def test_null_levels_match_iid_rows_of_an_unrelated_parameter(code):
         bins = None if code else np.quantile(rng.normal(size=20000), np.arange(1, W) / W)
         counts = _numpy_counts(x, y, edges, bins, [0, 1, 2] if code else None)[None]
         is_code = np.array([code])
-        found.append((given_data.pawn_delta(counts, is_code),
-                      given_data.null_levels(counts, is_code, seed=1)))
+        found.append((slice_counts.pawn_delta(counts, is_code),
+                      slice_counts.null_levels(counts, is_code, seed=1)))
     for q in ("median", "mean", "max", "delta"):
         values = np.array([f[q][0] for f, _ in found])
         null = np.mean([nl[q][0] for _, nl in found])
@@ -222,14 +223,14 @@ def test_null_levels_match_iid_rows_of_an_unrelated_parameter(code):
 def test_code_outputs_use_total_variation_whatever_the_code_order(tmp_path):
     counts = np.zeros((1, 1, 4, 3), dtype=np.int64)
     counts[0, 0] = [[10, 0, 10], [10, 0, 10], [0, 20, 0], [0, 20, 0]]
-    tv = given_data.pawn_delta(counts, np.array([True]))
-    swapped = given_data.pawn_delta(counts[..., [1, 0, 2]], np.array([True]))
+    tv = slice_counts.pawn_delta(counts, np.array([True]))
+    swapped = slice_counts.pawn_delta(counts[..., [1, 0, 2]], np.array([True]))
     for q in tv:
         assert tv[q][0, 0] == swapped[q][0, 0]
     # slices [1/2, 0, 1/2] and [0, 1, 0] against [1/4, 1/2, 1/4]: TV 1/2 in every slice
     assert tv["median"][0, 0] == tv["delta"][0, 0] == 0.5
-    ks = given_data.pawn_delta(counts, np.array([False]))
-    ks_swapped = given_data.pawn_delta(counts[..., [1, 0, 2]], np.array([False]))
+    ks = slice_counts.pawn_delta(counts, np.array([False]))
+    ks_swapped = slice_counts.pawn_delta(counts[..., [1, 0, 2]], np.array([False]))
     assert ks["max"][0, 0] != ks_swapped["max"][0, 0]  # why KS is not used for codes
 
 

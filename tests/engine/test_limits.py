@@ -15,6 +15,7 @@ import zarr
 from reesens import cli
 from reesens.design import morris as morris_design
 from reesens.kernels import registry
+from reesens.methods import counts as slice_counts
 from reesens.runs import limits
 from reesens.runs import montecarlo as run
 from reesens.store import blocks
@@ -108,7 +109,7 @@ def test_per_slice_counts_are_in_the_memory_estimate(tmp_path):
     run.run(parse(_woods_table(analysis={**COUNTED, "slices": 8, "bins": 8})),
             out=tmp_path / "warm.zarr", progress=False)  # kernels loaded before tracing
     needs = limits.run_needs(study, N=study.N, estimator="streaming", workers=1,
-                             keep_samples=False, replicates=0)
+                             keep_samples=False)
     counts = 8 * 15 * 6 * 128 * 128  # a block's: 15 measured outputs, 6 parameters
     tracemalloc.start()
     try:
@@ -126,11 +127,10 @@ def test_sparse_counts_are_bounded_by_the_rows_that_fill_them():
     raw arrays."""
     study = parse(_woods_table(sampling={"N": 8192, "seed": 3},
                                analysis={**COUNTED, "slices": 1024, "bins": 1024}))
-    counts, sums, nonzero = limits.count_arrays(study)
+    counts, sums, nonzero = slice_counts.count_arrays(study)
     assert counts == 8 * 15 * 6 * 1024 * 1024 and nonzero == 15 * 6 * 2 * 8192
     needs = {n.what: n for n in limits.run_needs(study, N=study.N, estimator="streaming",
-                                                 workers=2, keep_samples=False,
-                                                 replicates=0)}
+                                                 workers=2, keep_samples=False)}
     assert needs["per-slice counts"].bytes < counts / 10
     assert needs["per-slice counts (per worker)"].bytes >= 2 * counts
     assert needs["merging per-slice counts and the measures from them"].bytes >= 2 * counts
@@ -249,8 +249,8 @@ def test_a_huge_n_says_how_long_it_would_take(tmp_path, capsys, monkeypatch):
     assert re.search(r"N = 17179869184, needs about \S+ \S+ of memory and \S+ \S+ of disk, "
                      + ROUGHLY + r"\)$", out.strip()), out
     parsed = parse(__import__("tomllib").loads(study.read_text()))
-    seconds = {N: limits.run_seconds(parsed, N=N, estimator="streaming", workers=2,
-                                     replicates=0) for N in (2**20, 2**34)}
+    seconds = {N: limits.run_seconds(parsed, N=N, estimator="streaming", workers=2)
+               for N in (2**20, 2**34)}
     assert seconds[2**34] > 1000 * seconds[2**20]  # proportional to N, beyond start-up
 
 
@@ -293,7 +293,7 @@ def test_a_resume_needs_disk_only_for_the_blocks_not_done(tmp_path, capsys, monk
 
     def need(N):
         return limits.total(limits.run_needs(study, N=N, estimator="streaming", workers=1,
-                                             keep_samples=False, replicates=0), "disk")
+                                             keep_samples=False), "disk")
     per_block = (need(4096) - need(2048)) / 8  # 16 blocks against 8
     free = int(need(4096) - 6 * per_block)  # more than 4 blocks need, less than 16
     monkeypatch.setattr(limits, "free_disk", lambda path: free)

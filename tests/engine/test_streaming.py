@@ -19,7 +19,7 @@ from SALib.sample import sobol as salib_sample
 
 from reesens.kernels.qmc import sobol_points, sobol_state
 from reesens.kernels.saltelli import Features, block_moments
-from reesens.methods.streaming import Moments, indices, merge_all
+from reesens.methods.sobol.streaming import Moments, indices, merge_all
 from reesens.runs import montecarlo as run
 from reesens.store import integrity, ownership
 from reesens.study.schema import parse

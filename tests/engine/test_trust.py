@@ -17,7 +17,8 @@ import zarr
 
 from reesens import cli
 from reesens.execute import tasks as parallel
-from reesens.methods import sobol
+from reesens.methods.sobol import indices
+from reesens.methods.sobol.moments import STATISTICS
 from reesens.runs import montecarlo as run
 from reesens.store import blocks, integrity, ownership
 from reesens.study.schema import parse
@@ -132,7 +133,7 @@ def test_the_merge_refuses_statistics_that_changed(pristine, tmp_path):
     shutil.copytree(pristine / "run.zarr", store)
     (store / "blocks/block_row_stats/c/2/0/0").unlink()
     with pytest.raises(integrity.IntegrityError, match="statistics of block 2 changed"):
-        blocks.read_statistics(store, slice(0, 4))
+        blocks.read_blocks(store, STATISTICS, slice(0, 4), "statistics")
 
 
 def test_an_unfinished_run_is_refused_by_show_report_and_verify(tmp_path, capsys):
@@ -195,12 +196,12 @@ def test_nan_indices_always_carry_a_reason():
                      [80, 1.0, 1.0, 0.0, 2.0],  # an ordinary output
                      [70, 1.0, 1.0, 0.0, 2.0],  # NaN rows
                      [80, 1.0, 0.0, 1.0, 1.0]])  # constant
-    reasons = sobol.skip_reasons(rows, 80)
+    reasons = indices.skip_reasons(rows, 80)
     assert reasons[0].startswith("variance underflow") and reasons[1] == ""
     assert reasons[2] == "10 NaN rows" and reasons[3] == "constant output"
     arrays = {"S1": np.array([[0.1, np.nan], [0.1, 0.2]]),
               "ST": np.array([[0.1, 0.2], [0.1, 0.2]])}
-    explained = sobol.explain_nan(arrays, np.array(["", ""], dtype=object))
+    explained = indices.explain_nan(arrays, np.array(["", ""], dtype=object))
     assert explained[0].startswith("estimates not finite") and explained[1] == ""
 
 
