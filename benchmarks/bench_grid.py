@@ -3,7 +3,7 @@ import tempfile
 from pathlib import Path
 
 from reesens.runs import grid
-from reesens.study.schema import parse
+from reesens.study.parse import parse
 
 
 def _study(per_axis: int):

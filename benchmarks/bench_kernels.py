@@ -4,7 +4,7 @@ from pathlib import Path
 import numpy as np
 
 from reesens.kernels import woods
-from reesens.study.schema import load
+from reesens.study.parse import load
 
 BASELINE = Path(__file__).resolve().parents[1] / "studies" / "baseline.toml"
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from benchmarks import compare_measures
 from reesens.runs import montecarlo as run
-from reesens.study.schema import load
+from reesens.study.parse import load
 
 STUDY = Path(__file__).resolve().parents[1] / "studies" / "baseline.toml"
 

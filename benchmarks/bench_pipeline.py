@@ -4,7 +4,7 @@ import tempfile
 from pathlib import Path
 
 from reesens.runs import montecarlo as run
-from reesens.study.schema import load
+from reesens.study.parse import load
 
 BASELINE = Path(__file__).resolve().parents[1] / "studies" / "baseline.toml"
 

@@ -8,7 +8,7 @@ from reesens.evaluate import series
 from reesens.kernels.bootstrap import replicate_moments
 from reesens.kernels.saltelli import block_moments
 from reesens.runs import montecarlo as run
-from reesens.study.schema import load
+from reesens.study.parse import load
 
 STUDY = Path(__file__).resolve().parents[1] / "studies" / "baseline.toml"
 

@@ -20,7 +20,7 @@ ALL = ["sobol", "pawn", "delta", "given_data"]
 def overhead(N: int, repeats: int = 3) -> dict:
     """{methods: [wall seconds]} of `repeats` alternating runs of the baseline at N."""
     from reesens.runs import montecarlo as run
-    from reesens.study.schema import load
+    from reesens.study.parse import load
 
     study = ROOT / "studies" / "baseline.toml"
     times = {"sobol": [], "all": []}
@@ -45,7 +45,7 @@ def beside_salib(N: int, output: str = "mu_star") -> dict:
     from reesens.design import sampling
     from reesens.evaluate import cases as evaluate
     from reesens.methods import counts
-    from reesens.study.schema import load
+    from reesens.study.parse import load
 
     study = load(ROOT / "studies" / "baseline.toml", N=N, methods=ALL)
     out = evaluate.evaluate_points(study, 0, N)

@@ -75,7 +75,7 @@ def timed(compute, **extra) -> None:
 
 def measure(pipeline, N):
     """Run one pipeline in this process; print JSON wall time, peak memory, one index."""
-    from reesens.study.schema import load
+    from reesens.study.parse import load
 
     study = load(STUDY, N=N, second_order=True)
     timed(lambda: reesens_st(study) if pipeline == "reesens"

@@ -70,7 +70,7 @@ def measure(pipeline, N):
     import importlib
 
     from benchmarks.compare_pipeline import plain_salib, reesens_st, timed
-    from reesens.study.schema import load
+    from reesens.study.parse import load
 
     study = load(STUDY, N=N, second_order=True, estimator="streaming",
                  intervals="bootstrap" if pipeline == "reesens-boot" else None)

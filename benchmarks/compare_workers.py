@@ -65,7 +65,7 @@ def main(N=2**20, repeats=3):
     sys.path.insert(0, str(ROOT))
     from benchmarks.compare_kernel import cpu_name
     from reesens.runs import montecarlo as run
-    from reesens.study.schema import load
+    from reesens.study.parse import load
 
     study = load(ROOT / "studies" / "baseline.toml", N=N, second_order=True,
                  estimator="streaming")

@@ -25,7 +25,7 @@ def load_study(source, **overrides):
     """A checked study (reesens.study.schema.Study) from a study file's path or a dict of
     its tables (as TOML would give them). `overrides`: N, second_order, estimator,
     intervals, methods, as the command line's options. StudyError lists every problem found."""
-    from reesens.study import schema as study
+    from reesens.study import parse as study
 
     if isinstance(source, Mapping):
         return study.parse(dict(source), "<dict>", **overrides)

@@ -27,7 +27,8 @@ from reesens.store import verify
 from reesens.store.integrity import IntegrityError
 from reesens.store.ownership import StoreError
 from reesens.study import registry
-from reesens.study.schema import ESTIMATORS, INTERVALS, StudyError, load
+from reesens.study.parse import load
+from reesens.study.schema import ESTIMATORS, INTERVALS, StudyError
 
 EXPECTED = (StudyError, StoreError, IntegrityError, report.ReportError)
 # what to do about an OS error, by errno; {again}: how to carry on, by command (AGAIN)

@@ -14,7 +14,8 @@ from reesens.kernels.saltelli import Features, block_moments
 from reesens.methods.sobol.streaming import Moments, Replicates, indices, merge_all
 from reesens.runs import montecarlo as run
 from reesens.store.ownership import StoreError
-from reesens.study.schema import StudyError, parse
+from reesens.study.parse import parse
+from reesens.study.schema import StudyError
 from tests.engine import ishigami
 from tests.engine.test_pipeline import _data_bytes
 from tests.engine.test_streaming import PROBLEM

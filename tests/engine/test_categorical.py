@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from reesens.runs import montecarlo as run
-from reesens.study.schema import parse
+from reesens.study.parse import parse
 from tests.engine.test_pipeline import _woods_table
 
 

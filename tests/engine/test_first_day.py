@@ -281,7 +281,7 @@ def test_store_of_another_study_keeps_its_blocks(tmp_path):
 def test_counting_the_codes_of_a_large_grid_shows_progress(tmp_path, monkeypatch, capsys):
     from reesens.present import report
     from reesens.runs import grid
-    from reesens.study.schema import load
+    from reesens.study.parse import load
     study = tmp_path / "two.toml"
     study.write_text(GRID_TWO_OPTIONS)
     grid.run_grid(load(study), out=tmp_path / "g.zarr", progress=False)

@@ -10,7 +10,8 @@ import xarray as xr
 from reesens.methods import counts as slice_counts
 from reesens.methods import given_data
 from reesens.runs import montecarlo as run
-from reesens.study.schema import StudyError, parse
+from reesens.study.parse import parse
+from reesens.study.schema import StudyError
 from tests.engine import ishigami
 from tests.engine.test_pipeline import _woods_table
 

@@ -11,7 +11,8 @@ from reesens.runs import grid
 from reesens.runs import montecarlo as run
 from reesens.store.cube import BOOKKEEPING
 from reesens.store.ownership import StoreError
-from reesens.study.schema import StudyError, parse
+from reesens.study.parse import parse
+from reesens.study.schema import StudyError
 from tests import reference_numpy
 from tests.engine.test_pipeline import _data_bytes
 

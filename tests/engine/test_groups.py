@@ -11,7 +11,8 @@ from SALib.sample import sobol as salib_sample
 from reesens import cli
 from reesens.design import sampling
 from reesens.runs import montecarlo as run
-from reesens.study.schema import StudyError, parse
+from reesens.study.parse import parse
+from reesens.study.schema import StudyError
 from tests.engine import ishigami
 from tests.engine.test_pipeline import _woods_table
 from tests.engine.test_sampling import DISTRIBUTIONS, UNIFORM

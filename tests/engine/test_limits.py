@@ -19,7 +19,7 @@ from reesens.methods import counts as slice_counts
 from reesens.runs import limits
 from reesens.runs import montecarlo as run
 from reesens.store import blocks
-from reesens.study.schema import parse
+from reesens.study.parse import parse
 from tests.engine.test_pipeline import _woods_table
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,7 +12,8 @@ from reesens import cli
 from reesens.design import morris as morris_design
 from reesens.design import sampling
 from reesens.runs import montecarlo as run
-from reesens.study.schema import StudyError, parse
+from reesens.study.parse import parse
+from reesens.study.schema import StudyError
 from tests.engine import ishigami
 from tests.engine.test_pipeline import _data_bytes, _woods_table
 from tests.engine.test_trust import _damage

@@ -10,7 +10,7 @@ from SALib.sample import sobol as salib_sample
 from reesens.design import sampling
 from reesens.runs import montecarlo as run
 from reesens.store import integrity
-from reesens.study.schema import parse
+from reesens.study.parse import parse
 from tests.engine import ishigami
 
 

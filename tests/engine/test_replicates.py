@@ -14,7 +14,8 @@ from scipy.stats import t
 from reesens.design import sampling
 from reesens.methods.sobol import indices
 from reesens.runs import montecarlo as run
-from reesens.study.schema import StudyError, parse
+from reesens.study.parse import parse
+from reesens.study.schema import StudyError
 from tests.engine import ishigami
 from tests.engine.test_cli import BASELINE, reesens
 from tests.engine.test_streaming import PROBLEM, _moments

@@ -11,7 +11,7 @@ from reesens.present import report
 from reesens.runs import grid
 from reesens.runs import montecarlo as run
 from reesens.study import labels
-from reesens.study.schema import parse
+from reesens.study.parse import parse
 from tests.engine.test_grid import _grid_table
 from tests.engine.test_pipeline import _woods_table
 

@@ -5,7 +5,8 @@ from SALib.sample import sobol as salib_sample
 
 from reesens.design import sampling
 from reesens.evaluate import cases as evaluate
-from reesens.study.schema import Distribution, parse
+from reesens.study.parse import parse
+from reesens.study.schema import Distribution
 from tests.engine import ishigami  # noqa: F401  (registers the model)
 
 DISTRIBUTIONS = [Distribution("unif", (0.1, 1.0)), Distribution("triang", (0.1, 2.0, 0.3)),

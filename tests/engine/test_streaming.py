@@ -22,7 +22,7 @@ from reesens.kernels.saltelli import Features, block_moments
 from reesens.methods.sobol.streaming import Moments, indices, merge_all
 from reesens.runs import montecarlo as run
 from reesens.store import integrity, ownership
-from reesens.study.schema import parse
+from reesens.study.parse import parse
 from tests.engine import ishigami
 from tests.engine.test_pipeline import _data_bytes, _woods_table
 

@@ -3,7 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from reesens.study.schema import StudyError, default_block_points, load, parse
+from reesens.study.parse import default_block_points, load, parse
+from reesens.study.schema import StudyError
 from tests.engine import ishigami
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -21,7 +21,7 @@ from reesens.methods.sobol import indices
 from reesens.methods.sobol.moments import STATISTICS
 from reesens.runs import montecarlo as run
 from reesens.store import blocks, integrity, ownership
-from reesens.study.schema import parse
+from reesens.study.parse import parse
 from tests.engine.test_faults import _faulty, _grid_study, _study
 from tests.engine.test_limits import refused_peak
 from tests.engine.test_pipeline import _data_bytes, _woods_table
