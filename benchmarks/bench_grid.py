@@ -1,4 +1,4 @@
-"""asv: grid sweeps of the equilibrium code into a store (engine.grid)."""
+"""asv: grid sweeps of the equilibrium code into a store (runs.grid)."""
 import tempfile
 from pathlib import Path
 

@@ -1,4 +1,4 @@
-"""asv: the streamed counts of PAWN, delta and the given-data S1 (engine.given_data),
+"""asv: the streamed counts of PAWN, delta and the given-data S1 (methods.counts),
 beside SALib's pawn and delta on the same A and B rows, and a baseline run with and
 without them (benchmarks/compare_measures.py prints the ratio of one sitting)."""
 import tempfile

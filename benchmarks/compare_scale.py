@@ -1,6 +1,6 @@
 """reesens (streaming) beside OpenTURNS and plain SALib on the baseline study, second order.
 
-- reesens: `engine.run.run` with the streaming estimator (sampling, evaluation, all
+- reesens: `runs.montecarlo.run` with the streaming estimator (sampling, evaluation, all
   indices with delta-method intervals, the zarr store), N = 2^20 and 2^16, all cores.
 - OpenTURNS: the same rows and outputs (reesens' sampler and model), rearranged into
   OpenTURNS' design layout, SaltelliSensitivityAlgorithm with asymptotic intervals, one

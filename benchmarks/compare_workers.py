@@ -70,7 +70,7 @@ def main(N=2**20, repeats=3):
     study = load(ROOT / "studies" / "baseline.toml", N=N, second_order=True,
                  estimator="streaming")
     print(f"machine: {cpu_name()}, {os.cpu_count()} cores; baseline study, N = {N}, second "
-          "order, streaming; in-process wall time of engine.run.run")
+          "order, streaming; in-process wall time of runs.montecarlo.run")
     before = ceiling()
     walls = {1: [], 2: []}
     with tempfile.TemporaryDirectory() as tmp:

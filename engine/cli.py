@@ -1,5 +1,5 @@
 """`reesens validate|run|grid|show|report|export|verify`: the command line over
-engine.study, engine.run, engine.grid, engine.report, engine.export and engine.verify.
+study.parse, runs.montecarlo, runs.grid, present.report, present.export and store.verify.
 
 Every expected failure (a bad study, a path that cannot take a store, a damaged store, an
 OS error such as a full disk) is one line on stderr naming the file or path and what to

@@ -10,7 +10,7 @@ blocks or chunks, or which worker ran them.
 Per replicate the kernel returns the total weight and, for each series, the weighted means
 of the base features (Features.base: a, b, d_j, with second order y_j) and their weighted
 centred co-moment sums for Features.base_pairs: what the point estimates need
-(engine.streaming). Both come from one weighted sum per replicate of each point's
+(methods.sobol.streaming). Both come from one weighted sum per replicate of each point's
 features, shifted by the chunk's plain mean, and of their products. Replicates of chunks
 then merge like kernels.saltelli's blocks, by Chan et al.'s update with weights in place
 of counts. Integer weights make replicate r exactly the estimator on a resample holding

@@ -1,4 +1,4 @@
-"""Per-slice counts and power sums of the A and B rows (engine.given_data), for all the
+"""Per-slice counts and power sums of the A and B rows (methods.counts), for all the
 outputs of one scenario in one pass: each row's slice of every parameter once, then each
 output's count in its (slice, bin) and its power sums added as one contiguous vector."""
 import numpy as np

@@ -13,7 +13,7 @@ Features (in this order), a = A, b = B, d_j = AB_j - A, y_j = BA_j:
     core: a, b, a^2, b^2;  mid: d_j, b d_j (D each) and with second order y_j (D),
     then w_jk = y_j (d_k + a) - a b (j < k, SALib's pair order);  last: d_j^2 (D).
 The point estimates need means and co-moments of a, b, d_j, y_j; the products are there
-for the delta-method variances (engine.streaming). Those only ever pair a core feature
+for the delta-method variances (methods.sobol.streaming). Those only ever pair a core feature
 with any feature, a mid feature with a mid feature or a w, and a feature with itself, so
 only these pairs are accumulated (Features.pairs): 628 of the 946 pairs for D = 6.
 """

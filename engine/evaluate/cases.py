@@ -1,6 +1,6 @@
 """Evaluate a study's model on the Saltelli rows of one block, and the study's case layout.
 
-A block's rows are regenerated from the block index alone (engine.sampling), mapped to
+A block's rows are regenerated from the block index alone (design.sampling), mapped to
 every scenario's distributions, and passed to the model's registered `evaluate_block` once
 per combination of option values. Nothing here knows which model it runs.
 """

@@ -110,7 +110,7 @@ def measured_labels(study: Study) -> list[tuple[int, str]]:
 def slice_edges(study: Study) -> np.ndarray:
     """float64 (scenarios, D, slices - 1): the images of the unit quantiles m / slices,
     m = 1 .. slices - 1, under each scenario's transform of each parameter (the rows'
-    own, engine.sampling)."""
+    own, design.sampling)."""
     M, names = study.slices, study.sampled_names
     unit = np.repeat((np.arange(1, M) / M)[:, None], len(names), axis=1)
     out = []
@@ -164,7 +164,7 @@ def empty_counts(study: Study, edges: Edges) -> list:
 
 
 def add_block_counts(study: Study, edges: Edges, out: dict, accumulators: list) -> None:
-    """Add the A and B rows of evaluated points `out` (engine.evaluate) to the
+    """Add the A and B rows of evaluated points `out` (evaluate.cases) to the
     accumulators (empty_counts), in row order; rows whose output is not finite (or not
     one of its codes) are not counted (kernels.counts)."""
     k = sampling.rows_per_point(len(study.columns), study.second_order)

@@ -85,7 +85,7 @@ def export(store: Path, out: Path | None = None, *, format: str | None = None,
            group: str = "sobol", overwrite: bool = False) -> Path:
     """Write the tidy table of `group` of a finished, intact store to `out` (default
     <store>-<group>.<format>); the format is `format`, else out's suffix, else CSV. The
-    file is written whole (engine.files.atomic_write); an existing `out` is refused
+    file is written whole (core.files.atomic_write); an existing `out` is refused
     unless `overwrite`. Returns the path written."""
     if format is None:
         format = next((f for f, ext in FORMATS.items()

@@ -5,7 +5,7 @@ Each function draws one figure FIG_WIDTH inches wide and returns it; :func:`save
 it as PNG, PDF (fonts embedded) or SVG. Categories take CATEGORY_COLOURS by their place in
 the output's flags, so a code has one colour in every figure, and every pair of those
 colours stays apart for colour-blind readers (tests/engine/test_figures.py measures it);
-values use cividis / PuOr. Names are shown in symbols and words (engine.labels).
+values use cividis / PuOr. Names are shown in symbols and words (study.labels).
 """
 from __future__ import annotations
 
@@ -70,7 +70,7 @@ def _suptitle(fig, title: str, fontsize: int = 11) -> None:
 
 def save(fig, path: Path, dpi: int = DPI) -> Path:
     """Write fig to `path` (its suffix is the format: .png, .pdf or .svg) whole, through
-    a temporary file beside it (engine.files.atomic_write), and close it."""
+    a temporary file beside it (core.files.atomic_write), and close it."""
     path = Path(path)
     try:
         return files.atomic_write(path, lambda temp: fig.savefig(
@@ -126,7 +126,7 @@ def measure_bars(case: xr.Dataset, title: str, outputs: list[str]):
     slices as a tick above its bar) per parameter, by delta, and each measure's null
     level (a parameter the output ignores reads at or below it) as a dashed line.
 
-    case: the pawn and delta groups of one case merged (engine.given_data)."""
+    case: the pawn and delta groups of one case merged (methods.counts)."""
     fig, axes = _figure(len(outputs), 3, 2.4, fixed=True)
     width = 0.38
     for ax, output in zip(axes, outputs):
@@ -161,7 +161,7 @@ def measure_bars(case: xr.Dataset, title: str, outputs: list[str]):
 
 def morris_plane(case: xr.Dataset, title: str, outputs: list[str]):
     """One panel per output: each parameter at (mu_star, sigma), with mu_star's interval
-    as a horizontal whisker and the parameter's symbol beside it (engine.morris)."""
+    as a horizontal whisker and the parameter's symbol beside it (methods.morris)."""
     fig, axes = _figure(len(outputs), 3, 2.6, fixed=True)
     for ax, output in zip(axes, outputs):
         one = case.sel(output=output)

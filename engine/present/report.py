@@ -1,5 +1,5 @@
 """Reports of a results store: the ranking table and drivers (text, for the terminal),
-and `reesens report`'s figures and Markdown summary (engine.figures draws)."""
+and `reesens report`'s figures and Markdown summary (present.figures draws)."""
 from __future__ import annotations
 
 import json
@@ -37,7 +37,7 @@ class _Directory:
     """A report directory being written. Every name its MARKER lists is reesens': the
     files of the report before, and this report's files and temporary files, each listed
     (the marker rewritten whole) before it exists. Files are written whole
-    (engine.files.atomic_write), so a report killed or refused by the disk at any point
+    (core.files.atomic_write), so a report killed or refused by the disk at any point
     leaves a directory the next report takes; finish() removes what the report before
     wrote and this one did not, and leaves the marker listing this report's files."""
 
@@ -60,7 +60,7 @@ class _Directory:
 
     def write(self, name: str, write) -> Path:
         """The file `name`, listed with its temporary file, then written by `write(path)`
-        through engine.files.atomic_write (as figures.save does)."""
+        through core.files.atomic_write (as figures.save does)."""
         path = self.out / name
         self.listed |= {name, files.temp_name(path).name}
         self._mark(self.listed | {files.temp_name(self.marker).name})
@@ -377,10 +377,13 @@ def code_shares(cube: xr.Dataset, progress: bool = False) -> dict[str, str]:
 def _differ(sliced: xr.Dataset, case_dims, words) -> list[tuple[str, xr.DataArray]]:
     """[(case label, bool (y, x))]: where two classifications differ, one panel per
     combination of the other swept options: the model's audit flag, else its `compare`
-    output (or `choice`) between the first two values of the first swept option ([] when
-    there are not two classifications)."""
+    output (or `choice`, else its first set or code output) between the first two values
+    of the first swept option ([] when there are not two classifications)."""
     swept = [d for d in case_dims if sliced.sizes[d] >= 2]
-    name = next((n for n in (words.compare, words.choice) if n and n in sliced), None)
+    codes = [v for v in sliced.data_vars if "flag_masks" in sliced[v].attrs] + [
+        v for v in sliced.data_vars if "flag_values" in sliced[v].attrs]  # sets first
+    name = next((n for n in (words.compare, words.choice, *codes) if n and n in sliced),
+                None)
     if words.audit and words.audit.flag in sliced:
         a, compared = sliced[words.audit.flag] == 1, words.audit.short
     elif swept and name:

@@ -7,7 +7,7 @@ into chunks of about CHUNK_CELLS cells; a task evaluates a chunk (EVAL_CELLS row
 time, so memory stays bounded whatever the cube's size), writes it into its own zarr
 chunks with their digests and then flags it done, so a killed run resumes where it
 stopped and gives the same bytes, and a chunk damaged afterwards is found and recomputed
-(engine.integrity; engine.ownership has the lock and the identity checks).
+(store.integrity; store.ownership has the lock and the identity checks).
 """
 from __future__ import annotations
 

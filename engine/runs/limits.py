@@ -20,9 +20,10 @@ is a selection of optimal Morris trajectories that would take more than
 MAX_SELECTION_SECONDS (it runs before any store is written, and again on each resume).
 
 Time: `run_seconds`, `morris_seconds` and `grid_seconds` say roughly how long the work
-takes (an order of magnitude), from constants measured on the development VM (2-core AMD
-EPYC, 2026-12-03, while other work ran on it): seconds per model row of each shipped
-model, per row and series, per byte written and read, per block, and SALib's costs.
+takes (an order of magnitude), from constants measured on a 2-core AMD EPYC VM
+(2026-12-03, while other work ran on it): seconds per model row of each shipped model,
+per row and series, per byte written and read, per block, and SALib's costs; each
+statistic declares its own (study.registry.Statistic.seconds).
 """
 from __future__ import annotations
 
@@ -516,7 +517,7 @@ def grid_seconds(study: Study, workers: int, done: int = 0) -> float:
 
 
 def _sample_s(study: Study) -> float:
-    """Seconds per row and parameter of the design's rows (engine.sampling)."""
+    """Seconds per row and parameter of the design's rows (design.sampling)."""
     uniform = not study.groups and all(d.dist == "unif" for _, _, sampled in
                                     study.scenario_items() for d in sampled.values())
     return UNIFORM_S if uniform else SAMPLE_S

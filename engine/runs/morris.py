@@ -7,7 +7,7 @@ levels, optionally the `optimal_trajectories` most spread of them): drawn once i
 unit cube, where SALib draws and optimises it, then mapped to each scenario's
 distributions with SALib's own transform. Block b holds trajectories [b * m, (b + 1) * m),
 m = morris_design.TRAJECTORIES_PER_BLOCK; each block's series values are written with their digests
-and then flagged done (engine.integrity), so a killed run resumes with the blocks not
+and then flagged done (store.integrity), so a killed run resumes with the blocks not
 done, on any number of workers, to the same bytes.
 
 An elementary effect of parameter j in one trajectory is (y(x + e_j Delta) - y(x)) /

@@ -5,8 +5,8 @@ kernels.saltelli, a `block_done` flag and the digests of what the block wrote) a
 --keep-samples, the `samples` group, all chunked one block per chunk. Each finished block
 is written into its own chunks with their digests and only then flagged done, so a killed
 run leaves only whole blocks behind (zarr writes a chunk to a temporary file and renames
-it), and a block that was damaged afterwards is found and recomputed (engine.integrity).
-engine.ownership decides which paths may hold a store and keeps a second writer out.
+it), and a block that was damaged afterwards is found and recomputed (store.integrity).
+store.ownership decides which paths may hold a store and keeps a second writer out.
 """
 from __future__ import annotations
 

@@ -1,9 +1,9 @@
 """The summary dataset, provenance, and replacing a store's result groups as one set.
 
-A store holds the groups `sobol`, `summary`, `blocks` (engine.blocks), and when asked
+A store holds the groups `sobol`, `summary`, `blocks` (store.blocks), and when asked
 `samples` and `convergence`; each is a plain xarray Dataset with CF attributes and the
 run's provenance. Result groups are written beside the old ones and swapped in when
-complete (:func:`write_results`); engine.verify reads them back.
+complete (:func:`write_results`); store.verify reads them back.
 """
 from __future__ import annotations
 

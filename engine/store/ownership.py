@@ -14,7 +14,7 @@ to a store is the store itself. A directory inside a zarr store or group is refu
 
 The identity is the first thing a new store gets (one metadata write, with the command
 that can repair it) and the template of the arrays to fill comes after it, each template
-group sealed (engine.integrity) as its last write: a store killed at any step is one
+group sealed (store.integrity) as its last write: a store killed at any step is one
 whose identity reesens recognises, and a template group whose seal fails is rewritten.
 """
 from __future__ import annotations

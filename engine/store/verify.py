@@ -3,7 +3,7 @@ make before they read one.
 
 A store is finished when its root carries the results marker (the groups of its last
 complete run); every unit of work it holds is checked against its digests and every
-group written whole against its own (engine.integrity). Nothing here writes.
+group written whole against its own (store.integrity). Nothing here writes.
 """
 from __future__ import annotations
 

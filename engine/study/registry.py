@@ -37,7 +37,7 @@ class BlockArray:
 class Plan:
     """What a Monte Carlo run computes, as its statistics see it: the study, the
     estimator it runs ("streaming" or "salib") and the analysed series (spec: the
-    candidate series, engine.evaluate.series; labels: the blocks group's series labels,
+    candidate series, evaluate.cases.series; labels: the blocks group's series labels,
     every case and series)."""
 
     study: object

@@ -117,8 +117,8 @@ class Study:
     trajectories: int = 100  # Morris: trajectories drawn (design = "morris")
     levels: int = 4  # Morris: grid levels
     optimal_trajectories: int = 0  # Morris: the most spread this many of them (0: all)
-    slices: int = DEFAULT_SLICES  # equiprobable slices per parameter (engine.given_data)
-    bins: int = 32  # bins per continuous output (engine.given_data)
+    slices: int = DEFAULT_SLICES  # equiprobable slices per parameter (methods.counts)
+    bins: int = 32  # bins per continuous output (methods.counts)
     scenarios: dict[str, tuple[dict[str, float], dict[str, Distribution]]] = field(
         default_factory=dict)
     grid: dict[str, tuple[float, ...]] = field(default_factory=dict)

@@ -82,7 +82,7 @@ def main(argv) -> int:
 
 def whole_files(argv) -> int:
     """The command line with a fault injected at one write of a whole file (every
-    engine.files.atomic_write: a report's marker, figures, summary and page, an exported
+    core.files.atomic_write: a report's marker, figures, summary and page, an exported
     table):
 
         python -c 'import sys; from tests.engine.faults import whole_files;

@@ -1,4 +1,4 @@
-"""The aggregated indices of a code output (engine.sobol.categorical) against a numpy
+"""The aggregated indices of a code output (methods.categorical) against a numpy
 ratio of SALib's per-indicator numerators on the same rows, and their special cases."""
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""PAWN, Borgonovo's delta and the given-data S1 (engine.given_data) against a plain numpy
+"""PAWN, Borgonovo's delta and the given-data S1 (methods.counts) against a plain numpy
 computation on the kept rows, SALib's pawn and delta, the analytic Ishigami indices and
 the pick-freeze S1; invariance to blocks and workers; null levels; bad settings."""
 import math

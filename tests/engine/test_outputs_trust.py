@@ -16,7 +16,7 @@ from reesens.present import report
 from tests.engine.test_faults import _grid_study
 
 ROOT = Path(__file__).resolve().parents[2]
-TEMP = ".reesens-tmp"  # engine.files.TEMP_SUFFIX
+TEMP = ".reesens-tmp"  # core.files.TEMP_SUFFIX
 
 
 def _tree(path: Path, but=()) -> dict:

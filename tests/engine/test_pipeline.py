@@ -163,7 +163,7 @@ def test_indicator_outputs_follow_the_codes_that_occur(tmp_path):
     codes = np.unique(groups["samples"]["eq"].values)
     meanings = groups["samples"]["eq"].attrs["flag_meanings"].split()
     values = groups["samples"]["eq"].attrs["flag_values"]
-    # the aggregate of all codes (engine.sobol.categorical), then each code that occurs
+    # the aggregate of all codes (methods.categorical), then each code that occurs
     assert labels == ["eq"] + [f"eq=={meanings[values.index(c)]}" for c in codes] + ["mu_star"]
     mean = groups["summary"]["summary_mean"]
     for c in codes:

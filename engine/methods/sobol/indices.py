@@ -6,7 +6,7 @@ that never occur are dropped from the results. A series with NaN rows or no vari
 NaN indices and a recorded reason instead of an estimate.
 
 Two estimators fill the same dataset: `salib` runs SALib's analyze on the rows (bootstrap
-intervals), `streaming` reads merged block statistics (engine.streaming; delta-method or
+intervals), `streaming` reads merged block statistics (methods.sobol.streaming; delta-method or
 Poisson-bootstrap intervals). Their point estimates agree to round-off.
 """
 from __future__ import annotations

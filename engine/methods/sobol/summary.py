@@ -13,7 +13,7 @@ def summary_dataset(study: Study, spec, kept, rows: np.ndarray, total_rows: int
                     ) -> xr.Dataset:
     """Per analysed output: mean, variance, NaN count; per code output: code frequencies.
 
-    spec, kept: the candidate series and which of them are analysed (engine.sobol);
+    spec, kept: the candidate series and which of them are analysed (methods.sobol);
     rows: (*case_shape, series, 5) merged row statistics of all blocks.
     """
     dims, coords = evaluate.case_coords(study)

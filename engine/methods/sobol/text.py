@@ -19,7 +19,7 @@ def _outputs(case: xr.Dataset):
 def complements(summary: xr.Dataset | None) -> dict[str, str]:
     """{dropped series: the one kept} for code outputs of which exactly two codes occur
     (in every case together): the indicators of the two codes sum to 1, so they and the
-    output's aggregate (engine.sobol.categorical) have the same indices. The later code's
+    output's aggregate (methods.categorical) have the same indices. The later code's
     indicator is kept (sets_differ==differ over ==same and over sets_differ)."""
     if summary is None:
         return {}
