@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from reesens import cli
-from tests.engine.test_pipeline import _data_bytes
-from tests.engine.test_streaming import _metadata
+from tests.methods.test_streaming import _metadata
+from tests.runs.test_pipeline import _data_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN_ARGS = ["--quiet", "--estimator", "streaming", "--intervals", "bootstrap",

@@ -13,7 +13,7 @@ import xarray as xr
 import zarr
 
 from reesens.study import labels
-from tests.engine.test_cli import BASELINE, ROOT, reesens
+from tests.interface.test_cli import BASELINE, ROOT, reesens
 
 GRID_TWO_OPTIONS = """name = "two_options"
 [model]

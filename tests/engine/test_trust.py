@@ -23,8 +23,8 @@ from reesens.runs import montecarlo as run
 from reesens.store import blocks, integrity, ownership
 from reesens.study.parse import parse
 from tests.engine.test_faults import _faulty, _grid_study, _study
-from tests.engine.test_limits import refused_peak
-from tests.engine.test_pipeline import _data_bytes, _woods_table
+from tests.runs.test_limits import refused_peak
+from tests.runs.test_pipeline import _data_bytes, _woods_table
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN_ARGS = ["--quiet", "--estimator", "streaming", "--keep-samples", "--workers", "1"]
@@ -180,7 +180,7 @@ def test_a_failed_data_write_leaves_the_block_not_done(tmp_path, capsys):
 
 
 def test_a_plain_run_removes_a_stale_convergence_group(tmp_path):
-    from tests.engine import ishigami
+    from tests.models import ishigami
     study = parse(ishigami.study_table(N=2**8, block_points=2**6))
     store = tmp_path / "c.zarr"
     run.run(study, out=store, progress=False, target_ci=1.0)

@@ -17,7 +17,7 @@ from reesens import cli
 from reesens.store import integrity, ownership, verify
 from reesens.store import layout as store_module
 from tests.engine.test_faults import _grid_study, _study
-from tests.engine.test_pipeline import _data_bytes
+from tests.runs.test_pipeline import _data_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN_ARGS = ["--quiet", "--estimator", "streaming", "--keep-samples", "--workers", "1"]

@@ -7,7 +7,7 @@ from reesens.design import sampling
 from reesens.evaluate import cases as evaluate
 from reesens.study.parse import parse
 from reesens.study.schema import Distribution
-from tests.engine import ishigami  # noqa: F401  (registers the model)
+from tests.models import ishigami  # noqa: F401  (registers the model)
 
 DISTRIBUTIONS = [Distribution("unif", (0.1, 1.0)), Distribution("triang", (0.1, 2.0, 0.3)),
                  Distribution("lognorm", (0.0, 0.5)), Distribution("truncnorm", (0, 1, 0.4, 0.2)),

@@ -16,9 +16,9 @@ from reesens.runs import montecarlo as run
 from reesens.store.ownership import StoreError
 from reesens.study.parse import parse
 from reesens.study.schema import StudyError
-from tests.engine import ishigami
-from tests.engine.test_pipeline import _data_bytes
-from tests.engine.test_streaming import PROBLEM
+from tests.methods.test_streaming import PROBLEM
+from tests.models import ishigami
+from tests.runs.test_pipeline import _data_bytes
 
 
 def test_weights_are_poisson_1_and_keyed_by_point():

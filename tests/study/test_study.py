@@ -5,7 +5,7 @@ import pytest
 
 from reesens.study.parse import default_block_points, load, parse
 from reesens.study.schema import StudyError
-from tests.engine import ishigami
+from tests.models import ishigami
 
 ROOT = Path(__file__).resolve().parents[2]
 BAD = sorted((Path(__file__).parent / "bad_studies").glob("*.toml"))

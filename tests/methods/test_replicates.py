@@ -16,9 +16,9 @@ from reesens.methods.sobol import indices
 from reesens.runs import montecarlo as run
 from reesens.study.parse import parse
 from reesens.study.schema import StudyError
-from tests.engine import ishigami
-from tests.engine.test_cli import BASELINE, reesens
-from tests.engine.test_streaming import PROBLEM, _moments
+from tests.interface.test_cli import BASELINE, reesens
+from tests.methods.test_streaming import PROBLEM, _moments
+from tests.models import ishigami
 
 
 def _table(N=256, scramblings=3, **analysis):

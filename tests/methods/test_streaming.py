@@ -23,8 +23,8 @@ from reesens.methods.sobol.streaming import Moments, indices, merge_all
 from reesens.runs import montecarlo as run
 from reesens.store import integrity, ownership
 from reesens.study.parse import parse
-from tests.engine import ishigami
-from tests.engine.test_pipeline import _data_bytes, _woods_table
+from tests.models import ishigami
+from tests.runs.test_pipeline import _data_bytes, _woods_table
 
 ROOT = Path(__file__).resolve().parents[2]
 PROBLEM = {"num_vars": 3, "names": ["x1", "x2", "x3"], "bounds": [[-math.pi, math.pi]] * 3}

@@ -12,8 +12,8 @@ from reesens.methods import given_data
 from reesens.runs import montecarlo as run
 from reesens.study.parse import parse
 from reesens.study.schema import StudyError
-from tests.engine import ishigami
-from tests.engine.test_pipeline import _woods_table
+from tests.models import ishigami
+from tests.runs.test_pipeline import _woods_table
 
 ALL = ["sobol", "pawn", "delta", "given_data"]
 

@@ -13,9 +13,9 @@ from reesens.design import sampling
 from reesens.runs import montecarlo as run
 from reesens.study.parse import parse
 from reesens.study.schema import StudyError
-from tests.engine import ishigami
-from tests.engine.test_pipeline import _woods_table
-from tests.engine.test_sampling import DISTRIBUTIONS, UNIFORM
+from tests.design.test_sampling import DISTRIBUTIONS, UNIFORM
+from tests.models import ishigami
+from tests.runs.test_pipeline import _woods_table
 
 
 @pytest.mark.parametrize("distributions", [DISTRIBUTIONS, UNIFORM], ids=["mixed", "uniform"])

@@ -11,7 +11,7 @@ from reesens.design import sampling
 from reesens.runs import montecarlo as run
 from reesens.store import integrity
 from reesens.study.parse import parse
-from tests.engine import ishigami
+from tests.models import ishigami
 
 
 @pytest.fixture(scope="module")

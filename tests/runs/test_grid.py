@@ -14,7 +14,7 @@ from reesens.store.ownership import StoreError
 from reesens.study.parse import parse
 from reesens.study.schema import StudyError
 from tests import reference_numpy
-from tests.engine.test_pipeline import _data_bytes
+from tests.runs.test_pipeline import _data_bytes
 
 SHARED = [0.2, 0.4, 0.6, 0.8]  # phi_D and kappa share these: kappa == phi_D cells
 

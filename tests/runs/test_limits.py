@@ -20,7 +20,7 @@ from reesens.runs import limits
 from reesens.runs import montecarlo as run
 from reesens.store import blocks
 from reesens.study.parse import parse
-from tests.engine.test_pipeline import _woods_table
+from tests.runs.test_pipeline import _woods_table
 
 ROOT = Path(__file__).resolve().parents[2]
 COUNTED = {"methods": ["sobol", "pawn", "delta", "given_data"], "slices": 64, "bins": 64,

@@ -5,7 +5,7 @@ import pytest
 
 from reesens.runs import montecarlo as run
 from reesens.study.parse import parse
-from tests.engine.test_pipeline import _woods_table
+from tests.runs.test_pipeline import _woods_table
 
 
 def _salib_ratio(codes: np.ndarray, D: int):

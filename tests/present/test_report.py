@@ -12,8 +12,8 @@ from reesens.runs import grid
 from reesens.runs import montecarlo as run
 from reesens.study import labels
 from reesens.study.parse import parse
-from tests.engine.test_grid import _grid_table
-from tests.engine.test_pipeline import _woods_table
+from tests.runs.test_grid import _grid_table
+from tests.runs.test_pipeline import _woods_table
 
 
 def _png_size(path):

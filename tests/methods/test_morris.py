@@ -14,9 +14,9 @@ from reesens.design import sampling
 from reesens.runs import montecarlo as run
 from reesens.study.parse import parse
 from reesens.study.schema import StudyError
-from tests.engine import ishigami
-from tests.engine.test_pipeline import _data_bytes, _woods_table
 from tests.engine.test_trust import _damage
+from tests.models import ishigami
+from tests.runs.test_pipeline import _data_bytes, _woods_table
 
 
 def _ishigami(trajectories=100, **sampling_keys):

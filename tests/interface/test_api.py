@@ -13,9 +13,9 @@ import xarray as xr
 import reesens
 from reesens.kernels import registry
 from reesens.study.schema import StudyError
-from tests.engine.test_cli import ROOT
-from tests.engine.test_cli import reesens as cli
 from tests.engine.test_first_day import _baseline
+from tests.interface.test_cli import ROOT
+from tests.interface.test_cli import reesens as cli
 
 SUBSIDY_STUDY = """name = "subsidy"
 title = "How much does a hedging subsidy move the equilibrium?"
