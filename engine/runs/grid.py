@@ -12,7 +12,6 @@ stopped and gives the same bytes, and a chunk damaged afterwards is found and re
 from __future__ import annotations
 
 import math
-import sys
 import time
 from itertools import product
 from pathlib import Path
@@ -24,7 +23,7 @@ from reesens.core.progress import Progress
 from reesens.design import grid as grid_design
 from reesens.design.grid import GridPlan
 from reesens.execute import tasks as parallel
-from reesens.runs import limits
+from reesens.runs import limits, setup
 from reesens.store import cube, integrity, ownership
 from reesens.store import layout as store
 from reesens.store.integrity import Units
@@ -145,15 +144,11 @@ def run_grid(study: Study, *, out=None, workers: int = 1, scheduler: str = "thre
     plan = GridPlan.of(study)
     limits.check_grid(study, path, workers, limits.units_done(
         path, identity(study, plan), cube.GROUP, "grid_chunk_done", plan.n_chunks))
-    with ownership.StoreLock(path):
-        path.mkdir(exist_ok=True)
-        resumed = ownership.open_or_create(
-            path, identity(study, plan), lambda p: write_template(p, study, plan),
-            groups=(cube.GROUP,), overwrite=overwrite,
-            command=command or f"reesens grid {study.path} --out {path}")
-        done, damaged = integrity.verified_units(path, cube.GROUP, check=resumed)
-        for chunk, problem in sorted(damaged.items()):
-            print(f"{path}: grid chunk {chunk}: {problem}; recomputing it", file=sys.stderr)
+    with setup.opened(path, identity(study, plan), lambda p, _: write_template(p, study, plan),
+                      groups=(cube.GROUP,), units=cube.GROUP, unit="grid chunk",
+                      overwrite=overwrite,
+                      command=command or f"reesens grid {study.path} --out {path}") as opened:
+        done, resumed = opened.done, opened.resumed
         todo = [int(c) for c in np.flatnonzero(~done)]
         groups = [todo[i:i + chunks_per_task] for i in range(0, len(todo), chunks_per_task)]
         bar = Progress(plan.n_chunks, progress, int(done.sum()), unit="chunk")

@@ -4,7 +4,6 @@ The command line is a thin layer over :func:`run`.
 """
 from __future__ import annotations
 
-import sys
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -13,8 +12,8 @@ from reesens.core.progress import Progress
 from reesens.design import sampling
 from reesens.evaluate import series
 from reesens.execute import tasks as parallel
-from reesens.runs import limits, morris, options
-from reesens.store import blocks, integrity, ownership, verify
+from reesens.runs import limits, morris, options, setup
+from reesens.store import blocks, ownership, verify
 from reesens.store import layout as store
 from reesens.store.ownership import StoreError
 from reesens.study import registry
@@ -103,18 +102,12 @@ def run(study: Study, *, out=None, workers: int = 1, keep_samples: bool = False,
     contexts = [s.prepare(plan) for s in statistics]
     kernels = parallel.load_kernels(plan, statistics, contexts) \
         if client is None and scheduler == "threads" else None
-    with ownership.StoreLock(path):
-        path.mkdir(exist_ok=True)
-        ident = _room_in_store(path, ident)
-        total_blocks = ident["total_blocks"]
-        resumed = ownership.open_or_create(
-            path, ident, lambda p: blocks.write_template(p, plan, statistics, contexts,
-                                                         total_blocks, keep_samples),
-            groups=("blocks", "samples"), overwrite=overwrite,
-            command=command or f"reesens run {study.path} --out {path}")
-        done, damaged = integrity.verified_units(path, "blocks", check=resumed)
-        for block, problem in sorted(damaged.items()):
-            print(f"{path}: block {block}: {problem}; recomputing it", file=sys.stderr)
+    with setup.opened(path, ident, lambda p, ident: blocks.write_template(
+            p, plan, statistics, contexts, ident["total_blocks"], keep_samples),
+            groups=("blocks", "samples"), units="blocks", unit="block", overwrite=overwrite,
+            command=command or f"reesens run {study.path} --out {path}",
+            room=_room_in_store) as opened:
+        done, resumed = opened.done, opened.resumed
         bar = Progress(R * per, progress, int(done[:R * per].sum()))  # this run's
         reached = []
         if kernels is not None:

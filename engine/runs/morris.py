@@ -20,7 +20,6 @@ and give z * the standard deviation of each statistic over the resamples.
 """
 from __future__ import annotations
 
-import sys
 import time
 
 import numpy as np
@@ -32,7 +31,7 @@ from reesens.evaluate import cases as evaluate
 from reesens.evaluate import series
 from reesens.execute import tasks as parallel
 from reesens.methods import morris as morris_method
-from reesens.runs import limits
+from reesens.runs import limits, setup
 from reesens.store import blocks, integrity, ownership
 from reesens.store import layout as store
 from reesens.study.schema import Study
@@ -107,16 +106,11 @@ def run_morris(study: Study, *, out=None, workers: int = 1, progress: bool = Tru
     unit = morris_design.unit_design(study)
     rows = morris_design.design_rows(study, unit)
     T = unit.shape[0] // (len(study.sampled_names) + 1)
-    with ownership.StoreLock(path):
-        path.mkdir(exist_ok=True)
-        resumed = ownership.open_or_create(
-            path, identity(study, n_blocks),
-            lambda p: _write_template(p, study, labels, n_blocks),
-            groups=("blocks",), overwrite=overwrite,
-            command=command or f"reesens run {study.path} --out {path}")
-        done, damaged = integrity.verified_units(path, "blocks", check=resumed)
-        for block, problem in sorted(damaged.items()):
-            print(f"{path}: block {block}: {problem}; recomputing it", file=sys.stderr)
+    with setup.opened(path, identity(study, n_blocks),
+                      lambda p, _: _write_template(p, study, labels, n_blocks),
+                      groups=("blocks",), units="blocks", unit="block", overwrite=overwrite,
+                      command=command or f"reesens run {study.path} --out {path}") as opened:
+        done, resumed = opened.done, opened.resumed
         bar = Progress(n_blocks, progress, int(done.sum()))
         try:
             todo = [[b] for b in range(n_blocks) if not done[b]]
