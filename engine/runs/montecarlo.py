@@ -109,24 +109,14 @@ def run(study: Study, *, out=None, workers: int = 1, keep_samples: bool = False,
             room=_room_in_store) as opened:
         done, resumed = opened.done, opened.resumed
         bar = Progress(R * per, progress, int(done[:R * per].sum()))  # this run's
-        reached = []
         if kernels is not None:
             kernels.result()
         try:
-            for N in levels:
-                n_level = N // study.block_points
-                for r, design in enumerate(designs):
-                    todo = [b for b in range(n_level) if not done[r * per + b]]
-                    parallel.run_blocks(
-                        design, statistics, contexts, todo, path, workers=workers,
-                        scheduler=scheduler, client=client, blocks_per_task=blocks_per_task,
-                        keep_samples=keep_samples, progress=bar, offset=r * per)
-                    done[[r * per + b for b in todo]] = True
-                level = _results(path, plan, statistics, contexts, methods, N, R, per,
-                                 workers, progress, last=steering is None)
-                reached.append((N, level.groups))
-                if steering is None or steering.widest(level.groups) <= target_ci:
-                    break
+            reached = _levels(path, plan, designs, statistics, contexts, methods, levels,
+                              done, per, steering, target_ci, bar, workers=workers,
+                              scheduler=scheduler, client=client,
+                              blocks_per_task=blocks_per_task, keep_samples=keep_samples,
+                              progress=progress)
         finally:
             bar.close()
         N, groups = reached[-1]
@@ -145,6 +135,30 @@ def run(study: Study, *, out=None, workers: int = 1, keep_samples: bool = False,
     if keep_samples:
         groups["samples"] = verify.open_samples(path)
     return groups
+
+
+def _levels(path, plan: Plan, designs, statistics, contexts, methods, levels, done, per: int,
+            steering, target_ci, bar, *, workers, scheduler, client, blocks_per_task,
+            keep_samples, progress) -> list:
+    """[(N, groups)]: each N's blocks still to do (design r at store blocks r * per + b),
+    then the results, until the steering method's widest half-width meets target_ci
+    (without a target, the one N's whole results)."""
+    reached = []
+    for N in levels:
+        n_level = N // plan.study.block_points
+        for r, design in enumerate(designs):
+            todo = [b for b in range(n_level) if not done[r * per + b]]
+            parallel.run_blocks(design, statistics, contexts, todo, path, workers=workers,
+                                scheduler=scheduler, client=client,
+                                blocks_per_task=blocks_per_task, keep_samples=keep_samples,
+                                progress=bar, offset=r * per)
+            done[[r * per + b for b in todo]] = True
+        level = _results(path, plan, statistics, contexts, methods, N, len(designs), per,
+                         workers, progress, last=steering is None)
+        reached.append((N, level.groups))
+        if steering is None or steering.widest(level.groups) <= target_ci:
+            break
+    return reached
 
 
 def _results(path, plan: Plan, statistics, contexts, methods, N: int, R: int, per: int,
