@@ -103,9 +103,9 @@ def _parser() -> argparse.ArgumentParser:
     export_.add_argument("store", type=Path)
     export_.add_argument("--format", choices=("csv", "parquet"),
                          help="default: from --out's suffix, else csv")
-    export_.add_argument("--group", default="sobol", choices=export.groups(),
-                         help="sobol (default), convergence (indices at each N), or a "
-                              "measure group: pawn, delta, given_data, morris")
+    export_.add_argument("--group", default=export.groups()[0], choices=export.groups(),
+                         help=f"a method's result group: {', '.join(export.groups())} "
+                              f"(default {export.groups()[0]})")
     export_.add_argument("--out", type=Path, help="file (default <store>-<group>.<format>)")
     export_.add_argument("--overwrite", action="store_true", help="replace an existing file")
     report_ = commands.add_parser("report", help="figures, a Markdown summary and an HTML "

@@ -279,7 +279,7 @@ class Counts(Statistic):
     before any block). Merged: (counts, sums) summed over the blocks, the sums in block
     order."""
 
-    name, what = "slice_counts", "slice counts"
+    name, what, order = "slice_counts", "slice counts", 2
 
     def identity(self, plan: Plan) -> dict:
         study = plan.study

@@ -229,7 +229,7 @@ def report(page) -> list[str]:
 
 
 GIVEN_DATA = register(Method(
-    name="given_data", title="the given-data S1", groups=("given_data",),
+    name="given_data", order=4, title="the given-data S1", groups=("given_data",),
     statistic=counts.Counts.name, export={"given_data": {"given_data_S1": "given_data_S1"}},
     check=counts.check, results=results, show=show, report=report,
     result_size=counts.result_size), counts.Counts())

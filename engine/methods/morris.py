@@ -178,6 +178,6 @@ def show(groups: dict, options: dict) -> str:
 
 
 MORRIS = register(Method(
-    name="morris", title="Morris screening", groups=("morris",), design="morris",
+    name="morris", order=5, title="Morris screening", groups=("morris",), design="morris",
     export={"morris": {f"morris_{q}": f"morris_{q}" for q in ("mu_star", "mu", "sigma")}},
     show=show, report=report))

@@ -39,7 +39,7 @@ def report(page) -> list[str]:
 
 
 PAWN = register(Method(
-    name="pawn", title="PAWN", groups=("pawn",), statistic=counts.Counts.name,
+    name="pawn", order=2, title="PAWN", groups=("pawn",), statistic=counts.Counts.name,
     reads=("null_levels",), export={"pawn": {f"pawn_{q}": f"pawn_{q}" for q in QUANTITIES}},
     check=counts.check, results=results, show=show, report=report,
     result_size=counts.result_size), counts.Counts())

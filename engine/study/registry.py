@@ -68,6 +68,7 @@ class Statistic:
     name: str = ""
     what: str = ""
     read_slice: int = 64  # stored blocks read back at a time while merging
+    order: float = 100  # where its arrays come in the blocks group
 
     def wanted(self, plan: Plan) -> bool:
         """Whether a run computes the statistic: one of its methods reads it."""
@@ -148,6 +149,7 @@ class Method:
     reads: tuple[str, ...] = ()  # parts of the statistic it reads that cost extra
     design: str = "saltelli"
     required: str = ""  # why every study of its design includes it ("": optional)
+    order: int = 100  # where it comes among the methods (tables, report, results)
     export: dict = field(default_factory=dict)
     check: object = None
     results: object = None
@@ -210,7 +212,8 @@ def _load() -> None:
 def methods(design: str | None = None) -> list[Method]:
     """Every registered method (of one design), in registration order."""
     _load()
-    return [m for m in _METHODS.values() if design is None or m.design == design]
+    ordered = sorted(_METHODS.values(), key=lambda m: m.order)  # stable: then registration
+    return [m for m in ordered if design is None or m.design == design]
 
 
 def get(name: str) -> Method:
@@ -219,10 +222,11 @@ def get(name: str) -> Method:
 
 
 def statistics(plan: Plan | None = None) -> list[Statistic]:
-    """The statistics a run computes (every registered one without a plan), in
-    registration order."""
+    """The statistics a run computes (every registered one without a plan), by their
+    `order` (the blocks group's array order), then registration."""
     methods()
-    return [s for s in _STATISTICS.values() if plan is None or s.wanted(plan)]
+    ranked = sorted(_STATISTICS.values(), key=lambda s: s.order)
+    return [s for s in ranked if plan is None or s.wanted(plan)]
 
 
 def selected(study) -> list[Method]:

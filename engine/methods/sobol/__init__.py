@@ -96,7 +96,7 @@ def result_size(plan, target: bool) -> tuple[int, int]:
 
 
 SOBOL = register(Method(
-    name="sobol", title="Sobol' indices", groups=("sobol", "summary", "convergence"),
+    name="sobol", order=1, title="Sobol' indices", groups=("sobol", "summary", "convergence"),
     statistic=Moments.name,
     required="the other measures read the same Saltelli rows, and the run's checks (NaN "
              "rows, constant outputs) come from its statistics",

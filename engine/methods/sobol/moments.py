@@ -49,7 +49,7 @@ class Moments(Statistic):
     bootstrap intervals the replicates' (weight, mean, comoment). Merged: (MomentSums,
     Replicates or None)."""
 
-    name, what = "moments", "statistics"
+    name, what, order = "moments", "statistics", 1
 
     def identity(self, plan: Plan) -> dict:
         R = replicates(plan)
@@ -176,7 +176,7 @@ class SeriesValues(Statistic):
     """Every row's series values (series, rows per block), which SALib's estimator reads.
     Merged: float64 (series, rows) of the blocks in order."""
 
-    name, what, read_slice = "series_values", "series values", 16
+    name, what, read_slice, order = "series_values", "series values", 16, 1.5
 
     def wanted(self, plan: Plan) -> bool:
         return plan.estimator == "salib"
