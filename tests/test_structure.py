@@ -75,6 +75,16 @@ def test_every_module_is_in_a_stage():
         assert m.count(".") <= 2 or m.startswith(("reesens.kernels", "reesens.methods.")), m
 
 
+def test_every_package_is_installed():
+    """pyproject.toml lists every package of engine/ and kernels/: an installed reesens
+    (not only an editable one) has every module."""
+    import tomllib
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+                 ["packages"])
+    found = {m for m, path in modules().items() if path.name == "__init__.py"}
+    assert found == listed
+
+
 def test_no_module_imports_a_later_stage():
     known, edges = graph()
     late = [f"{known[m].relative_to(ROOT)}:{line} imports {target} ({stage(target)} comes "
