@@ -24,6 +24,8 @@ from reesens.study.schema import Study
 
 QUANTITIES = ("mu", "mu_star", "sigma")
 
+WIDTH = tables.OUTPUT_WIDTH  # the terminal table's output column
+
 
 def elementary_effects(x: np.ndarray, y: np.ndarray, levels: int) -> np.ndarray:
     """(..., D, trajectories): the elementary effects of rows x (trajectories * (D + 1),
@@ -120,21 +122,21 @@ def morris_table(ds: xr.Dataset) -> str:
     for title, case in tables.cases(ds, "morris_mu_star"):
         if title:
             lines.append(f"== {title}")
-        lines.append(f"{'output':<{tables.OUTPUT_WIDTH}} {'param':<{P}} {'mu_star':>16} "
+        lines.append(f"{'output':<{WIDTH}} {'param':<{P}} {'mu_star':>16} "
                      f"{'mu':>16} {'sigma':>16}")
         for output in case["output"].values.tolist():
             one = case.sel(output=output)
-            names = tables.wrap(output, tables.OUTPUT_WIDTH)
+            names = tables.wrap(output, WIDTH)
             reason = str(one["morris_skip_reason"].values)
             if reason:
-                lines.append(f"{names[0]:<{tables.OUTPUT_WIDTH}} {'-':<{P}} no measures: {reason}")
+                lines.append(f"{names[0]:<{WIDTH}} {'-':<{P}} no measures: {reason}")
                 continue
             order = np.argsort(-one["morris_mu_star"].values, kind="stable")
             for rank, j in enumerate(order):
                 name = names[rank] if rank < len(names) else ""
                 cells = " ".join(f"{_morris_value(one, q, j):>16}"
                                  for q in ("mu_star", "mu", "sigma"))
-                lines.append(f"{name:<{tables.OUTPUT_WIDTH}} {one['param'].values[j]:<{P}} {cells}")
+                lines.append(f"{name:<{WIDTH}} {one['param'].values[j]:<{P}} {cells}")
     return "\n".join(lines)
 
 

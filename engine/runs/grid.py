@@ -23,7 +23,7 @@ from reesens.core.progress import Progress
 from reesens.design import grid as grid_design
 from reesens.design.grid import GridPlan
 from reesens.execute import tasks as parallel
-from reesens.runs import limits, setup
+from reesens.runs import limits, options, setup
 from reesens.store import cube, integrity, ownership
 from reesens.store import layout as store
 from reesens.store.integrity import Units
@@ -135,6 +135,8 @@ def run_grid(study: Study, *, out=None, workers: int = 1, scheduler: str = "thre
     """Sweep the study's grid into its store (resuming one of the same grid); returns the
     cube, lazily opened (it may be far larger than memory)."""
     start = time.perf_counter()
+    options.check_execution(workers=workers, per_task=chunks_per_task,
+                            per_task_flag="--chunks-per-task")
     if not study.grid:
         raise StoreError(f"{study.path}: the study has no [grid] to sweep")
     if study.scenarios:

@@ -11,8 +11,10 @@ TARGET_GROWTH = 64  # --target-ci without --max-n: N may grow to 64 N (half-widt
 def check_execution(*, workers, per_task, per_task_flag: str = "--blocks-per-task") -> None:
     """--workers and the units per task: integers >= 1."""
     for option, value in (("--workers", workers), (per_task_flag, per_task)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        if isinstance(value, bool) or not isinstance(value, int):
             raise StoreError(f"{option} must be an integer >= 1, got {value!r}")
+        if value < 1:
+            raise StoreError(f"{option} must be >= 1, got {value}")
 
 
 def check_run(study: Study, *, target_ci=None, max_N=None, keep_samples: bool = False,

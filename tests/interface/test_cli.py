@@ -22,7 +22,7 @@ def reesens(*args, cwd=ROOT):
 def test_validate_good_and_bad():
     ok = reesens("validate", BASELINE)
     assert ok.returncode == 0 and "ok" in ok.stdout
-    bad_file = ROOT / "tests" / "engine" / "bad_studies" / "inverted_bounds.toml"
+    bad_file = ROOT / "tests" / "study" / "bad_studies" / "inverted_bounds.toml"
     bad = reesens("validate", bad_file)
     assert bad.returncode == 2
     assert f"{bad_file}: parameters.p: bounds inverted" in bad.stderr

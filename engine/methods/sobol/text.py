@@ -8,6 +8,8 @@ import xarray as xr
 from reesens.methods import tables
 from reesens.study import labels
 
+WIDTH = tables.OUTPUT_WIDTH  # the terminal table's output column
+
 
 def _outputs(case: xr.Dataset):
     """(output, its indices, skip reason or "") for each output of one case."""
@@ -46,20 +48,20 @@ def table(ds: xr.Dataset, summary: xr.Dataset | None = None) -> str:
     for title, case in tables.cases(ds):
         if title:
             lines.append(f"== {title}")
-        lines.append(f"{'output':<{tables.OUTPUT_WIDTH}} {'param':<{P}} {'ST':>14} {'S1':>14}")
+        lines.append(f"{'output':<{WIDTH}} {'param':<{P}} {'ST':>14} {'S1':>14}")
         for output, one, reason in _outputs(case):
             if output in dropped:
                 continue
-            names = tables.wrap(output, tables.OUTPUT_WIDTH)
+            names = tables.wrap(output, WIDTH)
             if reason:
-                lines.append(f"{names[0]:<{tables.OUTPUT_WIDTH}} {'-':<{P}} no indices: {reason}")
+                lines.append(f"{names[0]:<{WIDTH}} {'-':<{P}} no indices: {reason}")
                 lines += names[1:]
                 continue
             order = np.argsort(-one["sobol_ST"].values, kind="stable")
             for rank, j in enumerate(order):
                 name = names[rank] if rank < len(names) else ""
                 lines.append(
-                    f"{name:<{tables.OUTPUT_WIDTH}} {one['param'].values[j]:<{P}} "
+                    f"{name:<{WIDTH}} {one['param'].values[j]:<{P}} "
                     f"{tables.value(one['sobol_ST'].values[j], one['sobol_ST_conf'].values[j])} "
                     f"{tables.value(one['sobol_S1'].values[j], one['sobol_S1_conf'].values[j])}")
             lines += names[len(order):]
@@ -81,18 +83,18 @@ def second_order_table(ds: xr.Dataset, summary: xr.Dataset | None = None) -> str
     for title, case in tables.cases(ds):
         if title:
             lines.append(f"== {title}")
-        lines.append(f"{'output':<{tables.OUTPUT_WIDTH}} {'pair':<{W}} {'S2':>14}")
+        lines.append(f"{'output':<{WIDTH}} {'pair':<{W}} {'S2':>14}")
         for output, one, reason in _outputs(case):
             s2, conf = one["sobol_S2"].values, one["sobol_S2_conf"].values
             if reason or output in dropped or not np.isfinite(s2).any():
                 continue
             pairs = [(j, k) for j in range(len(params)) for k in range(j + 1, len(params))]
             pairs.sort(key=lambda jk: -np.nan_to_num(abs(s2[jk]), nan=-1.0))
-            names = tables.wrap(output, tables.OUTPUT_WIDTH)
+            names = tables.wrap(output, WIDTH)
             for rank, (j, k) in enumerate(pairs):
                 name = names[rank] if rank < len(names) else ""
                 clear = "*" if abs(s2[j, k]) > conf[j, k] else " "
-                lines.append(f"{name:<{tables.OUTPUT_WIDTH}} {params[j] + ' x ' + params[k]:<{W}} "
+                lines.append(f"{name:<{WIDTH}} {params[j] + ' x ' + params[k]:<{W}} "
                              f"{tables.value(s2[j, k], conf[j, k])} {clear}")
     return "\n".join(lines)
 
