@@ -157,45 +157,72 @@ def verify(path: Path) -> tuple[list[str], list[str]]:
         problems.append("template: missing or damaged (no unit layout can be read)")
         lines.append(problems[-1])
     else:
-        template_ok = True
-        for name in ownership.TEMPLATE_GROUPS:
-            if name in names and (path / name).is_dir():
-                found = integrity.check_group(path, name, key)
-                template_ok = template_ok and not found
-                problems += found
-                lines.append(f"{name} metadata and coordinates: "
-                             + ("; ".join(found) or "intact"))
-        try:
-            if not template_ok:  # its layout cannot be trusted: every unit is redone
-                raise ValueError("not checked, the template does not match its checksums")
-            done, damaged = integrity.verified_units(path, group)
-        except Exception as e:  # noqa: BLE001 (a flag or digest array that is gone)
-            done, damaged = np.zeros(0, dtype=bool), {-1: f"unreadable ({integrity._reason(e)})"}
-        unit = "block" if group == "blocks" else "grid chunk"
-        # a --target-ci run that met its target uses the blocks up to its N only
-        used = root_attrs.get(ownership.USED, done.size)
-        used = used if trusted and root_attrs.get(ownership.RESULTS) \
-            and isinstance(used, int) and 0 <= used <= done.size else done.size
-        spare = int((~done[used:]).sum())
-        done = done[:used]
-        beyond = {u: p for u, p in damaged.items() if u >= used}  # kept rows are read too
-        damaged = {u: p for u, p in damaged.items() if u < used}
-        intact = int(done.sum())
-        missing = [u for u, p in damaged.items() if "missing" in p]
-        not_done = done.size - intact - len(damaged)
-        lines.append(f"{unit}s: {intact} intact, {len(damaged) - len(missing)} corrupt, "
-                     f"{len(missing)} missing, {not_done} not done (of {done.size})"
-                     + (f"; {spare} more, not needed by the results, not done" if spare
-                        else "") + (f"; {len(beyond)} more damaged" if beyond else ""))
-        found = [f"{unit} {u}: {p}" for u, p in sorted({**damaged, **beyond}.items())]
-        lines += [f"  {line}" for line in found]
+        template_ok = _check_template(path, names, key, problems, lines)
+        _check_units(path, group, root_attrs, trusted, template_ok, problems, lines)
+    _check_results(path, root_attrs, names, key, problems, lines)
+    if trusted:
+        found = integrity.check_consolidated(path, integrity.read_meta(path))
         problems += found
-        if not_done:
-            waiting = [str(u) for u in np.flatnonzero(~done) if u not in damaged]
-            more = ", ..." if not_done > 10 else ""
-            problems.append(f"{not_done} {unit}s not done ({unit} "
-                            f"{', '.join(waiting[:10])}{more})")
-            lines.append(f"  {problems[-1]}")
+        lines += found
+    lines.append(f"{path}: NOT intact ({len(problems)} problems); repair with: "
+                 f"{repair_command(root_attrs, path)}" if problems else f"{path}: intact")
+    return problems, lines
+
+
+def _check_template(path: Path, names, key: str, problems: list, lines: list) -> bool:
+    """Whether every template group's metadata and coordinates match their seal; what
+    does not is added to problems and lines."""
+    template_ok = True
+    for name in ownership.TEMPLATE_GROUPS:
+        if name in names and (path / name).is_dir():
+            found = integrity.check_group(path, name, key)
+            template_ok = template_ok and not found
+            problems += found
+            lines.append(f"{name} metadata and coordinates: " + ("; ".join(found) or "intact"))
+    return template_ok
+
+
+def _check_units(path: Path, group: str, root_attrs: dict, trusted: bool, template_ok: bool,
+                 problems: list, lines: list) -> None:
+    """The units (blocks, grid chunks) of the `group`: intact, corrupt, missing or not
+    done, those the results use and those beyond; added to problems and lines."""
+    try:
+        if not template_ok:  # its layout cannot be trusted: every unit is redone
+            raise ValueError("not checked, the template does not match its checksums")
+        done, damaged = integrity.verified_units(path, group)
+    except Exception as e:  # noqa: BLE001 (a flag or digest array that is gone)
+        done, damaged = np.zeros(0, dtype=bool), {-1: f"unreadable ({integrity._reason(e)})"}
+    unit = "block" if group == "blocks" else "grid chunk"
+    # a --target-ci run that met its target uses the blocks up to its N only
+    used = root_attrs.get(ownership.USED, done.size)
+    used = used if trusted and root_attrs.get(ownership.RESULTS) \
+        and isinstance(used, int) and 0 <= used <= done.size else done.size
+    spare = int((~done[used:]).sum())
+    done = done[:used]
+    beyond = {u: p for u, p in damaged.items() if u >= used}  # kept rows are read too
+    damaged = {u: p for u, p in damaged.items() if u < used}
+    intact = int(done.sum())
+    missing = [u for u, p in damaged.items() if "missing" in p]
+    not_done = done.size - intact - len(damaged)
+    lines.append(f"{unit}s: {intact} intact, {len(damaged) - len(missing)} corrupt, "
+                 f"{len(missing)} missing, {not_done} not done (of {done.size})"
+                 + (f"; {spare} more, not needed by the results, not done" if spare
+                    else "") + (f"; {len(beyond)} more damaged" if beyond else ""))
+    found = [f"{unit} {u}: {p}" for u, p in sorted({**damaged, **beyond}.items())]
+    lines += [f"  {line}" for line in found]
+    problems += found
+    if not_done:
+        waiting = [str(u) for u in np.flatnonzero(~done) if u not in damaged]
+        more = ", ..." if not_done > 10 else ""
+        problems.append(f"{not_done} {unit}s not done ({unit} "
+                        f"{', '.join(waiting[:10])}{more})")
+        lines.append(f"  {problems[-1]}")
+
+
+def _check_results(path: Path, root_attrs: dict, names, key: str, problems: list,
+                   lines: list) -> None:
+    """Whether the run finished, and each result group against its seal (bound to the
+    blocks its results use)."""
     results = root_attrs.get(ownership.RESULTS)
     if not results:
         problems.append(f"run not finished: {_progress(path)}")
@@ -208,10 +235,3 @@ def verify(path: Path) -> tuple[list[str], list[str]]:
             path / name).is_dir() else [f"{name}: missing"]
         problems += found
         lines.append(f"{name}: " + ("; ".join(found) or "intact"))
-    if trusted:
-        found = integrity.check_consolidated(path, integrity.read_meta(path))
-        problems += found
-        lines += found
-    lines.append(f"{path}: NOT intact ({len(problems)} problems); repair with: "
-                 f"{repair_command(root_attrs, path)}" if problems else f"{path}: intact")
-    return problems, lines
