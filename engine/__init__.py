@@ -51,7 +51,7 @@ def run(study, *, out=None, workers: int | None = None, resume: bool = False,
     dask.distributed Client."""
     from reesens.runs import montecarlo as run_module
 
-    return run_module.run(_study(study), out=out, workers=workers or os.cpu_count() or 1,
+    return run_module.run(_study(study), out=out, workers=(os.cpu_count() or 1) if workers is None else workers,
                           keep_samples=keep_samples, progress=progress, scheduler=scheduler,
                           client=client, overwrite=overwrite, resume=resume,
                           target_ci=target_ci, max_N=max_N)
@@ -66,7 +66,7 @@ def grid(study, *, out=None, workers: int | None = None, resume: bool = False,
     from reesens.runs import grid as grid_module
 
     return grid_module.run_grid(_study(study), out=out,
-                                workers=workers or os.cpu_count() or 1, scheduler=scheduler,
+                                workers=(os.cpu_count() or 1) if workers is None else workers, scheduler=scheduler,
                                 client=client, progress=progress, overwrite=overwrite,
                                 resume=resume)
 
