@@ -32,6 +32,11 @@ def load_study(source, **overrides):
     return study.load(source, **overrides)
 
 
+def _workers(workers):
+    """`workers` as given (checked by the run), or one per core when None."""
+    return (os.cpu_count() or 1) if workers is None else workers
+
+
 def _study(study):
     from reesens.study.schema import Study
 
@@ -51,7 +56,7 @@ def run(study, *, out=None, workers: int | None = None, resume: bool = False,
     dask.distributed Client."""
     from reesens.runs import montecarlo as run_module
 
-    return run_module.run(_study(study), out=out, workers=(os.cpu_count() or 1) if workers is None else workers,
+    return run_module.run(_study(study), out=out, workers=_workers(workers),
                           keep_samples=keep_samples, progress=progress, scheduler=scheduler,
                           client=client, overwrite=overwrite, resume=resume,
                           target_ci=target_ci, max_N=max_N)
@@ -65,10 +70,9 @@ def grid(study, *, out=None, workers: int | None = None, resume: bool = False,
     opened lazily: dims the swept options, then the grid axes)."""
     from reesens.runs import grid as grid_module
 
-    return grid_module.run_grid(_study(study), out=out,
-                                workers=(os.cpu_count() or 1) if workers is None else workers, scheduler=scheduler,
-                                client=client, progress=progress, overwrite=overwrite,
-                                resume=resume)
+    return grid_module.run_grid(_study(study), out=out, workers=_workers(workers),
+                                scheduler=scheduler, client=client, progress=progress,
+                                overwrite=overwrite, resume=resume)
 
 
 def report(store, out=None, *, fmt: str = "png", dpi: int | None = None, outputs=None,
