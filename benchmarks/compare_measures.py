@@ -44,23 +44,23 @@ def beside_salib(N: int, output: str = "mu_star") -> dict:
 
     from reesens.design import sampling
     from reesens.evaluate import cases as evaluate
-    from reesens.methods import counts
+    from reesens.methods import counts as slice_counts
     from reesens.study.parse import load
 
     study = load(ROOT / "studies" / "baseline.toml", N=N, methods=ALL)
     out = evaluate.evaluate_points(study, 0, N)
-    edges = counts.pilot_edges(study)
+    edges = slice_counts.pilot_edges(study)
     k = sampling.rows_per_point(len(study.sampled_names), False)
     x = sampling.ab_rows(out["_params"], k, 1)[0]
     y = sampling.ab_rows(out[output].reshape(-1), k)
     problem = sampling.salib_problem(study.sampled_names, study.sampled)
     found = {}
     start = time.perf_counter()
-    accumulators = counts.empty_counts(study, edges)
-    counts.add_block_counts(study, edges, out, accumulators)
-    counts, _ = counts.stored(accumulators)
+    accumulators = slice_counts.empty_counts(study, edges)
+    slice_counts.add_block_counts(study, edges, out, accumulators)
+    counts, _ = slice_counts.stored(accumulators)
     is_code = np.array([c is not None for c in edges.codes])
-    counts.pawn_delta(counts, is_code)
+    slice_counts.pawn_delta(counts, is_code)
     found["reesens counts + PAWN + delta, every output"] = time.perf_counter() - start
     for S in (10, 32):
         start = time.perf_counter()
