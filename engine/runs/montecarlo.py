@@ -120,21 +120,30 @@ def run(study: Study, *, out=None, workers: int = 1, keep_samples: bool = False,
         finally:
             bar.close()
         N, groups = reached[-1]
-        if steering is not None:
+        if steering is not None:  # the other methods' results at the N reached
             level = _results(path, plan, statistics, contexts, methods, N, R, per, workers,
                              progress, last=True, groups=groups)
             groups = {**level.groups, **steering.convergence(reached, target_ci)}
-        attrs = store.provenance(study, N=N, estimator=estimator)
-        for ds in groups.values():
-            ds.attrs.update(attrs)
-        for group in ("blocks", "samples") if keep_samples else ("blocks",):
-            store.set_attrs(path, attrs, group)
-        store.write_results(path, groups, {**attrs, **store.invocation(
-            command=command, wall_seconds=time.perf_counter() - start, resumed=resumed),
-            ownership.USED: R * (N // study.block_points)})
+        _write(path, plan, groups, N, keep_samples=keep_samples, command=command,
+               wall_seconds=time.perf_counter() - start, resumed=resumed)
     if keep_samples:
         groups["samples"] = verify.open_samples(path)
     return groups
+
+
+def _write(path, plan: Plan, groups: dict, N: int, *, keep_samples: bool, command: str,
+           wall_seconds: float, resumed: bool) -> None:
+    """The results groups with the run's provenance, the template groups' attributes, and
+    the root's record of this invocation and of the blocks the results use."""
+    study = plan.study
+    attrs = store.provenance(study, N=N, estimator=plan.estimator)
+    for ds in groups.values():
+        ds.attrs.update(attrs)
+    for group in ("blocks", "samples") if keep_samples else ("blocks",):
+        store.set_attrs(path, attrs, group)
+    store.write_results(path, groups, {**attrs, **store.invocation(
+        command=command, wall_seconds=wall_seconds, resumed=resumed),
+        ownership.USED: study.scramblings * (N // study.block_points)})
 
 
 def _levels(path, plan: Plan, designs, statistics, contexts, methods, levels, done, per: int,
