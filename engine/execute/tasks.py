@@ -34,8 +34,8 @@ def keep_freed_memory() -> None:
     By default glibc maps every block over 128 KiB afresh and unmaps it when freed, so each
     chunk's arrays (a few MiB, allocated thousands of times over a run) fault in new pages:
     on a 2-core AMD EPYC VM (2026-12-03) that more than doubled the time of evaluating a
-    chunk, and page faults from two threads serialise in the kernel. The blocks are reused, not added: peak memory
-    rose by under a tenth in the measured runs. No effect where the C library is not
+    chunk, and page faults from two threads serialise in the kernel. The blocks are reused,
+    not added: peak memory rose by under a tenth in the measured runs. No effect where the C library is not
     glibc.
     """
     try:

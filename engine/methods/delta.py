@@ -34,7 +34,8 @@ def report(page) -> list[str]:
 
 
 DELTA = register(Method(
-    name="delta", order=3, title="Borgonovo's delta", groups=("delta",), statistic=counts.Counts.name,
+    name="delta", order=3, title="Borgonovo's delta", groups=("delta",),
+    statistic=counts.Counts.name,
     reads=("null_levels",), export={"delta": {"delta": "delta"}}, check=counts.check,
     results=results, show=show, report=report,
     result_size=counts.result_size), counts.Counts())

@@ -158,7 +158,8 @@ def report(page) -> list[str]:
              "of the trajectories.", ""]
     for title, case in tables.cases(ds, "morris_mu_star"):
         name = labels.case_words(tables.case_of(case, ds, "morris_mu_star")) or "all rows"
-        outputs = [o for o in chosen if not str(case["morris_skip_reason"].sel(output=o).values)]
+        outputs = [o for o in chosen
+                   if not str(case["morris_skip_reason"].sel(output=o).values)]
         page.figure(page.figures.morris_plane(case, f"Morris screening: {name}", outputs),
                   f"morris_{tables.slug(title)}",
                   f"mu_star (mean absolute elementary effect) against sigma (their spread) "

@@ -21,7 +21,8 @@ def results(plan, merged, level) -> dict:
                           "unconditional distribution",
                        f"PAWN {q} expected for a parameter the output does not depend on")
          for q in QUANTITIES}, "pawn")
-    ds.attrs = {**counts.common_attrs(plan.study, level.N), "method": "PAWN (Pianosi & Wagener)"}
+    ds.attrs = {**counts.common_attrs(plan.study, level.N),
+                "method": "PAWN (Pianosi & Wagener)"}
     return {"pawn": evaluate.squeeze_cases(ds, plan.study)}
 
 

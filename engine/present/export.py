@@ -37,8 +37,8 @@ def tidy(ds: xr.Dataset, group: str = "sobol"):
     import pandas as pd
 
     method = registry.of_group(group)
-    exported = {v: index for v, index in (method.export.get(group, {}) if method else {}).items()
-                if v in ds}
+    declared = method.export.get(group, {}) if method else {}
+    exported = {v: index for v, index in declared.items() if v in ds}
     reasons = next((ds[v] for v in ds.data_vars if v.endswith("_skip_reason")), None)
     frames = []
     for q, index in exported.items():

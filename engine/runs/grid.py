@@ -90,7 +90,8 @@ def evaluate_chunk(study: Study, plan: GridPlan, chunk: int) -> dict[str, np.nda
     axes = [np.asarray(study.grid[p])[sl]
             for p, sl in zip(plan.dims[plan.n_options:], region[plan.n_options:])]
     shape = tuple(len(a) for a in axes)
-    split = next(k for k in range(len(shape) + 1) if math.prod(shape[k:]) <= grid_design.EVAL_CELLS)
+    split = next(k for k in range(len(shape) + 1)
+                 if math.prod(shape[k:]) <= grid_design.EVAL_CELLS)
     inner = shape[split:]
     n = math.prod(inner)
     params = np.empty((n, len(model.params)), order="F")

@@ -479,7 +479,8 @@ def run_seconds(study: Study, *, N: int, estimator: str, workers: int,
 
 def morris_blocks(study: Study) -> int:
     """Blocks of trajectories a Morris run writes."""
-    return -(-(study.optimal_trajectories or study.trajectories) // morris_design.TRAJECTORIES_PER_BLOCK)
+    per = morris_design.TRAJECTORIES_PER_BLOCK
+    return -(-(study.optimal_trajectories or study.trajectories) // per)
 
 
 def morris_seconds(study: Study, workers: int, done: int = 0) -> float:

@@ -87,7 +87,7 @@ def run(study: Study, *, out=None, workers: int = 1, keep_samples: bool = False,
     statistics = registry.statistics(plan)
     methods = registry.selected(study)
     steering = next(m for m in methods if m.widest is not None) if target_ci else None
-    R = study.scramblings  # independent scramblings; design r is blocks [r * per, (r + 1) * per)
+    R = study.scramblings  # independent scramblings: design r is blocks [r per, (r + 1) per)
     per = levels[-1] // study.block_points
     total_blocks = R * per
     ident = blocks.identity(plan, registry.statistics(), keep_samples=keep_samples,

@@ -6,7 +6,8 @@ The design is `SALib.sample.morris.sample` bit for bit (trajectories on a grid o
 levels, optionally the `optimal_trajectories` most spread of them): drawn once in the
 unit cube, where SALib draws and optimises it, then mapped to each scenario's
 distributions with SALib's own transform. Block b holds trajectories [b * m, (b + 1) * m),
-m = morris_design.TRAJECTORIES_PER_BLOCK; each block's series values are written with their digests
+m = design.morris.TRAJECTORIES_PER_BLOCK; each block's series values are written with their
+digests
 and then flagged done (store.integrity), so a killed run resumes with the blocks not
 done, on any number of workers, to the same bytes.
 
@@ -45,10 +46,12 @@ def units(study: Study) -> integrity.Units:
 
 def identity(study: Study, n_blocks: int) -> dict:
     """What must match for a Morris store to be resumed."""
-    return {"study_json": store.study_json(study), "design": "morris", "model": study.model.name,
+    return {"study_json": store.study_json(study), "design": "morris",
+            "model": study.model.name,
             "seed": study.seed, "trajectories": study.trajectories, "levels": study.levels,
             "optimal_trajectories": study.optimal_trajectories,
-            "trajectories_per_block": morris_design.TRAJECTORIES_PER_BLOCK, "total_blocks": n_blocks}
+            "trajectories_per_block": morris_design.TRAJECTORIES_PER_BLOCK,
+            "total_blocks": n_blocks}
 
 
 def _write_template(path, study: Study, labels, n_blocks: int) -> None:

@@ -60,10 +60,9 @@ def table(ds: xr.Dataset, summary: xr.Dataset | None = None) -> str:
             order = np.argsort(-one["sobol_ST"].values, kind="stable")
             for rank, j in enumerate(order):
                 name = names[rank] if rank < len(names) else ""
-                lines.append(
-                    f"{name:<{WIDTH}} {one['param'].values[j]:<{P}} "
-                    f"{tables.value(one['sobol_ST'].values[j], one['sobol_ST_conf'].values[j])} "
-                    f"{tables.value(one['sobol_S1'].values[j], one['sobol_S1_conf'].values[j])}")
+                ST = tables.value(one["sobol_ST"].values[j], one["sobol_ST_conf"].values[j])
+                S1 = tables.value(one["sobol_S1"].values[j], one["sobol_S1_conf"].values[j])
+                lines.append(f"{name:<{WIDTH}} {one['param'].values[j]:<{P}} {ST} {S1}")
             lines += names[len(order):]
     lines += [f"({d} left out: the same indices as {k}, only two codes occur)"
               for d, k in dropped.items() if d in ds["output"].values.tolist()]
@@ -161,7 +160,8 @@ def report(page) -> list[str]:
     if len(cases) > 1:
         outputs = [o for o in page.figures.analysed_outputs(sobol_ds.isel(
             {d: 0 for d in tables.case_dims(sobol_ds)})) if o in chosen and o not in dropped]
-        compared = [(labels.case_words(tables.case_of(case, sobol_ds)), tables.case_of(case, sobol_ds))
+        compared = [(labels.case_words(tables.case_of(case, sobol_ds)),
+                     tables.case_of(case, sobol_ds))
                     for _, case in cases]
         page.figure(page.figures.case_comparison(sobol_ds, compared, outputs,
                                           f"The cases side by side (N = {N})"),
@@ -180,7 +180,8 @@ def report(page) -> list[str]:
         lines += [f"## {audit.title}", ""] + _audit_sentences(summary, sobol_ds, audit) + [""]
     if "convergence" in page.groups:
         convergence = page.open("convergence")
-        page.figure(page.figures.convergence(convergence, [o for o in chosen if o not in dropped]),
+        shown = [o for o in chosen if o not in dropped]
+        page.figure(page.figures.convergence(convergence, shown),
                   "convergence", "Total indices ST against the base sample count N, with "
                   "interval bands, as the run doubled N towards its target.")
         lines += ["## Convergence", "", f"- {target_outcome(convergence.attrs)}", ""]
@@ -196,8 +197,9 @@ def _comparison_table(ds: xr.Dataset, cases, outputs) -> list[str]:
             cells = []
             for _, where in cases:
                 one = ds.sel(where).sel(output=output, param=param)
-                cells.append(f"ST {tables.ci(float(one['sobol_ST']), float(one['sobol_ST_conf']))}, "
-                             f"S1 {tables.ci(float(one['sobol_S1']), float(one['sobol_S1_conf']))}")
+                ST = tables.ci(float(one["sobol_ST"]), float(one["sobol_ST_conf"]))
+                S1 = tables.ci(float(one["sobol_S1"]), float(one["sobol_S1_conf"]))
+                cells.append(f"ST {ST}, S1 {S1}")
             lines.append(f"| {labels.output_words(output)} | {param} | " + " | ".join(cells)
                          + " |")
     return lines
@@ -232,9 +234,9 @@ def _driver_sentences(case: xr.Dataset, outputs=None) -> list[str]:
         if not order:
             sentences.append(f"{what}: no parameter's ST is clearly above 0.01.")
             continue
+        s1, s1_conf = one["sobol_S1"].values, one["sobol_S1_conf"].values
         top = ", ".join(f"{one['param'].values[j]} (ST {tables.ci(st[j], conf[j])}, "
-                        f"S1 {tables.ci(one['sobol_S1'].values[j], one['sobol_S1_conf'].values[j])})"
-                        for j in order)
+                        f"S1 {tables.ci(s1[j], s1_conf[j])})" for j in order)
         sentences.append(f"{what} is driven most by {top}.")
     return sentences
 
