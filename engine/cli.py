@@ -344,11 +344,25 @@ def main(argv=None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     except OSError as e:
         print(_os_error(e, args.command), file=sys.stderr)
+    except KeyboardInterrupt:
+        print(f"reesens: interrupted; {_resume_hint(args.command, argv)}", file=sys.stderr)
+        return 130
     except MemoryError:
         print("reesens: out of memory; `reesens validate STUDY` estimates what a study "
               "needs (a smaller block_points, N or fewer --workers need less)",
               file=sys.stderr)
     return 2
+
+
+def _resume_hint(command: str, argv) -> str:
+    """How to carry on after an interruption: the same command with --resume for a run or
+    a grid (what is finished is kept), else the same command again."""
+    if command not in AGAIN:
+        return f"{AGAIN_DEFAULT}: {shlex.join(['reesens', *argv])}"
+    again = [*argv] + ([] if "--resume" in argv else ["--resume"])
+    again = [a for a in again if a != "--overwrite"]  # --overwrite would start afresh
+    kept = "blocks" if command == "run" else "chunks"
+    return f"finished {kept} are kept; resume with: {shlex.join(['reesens', *again])}"
 
 
 def command_line() -> int:

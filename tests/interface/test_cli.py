@@ -138,3 +138,31 @@ def test_show_second_order_and_report_options(tiny_run, tmp_path):
     assert made.returncode == 0, made.stderr
     assert (tmp_path / "svg" / "sobol_all.svg").exists()
     assert (tmp_path / "svg" / "index.html").exists()
+
+
+def test_ctrl_c_prints_the_resume_command_and_exits_130(tmp_path):
+    """Ctrl-C in the middle of a run: one line naming the command that resumes, exit 130,
+    no traceback; that command finishes the store."""
+    import shlex
+    import signal
+    store = tmp_path / "b.zarr"
+    argv = [str(BASELINE), "--out", str(store), "--n", "4096", "--workers", "1"]
+    script = Path(sys.executable).with_name("reesens")
+    with subprocess.Popen([str(script), "run", *argv], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, cwd=ROOT) as process:
+        for line in process.stderr:  # progress lines: "block k/n"
+            if line.startswith("block 1/"):
+                process.send_signal(signal.SIGINT)
+                break
+        err = process.stderr.read()
+        process.stdout.read()
+        assert process.wait(timeout=120) == 130, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    lines = [line for line in err.splitlines() if not line.startswith("block ")]
+    assert len(lines) == 1 and lines[0].startswith("reesens: interrupted; finished blocks are "
+                                                   "kept; resume with: reesens run "), err
+    command = shlex.split(lines[0].split("resume with: ", 1)[1])
+    assert command[-1] == "--resume"
+    again = reesens(*command[1:], "--quiet")
+    assert again.returncode == 0, again.stderr
+    assert reesens("verify", store).returncode == 0
