@@ -251,7 +251,10 @@ def _validate(args) -> int:
                     f"= {math.prod(plan.shape):,} cells, " + _estimate(
                         study, needs, limits.grid_seconds(study, workers),
                         limits.workers_text(workers, plan.n_chunks)))
-    print(f"{args.study}: ok ({study.name}: {'; '.join(runs)})")
+    named = isinstance(study.raw.get("model"), dict) and "name" in study.raw["model"]
+    model = f"model {study.model.name}" + ("" if named else " (the default: the study names "
+                                                          "no [model] name)")
+    print(f"{args.study}: ok ({study.name}, {model}: {'; '.join(runs)})")
     return 0
 
 

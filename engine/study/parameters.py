@@ -18,6 +18,7 @@ from reesens.study.schema import (
 )
 from reesens.study.values import (
     check_notes,
+    did_you_mean,
     got,
     is_float_text,
     is_name,
@@ -39,8 +40,8 @@ def check_parameters(table, where, model, problems, require_all, given=frozenset
     for name, spec in table.items():
         field_ = f"{where}.{name}"
         if name not in variables:
-            problems.append(f"{field_}: unknown parameter; model {model.name!r} has "
-                            f"{', '.join(variables)}")
+            problems.append(f"{field_}: unknown parameter{did_you_mean(name, variables)}; "
+                            f"model {model.name!r} has {', '.join(variables)}")
             continue
         var = variables[name]
         if not isinstance(spec, dict):
@@ -79,6 +80,15 @@ def check_parameters(table, where, model, problems, require_all, given=frozenset
 def _check_distribution(spec, field_, var: Variable, problems):
     """A Distribution whose support lies inside var's domain, or None (problem recorded)."""
     dist = spec.get("dist")
+    if "dist" not in spec:  # a typo of `value` or `dist` names the key
+        unknown = [k for k in spec if k not in (*_NOTE_KEYS, *{f for fs in
+                                                                DISTRIBUTIONS.values()
+                                                                for f in fs})]
+        if unknown:
+            problems.append(f"{field_}: unknown key {short(unknown[0])}"
+                            f"{did_you_mean(unknown[0], ('value', 'dist'))}; a parameter "
+                            "needs `value = x` or `dist = ...`")
+            return None
     if not isinstance(dist, str) or dist not in DISTRIBUTIONS:
         alias = DIST_ALIASES.get(str(dist).lower()) if isinstance(dist, str) else None
         problems.append(f"{field_}: needs `value = x` or `dist` in "

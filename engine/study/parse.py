@@ -80,8 +80,12 @@ def parse(raw: dict, path="<study>", *, N=None, second_order=None, estimator=Non
     """Check a study already read from TOML (see :func:`load`): every section in turn,
     the problems of all of them in one StudyError."""
     problems = []
-    name, texts = _check_header(raw, path, problems)
     model, options, swept = _check_model(raw.get("model", {}), path, problems)
+    stray = [k for k in raw if k not in TOP_KEYS and k in model.param_names]
+    if stray and "parameters" not in raw:  # one hint, not a problem per parameter
+        raise StudyError(path, [f"{', '.join(stray)}: parameters outside a section; put them "
+                                "under a [parameters] header"])
+    name, texts = _check_header(raw, path, problems)
     grid, grid_outputs = check_grid(raw.get("grid"), model, problems)
     fixed, sampled = check_parameters(raw.get("parameters", {}), "parameters", model,
                                        problems, require_all=True,
@@ -178,8 +182,9 @@ def _check_sampling(table, N, second_order, problems) -> dict:
     for key in ("N", "block_points"):
         if sampling[key] is None:  # block_points unset: it follows N, already reported
             continue
+        where = "--n" if key == "N" and N is not None else f"sampling.{key}"
         if not power_of_two(sampling[key]):
-            problems.append(f"sampling.{key}: must be a power of two >= 1, got "
+            problems.append(f"{where}: must be a power of two >= 1, got "
                             f"{got(sampling[key])}{nearest_powers(sampling[key])}")
     for key in ("second_order", "scramble"):
         if not isinstance(sampling[key], bool):

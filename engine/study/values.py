@@ -85,3 +85,12 @@ def short(value) -> str:
     """repr of a value, cut to 60 characters."""
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def did_you_mean(name, known) -> str:
+    """' (did you mean "kappa"?)' when `name` is close to one of `known`, else ""."""
+    from difflib import get_close_matches
+    if not isinstance(name, str):
+        return ""
+    close = get_close_matches(name, [str(k) for k in known], n=1, cutoff=0.6)
+    return f' (did you mean "{close[0]}"?)' if close else ""

@@ -103,7 +103,8 @@ def test_a_method_of_ones_own_runs_through_every_command(toy_method, tmp_path, c
     study = tmp_path / "toy.toml"
     study.write_text(STUDY)
     assert cli.main(["validate", str(study)]) == 0
-    assert "ok (toy: 5 sampled parameters, N = 512" in capsys.readouterr().out
+    assert "ok (toy, model woods (the default: the study names no [model] name): 5 sampled " \
+        "parameters, N = 512" in capsys.readouterr().out
     # a run killed at its fifth block, then resumed
     real, written = blocks.write_block, []
 

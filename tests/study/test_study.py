@@ -61,3 +61,17 @@ def test_defaults_fill_bargaining_settings_and_command_line_overrides():
     assert [default_block_points(2**k) for k in (10, 16, 18, 26)] == [2**10, 2**14, 2**14,
                                                                        2**16]
     assert study.fixed == {"rho_C": 0.9, "rho_F": 0.9, "S": 1.0}
+
+
+def test_a_missing_parameters_header_is_one_problem():
+    path = Path(__file__).parent / "bad_studies" / "parameters_header_missing.toml"
+    with pytest.raises(StudyError) as error:
+        load(path)
+    assert len(error.value.problems) == 1
+
+
+def test_an_n_from_the_command_line_is_named_as_the_option():
+    with pytest.raises(StudyError) as error:
+        load(ROOT / "studies" / "baseline.toml", N=1000)
+    assert error.value.problems == [
+        "--n: must be a power of two >= 1, got 1000 (nearest: 512 or 1024)"]
