@@ -118,4 +118,5 @@ def export(store, out=None, *, format: str | None = None, group: str = "sobol",
     from reesens.present import export as export_module
 
     return export_module.export(Path(store), None if out is None else Path(out),
-                                format=format, group=group, overwrite=overwrite)
+                                format=format, group=group, overwrite=overwrite,
+                                options=("overwrite=True", "out"))

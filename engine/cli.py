@@ -102,7 +102,8 @@ def _parser() -> argparse.ArgumentParser:
                                                  "(CSV or Parquet)")
     export_.add_argument("store", type=Path)
     export_.add_argument("--format", choices=("csv", "parquet"),
-                         help="default: from --out's suffix, else csv")
+                         help="default: from --out's suffix, else csv; parquet needs pyarrow "
+                              "(pip install \"reesens[parquet]\")")
     export_.add_argument("--group", default=export.groups()[0], choices=export.groups(),
                          help=f"a method's result group: {', '.join(export.groups())} "
                               f"(default {export.groups()[0]})")

@@ -82,11 +82,13 @@ def default_out(store: Path, group: str, format: str) -> Path:
 
 
 def export(store: Path, out: Path | None = None, *, format: str | None = None,
-           group: str = "sobol", overwrite: bool = False) -> Path:
+           group: str = "sobol", overwrite: bool = False,
+           options=("--overwrite", "--out")) -> Path:
     """Write the tidy table of `group` of a finished, intact store to `out` (default
     <store>-<group>.<format>); the format is `format`, else out's suffix, else CSV. The
     file is written whole (core.files.atomic_write); an existing `out` is refused
-    unless `overwrite`. Returns the path written."""
+    unless `overwrite`. Returns the path written. `options`: how the caller names the
+    overwrite and output options, for a refusal (the command line's flags by default)."""
     if format is None:
         format = next((f for f, ext in FORMATS.items()
                        if out is not None and out.suffix == ext), "csv")
@@ -103,8 +105,8 @@ def export(store: Path, out: Path | None = None, *, format: str | None = None,
     out = Path(out) if out is not None else default_out(store, group, format)
     ownership.refuse_inside_zarr(out.resolve())
     if out.exists() and not overwrite:
-        raise StoreError(f"{out}: exists; refusing to replace it (use --overwrite or "
-                         "another --out)")
+        raise StoreError(f"{out}: exists; refusing to replace it (use {options[0]} or "
+                         f"another {options[1]})")
     if format == "parquet":
         try:
             import pyarrow  # noqa: F401
