@@ -32,7 +32,10 @@ from reesens.study.schema import Study
 
 
 def default_store(study: Study) -> Path:
-    return store.RESULTS / f"{study.name}-grid.zarr"
+    """results/<study>-grid.zarr, or results/<study>.zarr when the study's name already
+    ends in "grid" (baseline_grid: results/baseline_grid.zarr)."""
+    name = study.name if study.name.lower().endswith("grid") else f"{study.name}-grid"
+    return store.RESULTS / f"{name}.zarr"
 
 
 def _fill(dtype) -> float | int:

@@ -54,6 +54,7 @@ def table(ds: xr.Dataset, summary: xr.Dataset | None = None) -> str:
                 continue
             names = tables.wrap(output, WIDTH)
             if reason:
+                reason += _constant_value(summary, tables.case_of(case, ds), output, reason)
                 lines.append(f"{names[0]:<{WIDTH}} {'-':<{P}} no indices: {reason}")
                 lines += names[1:]
                 continue
@@ -287,11 +288,34 @@ def _audit_sentences(summary: xr.Dataset, sobol_ds: xr.Dataset, audit) -> list[s
     return lines
 
 
+def _constant_value(summary, where: dict, output: str, reason: str) -> str:
+    """" (1 on every row)" for a constant output whose value the summary holds, else ""."""
+    if reason != "constant output" or summary is None or \
+            output not in summary["output"].values.tolist():
+        return ""
+    value = float(summary["summary_mean"].sel(where).sel(output=output))
+    return f" ({value:.6g} on every row)"
+
+
+def heading(attrs: dict) -> str:
+    """What the indices are and how their intervals were had, in one line: "Sobol' indices
+    at N = 4096 (57,344 rows), streaming estimator, 95% intervals: delta method"."""
+    kind = attrs.get("intervals")
+    R = int(attrs.get("scramblings", 1))
+    how = {"salib bootstrap": f"SALib's bootstrap ({attrs.get('resamples')} resamples)",
+           "bootstrap": f"Poisson bootstrap ({attrs.get('resamples')} replicates)",
+           "replicates": f"Student t over {R} independent scramblings ({R} designs of N "
+                         "points each, all evaluated)",
+           "delta": "delta method (asymptotic normal)"}.get(kind, str(kind))
+    return (f"Sobol' indices at N = {attrs.get('N')}, {attrs.get('estimator')} estimator, "
+            f"{float(attrs.get('conf_level', 0.95)):.0%} intervals: {how}")
+
+
 def show(groups: dict, options: dict) -> str:
     """The ranking table, the drivers of each code output, with `second_order` the S2
     pairs, and whether a --target-ci run met its target."""
     sobol_ds, summary = groups["sobol"], groups.get("summary")
-    parts = [table(sobol_ds, summary), drivers(sobol_ds)]
+    parts = [heading(sobol_ds.attrs), table(sobol_ds, summary), drivers(sobol_ds)]
     if options.get("second_order"):
         parts.append(second_order_table(sobol_ds, summary))
     if "convergence" in groups:
