@@ -39,8 +39,11 @@ def case_of(case: xr.Dataset, ds: xr.Dataset, variable: str = "sobol_ST") -> dic
 
 
 def value(x: float, conf: float) -> str:
-    """A value and its half-width in 14 characters: ' 0.123 ±0.004'."""
-    return "     nan      " if np.isnan(x) else f"{x:6.3f} ±{conf:5.3f}"
+    """A value and its half-width in 14 characters: ' 0.123 ±0.004' (' 0.123 ±  n/a'
+    without one)."""
+    if np.isnan(x):
+        return "     nan      "
+    return f"{x:6.3f} ±  n/a" if np.isnan(conf) else f"{x:6.3f} ±{conf:5.3f}"
 
 
 def ci(x: float, conf: float) -> str:

@@ -193,8 +193,10 @@ def morris_plane(case: xr.Dataset, title: str, outputs: list[str]):
 
 def s2_heatmaps(case: xr.Dataset, title: str, outputs: list[str]):
     """One panel per output with second-order indices (aggregates of codes have none):
-    S2[j, k] (j < k). A cell whose interval contains 0 is left blank (hatched): no
-    interaction can be told from none."""
+    S2[j, k] (j < k). Only a positive S2 whose interval leaves out 0 is coloured; a cell
+    whose interval contains 0 or is unknown, or whose S2 is negative (no interaction
+    explains a negative share), is left blank (hatched): no interaction can be told from
+    none."""
     outputs = [o for o in outputs if np.isfinite(case["sobol_S2"].sel(output=o).values).any()]
     params = case["param"].values.tolist()
     fig, axes = _figure(len(outputs), 4, 2.6)
@@ -204,7 +206,7 @@ def s2_heatmaps(case: xr.Dataset, title: str, outputs: list[str]):
     for ax, output in zip(axes, outputs):
         s2 = case["sobol_S2"].sel(output=output).values
         conf = case["sobol_S2_conf"].sel(output=output).values
-        unclear = np.isfinite(s2) & (np.abs(s2) <= conf)
+        unclear = np.isfinite(s2) & ~(s2 - conf > 0)  # NaN conf: unclear too
         image = ax.imshow(np.ma.masked_where(~np.isfinite(s2) | unclear, s2), cmap="PuOr",
                           vmin=-limit, vmax=limit)
         for j, k in zip(*np.nonzero(unclear)):
@@ -216,7 +218,8 @@ def s2_heatmaps(case: xr.Dataset, title: str, outputs: list[str]):
         ax.set_title(output_title(output, wrap=True), fontsize=8)
     if image is not None:
         fig.colorbar(image, ax=axes[:len(outputs)], shrink=0.6, label="S2")
-    fig.suptitle(f"{title}\nhatched: the interval contains 0", fontsize=10)
+    fig.suptitle(f"{title}\nhatched: no interaction can be told (the interval contains 0 "
+                 "or is unknown, or S2 < 0)", fontsize=10)
     return fig
 
 

@@ -35,3 +35,49 @@ def test_a_grid_study_named_grid_gets_no_second_grid_in_its_store_name():
     assert grid.default_store(parse(table)).name == "baseline_grid.zarr"
     assert grid.default_store(parse({**table, "name": "tour"})).name == "tour-grid.zarr"
     assert isinstance(parse(table), Study)
+
+
+def _s2_case():
+    """One output's S2 over three parameters: a clear positive pair, a negative pair whose
+    interval leaves out 0, and a pair without an interval."""
+    import numpy as np
+    import xarray as xr
+    params = ["A", "p", "kappa"]
+    s2 = np.full((1, 3, 3), np.nan)
+    conf = np.full((1, 3, 3), np.nan)
+    s2[0, 0, 1], conf[0, 0, 1] = 0.20, 0.05   # clear
+    s2[0, 0, 2], conf[0, 0, 2] = -0.013, 0.011  # negative: noise
+    s2[0, 1, 2], conf[0, 1, 2] = -0.0001, np.nan  # no interval
+    return xr.Dataset(
+        {"sobol_S2": (("output", "param_0", "param_1"), s2),
+         "sobol_S2_conf": (("output", "param_0", "param_1"), conf),
+         "sobol_ST": (("output", "param"), np.full((1, 3), 0.3)),
+         "sobol_skip_reason": (("output",), np.array([""], dtype=object))},
+        coords={"output": ["leverage"], "param": params, "param_0": params,
+                "param_1": params}, attrs={"N": 4096, "conf_level": 0.95})
+
+
+def test_a_negative_or_unknown_s2_is_never_marked_as_an_interaction():
+    from reesens.methods.sobol import text
+    lines = text.second_order_table(_s2_case()).splitlines()
+    import re
+    rows = {"".join(re.search(r"(\w+) x (\w+)", line).groups()): line.rstrip()
+            for line in lines if " x " in line}
+    assert rows["Ap"].endswith("*")
+    assert not rows["Akappa"].endswith("*") and "-0.013" in rows["Akappa"]
+    assert "± nan" not in "\n".join(lines) and "±  n/a" in rows["pkappa"]
+    assert not rows["pkappa"].endswith("*") and len(rows) == 3
+
+
+def test_the_s2_figure_colours_only_clear_positive_interactions():
+    import numpy as np
+    from reesens.present import figures
+    fig = figures.s2_heatmaps(_s2_case(), "S2", ["leverage"])
+    ax = fig.axes[0]
+    shown = ax.images[0].get_array()
+    coloured = {(j, k) for j, k in zip(*np.nonzero(~np.ma.getmaskarray(shown)))}
+    assert coloured == {(0, 1)}
+    hatched = {(int(p.get_y() + 0.5), int(p.get_x() + 0.5)) for p in ax.patches
+               if p.get_hatch()}
+    assert hatched == {(0, 2), (1, 2)}
+    figures.plt.close(fig)

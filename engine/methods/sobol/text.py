@@ -72,14 +72,15 @@ def table(ds: xr.Dataset, summary: xr.Dataset | None = None) -> str:
 
 def second_order_table(ds: xr.Dataset, summary: xr.Dataset | None = None) -> str:
     """For each case and output, every S2[j, k] with its interval, largest |S2| first;
-    '*' marks those whose interval leaves out 0."""
+    '*' marks a positive S2 whose interval leaves out 0 (a negative one is noise: no
+    interaction explains a negative share)."""
     if "sobol_S2" not in ds:
         return "no second-order indices in this store (run with --second-order)"
     dropped = complements(summary)
     params = ds["param"].values.tolist()
     W = max(16, 2 * tables.param_width(ds) + 3)
     lines = [f"S2 with {float(ds.attrs.get('conf_level', 0.95)):.0%} intervals at N = "
-             f"{ds.attrs.get('N')}; * : the interval leaves out 0"]
+             f"{ds.attrs.get('N')}; * : S2 > 0 and its interval leaves out 0"]
     for title, case in tables.cases(ds):
         if title:
             lines.append(f"== {title}")
@@ -93,7 +94,7 @@ def second_order_table(ds: xr.Dataset, summary: xr.Dataset | None = None) -> str
             names = tables.wrap(output, WIDTH)
             for rank, (j, k) in enumerate(pairs):
                 name = names[rank] if rank < len(names) else ""
-                clear = "*" if abs(s2[j, k]) > conf[j, k] else " "
+                clear = "*" if s2[j, k] - conf[j, k] > 0 else " "  # NaN: unknown
                 lines.append(f"{name:<{WIDTH}} {params[j] + ' x ' + params[k]:<{W}} "
                              f"{tables.value(s2[j, k], conf[j, k])} {clear}")
     return "\n".join(lines)
