@@ -38,11 +38,13 @@ From the merged counts:
   rows. With independent scramblings (intervals = "replicates") it is Student t over the
   designs' estimates, as the sobol group's.
 
-Null levels: what a measure reads for a parameter the output does not depend on, were
-the rows iid: each slice's deviation from the unconditional shares p drawn as the normal
-limit of a subsample of n_m of the n rows, covariance (diag(p) - p p') (1 / n_m - 1 / n).
-Sobol' rows fill the slices more evenly, so there such a parameter reads at or below its
-null level; a measure at or below it cannot be told from no influence.
+Null levels: the conf_level quantile of what a measure reads for a parameter the output
+does not depend on, were the rows iid: each slice's deviation from the unconditional
+shares p drawn as the normal limit of a subsample of n_m of the n rows, covariance
+(diag(p) - p p') (1 / n_m - 1 / n). On iid rows such a parameter reads above its null
+level in 1 - conf_level of designs; Sobol' rows fill the slices more evenly, so there it
+does so less often. A measure at or below its null level cannot be told from no
+influence.
 """
 from __future__ import annotations
 
@@ -191,7 +193,7 @@ def stored(accumulators: list) -> tuple[np.ndarray, np.ndarray]:
     return counts, np.ascontiguousarray(sums)
 
 
-NULL_DRAWS = 128  # draws of the null level's Monte Carlo (per measured output)
+NULL_DRAWS = 256  # draws of the null level's Monte Carlo (per measured output)
 
 
 def distances(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -208,9 +210,13 @@ def distances(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return tv, ks
 
 
-def null_levels(counts: np.ndarray, is_code: np.ndarray, seed: int) -> dict:
-    """{"median", "mean", "max", "delta"}: (measured, D) expected values of the PAWN
-    summaries and of delta for a parameter the output does not depend on.
+def null_levels(counts: np.ndarray, is_code: np.ndarray, seed: int,
+                conf_level: float = 0.95) -> dict:
+    """{"median", "mean", "max", "delta"}: (measured, D) null levels of the PAWN summaries
+    and of delta: the `conf_level` quantile of each for a parameter the output does not
+    depend on, were the rows iid. Such a parameter reads above its null level with
+    probability 1 - conf_level on iid rows, and less on Sobol' rows (their slices are
+    filled more evenly); a measure above it is unlikely to be noise.
 
     Slice m's deviation from the unconditional shares p is drawn as the normal limit of a
     subsample of n_m of the n rows, covariance (diag(p) - p p') (1 / n_m - 1 / n), each
@@ -230,12 +236,13 @@ def null_levels(counts: np.ndarray, is_code: np.ndarray, seed: int) -> dict:
         scale = np.sqrt(np.maximum(1 / n_m - 1 / n[..., None], 0))
     scale[n_m == 0] = np.nan
     drawn = unit[:, None] * scale[:, :, None, :]  # (S, D, draws, M)
-    weights = n_m / n[..., None]
+    weights = (n_m / n[..., None])[:, :, None, :]
     with np.errstate(invalid="ignore"):
-        return {"median": np.nanmedian(drawn, axis=-1).mean(-1),
-                "mean": np.nanmean(drawn, axis=-1).mean(-1),
-                "max": np.nanmax(drawn, axis=-1).mean(-1),
-                "delta": np.nansum(weights * tv.mean(1)[:, None, :] * scale, axis=-1)}
+        summaries = {"median": np.nanmedian(drawn, axis=-1),
+                     "mean": np.nanmean(drawn, axis=-1),
+                     "max": np.nanmax(drawn, axis=-1)}
+        summaries["delta"] = np.nansum(weights * tv[:, None] * scale[:, :, None, :], axis=-1)
+        return {q: np.quantile(d, conf_level, axis=-1) for q, d in summaries.items()}
 
 
 def pawn_delta(counts: np.ndarray, is_code: np.ndarray) -> dict:
@@ -450,7 +457,7 @@ def distance_group(plan: Plan, edges: Edges, designs: list, N: int, measures: di
     is_code = np.array([c is not None for c in edges.codes])
     counts = sum(c for c, _ in designs)
     found = pawn_delta(counts, is_code)
-    null = null_levels(counts, is_code, study.analysis_seed)
+    null = null_levels(counts, is_code, study.analysis_seed, study.conf_level)
     constant = (counts[:, 0].sum(1) > 0).sum(-1) < 2  # one bin or code holds every row
     reasons = np.array([f"{m} NaN rows" if m else "" for m in missing_rows(study, designs, N)],
                        dtype=object)

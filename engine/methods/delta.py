@@ -15,7 +15,8 @@ def results(plan, merged, level) -> dict:
     ds = counts.distance_group(
         plan, level.contexts[counts.Counts.name], merged[counts.Counts.name], level.N,
         {"delta": ("delta", "Borgonovo's moment-independent delta",
-                   "delta expected for a parameter the output does not depend on")}, "delta")
+                   "delta a parameter the output does not depend on reads at most, "
+                   "but for 1 - conf_level of iid designs (null level)")}, "delta")
     ds.attrs = {**counts.common_attrs(plan.study, level.N),
                 "method": "Borgonovo's delta (histogram given-data estimator)"}
     return {"delta": evaluate.squeeze_cases(ds, plan.study)}

@@ -26,7 +26,9 @@ def null_sentences(ds, key: str, name: str) -> list[str]:
             head = f"{output}{' (' + title + ')' if title else ''}"
             out.append(f"{head}: {', '.join(strong) or 'no parameter'} above the null level"
                        + (f"; {', '.join(weak)} at or below it" if weak else ""))
-    return [f"By {name} (a parameter at or below its null level cannot be told from no "
+    level = f"{float(ds.attrs.get('conf_level', 0.95)):.0%}"
+    return [f"By {name} (null level: what a parameter the output ignores reads at most in "
+            f"{level} of iid designs; a parameter at or below it cannot be told from no "
             "influence):"] + out if out else []
 
 

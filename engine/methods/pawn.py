@@ -19,7 +19,8 @@ def results(plan, merged, level) -> dict:
         plan, level.contexts[counts.Counts.name], merged[counts.Counts.name], level.N,
         {f"pawn_{q}": (q, f"PAWN index: {q} over the slices of the distance to the "
                           "unconditional distribution",
-                       f"PAWN {q} expected for a parameter the output does not depend on")
+                       f"PAWN {q} a parameter the output does not depend on reads "
+                       "at most, but for 1 - conf_level of iid designs (null level)")
          for q in QUANTITIES}, "pawn")
     ds.attrs = {**counts.common_attrs(plan.study, level.N),
                 "method": "PAWN (Pianosi & Wagener)"}
