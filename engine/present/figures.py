@@ -223,21 +223,43 @@ def s2_heatmaps(case: xr.Dataset, title: str, outputs: list[str]):
     return fig
 
 
+def case_colours(n: int) -> list:
+    """n distinct colours for n cases: SERIES_COLOURS, then matplotlib's tab20 for more
+    (20 distinct), then tab20 again with a hatch to tell them apart."""
+    if n <= len(SERIES_COLOURS):
+        return list(SERIES_COLOURS[:n])
+    tab = [plt.get_cmap("tab20")(i) for i in range(20)]
+    return [tab[i % 20] for i in range(n)]
+
+
 def case_comparison(ds: xr.Dataset, cases: list[tuple[str, dict]], outputs: list[str],
                     title: str):
-    """Cases side by side, one panel per output: per parameter, one bar of ST per case
-    with its interval, and S1 with its interval as a dot on the bar."""
-    fig, axes = _figure(len(outputs), 2, 2.8, fixed=True, top=1.1)
+    """Cases side by side, one panel per output that some case has indices of: per
+    parameter, one bar of ST per case with its interval, and S1 with its interval as a
+    dot on the bar; a case without indices of the output is named under the panel with
+    its reason ("n/a"). A colour per case, and the legend in rows within the canvas."""
+    per_row = 3
+    rows = math.ceil((len(cases) + 1) / per_row)
+    fig, axes = _figure(len(outputs), 2, 3.1, fixed=True, top=0.55 + 0.24 * rows)
     params = ds["param"].values.tolist()
     width = 0.8 / max(1, len(cases))
     x = np.arange(len(params))
+    colours = case_colours(len(cases))
+    hatches = ["" if i < 20 else "//" for i in range(len(cases))]
+    handles = [Patch(facecolor=c, hatch=h, label=f"ST, {name}")
+               for (name, _), c, h in zip(cases, colours, hatches)]
     for ax, output in zip(axes, outputs):
+        missing = []
         for i, (name, where) in enumerate(cases):
             one = ds.sel(where).sel(output=output)
+            reason = str(one["sobol_skip_reason"].values)
+            if reason:
+                missing.append(f"{name}: {reason}")
+                continue
             offset = x + (i - (len(cases) - 1) / 2) * width
-            colour = SERIES_COLOURS[i % len(SERIES_COLOURS)]
             ax.bar(offset, one["sobol_ST"].values, width, yerr=one["sobol_ST_conf"].values,
-                   color=colour, capsize=1.5, error_kw={"elinewidth": 0.7}, label=name)
+                   color=colours[i], hatch=hatches[i], capsize=1.5,
+                   error_kw={"elinewidth": 0.7}, label=f"ST, {name}")
             ax.errorbar(offset, one["sobol_S1"].values, yerr=one["sobol_S1_conf"].values,
                         fmt="o", color="black", markersize=2.5, elinewidth=0.6, capsize=1)
         ax.set_xticks(x, [labels.symbol(p) for p in params])
@@ -246,13 +268,14 @@ def case_comparison(ds: xr.Dataset, cases: list[tuple[str, dict]], outputs: list
         ax.axhline(0, color="0.4", linewidth=0.6)
         ax.set_title(output_title(output, wrap=True, ds=ds), fontsize=9)
         ax.tick_params(labelsize=8)
+        if missing:
+            ax.text(0.01, 0.97, "n/a: " + "; ".join(missing), transform=ax.transAxes,
+                    fontsize=6, va="top", wrap=True, color="0.3", gid="missing-cases")
     if outputs:
-        handles, names = axes[0].get_legend_handles_labels()
         handles.append(plt.Line2D([], [], color="black", marker="o", linestyle="",
-                                  markersize=3))
-        fig.legend(handles, [f"ST, {n}" for n in names] + ["S1 (each case)"], fontsize=8,
-                   loc="upper center", ncols=len(handles), frameon=False,
-                   bbox_to_anchor=(0.5, 1 - 0.38 / fig.get_figheight()))
+                                  markersize=3, label="S1 (each case)"))
+        fig.legend(handles=handles, fontsize=8, loc="upper center", ncols=per_row,
+                   frameon=False, bbox_to_anchor=(0.5, 1 - 0.4 / fig.get_figheight()))
     _suptitle(fig, title)
     return fig
 

@@ -81,3 +81,52 @@ def test_the_s2_figure_colours_only_clear_positive_interactions():
                if p.get_hatch()}
     assert hatched == {(0, 2), (1, 2)}
     figures.plt.close(fig)
+
+
+def test_cases_side_by_side_keep_every_output_some_case_has(tmp_path):
+    """Swept concepts x selections (9 cases): the comparison figure and table have every
+    output that some case has indices of (the payoffs are NaN under `paper`), a case
+    without one says n/a with its reason, every case has its own colour and the legend
+    lies inside the canvas."""
+    import tomllib
+
+    import numpy as np
+    from matplotlib.patches import Rectangle
+
+    from reesens.present import figures
+    table = tomllib.loads(BASELINE.read_text())
+    table["model"] = {"concepts": ["paper", "verifiable", "mimicable"],
+                      "selections": ["china", "foreign", "hedge"]}
+    table["sampling"] = {"N": 256, "seed": 2}
+    groups = reesens.run(parse(table), out=tmp_path / "s.zarr")
+    sobol = groups["sobol"]
+    reasons = sobol["sobol_skip_reason"]
+    somewhere = [o for o, has in zip(reasons["output"].values.tolist(),
+                                     (reasons == "").any(["concept", "selection"]).values)
+                 if has]
+    first = [o for o in sobol["output"].values.tolist()
+             if not str(reasons.isel(concept=0, selection=0).sel(output=o).values)]
+    assert set(first) < set(somewhere)  # the first case lacks some outputs
+    from reesens.methods.sobol import text
+    from reesens.study import labels
+    compared = [(f"case {i}", {"concept": c, "selection": s}) for i, (c, s) in enumerate(
+        (c, s) for c in ("paper", "verifiable", "mimicable")
+        for s in ("china", "foreign", "hedge"))]
+    side = "\n".join(text._comparison_table(sobol, compared, somewhere))
+    for output in somewhere:
+        assert f"| {labels.output_words(output)} |" in side, output
+    assert "n/a (" in side
+    fig = figures.case_comparison(sobol, compared, somewhere, "cases")
+    fig.canvas.draw()
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(panels) == len(somewhere)
+    colours = {tuple(np.round(p.get_facecolor(), 3)) for ax in panels for p in ax.patches
+               if isinstance(p, Rectangle) and p.get_height() != 0}
+    assert len(colours) == 9
+    assert any(t.get_gid() == "missing-cases" for ax in panels for t in ax.texts)
+    legend = fig.legends[0].get_window_extent()
+    canvas = fig.bbox
+    assert legend.x0 >= canvas.x0 and legend.x1 <= canvas.x1 and legend.y1 <= canvas.y1
+    assert len(fig.legends[0].get_texts()) == 10  # nine cases and S1
+    assert not fig._suptitle.get_window_extent().overlaps(legend)
+    figures.plt.close(fig)

@@ -160,8 +160,11 @@ def report(page) -> list[str]:
         lines += [f"- In short: {line}." for line in drivers(case).splitlines()]
         lines += [f"- {sentence}" for sentence in _driver_sentences(case, outputs)] + [""]
     if len(cases) > 1:
-        outputs = [o for o in page.figures.analysed_outputs(sobol_ds.isel(
-            {d: 0 for d in tables.case_dims(sobol_ds)})) if o in chosen and o not in dropped]
+        # an output belongs in the comparison if any case has indices of it
+        reasons = sobol_ds["sobol_skip_reason"]
+        somewhere = (reasons == "").any([d for d in reasons.dims if d != "output"])
+        outputs = [o for o, has in zip(reasons["output"].values.tolist(), somewhere.values)
+                   if has and o in chosen and o not in dropped]
         compared = [(labels.case_words(tables.case_of(case, sobol_ds)),
                      tables.case_of(case, sobol_ds))
                     for _, case in cases]
@@ -191,7 +194,8 @@ def report(page) -> list[str]:
 
 
 def _comparison_table(ds: xr.Dataset, cases, outputs) -> list[str]:
-    """Markdown: per output and parameter, ST and S1 with their intervals in each case."""
+    """Markdown: per output and parameter, ST and S1 with their intervals in each case
+    ("n/a (reason)" in a case without indices of the output)."""
     head = "| output | param | " + " | ".join(name for name, _ in cases) + " |"
     lines = [head, "|" + "---|" * (2 + len(cases))]
     for output in outputs:
@@ -199,6 +203,10 @@ def _comparison_table(ds: xr.Dataset, cases, outputs) -> list[str]:
             cells = []
             for _, where in cases:
                 one = ds.sel(where).sel(output=output, param=param)
+                reason = str(one["sobol_skip_reason"].values)
+                if reason:
+                    cells.append(f"n/a ({reason})")
+                    continue
                 ST = tables.ci(float(one["sobol_ST"]), float(one["sobol_ST_conf"]))
                 S1 = tables.ci(float(one["sobol_S1"]), float(one["sobol_S1_conf"]))
                 cells.append(f"ST {ST}, S1 {S1}")
