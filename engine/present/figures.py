@@ -238,9 +238,10 @@ def case_comparison(ds: xr.Dataset, cases: list[tuple[str, dict]], outputs: list
     parameter, one bar of ST per case with its interval, and S1 with its interval as a
     dot on the bar; a case without indices of the output is named under the panel with
     its reason ("n/a"). A colour per case, and the legend in rows within the canvas."""
-    per_row = 3
+    longest = max([len(f"ST, {name}") for name, _ in cases] + [1])
+    per_row = max(1, min(4, int(FIG_WIDTH * 72 / (8 * 0.6 * longest + 40))))  # 8 pt text
     rows = math.ceil((len(cases) + 1) / per_row)
-    fig, axes = _figure(len(outputs), 2, 3.1, fixed=True, top=0.55 + 0.24 * rows)
+    fig, axes = _figure(len(outputs), 2, 3.1, fixed=True, top=0.55 + 0.2 * rows)
     params = ds["param"].values.tolist()
     width = 0.8 / max(1, len(cases))
     x = np.arange(len(params))
@@ -268,9 +269,11 @@ def case_comparison(ds: xr.Dataset, cases: list[tuple[str, dict]], outputs: list
         ax.axhline(0, color="0.4", linewidth=0.6)
         ax.set_title(output_title(output, wrap=True, ds=ds), fontsize=9)
         ax.tick_params(labelsize=8)
-        if missing:
-            ax.text(0.01, 0.97, "n/a: " + "; ".join(missing), transform=ax.transAxes,
-                    fontsize=6, va="top", wrap=True, color="0.3", gid="missing-cases")
+        if missing:  # above the bars, in room of its own
+            note = textwrap.wrap("n/a: " + "; ".join(missing), 100)
+            ax.set_ylim(-0.1, 1.15 + 0.1 * len(note))
+            ax.text(0.01, 0.99, "\n".join(note), transform=ax.transAxes, fontsize=6,
+                    va="top", color="0.3", gid="missing-cases")
     if outputs:
         handles.append(plt.Line2D([], [], color="black", marker="o", linestyle="",
                                   markersize=3, label="S1 (each case)"))

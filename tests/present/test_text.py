@@ -109,8 +109,8 @@ def test_cases_side_by_side_keep_every_output_some_case_has(tmp_path):
     assert set(first) < set(somewhere)  # the first case lacks some outputs
     from reesens.methods.sobol import text
     from reesens.study import labels
-    compared = [(f"case {i}", {"concept": c, "selection": s}) for i, (c, s) in enumerate(
-        (c, s) for c in ("paper", "verifiable", "mimicable")
+    compared = [(labels.case_words(where), where) for where in (
+        {"concept": c, "selection": s} for c in ("paper", "verifiable", "mimicable")
         for s in ("china", "foreign", "hedge"))]
     side = "\n".join(text._comparison_table(sobol, compared, somewhere))
     for output in somewhere:
@@ -123,7 +123,13 @@ def test_cases_side_by_side_keep_every_output_some_case_has(tmp_path):
     colours = {tuple(np.round(p.get_facecolor(), 3)) for ax in panels for p in ax.patches
                if isinstance(p, Rectangle) and p.get_height() != 0}
     assert len(colours) == 9
-    assert any(t.get_gid() == "missing-cases" for ax in panels for t in ax.texts)
+    notes = [t for ax in panels for t in ax.texts if t.get_gid() == "missing-cases"]
+    assert notes
+    for note in notes:  # within its panel, over no bar
+        box, panel = note.get_window_extent(), note.axes.get_window_extent()
+        assert box.x1 <= panel.x1 and box.y0 >= panel.y0
+        assert not any(box.overlaps(bar.get_window_extent()) for bar in note.axes.patches
+                       if isinstance(bar, Rectangle) and bar.get_height() > 0)
     legend = fig.legends[0].get_window_extent()
     canvas = fig.bbox
     assert legend.x0 >= canvas.x0 and legend.x1 <= canvas.x1 and legend.y1 <= canvas.y1
