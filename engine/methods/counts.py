@@ -445,11 +445,13 @@ def missing_rows(study: Study, designs: list, N: int) -> np.ndarray:
 
 
 def distance_group(plan: Plan, edges: Edges, designs: list, N: int, measures: dict,
-                   method: str) -> xr.Dataset:
+                   method: str, ks: bool = True) -> xr.Dataset:
     """A group of distance-based measures on (cases, output, param) from the merged
     counts of every design: `measures` {variable: (key of pawn_delta and null_levels,
     long name, null long name)}, `method` the group's `method` attribute; NaN with a skip
-    reason for outputs with NaN rows or one bin or code holding every row."""
+    reason for outputs with NaN rows or one bin or code holding every row. `ks`: the
+    measures read Kolmogorov-Smirnov distances of continuous outputs (PAWN), else total
+    variation throughout (delta); the `output_distance` coordinate says which."""
     study = plan.study
     dims, coords = evaluate.case_coords(study)
     shape = evaluate.case_shape(study)
@@ -479,7 +481,8 @@ def distance_group(plan: Plan, edges: Edges, designs: list, N: int, measures: di
     coords.update({
         "output": np.array(study.outputs, dtype=object),
         "output_distance": ("output", np.array(
-            ["total variation" if is_code[i] else "Kolmogorov-Smirnov" for i in range(n_out)],
+            ["Kolmogorov-Smirnov" if ks and not is_code[i] else "total variation"
+             for i in range(n_out)],
             dtype=object), {"long_name": "distance between output distributions",
                             "units": "1"}),
         "param": np.array(study.sampled_names, dtype=object)})

@@ -16,7 +16,8 @@ def results(plan, merged, level) -> dict:
         plan, level.contexts[counts.Counts.name], merged[counts.Counts.name], level.N,
         {"delta": ("delta", "Borgonovo's moment-independent delta",
                    "delta a parameter the output does not depend on reads at most, "
-                   "but for 1 - conf_level of iid designs (null level)")}, "delta")
+                   "but for 1 - conf_level of iid designs (null level)")}, "delta",
+        ks=False)
     ds.attrs = {**counts.common_attrs(plan.study, level.N),
                 "method": "Borgonovo's delta (histogram given-data estimator)"}
     return {"delta": evaluate.squeeze_cases(ds, plan.study)}

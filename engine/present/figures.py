@@ -325,15 +325,20 @@ def convergence(conv: xr.Dataset, outputs: list[str] | None = None):
             colour = SERIES_COLOURS[j % len(SERIES_COLOURS)]
             ax.plot(N, st, marker="o", markersize=3, color=colour, label=labels.symbol(param))
             ax.fill_between(N, st - w, st + w, color=colour, alpha=0.2, linewidth=0)
+        target = conv.attrs.get("target_ci")
+        if target is not None:  # the target half-width as a scale bar at the right
+            ax.errorbar([N.max() * 1.15], [0.5], yerr=[target], color="black", capsize=3,
+                        linewidth=1.2, label=f"target ±{target:g}")
+        ax.axhline(0, color="0.4", linewidth=0.6, gid="zero")
         ax.set_xscale("log", base=2)
-        ax.set_xlim(N.min() / 1.3, N.max() * 1.3)
+        ax.set_xlim(N.min() / 1.3, N.max() * 1.45)
         ax.set_xlabel("base sample count N", fontsize=8)
         ax.set_ylabel("ST", fontsize=8)
         ax.set_title(output_title(output, wrap=True), fontsize=9)
         ax.tick_params(labelsize=8)
     if outputs:
         fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center",
-                   ncols=len(conv["param"]), fontsize=8)
+                   ncols=len(conv["param"]) + 1, fontsize=8)
     fig.suptitle(f"Convergence of the total indices (target half-width "
                  f"{conv.attrs.get('target_ci', float('nan')):g})", fontsize=11)
     return fig
@@ -534,17 +539,37 @@ def scatter_matrix(params: dict, outputs: dict, title: str):
 
 
 def histograms(by_case: dict, outputs: list[str], title: str):
-    """One panel per output: its distribution over the kept sample rows, one step
-    histogram per case. by_case: {case name: {output: (rows,) values}}."""
+    """One panel per output that varies: its distribution (density) over the kept sample
+    rows, one step histogram per case. A spike (a bin far above the others, a point mass)
+    is cut at the panel's top with its share written beside it, so that it does not
+    squash the rest. by_case: {case name: {output: (rows,) values}}."""
+    def varies(output):
+        return any(np.ptp(v[output][np.isfinite(v[output])]) > 0
+                   for v in by_case.values() if np.isfinite(v[output]).any())
+    outputs = [o for o in outputs if varies(o)]
     fig, axes = _figure(len(outputs), 3, 2.2, fixed=True)
+    colours = case_colours(len(by_case))
     for ax, output in zip(axes, outputs):
         values = [v[output][np.isfinite(v[output])] for v in by_case.values()]
         everything = np.concatenate(values) if values else np.array([])
         edges = np.histogram_bin_edges(everything, bins=40) if everything.size else 10
+        heights = []
         for i, (name, v) in enumerate(zip(by_case, values)):
-            ax.hist(v, bins=edges, histtype="step", density=True, label=name,
-                    color=SERIES_COLOURS[i % len(SERIES_COLOURS)])
+            h, _, _ = ax.hist(v, bins=edges, histtype="step", density=True, label=name,
+                              color=colours[i])
+            heights.append(np.asarray(h))
+        tall = np.concatenate(heights) if heights else np.array([0.0])
+        usual = np.quantile(tall[tall > 0], 0.9) if (tall > 0).any() else 1.0
+        if tall.max() > 4 * usual:  # a spike: cut, and say its share
+            ax.set_ylim(0, 4 * usual)
+            width = np.diff(edges)
+            for v, h in zip(values, heights):
+                j = int(np.argmax(h))
+                if h[j] > 4 * usual:
+                    ax.annotate(f"{h[j] * width[j]:.0%} of rows", (edges[j], 4 * usual),
+                                fontsize=6, ha="left", va="top", gid="spike")
         ax.set_title(output_title(output, wrap=True), fontsize=8)
+        ax.set_ylabel("density", fontsize=7)
         ax.tick_params(labelsize=7)
     if outputs and len(by_case) > 1:
         axes[0].legend(fontsize=7)

@@ -1,0 +1,58 @@
+"""Figures read as a reader reads them: their artists, not their pixels."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+
+import reesens
+from reesens.present import figures
+from tests.interface.test_cli import BASELINE
+
+
+def test_histograms_leave_out_constants_label_density_and_cut_a_spike():
+    rng = np.random.default_rng(1)
+    spiky = np.where(rng.uniform(size=4000) < 0.6, 0.5, rng.normal(size=4000))
+    by_case = {"a": {"x": rng.normal(size=4000), "one": np.ones(4000), "spiky": spiky},
+               "b": {"x": rng.normal(size=4000), "one": np.ones(4000), "spiky": spiky}}
+    fig = figures.histograms(by_case, ["x", "one", "spiky"], "h")
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_title() for ax in panels] == ["x", "spiky"]  # `one` never varies
+    assert all(ax.get_ylabel() == "density" for ax in panels)
+    spike = panels[1]
+    notes = [t for t in spike.texts if t.get_gid() == "spike"]
+    assert notes and notes[0].get_text().endswith("of rows")
+    share = float(notes[0].get_text().split("%")[0]) / 100
+    assert share == pytest.approx(0.6, abs=0.05)
+    assert spike.get_ylim()[1] < max(p.get_path().vertices[:, 1].max()
+                                     for p in spike.patches)
+    figures.plt.close(fig)
+
+
+def test_the_convergence_plot_draws_zero_and_the_target():
+    N = np.array([256, 512, 1024])
+    st = np.array([[[0.5, 0.4, 0.42], [0.0, 0.01, -0.01]]]).transpose(0, 2, 1)  # (o, N, p)
+    conv = xr.Dataset({"sobol_ST": (("output", "N", "param"), st),
+                       "sobol_ST_conf": (("output", "N", "param"), np.full_like(st, 0.05))},
+                      coords={"output": ["y"], "N": N, "param": ["a", "b"]},
+                      attrs={"target_ci": 0.05})
+    fig = figures.convergence(conv, ["y"])
+    ax = fig.axes[0]
+    assert any(line.get_gid() == "zero" for line in ax.lines)
+    assert any(c.get_label() == "target ±0.05" for c in ax.containers)
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "target ±0.05" in labels
+    lo, hi = ax.get_ylim()
+    assert lo < 0 < hi
+    figures.plt.close(fig)
+
+
+def test_the_delta_figure_names_the_distance_delta_reads(tmp_path):
+    study = reesens.load_study(BASELINE, N=256, methods=["sobol", "delta", "pawn"])
+    groups = reesens.run(study, out=tmp_path / "s.zarr")
+    delta, pawn = groups["delta"], groups["pawn"]
+    assert set(delta["output_distance"].values) == {"total variation"}
+    assert pawn["output_distance"].sel(output="mu_star").item() == "Kolmogorov-Smirnov"
+    fig = figures.measure_bars(delta, "delta", ["mu_star"])
+    assert fig.axes[0].get_title().endswith("(total variation)")
+    figures.plt.close(fig)
