@@ -39,14 +39,14 @@ SERIES_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E0
 
 
 def _figure(n_panels: int, ncols: int, panel_height: float, *, fixed: bool = False,
-            top: float = 0.75):
+            top: float = 0.75, gap_y: float = 0.7):
     """A figure of n_panels axes in rows of ncols, panel_height inches per row. `fixed`
     places the panels with fixed margins (`top` inches above them: room for a two-line
-    title and tick labels) instead of matplotlib's constrained layout, whose cost grows
-    with the panel count."""
+    title and tick labels; `gap_y` inches between rows) instead of matplotlib's
+    constrained layout, whose cost grows with the panel count."""
     nrows = max(1, math.ceil(n_panels / ncols))
     if fixed:
-        bottom, left, right, gap_x, gap_y = 0.35, 0.6, 0.12, 0.6, 0.7  # inches
+        bottom, left, right, gap_x = 0.35, 0.6, 0.12, 0.6  # inches
         axis_w = (FIG_WIDTH - left - right - (ncols - 1) * gap_x) / ncols
         axis_h = panel_height - gap_y
         height = nrows * axis_h + (nrows - 1) * gap_y + top + bottom
@@ -161,8 +161,11 @@ def measure_bars(case: xr.Dataset, title: str, outputs: list[str]):
 
 def morris_plane(case: xr.Dataset, title: str, outputs: list[str]):
     """One panel per output: each parameter at (mu_star, sigma), with mu_star's interval
-    as a horizontal whisker and the parameter's symbol beside it (methods.morris)."""
-    fig, axes = _figure(len(outputs), 3, 2.6, fixed=True)
+    as a horizontal whisker and the parameter's symbol beside it, placed where it covers
+    no other symbol or point (methods.morris); parameters at the origin are named in the
+    axis label."""
+    fig, axes = _figure(len(outputs), 3, 3.0, fixed=True, gap_y=1.0)
+    renderer = fig.canvas.get_renderer()
     for ax, output in zip(axes, outputs):
         one = case.sel(output=output)
         x, err = one["morris_mu_star"].values, one["morris_mu_star_conf"].values
@@ -170,25 +173,41 @@ def morris_plane(case: xr.Dataset, title: str, outputs: list[str]):
         ax.errorbar(x, y, xerr=err, fmt="o", color=SERIES_COLOURS[0], markersize=4,
                     elinewidth=0.8, capsize=2)
         top = float(np.nanmax(np.r_[x + err, y])) if np.isfinite(x).any() else 1.0
-        idle = []
-        for p, xi, yi in zip(one["param"].values, x, y):
-            if max(xi, yi) <= 0.02 * top:  # at the origin: named once, in the corner
-                idle.append(labels.symbol(p))
-                continue
-            ax.annotate(labels.symbol(p), (xi, yi), textcoords="offset points",
-                        xytext=(4, 3), fontsize=8)
-        if idle:
-            ax.text(0.98, 0.04, "near 0: " + ", ".join(idle), transform=ax.transAxes,
-                    ha="right", fontsize=7, color="0.3")
         ax.set_xlim(0, 1.15 * top or 1.0)
         ax.set_ylim(0, 1.15 * top or 1.0)
         ax.plot([0, top], [0, top], color="0.7", linewidth=0.6, linestyle=":")
+        idle, placed = [], []
+        points = [ax.transData.transform((xi, yi)) for xi, yi in zip(x, y)
+                  if np.isfinite(xi) and np.isfinite(yi)]
+        for p, xi, yi in zip(one["param"].values, x, y):
+            if max(xi, yi) <= 0.02 * top:  # at the origin: named in the axis label
+                idle.append(labels.symbol(p))
+                continue
+            placed.append(_place_label(ax, labels.symbol(p), (xi, yi), placed, points,
+                                       renderer))
         ax.set_title(output_title(output, wrap=True), fontsize=9)
-        ax.set_xlabel(r"$\mu^*$", fontsize=8)
+        ax.set_xlabel(r"$\mu^*$" + (f"   (near 0: {', '.join(idle)})" if idle else ""),
+                      fontsize=8)
         ax.set_ylabel(r"$\sigma$", fontsize=8)
         ax.tick_params(labelsize=8)
     _suptitle(fig, title)
     return fig
+
+
+def _place_label(ax, text: str, xy, placed: list, points: list, renderer):
+    """An annotation of `xy` at the first of a few offsets where it overlaps no label
+    already placed and no point; returns its window extent."""
+    offsets = [(4, 3), (4, -11), (-14, 3), (-14, -11), (4, 12), (-14, 12), (12, -3)]
+    for dx, dy in offsets:
+        note = ax.annotate(text, xy, textcoords="offset points", xytext=(dx, dy),
+                           fontsize=8)
+        box = note.get_window_extent(renderer)
+        clear = not any(box.overlaps(other) for other in placed) and not any(
+            box.x0 - 3 <= px <= box.x1 + 3 and box.y0 - 3 <= py <= box.y1 + 3
+            for px, py in points)
+        if clear or (dx, dy) == offsets[-1]:
+            return box
+        note.remove()
 
 
 def s2_heatmaps(case: xr.Dataset, title: str, outputs: list[str]):

@@ -56,3 +56,27 @@ def test_the_delta_figure_names_the_distance_delta_reads(tmp_path):
     fig = figures.measure_bars(delta, "delta", ["mu_star"])
     assert fig.axes[0].get_title().endswith("(total variation)")
     figures.plt.close(fig)
+
+
+def test_morris_panels_keep_their_titles_and_symbols_apart(tmp_path):
+    import tomllib
+
+    from tests.interface.test_cli import ROOT
+    table = tomllib.loads((ROOT / "studies" / "screening.toml").read_text())
+    table["sampling"] = {**table["sampling"], "trajectories": 40}
+    groups = reesens.run(reesens.load_study(table), out=tmp_path / "m.zarr")
+    ds = groups["morris"]
+    outputs = [o for o in ds["output"].values.tolist()
+               if not str(ds["morris_skip_reason"].sel(output=o).values)][:9]
+    fig = figures.morris_plane(ds, "Morris", outputs)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    for ax in panels:
+        boxes = [t.get_window_extent(renderer) for t in ax.texts]
+        assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:]), \
+            ax.get_title()
+    for upper, lower in zip(panels, panels[3:]):  # a title below another panel's labels
+        above = upper.get_tightbbox(renderer)
+        assert not lower.title.get_window_extent(renderer).overlaps(above)
+    figures.plt.close(fig)
