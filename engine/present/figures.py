@@ -39,14 +39,14 @@ SERIES_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E0
 
 
 def _figure(n_panels: int, ncols: int, panel_height: float, *, fixed: bool = False,
-            top: float = 0.75, gap_y: float = 0.7):
+            top: float = 0.75, gap_y: float = 0.7, bottom: float = 0.35):
     """A figure of n_panels axes in rows of ncols, panel_height inches per row. `fixed`
     places the panels with fixed margins (`top` inches above them: room for a two-line
-    title and tick labels; `gap_y` inches between rows) instead of matplotlib's
-    constrained layout, whose cost grows with the panel count."""
+    title and tick labels; `gap_y` inches between rows, `bottom` below the last) instead
+    of matplotlib's constrained layout, whose cost grows with the panel count."""
     nrows = max(1, math.ceil(n_panels / ncols))
     if fixed:
-        bottom, left, right, gap_x = 0.35, 0.6, 0.12, 0.6  # inches
+        left, right, gap_x = 0.6, 0.12, 0.6  # inches
         axis_w = (FIG_WIDTH - left - right - (ncols - 1) * gap_x) / ncols
         axis_h = panel_height - gap_y
         height = nrows * axis_h + (nrows - 1) * gap_y + top + bottom
@@ -164,7 +164,7 @@ def morris_plane(case: xr.Dataset, title: str, outputs: list[str]):
     as a horizontal whisker and the parameter's symbol beside it, placed where it covers
     no other symbol or point (methods.morris); parameters at the origin are named in the
     axis label."""
-    fig, axes = _figure(len(outputs), 3, 3.0, fixed=True, gap_y=1.0)
+    fig, axes = _figure(len(outputs), 3, 3.0, fixed=True, gap_y=1.0, bottom=0.6)
     renderer = fig.canvas.get_renderer()
     for ax, output in zip(axes, outputs):
         one = case.sel(output=output)

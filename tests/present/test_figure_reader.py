@@ -76,6 +76,12 @@ def test_morris_panels_keep_their_titles_and_symbols_apart(tmp_path):
         boxes = [t.get_window_extent(renderer) for t in ax.texts]
         assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:]), \
             ax.get_title()
+    canvas = fig.bbox
+    for ax in panels:  # every label inside the canvas
+        for label in (ax.xaxis.label, ax.yaxis.label, ax.title):
+            box = label.get_window_extent(renderer)
+            assert canvas.x0 <= box.x0 and box.x1 <= canvas.x1 and canvas.y0 <= box.y0, \
+                label.get_text()
     for upper, lower in zip(panels, panels[3:]):  # a title below another panel's labels
         above = upper.get_tightbbox(renderer)
         assert not lower.title.get_window_extent(renderer).overlaps(above)
