@@ -95,9 +95,21 @@ def output_title(label: str, wrap: bool = False, ds: xr.Dataset | None = None) -
     return "\n".join(textwrap.wrap(words, 40) or [words]) if wrap else words
 
 
+def tick_label(name: str, width: int = 8) -> str:
+    """A parameter's or group's name as a tick label: its symbol, or a long name (a group
+    of parameters) broken into lines of at most `width` characters."""
+    text = labels.symbol(name)
+    return text if text.startswith("$") or len(text) <= width else "\n".join(
+        textwrap.wrap(text, width, break_long_words=False))
+
+
 def sobol_bars(case: xr.Dataset, title: str, outputs: list[str]):
-    """One panel per output: S1 and ST bars with interval whiskers, parameters by ST."""
-    fig, axes = _figure(len(outputs), 3, 2.4, fixed=True)
+    """One panel per output: S1 and ST bars with interval whiskers, parameters by ST
+    (long group names over several lines, with room for them)."""
+    extra = 0.15 * (max([tick_label(p).count("\n") for p in case["param"].values.tolist()]
+                        + [0]))
+    fig, axes = _figure(len(outputs), 3, 2.4 + extra, fixed=True, gap_y=0.7 + extra,
+                        bottom=0.35 + extra)
     width = 0.38
     for ax, output in zip(axes, outputs):
         one = case.sel(output=output)
@@ -108,7 +120,7 @@ def sobol_bars(case: xr.Dataset, title: str, outputs: list[str]):
             ax.bar(x + (k - 0.5) * width, one[f"sobol_{q}"].values[order], width,
                    yerr=one[f"sobol_{q}_conf"].values[order], color=colour, capsize=2,
                    error_kw={"elinewidth": 0.8}, label=q)
-        ax.set_xticks(x, [labels.symbol(p) for p in one["param"].values[order]])
+        ax.set_xticks(x, [tick_label(p) for p in one["param"].values[order]])
         ax.set_ylim(min(0.0, float(np.nanmin(one["sobol_S1"].values)) - 0.05), 1.05)
         ax.set_yticks([0.0, 0.5, 1.0])  # fewer tick artists: most of a panel's drawing
         ax.set_title(output_title(output, wrap=True, ds=case), fontsize=9)

@@ -86,3 +86,20 @@ def test_morris_panels_keep_their_titles_and_symbols_apart(tmp_path):
         above = upper.get_tightbbox(renderer)
         assert not lower.title.get_window_extent(renderer).overlaps(above)
     figures.plt.close(fig)
+
+
+def test_group_names_on_the_axis_do_not_collide(tmp_path):
+    from tests.interface.test_cli import ROOT
+    study = reesens.load_study(ROOT / "studies" / "baseline_groups.toml", N=256)
+    ds = reesens.run(study, out=tmp_path / "g.zarr")["sobol"]
+    assert any(len(p) > 8 for p in ds["param"].values.tolist())  # long group names
+    outputs = figures.analysed_outputs(ds)[:6]
+    fig = figures.sobol_bars(ds, "groups", outputs)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    for ax in (a for a in fig.axes if a.get_visible()):
+        boxes = [t.get_window_extent(renderer) for t in ax.get_xticklabels() if t.get_text()]
+        assert len(boxes) == ds.sizes["param"]
+        assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+        assert ax.xaxis.get_tightbbox(renderer).y0 >= fig.bbox.y0
+    figures.plt.close(fig)
