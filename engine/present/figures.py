@@ -21,7 +21,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
 from matplotlib.collections import LineCollection  # noqa: E402
-from matplotlib.colors import BoundaryNorm, ListedColormap  # noqa: E402
+from matplotlib.colors import BoundaryNorm, ListedColormap, LogNorm  # noqa: E402
 from matplotlib.patches import Patch, Rectangle  # noqa: E402
 
 from reesens.core import files
@@ -549,14 +549,17 @@ def scatter_matrix(params: dict, outputs: dict, title: str):
     {name: (rows,) values}; one row of panels per output."""
     names = list(params)
     fig, axes = _figure(len(outputs) * len(names), len(names), 1.7, fixed=True)
+    rows = max([len(y) for y in outputs.values()] + [2])
+    norm = LogNorm(vmin=1, vmax=rows)  # one colour scale for every hexbin panel
+    hexbins = []
     for r, (output, y) in enumerate(outputs.items()):
         finite = np.isfinite(y)
         for c, name in enumerate(names):
             ax = axes[r * len(names) + c]
             x = params[name]
             if finite.sum() >= HEXBIN_FROM:
-                ax.hexbin(x[finite], y[finite], gridsize=30, cmap="cividis", mincnt=1,
-                          linewidths=0, bins="log")
+                hexbins.append(ax.hexbin(x[finite], y[finite], gridsize=30, cmap="cividis",
+                                         mincnt=1, linewidths=0, norm=norm))
             else:
                 ax.scatter(x[finite], y[finite], s=2, color=SERIES_COLOURS[0], alpha=0.4,
                            linewidths=0)
@@ -565,6 +568,11 @@ def scatter_matrix(params: dict, outputs: dict, title: str):
                 ax.set_xlabel(labels.symbol(name), fontsize=8)
             if c == 0:
                 ax.set_ylabel("\n".join(textwrap.wrap(output_title(output), 18)), fontsize=7)
+    if hexbins:
+        bar = fig.colorbar(hexbins[0], ax=axes[:len(outputs) * len(names)], shrink=0.8,
+                           pad=0.01, aspect=40)
+        bar.set_label("rows per hexagon", fontsize=8)
+        bar.ax.tick_params(labelsize=7)
     _suptitle(fig, title, 10)
     return fig
 

@@ -247,8 +247,10 @@ def _behaviour(page: Page) -> list[str]:
         page.figure(figures.scatter_matrix(first[0], {o: first[1][o] for o in continuous},
                                          f"Each output against each parameter: {name} "
                                          f"({n:,} rows)"), "scatter",
-                  f"Every kept sample row ({n:,}, {name}) of each output against each "
-                  f"parameter; hexbins of counts from {figures.HEXBIN_FROM:,} rows.")
+                  f"Each output against each parameter over the {n:,} kept sample rows "
+                  f"({name}): one dot per row, or where a panel has "
+                  f"{figures.HEXBIN_FROM:,} rows or more, hexagons coloured by how many "
+                  "rows fall in each (colour bar).")
         by_case = {labels.case_words(c) or "all rows": rows(c)[1] for c in cases}
         page.figure(figures.histograms(by_case, continuous,
                                      f"Distribution of each output ({n:,} rows per case)"),

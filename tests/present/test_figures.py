@@ -217,8 +217,11 @@ def test_behaviour_plots_from_kept_samples(tmp_path, drawn, monkeypatch):
     assert {"scatter.png", "histograms.png", "shares_eq.png"} <= {f.name for f in files}
     samples = xr.open_zarr(path, group="samples").load()
     fig = drawn["scatter.png"]
-    assert len([ax for ax in fig.axes if ax.get_visible()]) == 6  # china_payoff x 6 params
+    panels = [ax for ax in fig.axes if ax.get_visible() and ax.get_label() != "<colorbar>"]
+    assert len(panels) == 6  # china_payoff x 6 params
     assert all(ax.collections for ax in fig.axes[:6])
+    bars = [ax for ax in fig.axes if ax.get_label() == "<colorbar>"]  # hexbins' counts
+    assert len(bars) == 1 and bars[0].get_ylabel() == "rows per hexagon"
     # the share of each code in each bin of p equals a count of the same rows
     shares = drawn["shares_eq.png"].axes[5]  # p, the sixth parameter
     p, eq = samples["p"].values, samples["eq"].values
