@@ -315,7 +315,8 @@ def case_comparison(ds: xr.Dataset, cases: list[tuple[str, dict]], outputs: list
 
 
 def code_frequencies(summary: xr.Dataset, variable: str):
-    """Bars of the fraction of rows per code of one code output, one bar group per case."""
+    """Bars of the fraction of rows per code of one code output, one bar group per case,
+    a colour per case and the cases' legend beside the axes."""
     freq = summary[f"summary_{variable}_frequency"]
     code_dim = f"{variable}_code"
     meanings = summary[code_dim].attrs["flag_meanings"].split()
@@ -327,16 +328,18 @@ def code_frequencies(summary: xr.Dataset, variable: str):
     n_cases = cases.sizes["case"]
     width = 0.8 / n_cases
     x = np.arange(len(names))
+    colours = case_colours(n_cases)
     for i in range(n_cases):
         one = cases.isel(case=i)
-        name = labels.case_words(dict(zip(case_dims, np.atleast_1d(one["case"].values.item())))) \
-            if case_dims else "all rows"
+        case = dict(zip(case_dims, np.atleast_1d(one["case"].values.item())))
+        name = labels.case_words(case) if case_dims else "all rows"
         ax.bar(x + (i - (n_cases - 1) / 2) * width, one.values[present], width,
-               color=SERIES_COLOURS[i % len(SERIES_COLOURS)], label=name)
+               color=colours[i], label=name)
     ax.set_xticks(x, ["\n".join(labels.wrap(n, 22)) for n in names], fontsize=8)
     ax.set_ylabel("fraction of sample rows")
     ax.set_title(f"How often each {variable} code occurs")
-    ax.legend(fontsize=8)
+    if n_cases > 1:  # beside the bars, never over them
+        fig.legend(fontsize=8, loc="outside right upper")
     return fig
 
 

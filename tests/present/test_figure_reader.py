@@ -103,3 +103,27 @@ def test_group_names_on_the_axis_do_not_collide(tmp_path):
         assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
         assert ax.xaxis.get_tightbbox(renderer).y0 >= fig.bbox.y0
     figures.plt.close(fig)
+
+
+def test_the_code_frequency_legend_covers_no_bar():
+    from matplotlib.patches import Rectangle
+    concepts, selections = ["paper", "verifiable", "mimicable"], ["china", "foreign", "hedge"]
+    rng = np.random.default_rng(4)
+    freq = rng.dirichlet(np.ones(4), size=(3, 3))
+    summary = xr.Dataset(
+        {"summary_eq_frequency": (("concept", "selection", "eq_code"), freq)},
+        coords={"concept": concepts, "selection": selections,
+                "eq_code": ("eq_code", [0, 1, 2, 3], {
+                    "flag_values": [0, 1, 2, 3],
+                    "flag_meanings": "none pool_nd_hedge pool_nd_press separating"})})
+    fig = figures.code_frequencies(summary, "eq")
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    legend = fig.legends[0].get_window_extent(renderer)
+    ax = fig.axes[0]
+    bars = [p for p in ax.patches if isinstance(p, Rectangle)]
+    assert len(bars) == 36
+    assert not any(legend.overlaps(b.get_window_extent(renderer)) for b in bars)
+    assert legend.x1 <= fig.bbox.x1
+    assert len({tuple(np.round(b.get_facecolor(), 3)) for b in bars}) == 9
+    figures.plt.close(fig)
