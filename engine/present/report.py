@@ -295,7 +295,7 @@ def _check_slices(cube: xr.Dataset, axes: list[str], slices: dict) -> None:
 
 def _grid_report(store: Path, page: Page, progress: bool, slices: dict,
                  wanted) -> list[str]:
-    figures = page.figures
+    from reesens.present import phase  # imports matplotlib: only for reports
     cube = verify.open_grid(store)
     root = store_module.root_attrs(store)
     fixed = json.loads(root.get("fixed_parameters", "{}"))
@@ -326,17 +326,17 @@ def _grid_report(store: Path, page: Page, progress: bool, slices: dict,
                 name = cube[variable].attrs.get("long_name", variable)
                 panels.append((f"{name}" + (f"; {labels.case_words(case)}" if case else ""),
                                a))
-        overlays = figures.overlay_mesh(panels[0][1], {**fixed, **at}, words.overlay) \
+        overlays = phase.overlay_mesh(panels[0][1], {**fixed, **at}, words.overlay) \
             if panels else {}
         if panels:
-            page.figure(figures.phase_diagram(panels, overlays, f"Phase diagram at {where}"),
+            page.figure(phase.phase_diagram(panels, overlays, f"Phase diagram at {where}"),
                       f"phase_{x}_{y}",
                       f"Equilibrium codes over {x} and {y} at {where}. Each cell is centred "
                       "on its grid value and reaches halfway to its neighbours; tie lines "
                       "are drawn at their exact values.")
         differ = _differ(sliced, case_dims, words)
         if differ:
-            page.figure(figures.disagreement_map(
+            page.figure(phase.disagreement_map(
                 differ, overlays, f"Where the classifications differ, at {where}"),
                 f"disagreement_{x}_{y}",
                 f"Cells of the ({x}, {y}) plane where the two classifications differ, at "

@@ -13,7 +13,7 @@ from matplotlib.image import AxesImage
 
 from reesens.methods import tables
 from reesens.methods.sobol import text as sobol_text
-from reesens.present import figures, report
+from reesens.present import figures, phase, report
 from reesens.runs import grid
 from reesens.runs import montecarlo as run
 from reesens.study import labels
@@ -52,8 +52,8 @@ def test_code_colours_stay_apart_for_every_kind_of_colour_vision():
 
 
 def test_cell_edges_are_midpoints_within_the_grid_and_ties_have_no_width():
-    assert np.allclose(figures.cell_edges([0.3, 0.5, 2.0, 4.0]), [0.3, 0.4, 1.25, 3.0, 4.0])
-    edges = figures.cell_edges([0.2, 0.4, 0.6, 0.8], tie=0.4)
+    assert np.allclose(phase.cell_edges([0.3, 0.5, 2.0, 4.0]), [0.3, 0.4, 1.25, 3.0, 4.0])
+    edges = phase.cell_edges([0.2, 0.4, 0.6, 0.8], tie=0.4)
     assert np.allclose(edges, [0.2, 0.4, 0.4, 0.7, 0.8])
 
 

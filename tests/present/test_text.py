@@ -71,6 +71,7 @@ def test_a_negative_or_unknown_s2_is_never_marked_as_an_interaction():
 
 def test_the_s2_figure_colours_only_clear_positive_interactions():
     import numpy as np
+
     from reesens.present import figures
     fig = figures.s2_heatmaps(_s2_case(), "S2", ["leverage"])
     ax = fig.axes[0]
