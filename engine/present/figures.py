@@ -24,7 +24,7 @@ from matplotlib.colors import LogNorm  # noqa: E402
 from matplotlib.patches import Patch, Rectangle  # noqa: E402
 
 from reesens.core import files
-from reesens.present.style import DPI, FIG_WIDTH
+from reesens.present.style import DPI, FIG_WIDTH, MIN_WIDTH
 from reesens.study import labels
 
 # by place in an output's flag_values (for the equilibrium codes: invalid, none,
@@ -39,23 +39,27 @@ SERIES_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E0
 
 def _figure(n_panels: int, ncols: int, panel_height: float, *, fixed: bool = False,
             top: float = 0.75, gap_y: float = 0.7, bottom: float = 0.35):
-    """A figure of n_panels axes in rows of ncols, panel_height inches per row. `fixed`
+    """A figure of n_panels axes in rows of ncols (fewer when there are fewer panels: the
+    figure narrows, to MIN_WIDTH at least), panel_height inches per row. `fixed`
     places the panels with fixed margins (`top` inches above them: room for a two-line
     title and tick labels; `gap_y` inches between rows, `bottom` below the last) instead
     of matplotlib's constrained layout, whose cost grows with the panel count."""
     nrows = max(1, math.ceil(n_panels / ncols))
+    used = max(1, min(ncols, n_panels))  # fewer panels than a row: a narrower figure
+    width = max(MIN_WIDTH, FIG_WIDTH * used / ncols)
+    ncols = used
     if fixed:
         left, right, gap_x = 0.6, 0.12, 0.6  # inches
-        axis_w = (FIG_WIDTH - left - right - (ncols - 1) * gap_x) / ncols
+        axis_w = (width - left - right - (ncols - 1) * gap_x) / ncols
         axis_h = panel_height - gap_y
         height = nrows * axis_h + (nrows - 1) * gap_y + top + bottom
-        fig, axes = plt.subplots(nrows, ncols, figsize=(FIG_WIDTH, height), squeeze=False,
-                                 gridspec_kw={"left": left / FIG_WIDTH,
-                                              "right": 1 - right / FIG_WIDTH,
+        fig, axes = plt.subplots(nrows, ncols, figsize=(width, height), squeeze=False,
+                                 gridspec_kw={"left": left / width,
+                                              "right": 1 - right / width,
                                               "top": 1 - top / height, "bottom": bottom / height,
                                               "wspace": gap_x / axis_w, "hspace": gap_y / axis_h})
     else:
-        fig, axes = plt.subplots(nrows, ncols, figsize=(FIG_WIDTH, panel_height * nrows),
+        fig, axes = plt.subplots(nrows, ncols, figsize=(width, panel_height * nrows),
                                  layout="constrained", squeeze=False)
     for ax in axes.flat[n_panels:]:
         ax.set_visible(False)

@@ -127,3 +127,14 @@ def test_the_code_frequency_legend_covers_no_bar():
     assert legend.x1 <= fig.bbox.x1
     assert len({tuple(np.round(b.get_facecolor(), 3)) for b in bars}) == 9
     figures.plt.close(fig)
+
+
+def test_a_single_output_fills_its_figure(tmp_path):
+    study = reesens.load_study(BASELINE, N=256)
+    ds = reesens.run(study, out=tmp_path / "s.zarr")["sobol"]
+    fig = figures.sobol_bars(ds, "one output", ["mu_star"])
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(panels) == 1 == len(fig.axes)
+    box = panels[0].get_position()  # in figure fractions
+    assert box.width > 0.6, box.width
+    figures.plt.close(fig)
