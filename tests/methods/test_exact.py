@@ -132,3 +132,64 @@ def test_groups_come_in_the_order_of_their_first_parameter_as_salib_orders_them(
     sobol = reesens.run(study, out=tmp_path / "g.zarr")["sobol"]
     assert sobol["param"].values.tolist() == expected
     assert sobol["param_members"].values.tolist()[:2] == ["A gamma", "delta phi_D"]
+
+
+def test_the_aggregate_over_scramblings_weights_each_design_by_its_own_variances():
+    """Three codes, three designs whose indicator variances differ: the aggregate is the
+    mean over designs of each design's own sum_k V_rk S_rk / sum_k V_rk, and its interval
+    Student t over those designs' ratios (worked by hand)."""
+    from scipy.stats import t
+
+    from reesens.evaluate.series import Series
+    from reesens.methods import categorical
+    from reesens.study.parse import parse
+    from tests.runs.test_pipeline import _woods_table
+    study = parse(_woods_table())
+    spec = [Series(f"eq=={m}", "eq", c, {}) for c, m in ((1, "a"), (2, "b"), (3, "c"))]
+    V = np.array([[0.1, 0.2, 0.1], [0.3, 0.1, 0.1], [0.1, 0.1, 0.4]])  # (designs, codes)
+    S = np.array([[0.2, 0.5, 0.8], [0.3, 0.4, 0.9], [0.1, 0.6, 0.7]])[..., None]
+    designs = {"V": V, "S1": S, "ST": S + 0.1}
+    arrays = {"S1": S.mean(0), "ST": S.mean(0) + 0.1, "S1_conf": np.full((3, 1), 0.05),
+              "ST_conf": np.full((3, 1), 0.05), "designs": designs}
+    order, out, _ = categorical.categorical(study, spec, arrays,
+                                            np.array(["", "", ""], dtype=object))
+    ratios = (V * S[..., 0]).sum(1) / V.sum(1)  # each design's own weights
+    half = t.ppf(0.975, 2) * ratios.std(ddof=1) / np.sqrt(3)
+    assert out["S1"][0, 0] == pytest.approx(ratios.mean(), rel=1e-12)
+    assert out["S1_conf"][0, 0] == pytest.approx(half, rel=1e-12)
+    pooled = (V.mean(0) * S[..., 0]).sum(1) / V.mean(0).sum()  # the designs' mean V
+    assert abs(pooled.mean() - ratios.mean()) > 0.01  # the two weightings differ here
+
+
+def test_the_given_data_s1_over_scramblings_is_their_mean_with_student_t(tmp_path):
+    """intervals = "replicates": each design's given-data S1 from its own blocks' counts,
+    then the mean over designs and a Student t half-width, as the stored group says."""
+    import xarray as xr
+    from scipy.stats import t
+
+    import reesens
+    from tests.runs.test_pipeline import _woods_table
+    R = 3
+    table = _woods_table(sampling={"N": 512, "block_points": 128, "seed": 6},
+                         analysis={"methods": ["sobol", "given_data"],
+                                   "intervals": "replicates", "scramblings": R})
+    study = reesens.load_study(table)
+    store = tmp_path / "r.zarr"
+    gd = reesens.run(study, out=store)["given_data"]
+    blocks = xr.open_zarr(store, group="blocks").load()
+    per = study.N // study.block_points
+    i = study.outputs.index("mu_star")  # a continuous output, one case
+    found = []
+    for r in range(R):
+        mine = slice(r * per, (r + 1) * per)
+        n = blocks["block_slice_counts"].values[mine, i].sum(0).sum(-1)  # (D, M)
+        sums = blocks["block_slice_sums"].values[mine, i]
+        total = sums[0].copy()
+        for b in range(1, per):
+            total += sums[b]
+        found.append(given_data.given_data_continuous(n, total).estimate)
+    found = np.array(found)
+    one = gd.sel(output="mu_star")
+    np.testing.assert_allclose(one["given_data_S1"].values, found.mean(0), rtol=1e-12)
+    half = t.ppf(0.5 + study.conf_level / 2, R - 1) * found.std(0, ddof=1) / np.sqrt(R)
+    np.testing.assert_allclose(one["given_data_S1_conf"].values, half, rtol=1e-12)
