@@ -8,6 +8,7 @@ from itertools import product
 import numpy as np
 
 from reesens.evaluate import cases
+from reesens.study.registry import Plan
 from reesens.study.schema import Study
 
 
@@ -69,3 +70,10 @@ def _case_values(study: Study):
     dims = cases.case_dims(study)
     return [[v if kept else "" for (_, _, kept), v in zip(dims, values)]
             for values in product(*(values for _, values, _ in dims))]
+
+
+def plan(study: Study, estimator: str) -> Plan:
+    """What a Monte Carlo run of the study with this estimator computes: its series and
+    their labels (study.registry.Plan)."""
+    spec = series_spec(study)
+    return Plan(study, estimator, tuple(spec), tuple(series_labels(study, spec)))

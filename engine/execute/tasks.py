@@ -59,7 +59,7 @@ def blocks_task(plan: Plan, statistics, contexts, block_ids, path, keep_samples:
     """
     keep_freed_memory()
     study, spec, bp = plan.study, list(plan.spec), plan.study.block_points
-    units = store_blocks.block_units(study, statistics, plan, contexts, keep_samples)
+    units = store_blocks.block_units(study, statistics, plan, keep_samples)
     for block in block_ids:
         states = [s.start(plan, c) for s, c in zip(statistics, contexts)]
         rows = []

@@ -59,7 +59,7 @@ from reesens.core.needs import READ_S, Need
 from reesens.design import sampling
 from reesens.evaluate import cases as evaluate
 from reesens.kernels.counts import ab_slices, add_slice_counts
-from reesens.study.registry import BlockArray, Plan, Statistic, selected
+from reesens.study.registry import BlockArray, Plan, Statistic, register_statistic, selected
 from reesens.study.schema import Study
 
 MIN_ROWS_PER_SLICE = 16  # A and B rows per slice, at the least
@@ -379,6 +379,9 @@ class Counts(Statistic):
                      f"{fewer}, or {fix}")]
 
 
+register_statistic(Counts())  # read by pawn, delta and given_data
+
+
 def count_arrays(study: Study) -> tuple[int, int, int]:
     """(counts, sums, non-zero): bytes of one block's per-slice counts and power sums and
     the most counts that can be non-zero in it (each A or B row adds to one bin of each
@@ -499,8 +502,7 @@ def check(analysis: dict, sampling: dict, problems) -> None:
         message = (f"analysis.slices: {value} slices of the 2N = {2 * N} A and B rows leave "
                    f"fewer than {MIN_ROWS_PER_SLICE} rows per slice; use at most "
                    f"{max(2, 2 * N // MIN_ROWS_PER_SLICE)} slices or a larger N")
-        if message not in problems:  # several methods read the counts
-            problems.append(message)
+        problems.append(message)
 
 
 def result_size(plan: Plan, target: bool) -> tuple[int, int]:

@@ -40,4 +40,4 @@ DELTA = register(Method(
     statistic=counts.Counts.name,
     reads=("null_levels",), export={"delta": {"delta": "delta"}}, check=counts.check,
     results=results, show=show, report=report,
-    result_size=counts.result_size), counts.Counts())
+    result_size=counts.result_size))

@@ -22,7 +22,6 @@ import xarray as xr
 
 from reesens.core import intervals
 from reesens.evaluate import cases as evaluate
-from reesens.evaluate.series import series_spec
 from reesens.methods import counts, tables
 from reesens.methods.counts import POWERS
 from reesens.study.registry import Method, register
@@ -125,7 +124,7 @@ def results(plan, merged, level) -> dict:
     counts and sums of each independent design (one, or `scramblings`)."""
     study, edges, designs = plan.study, level.contexts[counts.Counts.name], \
         merged[counts.Counts.name]
-    series_labels, spec = level.outputs, series_spec(study)
+    series_labels, spec = level.outputs, list(plan.spec)
     missing = counts.missing_rows(study, designs, level.N)
     dims, coords = evaluate.case_coords(study)
     shape = evaluate.case_shape(study)
@@ -232,4 +231,4 @@ GIVEN_DATA = register(Method(
     name="given_data", order=4, title="the given-data S1", groups=("given_data",),
     statistic=counts.Counts.name, export={"given_data": {"given_data_S1": "given_data_S1"}},
     check=counts.check, results=results, show=show, report=report,
-    result_size=counts.result_size), counts.Counts())
+    result_size=counts.result_size))

@@ -44,4 +44,4 @@ PAWN = register(Method(
     name="pawn", order=2, title="PAWN", groups=("pawn",), statistic=counts.Counts.name,
     reads=("null_levels",), export={"pawn": {f"pawn_{q}": f"pawn_{q}" for q in QUANTITIES}},
     check=counts.check, results=results, show=show, report=report,
-    result_size=counts.result_size), counts.Counts())
+    result_size=counts.result_size))

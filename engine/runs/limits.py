@@ -43,10 +43,8 @@ from reesens.evaluate import cases as evaluate
 from reesens.evaluate import series as series_spec_of
 from reesens.store import layout as store
 from reesens.store import ownership
-from reesens.store.blocks import MERGE_SLICE
 from reesens.store.ownership import StoreError
 from reesens.study import registry
-from reesens.study.registry import Plan
 from reesens.study.schema import Study
 
 FILE_BYTES = 4096  # a file system's block: the least a chunk file takes on disk
@@ -107,12 +105,6 @@ def results_disk(study: Study, *, groups: int, arrays: int, values: int,
             + ROOT_BYTES + 2 * study_bytes)
 
 
-def plan_of(study: Study, estimator: str) -> Plan:
-    """The Plan a Monte Carlo run of the study with this estimator computes."""
-    spec = series_spec_of.series_spec(study)
-    return Plan(study, estimator, tuple(spec), tuple(series_spec_of.series_labels(study, spec)))
-
-
 def run_needs(study: Study, *, N: int, estimator: str, workers: int, keep_samples: bool,
               done: int = 0, target: bool = False) -> list[Need]:
     """Memory and disk a Monte Carlo run of the study at N base points per design needs
@@ -122,7 +114,7 @@ def run_needs(study: Study, *, N: int, estimator: str, workers: int, keep_sample
     D, second = len(study.columns), study.second_order
     k = sampling.rows_per_point(D, second)
     R = study.scramblings
-    plan = plan_of(study, estimator)
+    plan = series_spec_of.plan(study, estimator)
     statistics = registry.statistics(plan)
     cases = math.prod(evaluate.case_shape(study))
     scenarios = len(study.scenario_items())
@@ -137,7 +129,6 @@ def run_needs(study: Study, *, N: int, estimator: str, workers: int, keep_sample
     members = sum(len(s.names(plan)) for s in statistics) + (
         P + len(study.outputs) if keep_samples else 0)
     chunk = min(bp, evaluate.EVAL_POINTS)
-    merging = min(per, MERGE_SLICE)
     fewer = "a smaller N" + (" or fewer scramblings" if R > 1 else "")
     needs = [
         Need("memory", "the run's own objects", RUN_BYTES, "sampling.N", fewer),
@@ -149,7 +140,8 @@ def run_needs(study: Study, *, N: int, estimator: str, workers: int, keep_sample
              "sampling.N", fewer),
     ]
     for statistic in statistics:
-        needs += statistic.needs(plan, N=N, workers=workers, todo=todo, merging=merging)
+        needs += statistic.needs(plan, N=N, workers=workers, todo=todo,
+                                 merging=min(per, statistic.read_slice))
     if keep_samples:
         needs += [Need("memory", "a block's rows kept in memory (per worker)",
                        workers * bp * k * row_bytes, "sampling.block_points",
@@ -458,7 +450,7 @@ def run_seconds(study: Study, *, N: int, estimator: str, workers: int,
     model and its rows, and each statistic's (study.registry.Statistic.seconds)."""
     D, second = len(study.columns), study.second_order
     k = sampling.rows_per_point(D, second)
-    plan = plan_of(study, estimator)
+    plan = series_spec_of.plan(study, estimator)
     cases = math.prod(evaluate.case_shape(study))
     scenarios = len(study.scenario_items())
     measured = cases * len(study.outputs)

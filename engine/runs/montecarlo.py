@@ -51,7 +51,7 @@ def merged_statistics(path, plan: Plan, statistics, contexts, n_blocks: int,
     slice of blocks at a time and merged in block order."""
     merged = {}
     for s, c in zip(statistics, contexts):
-        names, value = tuple(s.template(plan, c)[0]), None
+        names, value = s.names(plan), None
         for start in range(first, first + n_blocks, s.read_slice):
             stop = min(first + n_blocks, start + s.read_slice)
             value = s.merge(plan, c, blocks.read_blocks(path, names, slice(start, stop),
@@ -82,8 +82,7 @@ def run(study: Study, *, out=None, workers: int = 1, keep_samples: bool = False,
     path = ownership.output_path(out, store.default_store(study), resume=resume)
     levels = options.levels(study, target_ci, max_N)
     estimator = "streaming" if target_ci is not None else choose_estimator(study)
-    spec = series.series_spec(study)
-    plan = Plan(study, estimator, tuple(spec), tuple(series.series_labels(study, spec)))
+    plan = series.plan(study, estimator)
     statistics = registry.statistics(plan)
     methods = registry.selected(study)
     steering = next(m for m in methods if m.widest is not None) if target_ci else None

@@ -7,17 +7,9 @@ levels, optionally the `optimal_trajectories` most spread of them): drawn once i
 unit cube, where SALib draws and optimises it, then mapped to each scenario's
 distributions with SALib's own transform. Block b holds trajectories [b * m, (b + 1) * m),
 m = design.morris.TRAJECTORIES_PER_BLOCK; each block's series values are written with their
-digests
-and then flagged done (store.integrity), so a killed run resumes with the blocks not
-done, on any number of workers, to the same bytes.
-
-An elementary effect of parameter j in one trajectory is (y(x + e_j Delta) - y(x)) /
-Delta, Delta = levels / (2 (levels - 1)) on the unit grid, from the two rows of the
-trajectory that differ in x_j. mu is their mean, mu_star the mean of their absolute
-values (Campolongo et al. 2007), sigma their standard deviation (ddof 1), as SALib's
-`morris.analyze`. The intervals resample whole trajectories with replacement,
-`resamples` times, drawn as SALib draws them for mu_star (so mu_star_conf is SALib's),
-and give z * the standard deviation of each statistic over the resamples.
+digests and then flagged done (store.integrity), so a killed run resumes with the blocks
+not done, on any number of workers, to the same bytes. The elementary effects, their
+statistics and intervals are the method's (methods.morris).
 """
 from __future__ import annotations
 

@@ -21,8 +21,6 @@ from reesens.store.integrity import Units
 from reesens.study.registry import BlockArray, Plan
 from reesens.study.schema import Study
 
-MERGE_SLICE = 64  # blocks read back from the store at a time while merging
-
 
 def identity(plan: Plan, statistics, *, keep_samples: bool, total_blocks: int,
              scramblings: int = 1) -> dict:
@@ -40,12 +38,10 @@ def identity(plan: Plan, statistics, *, keep_samples: bool, total_blocks: int,
     return ident
 
 
-def block_units(study: Study, statistics, plan: Plan, contexts,
-                keep_samples: bool) -> Units:
+def block_units(study: Study, statistics, plan: Plan, keep_samples: bool) -> Units:
     """The arrays a block fills, as paths from the store's root: each statistic's, then
     with keep_samples the sample rows."""
-    members = [f"blocks/{n}" for s, c in zip(statistics, contexts)
-               for n in s.template(plan, c)[0]]
+    members = [f"blocks/{n}" for s in statistics for n in s.names(plan)]
     if keep_samples:
         members += [f"samples/{n}" for n in (*study.sampled_names, *study.outputs)]
     return Units("blocks/block_done", "blocks/block_digest", tuple(members))
@@ -58,7 +54,7 @@ def write_template(path, plan: Plan, statistics, contexts, total_blocks: int,
     (study.registry.Statistic.template). Every array is checksummed; the coordinates'
     digests go to each group's attributes."""
     study, nb = plan.study, total_blocks
-    units = block_units(study, statistics, plan, contexts, keep_samples)
+    units = block_units(study, statistics, plan, keep_samples)
 
     def per_block(a: BlockArray):
         """An array with one chunk per block, on dims ("block", *dims)."""
@@ -156,5 +152,3 @@ def read_checked(path, group, names, blocks: slice, what: str) -> list[np.ndarra
             f"({len(bad)} block(s) in all); resume the run to recompute them")
     return [read[f"blocks/{n}"] for n in names]
 
-
-MERGE_SLICE = 64  # blocks read back from the store at a time while merging

@@ -350,9 +350,8 @@ def _check_methods(analysis: dict, sampling: dict, problems) -> tuple[str, ...]:
             problems.append(f"analysis.{key}: must be an integer in [2, {MAX_CUTS}], got "
                             f"{got(analysis[key])}")
     chosen = [m for m in registry.methods() if m.name in methods]
-    for method in chosen:
-        if method.check is not None:
-            method.check(analysis, {**sampling, "slices_given": given}, problems)
+    for check in dict.fromkeys(m.check for m in chosen if m.check is not None):
+        check(analysis, {**sampling, "slices_given": given}, problems)  # shared: once
     return tuple(m.name for m in chosen)
 
 

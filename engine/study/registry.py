@@ -104,7 +104,8 @@ class Statistic:
         raise NotImplementedError
 
     def names(self, plan: Plan) -> tuple[str, ...]:
-        """The names of the arrays template() declares (known before `prepare`)."""
+        """The names of the arrays template() declares, in its order (known before
+        `prepare`: the store's identity, its units and the run's reads use them)."""
         raise NotImplementedError
 
     def needs(self, plan: Plan, *, N: int, workers: int, todo: int, merging: int) -> list:
@@ -214,11 +215,6 @@ def methods(design: str | None = None) -> list[Method]:
     _load()
     ordered = sorted(_METHODS.values(), key=lambda m: m.order)  # stable: then registration
     return [m for m in ordered if design is None or m.design == design]
-
-
-def get(name: str) -> Method:
-    methods()
-    return _METHODS[name]
 
 
 def statistics(plan: Plan | None = None) -> list[Statistic]:

@@ -10,6 +10,7 @@ size only.
 from __future__ import annotations
 
 import math
+from functools import cache
 
 import numpy as np
 
@@ -41,7 +42,14 @@ def replicates(plan: Plan) -> int:
 
 
 def features(plan: Plan) -> Features:
-    return Features(len(plan.study.columns), plan.study.second_order)
+    """The Saltelli features of the plan's design (built once per layout: every chunk of
+    every block asks)."""
+    return _features(len(plan.study.columns), plan.study.second_order)
+
+
+@cache
+def _features(D: int, second_order: bool) -> Features:
+    return Features(D, second_order)
 
 
 class Moments(Statistic):
