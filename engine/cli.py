@@ -118,9 +118,9 @@ def _parser() -> argparse.ArgumentParser:
                          help="figure format (default png; pdf embeds its fonts)")
     report_.add_argument("--dpi", type=int, default=style.DPI,
                          help=f"resolution of png figures (default {style.DPI})")
-    report_.add_argument("--outputs", nargs="+", metavar="NAME",
-                         help="only these outputs (an output name takes all its indicators, "
-                              "e.g. eq)")
+    report_.add_argument("--outputs", nargs="+", action="extend", metavar="NAME",
+                         help="only these outputs, space- or comma-separated, repeatable "
+                              "(an output name takes all its indicators, e.g. eq)")
     report_.add_argument("--slice", action="append", default=[], metavar="PARAM=VALUE",
                          help="grid stores: draw phase diagrams at this value of PARAM "
                               "(the nearest grid value; repeatable; default: middle values)")
@@ -322,9 +322,15 @@ def _report(args) -> int:
             raise report.ReportError(f"--slice {text}: expected PARAM=VALUE, e.g. p=0.5")
         slices[name.strip()] = number
     _print_report(report.write_report(args.store, args.out, progress=not args.quiet,
-                                      fmt=args.format, dpi=args.dpi, outputs=args.outputs,
-                                      slices=slices))
+                                      fmt=args.format, dpi=args.dpi,
+                                      outputs=_names(args.outputs), slices=slices))
     return 0
+
+
+def _names(given: list[str] | None) -> list[str] | None:
+    """--outputs as given (space- or comma-separated, repeated): the names, or None."""
+    return [n.strip() for text in given for n in text.split(",") if n.strip()] \
+        if given else None
 
 
 def _print_report(files) -> None:

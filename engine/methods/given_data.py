@@ -194,15 +194,17 @@ def show(groups: dict, options: dict) -> str:
                          f"{ds.attrs['slices']} slices per parameter")
 
 
-def agreement(ds: xr.Dataset, pick: xr.Dataset) -> str:
+def agreement(ds: xr.Dataset, pick: xr.Dataset, outputs: list[str] | None = None) -> str:
     """Whether the given-data S1 agrees with the pick-freeze S1 of the sobol group within
-    their intervals, over every case, output and parameter both have."""
+    their intervals, over every case, output (of `outputs`, default all) and parameter
+    both have."""
     agree, differ = 0, []
     common = [q for q in ds["param"].values.tolist() if q in pick["param"].values.tolist()]
     for title, case in tables.cases(ds, "given_data_S1"):
         where = tables.case_of(case, ds, "given_data_S1")
         for output in case["output"].values.tolist():
-            if output not in pick["output"].values.tolist():
+            if output not in pick["output"].values.tolist() or (
+                    outputs is not None and output not in outputs):
                 continue
             g = case.sel(output=output, param=common)
             p = pick.sel({**where, "output": output, "param": common})
@@ -223,7 +225,8 @@ def report(page) -> list[str]:
              f"{int(ds.attrs['rows']):,} A and B rows in {ds.attrs['slices']} slices per "
              f"parameter ({ds.attrs['interval']} intervals)."]
     if "sobol" in page.groups:
-        lines.append(f"- {agreement(ds, page.open('sobol'))}")
+        chosen = page.chosen(ds["output"].values.tolist())
+        lines.append(f"- {agreement(ds, page.open('sobol'), chosen)}")
     return lines + [""]
 
 

@@ -9,12 +9,15 @@ from reesens.methods import tables
 from reesens.study import labels
 
 
-def null_sentences(ds, key: str, name: str) -> list[str]:
-    """Per case and output: the parameters above their `key` null level and those at or
-    below it (a parameter at or below cannot be told from no influence)."""
+def null_sentences(ds, key: str, name: str, outputs: list[str] | None = None) -> list[str]:
+    """Per case and output (of `outputs`, default all): the parameters above their `key`
+    null level and those at or below it (a parameter at or below cannot be told from no
+    influence)."""
     out = []
     for title, case in tables.cases(ds, key):
         for output in case["output"].values.tolist():
+            if outputs is not None and output not in outputs:
+                continue
             one = case.sel(output=output)
             if not np.isfinite(one[key].values).any():
                 continue
@@ -50,4 +53,5 @@ def report_section(page, group: str, key: str, name: str, caption: str) -> list[
                     f"{caption} of each output, {words}, from {int(ds.attrs['rows']):,} A and "
                     f"B rows in {ds.attrs['slices']} slices per parameter; dashed: the null "
                     "level a parameter the output ignores reads at or below.")
-    return [f"## {name}", ""] + [f"- {line}" for line in null_sentences(ds, key, name)] + [""]
+    return [f"## {name}", ""] + [f"- {line}"
+                                 for line in null_sentences(ds, key, name, chosen)] + [""]

@@ -387,22 +387,31 @@ HEXBIN_FROM = 5000  # points from which a scatter panel is a hexbin of counts
 def scatter_matrix(params: dict, outputs: dict, title: str):
     """One panel per (output, parameter): the output's value on every kept sample row
     against the parameter's (a hexbin of counts from HEXBIN_FROM rows). params, outputs:
-    {name: (rows,) values}; one row of panels per output."""
+    {name: (rows,) values}; one row of panels per output that varies (the title names
+    those with one value on every row, or none)."""
     names = list(params)
-    fig, axes = _figure(len(outputs) * len(names), len(names), 1.7, fixed=True)
+    finite = {o: y[np.isfinite(y)] for o, y in outputs.items()}
+    constant = {o: y for o, y in finite.items() if not (y.size and np.ptp(y) > 0)}
+    outputs = {o: y for o, y in outputs.items() if o not in constant}
+    if constant:
+        title += "\n" + "\n".join(textwrap.wrap("one value on every row: " + ", ".join(
+            f"{o} = {y[0]:g}" if y.size else f"{o} (no value)" for o, y in constant.items()),
+            110))
+    fig, axes = _figure(len(outputs) * len(names), len(names), 1.7, fixed=True,
+                        top=0.6 + 0.17 * title.count("\n"))
     rows = max([len(y) for y in outputs.values()] + [2])
     norm = LogNorm(vmin=1, vmax=rows)  # one colour scale for every hexbin panel
     hexbins = []
     for r, (output, y) in enumerate(outputs.items()):
-        finite = np.isfinite(y)
+        ok = np.isfinite(y)
         for c, name in enumerate(names):
             ax = axes[r * len(names) + c]
             x = params[name]
-            if finite.sum() >= HEXBIN_FROM:
-                hexbins.append(ax.hexbin(x[finite], y[finite], gridsize=30, cmap="cividis",
+            if ok.sum() >= HEXBIN_FROM:
+                hexbins.append(ax.hexbin(x[ok], y[ok], gridsize=30, cmap="cividis",
                                          mincnt=1, linewidths=0, norm=norm))
             else:
-                ax.scatter(x[finite], y[finite], s=2, color=SERIES_COLOURS[0], alpha=0.4,
+                ax.scatter(x[ok], y[ok], s=2, color=SERIES_COLOURS[0], alpha=0.4,
                            linewidths=0)
             ax.tick_params(labelsize=6)
             if r == len(outputs) - 1:

@@ -222,9 +222,10 @@ def _claim(out: Path) -> set[str]:
 
 
 def _behaviour(page: Page) -> list[str]:
-    """Plots of the model's behaviour from the kept sample rows (--keep-samples): each
-    continuous output against each parameter (first case), the outputs' distributions
-    per case, and the share of each code conditional on each parameter (first case)."""
+    """Plots of the model's behaviour from the kept sample rows (--keep-samples), for
+    every case: each continuous output against each parameter, and the share of each
+    code conditional on each parameter (a figure per case, named by the case where
+    there are several); and the outputs' distributions, one line per case."""
     figures = page.figures
     samples = verify.open_samples(page.store)
     model = get_model(store_module.root_attrs(page.store)["model"])
@@ -242,30 +243,40 @@ def _behaviour(page: Page) -> list[str]:
                 {o: one[o].values for o in continuous + code_outputs})
 
     n = samples.sizes["sample"]
-    first, name = rows(cases[0]), labels.case_words(cases[0]) or "all rows"
+    names = []
+    for case in cases:
+        values, outputs = rows(case)
+        name = labels.case_words(case) or "all rows"
+        tail = "_" + tables.slug(" ".join(f"{d}={v}" for d, v in case.items())) \
+            if len(cases) > 1 else ""
+        if continuous:
+            names.append(f"scatter{tail}")
+            page.figure(figures.scatter_matrix(values, {o: outputs[o] for o in continuous},
+                                               f"Each output against each parameter: "
+                                               f"{name} ({n:,} rows)"), names[-1],
+                        f"Each output against each parameter over the {n:,} kept sample "
+                        f"rows ({name}): one dot per row, or where a panel has "
+                        f"{figures.HEXBIN_FROM:,} rows or more, hexagons coloured by how "
+                        "many rows fall in each (colour bar).")
+        for output in code_outputs:
+            names.append(f"shares_{output}{tail}")
+            page.figure(figures.conditional_shares(values, outputs[output],
+                                                   samples[output].attrs,
+                                                   f"Share of each {output} code given each "
+                                                   f"parameter: {name}"), names[-1],
+                        f"Share of each code of {output} among the kept sample rows "
+                        f"({name}) in ten equal bins of each parameter.")
     if continuous:
-        page.figure(figures.scatter_matrix(first[0], {o: first[1][o] for o in continuous},
-                                         f"Each output against each parameter: {name} "
-                                         f"({n:,} rows)"), "scatter",
-                  f"Each output against each parameter over the {n:,} kept sample rows "
-                  f"({name}): one dot per row, or where a panel has "
-                  f"{figures.HEXBIN_FROM:,} rows or more, hexagons coloured by how many "
-                  "rows fall in each (colour bar).")
         by_case = {labels.case_words(c) or "all rows": rows(c)[1] for c in cases}
+        names.append("histograms")
         page.figure(figures.histograms(by_case, continuous,
-                                     f"Distribution of each output ({n:,} rows per case)"),
-                  "histograms", "Distribution (density) of each output over the kept "
-                  f"sample rows, one line per case ({n:,} rows each).")
-    for output in code_outputs:
-        page.figure(figures.conditional_shares(first[0], first[1][output], samples[output].attrs,
-                                             f"Share of each {output} code given each "
-                                             f"parameter: {name}"),
-                  f"shares_{output}", f"Share of each code of {output} among the kept "
-                  f"sample rows ({name}) in ten equal bins of each parameter.")
+                                       f"Distribution of each output ({n:,} rows per case)"),
+                    "histograms", "Distribution (density) of each output over the kept "
+                    f"sample rows, one line per case ({n:,} rows each).")
     return ["## The model's behaviour", "",
-            f"- Plots from the {n:,} kept sample rows: scatter.{page.fmt}, "
-            f"histograms.{page.fmt}"
-            + "".join(f", shares_{o}.{page.fmt}" for o in code_outputs) + ".", ""]
+            f"- Plots from the {n:,} kept sample rows"
+            + (f" of each of the {len(cases)} cases" if len(cases) > 1 else "") + ": "
+            + ", ".join(f"{f}.{page.fmt}" for f in names) + ".", ""]
 
 
 def _slice_at(cube: xr.Dataset, axes: list[str], x: str, y: str, slices: dict,

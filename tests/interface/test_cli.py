@@ -133,10 +133,13 @@ def test_show_second_order_and_report_options(tiny_run, tmp_path):
     bad = reesens("report", store, "--dpi", "5", "--out", tmp_path / "r")
     assert bad.returncode == 2 and "--dpi must be within [10, 1200], got 5" in bad.stderr
     assert not (tmp_path / "r").exists()
-    made = reesens("report", store, "--format", "svg", "--outputs", "eq", "--out",
-                   tmp_path / "svg")
+    made = reesens("report", store, "--format", "svg", "--outputs", "eq,mu_star", "--outputs",
+                   "margin", "--out", tmp_path / "svg")
     assert made.returncode == 0, made.stderr
     assert (tmp_path / "svg" / "sobol_all.svg").exists()
+    summary = (tmp_path / "svg" / "summary.md").read_text()
+    assert all(f"| {o}" in summary or f"{o} " in summary for o in ("eq", "mu_star", "margin"))
+    assert "china_payoff" not in summary
     assert (tmp_path / "svg" / "index.html").exists()
 
 

@@ -239,6 +239,44 @@ def test_behaviour_plots_from_kept_samples(tmp_path, drawn, monkeypatch):
     assert (tmp_path / "out" / "summary.md").read_text().count("kept sample rows") == 1
 
 
+def test_behaviour_plots_of_every_scenario(tmp_path, drawn):
+    model = {"name": "woods", "concepts": ["paper", "verifiable"],
+             "selections": ["china", "foreign"]}
+    table = _woods_table(model=model, sampling={"N": 64, "block_points": 64, "seed": 3})
+    path = tmp_path / "kept.zarr"
+    run.run(parse(table), out=path, progress=False, keep_samples=True)
+    files = {f.name for f in report.write_report(path, tmp_path / "out",
+                                                 outputs=["eq", "china_payoff"])}
+    samples = xr.open_zarr(path, group="samples").load()
+    for concept, selection in itertools.product(["paper", "verifiable"],
+                                                ["china", "foreign"]):
+        tail = f"concept-{concept}-selection-{selection}"
+        assert {f"scatter_{tail}.png", f"shares_eq_{tail}.png"} <= files
+        one = samples.sel(concept=concept, selection=selection)
+        title = drawn[f"shares_eq_{tail}.png"]._suptitle.get_text()
+        assert labels.case_words({"concept": concept, "selection": selection}) in title
+        # each case's figure draws that case's rows: the payoff against A, dot for dot
+        dots = drawn[f"scatter_{tail}.png"].axes[0].collections[0].get_offsets()
+        y = one["china_payoff"].values
+        keep = np.isfinite(y)
+        assert np.allclose(dots, np.column_stack([one["A"].values[keep], y[keep]]))
+        shares = drawn[f"shares_eq_{tail}.png"].axes[5]  # p, the sixth parameter
+        p, eq = one["p"].values, one["eq"].values
+        edges = np.linspace(p.min(), p.max(), 11)
+        which = np.clip(np.searchsorted(edges, p, side="right") - 1, 0, 9)
+        meanings = dict(zip(samples["eq"].attrs["flag_values"],
+                            samples["eq"].attrs["flag_meanings"].split()))
+        for line in shares.get_lines():
+            code = next(c for c, m in meanings.items()
+                        if labels.code_words(m) == line.get_label())
+            assert np.allclose(line.get_ydata(),
+                               [np.mean(eq[which == b] == code) for b in range(10)])
+    assert "scatter.png" not in files and "histograms.png" in files
+    labels_drawn = [t.get_text() for t in drawn["histograms.png"].axes[0].get_legend()
+                    .get_texts()]
+    assert len(labels_drawn) == 4
+
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
