@@ -9,11 +9,13 @@ values use cividis / PuOr. Names are shown in symbols and words (study.labels).
 """
 from __future__ import annotations
 
+import functools
 import math
 import textwrap
 from pathlib import Path
 
 import matplotlib
+import matplotlib.text
 
 matplotlib.use("Agg")
 matplotlib.rcParams.update({"pdf.fonttype": 42, "ps.fonttype": 42})  # embed TrueType
@@ -22,6 +24,7 @@ import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
 from matplotlib.colors import LogNorm  # noqa: E402
 from matplotlib.patches import Patch, Rectangle  # noqa: E402
+from matplotlib.ticker import FixedFormatter  # noqa: E402
 
 from reesens.core import files
 from reesens.present.style import DPI, FIG_WIDTH, MIN_WIDTH
@@ -66,6 +69,23 @@ def _figure(n_panels: int, ncols: int, panel_height: float, *, fixed: bool = Fal
     return fig, list(axes.flat)
 
 
+def with_symbols(draw):
+    """A figure function whose figure writes symbols as its axes do: every text, tick
+    label and legend entry through study.labels.in_figure ('φ_D' -> '$\\phi_D$')."""
+    @functools.wraps(draw)
+    def symbols(*args, **kwargs):
+        fig = draw(*args, **kwargs)
+        for axis in (a for ax in fig.axes for a in (ax.xaxis, ax.yaxis)):
+            formatter = axis.get_major_formatter()
+            if isinstance(formatter, FixedFormatter):
+                formatter.seq = [labels.in_figure(t) for t in formatter.seq]
+        for text in fig.findobj(matplotlib.text.Text):
+            if text.get_text():
+                text.set_text(labels.in_figure(text.get_text()))
+        return fig
+    return symbols
+
+
 def _suptitle(fig, title: str, fontsize: int = 11) -> None:
     """The figure's title, a tenth of an inch below its top edge whatever its height."""
     fig.suptitle(title, fontsize=fontsize, y=1 - 0.1 / fig.get_figheight(), va="top")
@@ -106,6 +126,7 @@ def tick_label(name: str, width: int = 8) -> str:
         textwrap.wrap(text, width, break_long_words=False))
 
 
+@with_symbols
 def sobol_bars(case: xr.Dataset, title: str, outputs: list[str]):
     """One panel per output: S1 and ST bars with interval whiskers, parameters by ST
     (long group names over several lines, with room for them)."""
@@ -136,6 +157,7 @@ def sobol_bars(case: xr.Dataset, title: str, outputs: list[str]):
     return fig
 
 
+@with_symbols
 def measure_bars(case: xr.Dataset, title: str, outputs: list[str]):
     """One panel per output: Borgonovo's delta and the PAWN median (bars, PAWN's max over
     slices as a tick above its bar) per parameter, by delta, and each measure's null
@@ -174,6 +196,7 @@ def measure_bars(case: xr.Dataset, title: str, outputs: list[str]):
     return fig
 
 
+@with_symbols
 def morris_plane(case: xr.Dataset, title: str, outputs: list[str]):
     """One panel per output: each parameter at (mu_star, sigma), with mu_star's interval
     as a horizontal whisker and the parameter's symbol beside it, placed where it covers
@@ -225,6 +248,7 @@ def _place_label(ax, text: str, xy, placed: list, points: list, renderer):
         note.remove()
 
 
+@with_symbols
 def s2_heatmaps(case: xr.Dataset, title: str, outputs: list[str]):
     """One panel per output with second-order indices (aggregates of codes have none):
     S2[j, k] (j < k). Only a positive S2 whose interval leaves out 0 is coloured; a cell
@@ -247,7 +271,8 @@ def s2_heatmaps(case: xr.Dataset, title: str, outputs: list[str]):
             ax.add_patch(Rectangle((k - 0.5, j - 0.5), 1, 1, fill=False, hatch="///",
                                    edgecolor="0.7", linewidth=0))
         ticks = [labels.symbol(p) for p in params]
-        ax.set_xticks(range(len(params)), ticks, fontsize=7)
+        long = any(not t.startswith("$") and len(t) > 3 for t in ticks)  # group names
+        ax.set_xticks(range(len(params)), ticks, fontsize=7, rotation=90 if long else 0)
         ax.set_yticks(range(len(params)), ticks, fontsize=7)
         ax.set_title(output_title(output, wrap=True), fontsize=8)
     if image is not None:
@@ -266,6 +291,7 @@ def case_colours(n: int) -> list:
     return [tab[i % 20] for i in range(n)]
 
 
+@with_symbols
 def case_comparison(ds: xr.Dataset, cases: list[tuple[str, dict]], outputs: list[str],
                     title: str):
     """Cases side by side, one panel per output that some case has indices of: per
@@ -317,6 +343,7 @@ def case_comparison(ds: xr.Dataset, cases: list[tuple[str, dict]], outputs: list
     return fig
 
 
+@with_symbols
 def code_frequencies(summary: xr.Dataset, variable: str):
     """Bars of the fraction of rows per code of one code output, one bar group per case,
     a colour per case and the cases' legend beside the axes."""
@@ -346,6 +373,7 @@ def code_frequencies(summary: xr.Dataset, variable: str):
     return fig
 
 
+@with_symbols
 def convergence(conv: xr.Dataset, outputs: list[str] | None = None):
     """ST against N, with interval bands, one panel per output (one line per parameter)."""
     case_dims = [d for d in conv["sobol_ST"].dims if d not in ("N", "output", "param")]
@@ -384,6 +412,7 @@ def convergence(conv: xr.Dataset, outputs: list[str] | None = None):
 HEXBIN_FROM = 5000  # points from which a scatter panel is a hexbin of counts
 
 
+@with_symbols
 def scatter_matrix(params: dict, outputs: dict, title: str):
     """One panel per (output, parameter): the output's value on every kept sample row
     against the parameter's (a hexbin of counts from HEXBIN_FROM rows). params, outputs:
@@ -427,6 +456,7 @@ def scatter_matrix(params: dict, outputs: dict, title: str):
     return fig
 
 
+@with_symbols
 def histograms(by_case: dict, outputs: list[str], title: str):
     """One panel per output that varies: its distribution (density) over the kept sample
     rows, one step histogram per case. A spike (a bin far above the others, a point mass)
@@ -454,9 +484,13 @@ def histograms(by_case: dict, outputs: list[str], title: str):
             width = np.diff(edges)
             for v, h in zip(values, heights):
                 j = int(np.argmax(h))
-                if h[j] > 4 * usual:
-                    ax.annotate(f"{h[j] * width[j]:.0%} of rows", (edges[j], 4 * usual),
-                                fontsize=6, ha="left", va="top", gid="spike")
+                if h[j] > 4 * usual:  # beside the spike, on the side with room
+                    right = j < len(h) / 2
+                    ax.annotate(f"{h[j] * width[j]:.0%} of rows",
+                                (edges[j + 1] if right else edges[j], 4 * usual),
+                                xytext=(2 if right else -2, 0), textcoords="offset points",
+                                fontsize=6, ha="left" if right else "right", va="top",
+                                gid="spike")
         ax.set_title(output_title(output, wrap=True), fontsize=8)
         ax.set_ylabel("density", fontsize=7)
         ax.tick_params(labelsize=7)
@@ -466,12 +500,13 @@ def histograms(by_case: dict, outputs: list[str], title: str):
     return fig
 
 
+@with_symbols
 def conditional_shares(params: dict, codes: np.ndarray, attrs: dict, title: str,
                        bins: int = 10):
     """One panel per parameter: the share of each code among the rows whose parameter
     falls in each of `bins` equal-width bins over its sampled range. codes: (rows,)
     values of a code output with flag_values/flag_meanings attrs."""
-    fig, axes = _figure(len(params), 3, 2.4, fixed=True)
+    fig, axes = _figure(len(params), 3, 2.4, fixed=True, bottom=0.5)
     colour_of = code_colours(attrs)
     meanings = dict(zip(attrs["flag_values"], attrs["flag_meanings"].split()))
     present = [c for c in attrs["flag_values"] if (codes == c).any()]

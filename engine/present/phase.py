@@ -10,7 +10,7 @@ from matplotlib.collections import LineCollection
 from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.patches import Patch
 
-from reesens.present.figures import CATEGORY_COLOURS, _figure, code_colours, plt
+from reesens.present.figures import CATEGORY_COLOURS, _figure, code_colours, plt, with_symbols
 from reesens.study import labels
 
 
@@ -40,8 +40,8 @@ def _cell_panel(ax, name: str, a: xr.DataArray, index: np.ndarray, cmap, norm,
     edges = {d: cell_edges(a[d].values, ties.get(d)) for d in (x, y)}
     ax.pcolormesh(edges[x], edges[y], index, cmap=cmap, norm=norm, shading="flat")
     _tie_cells(ax, a, edges, ties, [cmap(i) for i in range(cmap.N)], index)
+    _label_axes(ax, a, x, y)  # the limits first: the overlay's labels are placed in them
     drawn = _overlay(ax, a, overlays)
-    _label_axes(ax, a, x, y)
     ax.set_title("\n".join(textwrap.wrap(name, 60)), fontsize=9)
     return drawn
 
@@ -62,6 +62,7 @@ def _tie_cells(ax, a: xr.DataArray, edges: dict, ties: dict, colours, index) -> 
                                              linewidths=5, gid=f"tie-cells-{axis}"))
 
 
+@with_symbols
 def phase_diagram(panels: list[tuple[str, xr.DataArray]], overlays: dict, title: str):
     """2-D slices of code outputs side by side, on their cells' true edges, with one
     shared legend of the codes drawn, in words.
@@ -143,7 +144,9 @@ def _overlay(ax, a: xr.DataArray, overlays: dict) -> set:
             lines = ax.contour(X, Y, field, levels=levels, colors=CONTOURS["color"],
                                linewidths=CONTOURS["linewidth"])
             lines.set_gid("contours")
-            for label in ax.clabel(lines, fontsize=7, fmt=lambda v: f"{v:.1f}"):
+            spots = _label_spots(ax, lines)
+            for label in ax.clabel(lines, fontsize=7, fmt=lambda v: f"{v:.1f}",
+                                   manual=spots) if spots else ():
                 label.set_bbox({"facecolor": "white", "edgecolor": "none", "pad": 0.6,
                                 "alpha": 0.8})
             drawn.add("contours")
@@ -156,6 +159,30 @@ def _overlay(ax, a: xr.DataArray, overlays: dict) -> set:
     return drawn
 
 
+def _label_spots(ax, lines, reach: float = 15.0) -> list[tuple[float, float]]:
+    """Where to label each contour level (data coordinates): a point of the level's line
+    at least `reach` points (half a label's diagonal, with room to spare) inside every
+    edge of the panel, so that the label, centred there, stays within it; in turn near a
+    third, a half and two thirds of the width, so that labels of close levels do not
+    stack. A level whose line never goes that far in gets no label."""
+    to_axes = ax.transData + ax.transAxes.inverted()
+    box = ax.get_position()  # figure fraction; a layout may yet shrink it a fifth
+    size = 0.8 * 72 * np.array([box.width * ax.figure.get_figwidth(),
+                                box.height * ax.figure.get_figheight()])
+    margin = reach / size  # axes fraction, (x, y)
+    spots = []
+    for i, segments in enumerate(lines.allsegs):
+        points = np.concatenate([s for s in segments if len(s)] or [np.empty((0, 2))])
+        frac = to_axes.transform(points) if len(points) else np.empty((0, 2))
+        inside = ((frac >= margin) & (frac <= 1 - margin)).all(axis=1)
+        if inside.any():
+            target = (1 / 3, 1 / 2, 2 / 3)[i % 3]
+            score = np.where(inside, -np.abs(frac[:, 0] - target), -np.inf)
+            spots.append(tuple(points[int(np.argmax(score))]))
+    return spots
+
+
+@with_symbols
 def disagreement_map(panels: list[tuple[str, xr.DataArray]], overlays: dict, title: str):
     """Where two classifications differ (True), one 2-D slice (y, x) per panel:
     [(panel title, bool DataArray)], on the cells' true edges."""

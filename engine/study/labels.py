@@ -48,6 +48,18 @@ def text_symbol(name: str) -> str:
     return _words("text").get(name, name)
 
 
+def in_figure(text: str) -> str:
+    """Text for a figure: each plain-text symbol with a subscript ('φ_D = 0.5') as its
+    mathtext symbol ('$\\phi_D$ = 0.5'), as the axes write it."""
+    text_of = _words("text")
+    swaps = {t: m for name, m in _words("symbols").items()
+             if "_" in (t := text_of.get(name, name)) and m.startswith("$")}
+    if not swaps or "$" in text:
+        return text
+    pattern = "|".join(re.escape(t) for t in sorted(swaps, key=len, reverse=True))
+    return re.sub(rf"(?<!\w)({pattern})(?!\w)", lambda m: swaps[m.group(1)], text)
+
+
 def code_words(meaning: str) -> str:
     """A code's flag meaning in words ('pool_nd_hedge' -> 'pooling, no disclosure,
     foreigner hedges'), else the meaning with spaces for underscores."""

@@ -138,3 +138,162 @@ def test_a_single_output_fills_its_figure(tmp_path):
     box = panels[0].get_position()  # in figure fractions
     assert box.width > 0.6, box.width
     figures.plt.close(fig)
+
+
+# --- every figure kind of every report, read as a reader reads it ------------------------
+
+def problems(fig) -> list[str]:
+    """What a reader trips over in a drawn figure: a text, a panel or a legend outside
+    the canvas; a panel's title or axis label over another panel; the figure's title over
+    a panel; tick labels on top of each other; a symbol written as plain text (φ_D)
+    where the axes write it as a symbol."""
+    import matplotlib.text
+    fig.canvas.draw()
+    renderer, canvas = fig.canvas.get_renderer(), fig.bbox
+
+    def outside(box):
+        return (box.x0 < canvas.x0 - 1 or box.x1 > canvas.x1 + 1 or box.y0 < canvas.y0 - 1
+                or box.y1 > canvas.y1 + 1)
+
+    found = []
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    ticks = {id(t) for ax in fig.axes for t in ax.get_xticklabels() + ax.get_yticklabels()}
+    for text in fig.findobj(matplotlib.text.Text):
+        shown = text.get_text()
+        if not (text.get_visible() and shown.strip()):
+            continue
+        if id(text) not in ticks and outside(text.get_window_extent(renderer)):
+            found.append(f"text outside the canvas: {shown!r}")
+        ax = text.axes
+        if ax is not None and id(text) not in ticks and text not in (
+                ax.title, ax._left_title, ax._right_title, ax.xaxis.label, ax.yaxis.label) \
+                and ax.get_label() != "<colorbar>" and ax.get_legend() is None:
+            box, frame = text.get_window_extent(renderer), ax.get_window_extent(renderer)
+            if not (frame.x0 - 1 <= box.x0 and box.x1 <= frame.x1 + 1
+                    and frame.y0 - 1 <= box.y0 and box.y1 <= frame.y1 + 1):
+                found.append(f"a note or label cut at its panel's edge: {shown!r}")
+        if any(plain in shown for plain in ("φ_D", "ρ_C", "ρ_F")):
+            found.append(f"a symbol as plain text: {shown!r}")
+    legends = fig.legends + [ax.get_legend() for ax in panels if ax.get_legend()]
+    found += ["legend outside the canvas" for legend in legends
+              if outside(legend.get_window_extent(renderer))]
+    title = fig._suptitle
+    tight = {ax: ax.get_tightbbox(renderer) for ax in panels}  # each once: they are slow
+    for ax in panels:
+        if outside(tight[ax]):
+            found.append(f"panel outside the canvas: {ax.get_title()!r}")
+        if ax.get_label() == "<colorbar>":
+            continue
+        own = [(t.get_text(), t.get_window_extent(renderer))
+               for t in (ax.title, ax.xaxis.label, ax.yaxis.label) if t.get_text()]
+        found += [f"{text!r} over another panel" for other in panels
+                  if other is not ax and other.get_label() != "<colorbar>"
+                  for text, box in own if box.overlaps(tight[other])]
+        if title is not None and title.get_window_extent(renderer).overlaps(tight[ax]):
+            found.append(f"the figure's title over the panel {ax.get_title()!r}")
+        for labels_ in (ax.get_xticklabels(), ax.get_yticklabels()):
+            boxes = [t.get_window_extent(renderer) for t in labels_
+                     if t.get_visible() and t.get_text()]
+            if any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:]):
+                found.append(f"tick labels collide in {ax.get_title()!r}")
+    return sorted(set(found))
+
+
+def test_the_reader_check_sees_what_a_reader_would():
+    fig, (left, right) = figures.plt.subplots(1, 2, figsize=(4, 2))
+    left.set_title("a title far too long for its panel, so that it runs over the next one")
+    left.set_xticks([0, 0.01], ["first label", "second label"])
+    right.text(1.5, 0.5, "beyond the canvas", transform=right.transAxes)
+    right.set_title("right")
+    right.text(0.95, 0.5, "a note cut at the edge", transform=right.transAxes)
+    fig.suptitle("at φ_D = 0.5", y=0.8)
+    found = problems(fig)
+    assert "text outside the canvas: 'beyond the canvas'" in found
+    assert "a symbol as plain text: 'at φ_D = 0.5'" in found
+    assert "a note or label cut at its panel's edge: 'a note cut at the edge'" in found
+    assert any(f.endswith("over another panel") for f in found)
+    assert any(f.startswith("the figure's title over") for f in found)
+    assert any(f.startswith("tick labels collide") for f in found)
+    figures.plt.close(fig)
+
+
+def test_every_figure_kind_reads_cleanly(tmp_path, monkeypatch):
+    """Reports of a Monte Carlo store with nine cases (three concepts x three selections),
+    second-order indices, PAWN, delta and kept samples; of a convergence run; of a Morris
+    screening; and of a grid of two concepts: every figure of each is read, and every
+    figure kind that present.figures and present.phase draw is among them."""
+    import tomllib
+
+    from reesens.present import phase, report
+    from reesens.runs import grid
+    from reesens.runs import montecarlo as run
+    from reesens.study.parse import parse
+    from tests.interface.test_cli import ROOT
+    from tests.runs.test_grid import _grid_table
+    from tests.runs.test_pipeline import _woods_table
+
+    kinds = {name: f for module in (figures, phase) for name, f in vars(module).items()
+             if callable(f) and hasattr(f, "__wrapped__")}
+    seen, read = set(), {}
+    for module in (figures, phase):
+        for name, f in kinds.items():
+            if getattr(module, name, None) is f:
+                def counted(*args, _f=f, _name=name, **kwargs):
+                    seen.add(_name)
+                    return _f(*args, **kwargs)
+                monkeypatch.setattr(module, name, counted)
+    real = figures.save
+
+    def save(fig, path, dpi=figures.DPI):
+        read[f"{path.parent.name}/{path.name}"] = problems(fig)
+        return real(fig, path, dpi)
+
+    monkeypatch.setattr(figures, "save", save)
+    model = {"name": "woods", "concepts": ["verifiable", "paper", "mimicable"],
+             "selections": ["china", "foreign", "hedge"]}
+    table = _woods_table(model=model, sampling={"N": 64, "block_points": 64, "seed": 3,
+                                                "second_order": True})
+    table["analysis"]["methods"] = ["sobol", "pawn", "delta"]
+    run.run(parse(table), out=tmp_path / "cases.zarr", progress=False, keep_samples=True)
+    report.write_report(tmp_path / "cases.zarr", tmp_path / "cases",
+                        outputs=["eq", "mu_star", "china_payoff", "agreement"])
+    run.run(parse(_woods_table()), out=tmp_path / "conv.zarr", progress=False,
+            target_ci=0.2, max_N=512)
+    report.write_report(tmp_path / "conv.zarr", tmp_path / "conv", outputs=["eq", "mu_star"])
+    screening = tomllib.loads((ROOT / "studies" / "screening.toml").read_text())
+    screening["sampling"] = {**screening["sampling"], "trajectories": 40}
+    run.run(parse(screening), out=tmp_path / "morris.zarr", progress=False)
+    report.write_report(tmp_path / "morris.zarr", tmp_path / "morris")
+    grid.run_grid(parse(_grid_table()), out=tmp_path / "grid.zarr", progress=False)
+    report.write_report(tmp_path / "grid.zarr", tmp_path / "grid")
+    assert seen == set(kinds), f"figure kinds no report drew: {set(kinds) - seen}"
+    assert len(read) > 30
+    assert {f: p for f, p in read.items() if p} == {}
+
+
+@pytest.mark.parametrize("points", [4, 6, 8])
+def test_contour_labels_stay_inside_their_panels(tmp_path, monkeypatch, points):
+    """The shipped grid study at a few points per axis: every contour label of every
+    phase diagram lies within its panel (matplotlib's own placement cuts some at an
+    edge: 0.9 at 4 points, 0.2 and 0.8 at 6)."""
+    import tomllib
+
+    from reesens.present import report
+    from reesens.runs import grid
+    from tests.interface.test_cli import ROOT
+    table = tomllib.loads((ROOT / "studies" / "baseline_grid.toml").read_text())
+    for axis in table["grid"].values():
+        if isinstance(axis, dict):
+            axis["linspace"][2] = points
+    grid.run_grid(reesens.load_study(table), out=tmp_path / "g.zarr", progress=False)
+    read, real = {}, figures.save
+
+    def save(fig, path, dpi=figures.DPI):
+        contours = [c for ax in fig.axes for c in ax.collections if c.get_gid() == "contours"]
+        read[path.name] = (problems(fig), sum(len(c.labelTexts) for c in contours))
+        return real(fig, path, dpi)
+
+    monkeypatch.setattr(figures, "save", save)
+    report.write_report(tmp_path / "g.zarr", tmp_path / "r")
+    assert sum(labelled for _, labelled in read.values()) >= 5  # labels were drawn
+    assert {name: found for name, (found, _) in read.items() if found} == {}

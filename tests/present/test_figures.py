@@ -86,8 +86,8 @@ def test_phase_diagram_geometry(grid_store, tmp_path, drawn):
                   and c.get_gid() == "tie-cells-kappa")
     assert all(np.allclose(s[:, 0], phi) for s in on_tie.get_segments())  # ... it is the line
     title = fig.texts[0].get_text()
-    for part in ("A = 0.5", "γ = 0.5", "δ = ", "φ_D = 0.6", "ρ_C = 0.9", "ρ_F = 0.9", "S = 1",
-                 "selected by China's payoff"):
+    for part in ("A = 0.5", "γ = 0.5", "δ = ", r"$\phi_D$ = 0.6", r"$\rho_C$ = 0.9",
+                 r"$\rho_F$ = 0.9", "S = 1", "selected by China's payoff"):
         assert part in title, (part, title)
     assert "κ: China's cost of being pressed (payoff)" in ax.get_xlabel().replace(
         r"$\kappa$", "κ")
@@ -112,7 +112,7 @@ def test_a_non_uniform_axis_gets_cells_of_its_own_widths(grid_store, tmp_path, d
 def test_slices_chosen_by_the_user_and_bad_ones_refused(grid_store, tmp_path, drawn):
     report.write_report(grid_store, tmp_path / "out", slices={"delta": 2.1, "phi_D": 0.4})
     title = drawn["phase_kappa_p.png"].texts[0].get_text()
-    assert "δ = 2," in title and "φ_D = 0.4," in title  # the nearest grid values
+    assert "δ = 2," in title and r"$\phi_D$ = 0.4," in title  # the nearest grid values
     with pytest.raises(report.ReportError, match=r"--slice delta=9: outside the grid's "
                                                  r"range of delta, \[0.3, 4\]"):
         report.write_report(grid_store, tmp_path / "bad", slices={"delta": 9})
