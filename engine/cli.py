@@ -246,12 +246,16 @@ def _validate(args) -> int:
                         study, needs, limits.run_seconds(study, **options),
                         limits.workers_text(workers, blocks)))
     if study.grid:
-        needs = limits.check_grid(study, grid.default_store(study), workers)
         plan = grid.GridPlan.of(study)
+        needs = limits.check_grid(study, grid.default_store(study), workers,
+                                  share=grid.stored_share(study, plan))
+        at_most = limits.total(limits.grid_needs(study, workers), "disk")
         runs.append(f"grid {' x '.join(f'{d} {n}' for d, n in zip(plan.dims, plan.shape))} "
                     f"= {math.prod(plan.shape):,} cells, " + _estimate(
                         study, needs, limits.grid_seconds(study, workers),
-                        limits.workers_text(workers, plan.n_chunks)))
+                        limits.workers_text(workers, plan.n_chunks),
+                        disk=f"about {{}} of disk (as {grid.SAMPLE_CHUNKS} of its chunks "
+                             f"compress, with room to spare; at most {limits.size(at_most)})"))
     named = isinstance(study.raw.get("model"), dict) and "name" in study.raw["model"]
     model = f"model {study.model.name}" + ("" if named else " (the default: the study names "
                                                           "no [model] name)")
@@ -259,10 +263,12 @@ def _validate(args) -> int:
     return 0
 
 
-def _estimate(study, needs, seconds: float, on_workers: str) -> str:
-    """"needs about 34 MB of memory and 251 kB of disk, roughly 40 seconds on 2 workers"."""
+def _estimate(study, needs, seconds: float, on_workers: str,
+              disk: str = "at most {} of disk") -> str:
+    """"needs about 34 MB of memory and at most 251 kB of disk, roughly 40 seconds on 2
+    workers"; `disk` words the disk figure ({}: the estimate)."""
     return (f"needs about {limits.size(limits.total(needs, 'memory'))} of memory and "
-            f"{limits.size(limits.total(needs, 'disk'))} of disk, roughly "
+            f"{disk.format(limits.size(limits.total(needs, 'disk')))}, roughly "
             f"{limits.duration(seconds)} {on_workers}{limits.time_note(study)}")
 
 

@@ -9,9 +9,11 @@ block's statistics, bootstrap replicates, per-slice counts and kept rows, and fo
 results groups and the store's metadata. A Morris design needs memory for its
 trajectories (and SALib's distance matrix when it selects the most spread of them) and
 for analysing every row's values, and disk for those values. A grid needs disk for every
-cell of every output. Estimates are upper bounds: stored chunks are compressed (zstd),
-counted here at their raw size (per-slice counts: at the most zstd takes for counts of
-their size, see stored_counts) plus a file-system block per file; memory is the largest
+cell of every output. Estimates of a run's disk are upper bounds: stored chunks are
+compressed (zstd), counted here at their raw size (per-slice counts: at the most zstd
+takes for counts of their size, see stored_counts) plus a file-system block per file; a
+grid's disk is estimated from how well sample chunks of it compress (runs.grid.
+stored_share), with its raw size as the most it can take; memory is the largest
 of a run's phases (drawing a design, evaluating blocks, merging them). A resumed run
 needs disk only for the units (blocks, grid chunks) not yet done. A study that needs
 more than the memory available (MemAvailable) or the disk free where its store goes is
@@ -203,18 +205,26 @@ def morris_needs(study: Study, workers: int, *, done: int = 0,
     return needs
 
 
-def grid_needs(study: Study, workers: int, done: int = 0) -> list[Need]:
+def grid_needs(study: Study, workers: int, done: int = 0, share: float = 1.0) -> list[Need]:
     """Memory and disk a grid sweep of the study needs (`done`: chunks of this sweep
-    already in its store)."""
+    already in its store; `share`: disk per raw byte of the outputs, runs.grid.
+    stored_share; 1, the raw size, is the most it can take)."""
     cells = grid_cells(study)
     itemsize = {v.name: np.dtype(v.dtype).itemsize for v in study.model.outputs}
     cell_bytes = sum(itemsize[name] for name in study.grid_outputs)
     chunks = math.ceil(cells / grid_design.CHUNK_CELLS)
     todo = max(0, chunks - done)
     axis_bytes = 8 * sum(len(v) for v in study.grid.values())
+    counts = grid_design.GridPlan.of(study).chunk_counts
+    # a chunk's file sits in a directory per dim but the last (zarr's c/i/j/.../key)
+    folders = 2 + sum(math.prod(counts[:k]) for k in range(1, len(counts)))
     return [
-        Need("disk", "the grid cube", math.ceil(cells * todo / chunks) * cell_bytes
-             + todo * (len(study.grid_outputs) + 2) * FILE_BYTES + axis_bytes,
+        Need("disk", "the grid cube", math.ceil(cells * todo / chunks * cell_bytes * share)
+             + todo * (len(study.grid_outputs) + 2) * FILE_BYTES + axis_bytes
+             + len(study.grid_outputs) * folders * FILE_BYTES
+             # every array's own folder, chunk folder and metadata; an axis's values
+             + (len(study.grid_outputs) + len(counts) + 2) * 3 * FILE_BYTES
+             + len(counts) * FILE_BYTES + ROOT_BYTES + 2 * FILE_BYTES,
              "grid", "a coarser grid (fewer values on some axis) or fewer grid.outputs"),
         Need("memory", "evaluating grid chunks (per worker)",
              workers * (grid_design.CHUNK_CELLS * cell_bytes
@@ -397,10 +407,11 @@ def _selection_problems(study: Study) -> list[str]:
             f"{duration(MAX_SELECTION_SECONDS)} allowed; {offer}"]
 
 
-def check_grid(study: Study, store: Path, workers: int, done: int = 0) -> list[Need]:
+def check_grid(study: Study, store: Path, workers: int, done: int = 0,
+               share: float = 1.0) -> list[Need]:
     """Refuse a grid sweep that cannot fit (StoreError; `done`: chunks of this sweep
-    already in its store); returns its needs."""
-    needs = grid_needs(study, workers, done)
+    already in its store; `share`: see grid_needs); returns its needs."""
+    needs = grid_needs(study, workers, done, share)
     refuse_what_cannot_fit(study, needs, store)
     return needs
 

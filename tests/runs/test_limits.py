@@ -100,6 +100,30 @@ def test_the_estimates_bound_what_the_run_writes_and_allocates(tmp_path, monkeyp
     assert peak <= limits.total(needs, "memory"), limits.size(peak)
 
 
+@pytest.mark.parametrize("name, points", [("paper_audit_grid", None),
+                                          ("baseline_grid", 12), ("baseline_grid", 20)])
+def test_a_grid_estimate_is_near_what_its_store_takes(tmp_path, capsys, name, points):
+    """validate says about how much disk a grid's store takes (as sample chunks compress)
+    and at most how much (raw): the store, directories and all, takes no more than the
+    first and at least a quarter of it; the raw bound is no less."""
+    import tomllib
+    table = tomllib.loads((ROOT / "studies" / f"{name}.toml").read_text())
+    if points:
+        for axis in table["grid"].values():
+            if isinstance(axis, dict):
+                axis["linspace"][2] = points
+    study = _study_file(tmp_path, table)
+    assert cli.main(["validate", str(study)]) == 0
+    out = capsys.readouterr().out
+    about, at_most = re.search(r"and about (\S+ \S+) of disk \(as 3 of its chunks compress, "
+                               r"with room to spare; at most (\S+ \S+)\)", out).groups()
+    store = tmp_path / "g.zarr"
+    assert cli.main(["grid", str(study), "--out", str(store), "--quiet"]) == 0
+    taken = sum(p.lstat().st_blocks * 512 for p in [store, *store.rglob("*")])  # as du -s
+    assert taken / 4 <= _bytes(about) <= 1.01 * _bytes(at_most), (about, taken, at_most)
+    assert taken <= _bytes(about) * 1.01, (about, taken)
+
+
 def test_per_slice_counts_are_in_the_memory_estimate(tmp_path):
     """Counts of 128 slices by 128 bins: the run's peak allocation (numpy's included,
     traced) stays within the estimate, which the counts and their null levels drive."""
@@ -145,7 +169,8 @@ def test_a_morris_design_is_estimated_and_refused_when_it_cannot_fit(tmp_path, c
     assert cli.main(["validate", str(study)]) == 0
     out = capsys.readouterr().out
     assert re.search(r"Morris 1048576 trajectories on 4 levels, needs about \S+ \S+ of "
-                     r"memory and \S+ \S+ of disk, roughly \S+ \w+ on \d+ workers?\)", out)
+                     r"memory and at most \S+ \S+ of disk, roughly \S+ \w+ on \d+ "
+                     r"workers?\)", out)
     monkeypatch.setattr(limits, "available_memory", lambda: 2**30)
     peak = refused_peak(study)
     err = capsys.readouterr().err
@@ -220,7 +245,7 @@ def test_replicates_estimate_every_scrambling(tmp_path, capsys):
                              analysis={"intervals": intervals, "scramblings": 1024})
         assert cli.main(["validate", str(_study_file(tmp_path, table, intervals))]) == 0
         out = capsys.readouterr().out
-        disks[intervals] = _bytes(re.search(r"and (\S+ \S+) of disk", out).group(1))
+        disks[intervals] = _bytes(re.search(r"and at most (\S+ \S+) of disk", out).group(1))
     assert disks["replicates"] > 500 * disks["delta"], disks
     assert "N = 65536 x 1024 scramblings" in out
 
@@ -246,7 +271,8 @@ def test_a_huge_n_says_how_long_it_would_take(tmp_path, capsys, monkeypatch):
     study.write_text(text.replace("N = 65536", "N = 17179869184"))
     assert cli.main(["validate", str(study)]) == 0
     out = capsys.readouterr().out
-    assert re.search(r"N = 17179869184, needs about \S+ \S+ of memory and \S+ \S+ of disk, "
+    assert re.search(r"N = 17179869184, needs about \S+ \S+ of memory and at most \S+ \S+ "
+                     r"of disk, "
                      + ROUGHLY + r"\)$", out.strip()), out
     parsed = parse(__import__("tomllib").loads(study.read_text()))
     seconds = {N: limits.run_seconds(parsed, N=N, estimator="streaming", workers=2)
