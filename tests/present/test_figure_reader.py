@@ -244,8 +244,11 @@ def test_every_figure_kind_reads_cleanly(tmp_path, monkeypatch):
                 monkeypatch.setattr(module, name, counted)
     real = figures.save
 
+    kept = {}
+
     def save(fig, path, dpi=figures.DPI):
         read[f"{path.parent.name}/{path.name}"] = problems(fig)
+        kept[f"{path.parent.name}/{path.name}"] = fig
         return real(fig, path, dpi)
 
     monkeypatch.setattr(figures, "save", save)
@@ -267,6 +270,16 @@ def test_every_figure_kind_reads_cleanly(tmp_path, monkeypatch):
     grid.run_grid(parse(_grid_table()), out=tmp_path / "grid.zarr", progress=False)
     report.write_report(tmp_path / "grid.zarr", tmp_path / "grid")
     assert seen == set(kinds), f"figure kinds no report drew: {set(kinds) - seen}"
+    # the nine cases: each in every legend of cases, each in a colour of its own
+    from matplotlib.colors import to_hex
+    for name in ("cases/compare_cases.png", "cases/frequency_eq.png", "cases/histograms.png"):
+        fig = kept[name]
+        legend = fig.legends[0] if fig.legends else fig.axes[0].get_legend()
+        entries = [(t.get_text(), to_hex(h.get_facecolor() if hasattr(h, "get_facecolor")
+                                         and h.get_facecolor()[3] else h.get_edgecolor()))
+                   for t, h in zip(legend.get_texts(), legend.legend_handles)
+                   if "S1" not in t.get_text()]
+        assert len(entries) == 9 and len({c for _, c in entries}) == 9, (name, entries)
     assert len(read) > 30
     assert {f: p for f, p in read.items() if p} == {}
 
