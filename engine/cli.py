@@ -350,10 +350,14 @@ def main(argv=None) -> int:
     distributed = any(getattr(args, a, None) for a in ("scheduler_address", "scheduler_file",
                                                        "cluster"))
     try:
-        with nullcontext() if distributed else lazy_dask.xarray_without_dask():
-            status = COMMANDS[args.command](args, argv)
-        sys.stdout.flush()  # a reader that has gone (`| head`) fails here, not at exit
-        return status
+        try:
+            with nullcontext() if distributed else lazy_dask.xarray_without_dask():
+                status = COMMANDS[args.command](args, argv)
+            sys.stdout.flush()  # a reader that has gone (`| head`) fails here, not at exit
+            return status
+        except BaseException:
+            _quiet_leftovers()
+            raise
     except EXPECTED as e:
         print(e, file=sys.stderr)
     except BrokenPipeError:  # the reader (`| head`) has gone: nothing more to tell it
@@ -368,6 +372,14 @@ def main(argv=None) -> int:
               "needs (a smaller block_points, N or fewer --workers need less)",
               file=sys.stderr)
     return 2
+
+
+def _quiet_leftovers() -> None:
+    """After a failure, which the command reports in one line: no traceback of zarr's
+    concurrent writes that failed beside it, whose exceptions nothing retrieves (asyncio
+    logs them when they are collected: "Future exception was never retrieved")."""
+    import logging
+    logging.getLogger("asyncio").setLevel(logging.CRITICAL)
 
 
 def _resume_hint(command: str, argv) -> str:

@@ -169,3 +169,30 @@ def test_ctrl_c_prints_the_resume_command_and_exits_130(tmp_path):
     again = reesens(*command[1:], "--quiet")
     assert again.returncode == 0, again.stderr
     assert reesens("verify", store).returncode == 0
+
+
+def test_a_failure_beside_concurrent_writes_is_still_one_line():
+    """A store write that fails while zarr's other writes fail beside it (a full disk):
+    the one line, and no 'Future exception was never retrieved' traceback when asyncio
+    collects the others (in a process of its own, as a user sees it)."""
+    script = """if True:
+        import asyncio, gc, sys
+        from reesens import cli
+        from reesens.store.ownership import StoreError
+
+        def failing(args, argv):
+            loop = asyncio.new_event_loop()
+            beside = loop.create_future()
+            beside.set_exception(FileExistsError("a write beside"))  # nothing reads it
+            loop.close()
+            raise StoreError("s.zarr/zarr.json: the disk is full")
+
+        cli.COMMANDS["verify"] = failing
+        status = cli.main(["verify", "s.zarr"])
+        gc.collect()
+        sys.exit(status)
+    """
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == ["s.zarr/zarr.json: the disk is full"], done.stderr
