@@ -1,12 +1,15 @@
-"""Progress of a long step: a tqdm bar on a terminal, "unit k/n" lines otherwise."""
+"""Progress of a long step: a tqdm bar on a terminal, "unit k/n" lines otherwise (at
+most LINES of them, so that a log of 4,800 grid chunks stays readable)."""
 from __future__ import annotations
 
 import sys
 
+LINES = 100  # "unit k/n" lines at most, off a terminal: one per hundredth, and the last
+
 
 class Progress:
     """Finished units (blocks, grid chunks) out of `total`: tqdm on a terminal, "block k/n"
-    lines otherwise."""
+    lines otherwise, one each time the count passes a further LINES-th of the total."""
 
     def __init__(self, total: int, enabled: bool, done: int = 0, unit: str = "block"):
         self.total, self.done, self.enabled, self.bar = total, done, enabled, None
@@ -20,7 +23,9 @@ class Progress:
         self.done += n
         if self.bar is not None:
             self.bar.update(n)
-        elif self.enabled:
+        elif self.enabled and (self.done * LINES // max(self.total, 1)
+                               > (self.done - n) * LINES // max(self.total, 1)
+                               or self.done >= self.total):
             print(f"{self.unit} {self.done}/{self.total}", file=sys.stderr, flush=True)
 
     def close(self) -> None:
