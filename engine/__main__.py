@@ -1,6 +1,18 @@
-"""`python -m reesens`: the reesens command line."""
+"""The command line's front: the `reesens` script and `python -m reesens`. Without a
+command (--version, --help, nothing, a typo) it answers from reesens.commands alone,
+importing nothing heavy; with one, reesens.cli runs it."""
 import sys
 
-from reesens.cli import command_line
+from reesens import commands
 
-sys.exit(command_line())
+
+def command_line() -> int:
+    """The console script."""
+    if not any(arg in commands.COMMAND_HELP for arg in sys.argv[1:]):
+        commands.parser()[0].parse_args(sys.argv[1:])  # prints, then exits
+    from reesens import cli
+    return cli.command_line()
+
+
+if __name__ == "__main__":
+    sys.exit(command_line())

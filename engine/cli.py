@@ -17,6 +17,7 @@ import sys
 from contextlib import nullcontext
 from pathlib import Path
 
+from reesens import commands as front
 from reesens.core import lazy_dask
 from reesens.execute import tasks as parallel
 from reesens.present import export, report, style
@@ -45,19 +46,11 @@ AGAIN = {"run": "run the same command with --resume (finished blocks are kept)",
 AGAIN_DEFAULT = "run the same command again"  # report, export: they write whole files
 
 
-def _version() -> str:
-    from importlib.metadata import version
-    return version("reesens")
-
-
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="reesens", description=(
-        "Monte Carlo Sobol' sensitivity studies of game-theoretic rare-earth trade models."))
-    parser.add_argument("--version", action="version", version=f"reesens {_version()}")
-    commands = parser.add_subparsers(dest="command", required=True)
-    validate = commands.add_parser("validate", help="check a study file, run nothing")
+    parser, sub = front.parser()
+    validate = sub["validate"]
     validate.add_argument("study", type=Path)
-    run_ = commands.add_parser("run", help="run a study and write its zarr store")
+    run_ = sub["run"]
     run_.add_argument("study", type=Path)
     run_.add_argument("--out", type=Path, help="store path (default results/<study>.zarr)")
     run_.add_argument("--n", type=int, dest="N", help="base sample count (power of two)")
@@ -84,22 +77,18 @@ def _parser() -> argparse.ArgumentParser:
     run_.add_argument("--max-n", type=int, dest="max_N",
                       help="largest N for --target-ci (default 64 times the study's N)")
     _report_option(run_)
-    grid = commands.add_parser("grid", help="sweep the study's [grid] into a zarr cube")
+    grid = sub["grid"]
     grid.add_argument("study", type=Path)
     grid.add_argument("--out", type=Path, help="store path (default results/<study>-grid.zarr)")
     _execution_options(grid, "chunks")
     _report_option(grid)
-    show = commands.add_parser("show", help="print the ranking table of a store (of a grid "
-                                            "store: its dims, cells and code shares)")
+    show = sub["show"]
     show.add_argument("store", type=Path)
     show.add_argument("--second-order", action="store_true",
                       help="print the second-order indices S2 with their intervals")
-    verify_ = commands.add_parser("verify", help="check every chunk of a store against its "
-                                                 "checksums (exit 0 only when all is "
-                                                 "intact)")
+    verify_ = sub["verify"]
     verify_.add_argument("store", type=Path)
-    export_ = commands.add_parser("export", help="write a store's indices as a tidy table "
-                                                 "(CSV or Parquet)")
+    export_ = sub["export"]
     export_.add_argument("store", type=Path)
     export_.add_argument("--format", choices=("csv", "parquet"),
                          help="default: from --out's suffix, else csv; parquet needs pyarrow "
@@ -109,8 +98,7 @@ def _parser() -> argparse.ArgumentParser:
                               f"(default {export.groups()[0]})")
     export_.add_argument("--out", type=Path, help="file (default <store>-<group>.<format>)")
     export_.add_argument("--overwrite", action="store_true", help="replace an existing file")
-    report_ = commands.add_parser("report", help="figures, a Markdown summary and an HTML "
-                                                 "page of a store")
+    report_ = sub["report"]
     report_.add_argument("store", type=Path)
     report_.add_argument("--out", type=Path, help="directory (default <store>-report)")
     report_.add_argument("--quiet", action="store_true", help="no progress lines")
@@ -248,13 +236,13 @@ def _validate(args) -> int:
     if study.grid:
         plan = grid.GridPlan.of(study)
         needs = limits.check_grid(study, grid.default_store(study), workers,
-                                  share=grid.stored_share(study, plan))
+                                  share=grid.stored_share(study))
         at_most = limits.total(limits.grid_needs(study, workers), "disk")
         runs.append(f"grid {' x '.join(f'{d} {n}' for d, n in zip(plan.dims, plan.shape))} "
                     f"= {math.prod(plan.shape):,} cells, " + _estimate(
                         study, needs, limits.grid_seconds(study, workers),
                         limits.workers_text(workers, plan.n_chunks),
-                        disk=f"about {{}} of disk (as {grid.SAMPLE_CHUNKS} of its chunks "
+                        disk=f"about {{}} of disk (as {grid.SAMPLE_CHUNKS} pieces of it "
                              f"compress, with room to spare; at most {limits.size(at_most)})"))
     named = isinstance(study.raw.get("model"), dict) and "name" in study.raw["model"]
     model = f"model {study.model.name}" + ("" if named else " (the default: the study names "
@@ -394,9 +382,10 @@ def _resume_hint(command: str, argv) -> str:
 
 
 def command_line() -> int:
-    """The console script: main(), then gc.freeze(), so that the interpreter's last
-    collections at exit skip the run's objects (~0.8 s of a small run on the development
-    VM); the process ends at once and the system reclaims its memory."""
+    """A command, as the console script (reesens.__main__) runs it: main(), then
+    gc.freeze(), so that the interpreter's last collections at exit skip the run's objects
+    (~0.8 s of a small run on the development VM); the process ends at once and the
+    system reclaims its memory."""
     status = main()
     gc.freeze()
     return status

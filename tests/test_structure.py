@@ -16,7 +16,8 @@ ROOT = Path(__file__).resolve().parents[1]
 # the stages of a run, in data-flow order; each imports only from the ones before it
 STAGES = ("kernels", "core", "study", "design", "evaluate", "methods", "store", "execute",
           "runs", "present", "interface")
-INTERFACE = ("reesens", "reesens.cli", "reesens.__main__")  # the API and the command line
+INTERFACE = ("reesens", "reesens.commands", "reesens.cli",
+             "reesens.__main__")  # the API and the command line
 
 
 def modules() -> dict[str, Path]:

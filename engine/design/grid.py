@@ -23,12 +23,15 @@ class GridPlan:
     n_options: int  # leading dims that are swept options
 
     @classmethod
-    def of(cls, study: Study) -> "GridPlan":
+    def of(cls, study: Study, chunk_cells: int | None = None) -> "GridPlan":
+        """The study's cube in chunks of at most `chunk_cells` cells (default CHUNK_CELLS;
+        trailing axes whole while they fit)."""
+        chunk_cells = chunk_cells or CHUNK_CELLS
         options = [(o, len(study.options[o])) for o in study.options if o in study.swept]
         axes = [(p, len(v)) for p, v in study.grid.items()]
         chunks, cells = [], 1
         for _, size in reversed(axes):  # trailing axes whole while they fit
-            take = size if cells * size <= CHUNK_CELLS else max(1, CHUNK_CELLS // cells)
+            take = size if cells * size <= chunk_cells else max(1, chunk_cells // cells)
             chunks.append(take)
             cells *= take
         return cls(dims=tuple(d for d, _ in options + axes),

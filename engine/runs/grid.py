@@ -116,21 +116,23 @@ def evaluate_chunk(study: Study, plan: GridPlan, chunk: int) -> dict[str, np.nda
     return out
 
 
-SAMPLE_CHUNKS = 3  # chunks evaluated to learn how well a grid's outputs compress
+SAMPLE_CHUNKS = 3  # pieces evaluated to learn how well a grid's outputs compress
 
 
-def stored_share(study: Study, plan: GridPlan) -> float:
+def stored_share(study: Study) -> float:
     """What the cube's outputs take on disk per raw byte: twice the largest share zstd
-    (as the store writes them) leaves of SAMPLE_CHUNKS chunks spread over the grid
-    (first, middle, last), at most 1. Codes of neighbouring cells repeat, so a grid
-    takes a few percent of its raw size (baseline_grid: 2 % in its sample chunks)."""
+    (as the store writes them) leaves of SAMPLE_CHUNKS pieces of EVAL_CELLS cells spread
+    over the grid (first, middle, last), at most 1. Codes of neighbouring cells repeat,
+    so a grid takes a few percent of its raw size (baseline_grid: 2 % in its samples);
+    a piece smaller than a stored chunk compresses no better than the chunk."""
     import numcodecs
     zstd = numcodecs.Zstd(level=0)
+    plan = GridPlan.of(study, grid_design.EVAL_CELLS)
     picks = sorted({round(k * (plan.n_chunks - 1) / (SAMPLE_CHUNKS - 1))
                     for k in range(SAMPLE_CHUNKS)})
     share = 0.0
-    for chunk in picks:
-        out = evaluate_chunk(study, plan, chunk)
+    for piece in picks:
+        out = evaluate_chunk(study, plan, piece)
         raw = sum(a.nbytes for a in out.values())
         share = max(share, sum(len(zstd.encode(np.ascontiguousarray(a)))
                                for a in out.values()) / max(raw, 1))
@@ -171,7 +173,7 @@ def run_grid(study: Study, *, out=None, workers: int = 1, scheduler: str = "thre
     plan = GridPlan.of(study)
     limits.check_grid(study, path, workers, limits.units_done(
         path, identity(study, plan), cube.GROUP, "grid_chunk_done", plan.n_chunks),
-        share=stored_share(study, plan))
+        share=stored_share(study))
     with setup.opened(path, identity(study, plan), lambda p, _: write_template(p, study, plan),
                       groups=(cube.GROUP,), units=cube.GROUP, unit="grid chunk",
                       overwrite=overwrite,

@@ -196,3 +196,35 @@ def test_a_failure_beside_concurrent_writes_is_still_one_line():
                           timeout=120)
     assert done.returncode == 2
     assert done.stderr.splitlines() == ["s.zarr/zarr.json: the disk is full"], done.stderr
+
+
+@pytest.mark.parametrize("argv", [["--version"], ["--help"], [], ["typo"]])
+def test_the_version_and_the_command_list_import_nothing_heavy(argv):
+    """`reesens --version`, `--help`, nothing or a command that does not exist answer from
+    the front (reesens.__main__) alone: numpy, numba, xarray, zarr, dask and matplotlib
+    stay unimported; a command goes on to reesens.cli."""
+    script = f"""if True:
+        import sys
+        sys.argv = ["reesens", *{argv!r}]
+        from reesens.__main__ import command_line
+        try:
+            command_line()
+        except SystemExit as e:
+            heavy = [m for m in ("numpy", "numba", "xarray", "zarr", "dask", "matplotlib",
+                                 "reesens.cli") if m in sys.modules]
+            print("exit", e.code, "heavy", heavy)
+    """
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120)
+    assert done.stdout.strip().splitlines()[-1] == \
+        f"exit {0 if argv and argv[0].startswith('--') else 2} heavy []", done
+    if argv == ["--help"]:
+        assert all(name in done.stdout for name in ("validate", "run", "grid", "show",
+                                                    "verify", "export", "report"))
+
+
+def test_a_command_goes_on_to_the_full_parser():
+    done = subprocess.run([sys.executable, "-m", "reesens", "run", "--help"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "--methods" in done.stdout and "sobol, pawn" in \
+        done.stdout.replace("\n", " ").replace("  ", " ")

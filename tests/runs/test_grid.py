@@ -103,7 +103,7 @@ def test_interrupted_grid_resumes_to_identical_bytes(tmp_path, monkeypatch):
         return real(study, plan, chunk)
 
     monkeypatch.setattr(grid, "evaluate_chunk", crash_at_the_tenth_chunk)
-    monkeypatch.setattr(grid, "stored_share", lambda study, plan: 1.0)  # counts chunks written
+    monkeypatch.setattr(grid, "stored_share", lambda study: 1.0)  # counts chunks written
     with pytest.raises(RuntimeError, match="simulated crash"):
         _sweep(tmp_path, "broken", workers=1)
     store = tmp_path / "broken.zarr"

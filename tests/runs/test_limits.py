@@ -115,7 +115,7 @@ def test_a_grid_estimate_is_near_what_its_store_takes(tmp_path, capsys, name, po
     study = _study_file(tmp_path, table)
     assert cli.main(["validate", str(study)]) == 0
     out = capsys.readouterr().out
-    about, at_most = re.search(r"and about (\S+ \S+) of disk \(as 3 of its chunks compress, "
+    about, at_most = re.search(r"and about (\S+ \S+) of disk \(as 3 pieces of it compress, "
                                r"with room to spare; at most (\S+ \S+)\)", out).groups()
     store = tmp_path / "g.zarr"
     assert cli.main(["grid", str(study), "--out", str(store), "--quiet"]) == 0
