@@ -482,15 +482,17 @@ def histograms(by_case: dict, outputs: list[str], title: str):
         if tall.max() > 4 * usual:  # a spike: cut, and say its share
             ax.set_ylim(0, 4 * usual)
             width = np.diff(edges)
-            for v, h in zip(values, heights):
+            notes = 0
+            for i, h in enumerate(heights):
                 j = int(np.argmax(h))
-                if h[j] > 4 * usual:  # beside the spike, on the side with room
-                    right = j < len(h) / 2
+                if h[j] > 4 * usual:  # beside the spike, on the side with room; one line
+                    right = j < len(h) / 2  # per case, in the case's colour
                     ax.annotate(f"{h[j] * width[j]:.0%} of rows",
                                 (edges[j + 1] if right else edges[j], 4 * usual),
-                                xytext=(2 if right else -2, 0), textcoords="offset points",
-                                fontsize=6, ha="left" if right else "right", va="top",
-                                gid="spike")
+                                xytext=(2 if right else -2, -8 * notes),
+                                textcoords="offset points", fontsize=6, color=colours[i],
+                                ha="left" if right else "right", va="top", gid="spike")
+                    notes += 1
         ax.set_title(output_title(output, wrap=True), fontsize=8)
         ax.set_ylabel("density", fontsize=7)
         ax.tick_params(labelsize=7)

@@ -191,6 +191,10 @@ def problems(fig) -> list[str]:
                   for text, box in own if box.overlaps(tight[other])]
         if title is not None and title.get_window_extent(renderer).overlaps(tight[ax]):
             found.append(f"the figure's title over the panel {ax.get_title()!r}")
+        notes = [t.get_window_extent(renderer) for t in ax.texts
+                 if t.get_visible() and t.get_text()]
+        if any(a.overlaps(b) for i, a in enumerate(notes) for b in notes[i + 1:]):
+            found.append(f"notes on top of each other in {ax.get_title()!r}")
         for labels_ in (ax.get_xticklabels(), ax.get_yticklabels()):
             boxes = [t.get_window_extent(renderer) for t in labels_
                      if t.get_visible() and t.get_text()]
@@ -206,6 +210,8 @@ def test_the_reader_check_sees_what_a_reader_would():
     right.text(1.5, 0.5, "beyond the canvas", transform=right.transAxes)
     right.set_title("right")
     right.text(0.95, 0.5, "a note cut at the edge", transform=right.transAxes)
+    right.text(0.1, 0.2, "one note", transform=right.transAxes)
+    right.text(0.1, 0.2, "another note", transform=right.transAxes)
     fig.suptitle("at φ_D = 0.5", y=0.8)
     found = problems(fig)
     assert "text outside the canvas: 'beyond the canvas'" in found
@@ -214,6 +220,7 @@ def test_the_reader_check_sees_what_a_reader_would():
     assert any(f.endswith("over another panel") for f in found)
     assert any(f.startswith("the figure's title over") for f in found)
     assert any(f.startswith("tick labels collide") for f in found)
+    assert "notes on top of each other in 'right'" in found
     figures.plt.close(fig)
 
 
