@@ -301,7 +301,8 @@ def case_comparison(ds: xr.Dataset, cases: list[tuple[str, dict]], outputs: list
     longest = max([len(f"ST, {name}") for name, _ in cases] + [1])
     per_row = max(1, min(4, int(FIG_WIDTH * 72 / (8 * 0.6 * longest + 40))))  # 8 pt text
     rows = math.ceil((len(cases) + 1) / per_row)
-    fig, axes = _figure(len(outputs), 2, 3.1, fixed=True, top=0.55 + 0.2 * rows)
+    fig, axes = _figure(len(outputs), 2, 3.1, fixed=True,
+                        top=0.95 + 0.2 * rows)  # title, legend rows, two-line panel titles
     params = ds["param"].values.tolist()
     width = 0.8 / max(1, len(cases))
     x = np.arange(len(params))

@@ -179,6 +179,9 @@ def problems(fig) -> list[str]:
               if outside(legend.get_window_extent(renderer))]
     title = fig._suptitle
     tight = {ax: ax.get_tightbbox(renderer) for ax in panels}  # each once: they are slow
+    found += [f"the figure's legend over the panel {ax.get_title()!r}"
+              for legend in fig.legends for ax in panels
+              if legend.get_window_extent(renderer).overlaps(tight[ax])]
     for ax in panels:
         if outside(tight[ax]):
             found.append(f"panel outside the canvas: {ax.get_title()!r}")
@@ -213,6 +216,7 @@ def test_the_reader_check_sees_what_a_reader_would():
     right.text(0.1, 0.2, "one note", transform=right.transAxes)
     right.text(0.1, 0.2, "another note", transform=right.transAxes)
     fig.suptitle("at φ_D = 0.5", y=0.8)
+    fig.legend(handles=[figures.Patch(label="over the panels")], loc="center")
     found = problems(fig)
     assert "text outside the canvas: 'beyond the canvas'" in found
     assert "a symbol as plain text: 'at φ_D = 0.5'" in found
@@ -221,6 +225,7 @@ def test_the_reader_check_sees_what_a_reader_would():
     assert any(f.startswith("the figure's title over") for f in found)
     assert any(f.startswith("tick labels collide") for f in found)
     assert "notes on top of each other in 'right'" in found
+    assert any(f.startswith("the figure's legend over the panel") for f in found)
     figures.plt.close(fig)
 
 
@@ -289,6 +294,13 @@ def test_every_figure_kind_reads_cleanly(tmp_path, monkeypatch):
         assert len(entries) == 9 and len({c for _, c in entries}) == 9, (name, entries)
     assert len(read) > 30
     assert {f: p for f, p in read.items() if p} == {}
+    # cases side by side whose legend is one row: it stays clear of the panel titles
+    sobol = xr.open_zarr(tmp_path / "cases.zarr", group="sobol")
+    few = [("A", {"concept": "verifiable", "selection": "china"}),
+           ("B", {"concept": "paper", "selection": "china"})]
+    fig = figures.case_comparison(sobol, few, ["mu_star", "china_payoff"], "two cases")
+    assert problems(fig) == []
+    figures.plt.close(fig)
 
 
 @pytest.mark.parametrize("points", [4, 6, 8])
