@@ -28,9 +28,13 @@ def cases(ds: xr.Dataset, variable: str = "sobol_ST"):
     dims = case_dims(ds, variable)
     if not dims:
         return [("", ds)]
-    return [(" ".join(f"{d}={v}" for d, v in zip(dims, values)),
-             ds.sel(dict(zip(dims, values))))
+    return [(case_title(dict(zip(dims, values))), ds.sel(dict(zip(dims, values))))
             for values in product(*(ds[d].values.tolist() for d in dims))]
+
+
+def case_title(case: dict) -> str:
+    """A case {dim: value} as a title: 'concept=paper selection=china' ('' for none)."""
+    return " ".join(f"{d}={v}" for d, v in case.items())
 
 
 def case_of(case: xr.Dataset, ds: xr.Dataset, variable: str = "sobol_ST") -> dict:

@@ -247,8 +247,7 @@ def _behaviour(page: Page) -> list[str]:
     for case in cases:
         values, outputs = rows(case)
         name = labels.case_words(case) or "all rows"
-        tail = "_" + tables.slug(" ".join(f"{d}={v}" for d, v in case.items())) \
-            if len(cases) > 1 else ""
+        tail = "_" + tables.slug(tables.case_title(case)) if len(cases) > 1 else ""
         if continuous:
             names.append(f"scatter{tail}")
             page.figure(figures.scatter_matrix(values, {o: outputs[o] for o in continuous},

@@ -211,6 +211,22 @@ def test_complementary_indicators_appear_once(tmp_path):
     assert "p_lt_mustar" not in summary and "p < μ*, κ > φ_D" in summary
 
 
+def _shares_of_p_are_counts(fig, rows: xr.Dataset) -> None:
+    """The shares figure's panel of p (the sixth parameter): the share of each eq code in
+    each of ten bins of p equals a count of the same rows."""
+    p, eq = rows["p"].values, rows["eq"].values
+    edges = np.linspace(p.min(), p.max(), 11)
+    which = np.clip(np.searchsorted(edges, p, side="right") - 1, 0, 9)
+    attrs = rows["eq"].attrs
+    meanings = dict(zip(attrs["flag_values"], attrs["flag_meanings"].split()))
+    lines = fig.axes[5].get_lines()
+    assert lines
+    for line in lines:
+        code = next(c for c, m in meanings.items() if labels.code_words(m) == line.get_label())
+        expected = [np.mean(eq[which == b] == code) for b in range(10)]
+        assert np.allclose(line.get_ydata(), expected)
+
+
 def test_behaviour_plots_from_kept_samples(tmp_path, drawn, monkeypatch):
     table = _woods_table(sampling={"N": 128, "block_points": 64, "seed": 3})
     path = tmp_path / "kept.zarr"
@@ -225,17 +241,7 @@ def test_behaviour_plots_from_kept_samples(tmp_path, drawn, monkeypatch):
     assert all(ax.collections for ax in fig.axes[:6])
     bars = [ax for ax in fig.axes if ax.get_label() == "<colorbar>"]  # hexbins' counts
     assert len(bars) == 1 and bars[0].get_ylabel() == "rows per hexagon"
-    # the share of each code in each bin of p equals a count of the same rows
-    shares = drawn["shares_eq.png"].axes[5]  # p, the sixth parameter
-    p, eq = samples["p"].values, samples["eq"].values
-    edges = np.linspace(p.min(), p.max(), 11)
-    which = np.clip(np.searchsorted(edges, p, side="right") - 1, 0, 9)
-    meanings = dict(zip(samples["eq"].attrs["flag_values"],
-                        samples["eq"].attrs["flag_meanings"].split()))
-    for line in shares.get_lines():
-        code = next(c for c, m in meanings.items() if labels.code_words(m) == line.get_label())
-        expected = [np.mean(eq[which == b] == code) for b in range(10)]
-        assert np.allclose(line.get_ydata(), expected)
+    _shares_of_p_are_counts(drawn["shares_eq.png"], samples)
     assert (tmp_path / "out" / "summary.md").read_text().count("kept sample rows") == 1
 
 
@@ -260,17 +266,7 @@ def test_behaviour_plots_of_every_scenario(tmp_path, drawn):
         y = one["china_payoff"].values
         keep = np.isfinite(y)
         assert np.allclose(dots, np.column_stack([one["A"].values[keep], y[keep]]))
-        shares = drawn[f"shares_eq_{tail}.png"].axes[5]  # p, the sixth parameter
-        p, eq = one["p"].values, one["eq"].values
-        edges = np.linspace(p.min(), p.max(), 11)
-        which = np.clip(np.searchsorted(edges, p, side="right") - 1, 0, 9)
-        meanings = dict(zip(samples["eq"].attrs["flag_values"],
-                            samples["eq"].attrs["flag_meanings"].split()))
-        for line in shares.get_lines():
-            code = next(c for c, m in meanings.items()
-                        if labels.code_words(m) == line.get_label())
-            assert np.allclose(line.get_ydata(),
-                               [np.mean(eq[which == b] == code) for b in range(10)])
+        _shares_of_p_are_counts(drawn[f"shares_eq_{tail}.png"], one)
     assert "scatter.png" not in files and "histograms.png" in files
     labels_drawn = [t.get_text() for t in drawn["histograms.png"].axes[0].get_legend()
                     .get_texts()]
