@@ -76,6 +76,14 @@ def audit_row(A, gamma, delta, phi_D, kappa, p, selection):
 
 
 @jit
+def row(params, i, options):
+    """audit_row on row i of params (n, 9) (woods' columns), options (selection,) as a
+    position: the fused path's entry (registry.Model.row)."""
+    return audit_row(params[i, 0], params[i, 1], params[i, 2], params[i, 3], params[i, 4],
+                     params[i, 5], options[0])
+
+
+@jit
 def _audit_rows(params, selection, mu_star, eq_paper, eq_verifiable, set_paper,
                 set_verifiable, sets_differ, region, disagreement_region):
     """Serial loop of audit_row over params (n, 9) (woods' columns), into the outputs."""
@@ -125,4 +133,5 @@ MODEL = register(Model(
     options=OPTIONS,
     row_seconds=60e-9,  # 2-core AMD EPYC VM, 2026-12-03, under load: 15-40 ns
     words=WORDS,
+    row=row,
 ))

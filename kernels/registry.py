@@ -116,6 +116,13 @@ class Model:
     (n_rows, len(params)), columns in `params` order, and returns one 1-D array of length
     n_rows per output name. `options` maps each option name to its allowed values, the
     first being the default. `words`: how its names read in reports (Words).
+
+    `row`, optional: the same model as a numba-jitted scalar row function, `row(params,
+    i, options) -> tuple`, the outputs of row i of `params` (n, len(params)) float64 in
+    `outputs` order, `options` int64 (len(options),) the positions of the option values.
+    With it, a Saltelli run evaluates the model inside the kernel that sums what the
+    estimators read (kernels.fused), with no rows in memory; it must give the same values
+    as `evaluate_block` (the tests compare the two paths byte for byte).
     """
 
     name: str
@@ -127,6 +134,7 @@ class Model:
     row_seconds: float | None = None  # a row's rough cost on one core (time estimates);
     #                                   None: not measured
     words: Words = field(default_factory=Words)  # how its names read (none: as they are)
+    row: Callable | None = None  # the scalar row function of the fused path (see above)
 
     @property
     def param_names(self) -> tuple[str, ...]:

@@ -1,21 +1,29 @@
-"""Streaming sufficient statistics of Saltelli designs: one pass per block, merged exactly.
+"""Streaming statistics of Saltelli designs: sums per block, merged exactly.
 
-A block holds `points` base points of a Saltelli design, k = D + 2 (or 2D + 2 with
-second order) output rows per point in SALib's order A, AB_1..AB_D, (BA_1..BA_D,) B.
-Per output series and point, the kernel forms the feature vector f below; per block it
-returns the feature means, the centred co-moment sums sum_i (f_i - mean)_q (f_i - mean)_r
-for the feature pairs (q, r) the estimators use (two passes over the block, so no
-cancellation), and the count, mean, M2, min and max of all non-NaN rows. Blocks then
-merge with Chan et al.'s pairwise update, exact in exact arithmetic and numerically
-careful in floating point.
+A block holds base points of a Saltelli design, k = G + 2 (or 2G + 2 with second order)
+output rows per point in SALib's order A, AB_1..AB_G, (BA_1..BA_G,) B, for G parameters
+(or groups). Per output series, the estimators read the means of the base features
 
-Features (in this order), a = A, b = B, d_j = AB_j - A, y_j = BA_j:
-    core: a, b, a^2, b^2;  mid: d_j, b d_j (D each) and with second order y_j (D),
-    then w_jk = y_j (d_k + a) - a b (j < k, SALib's pair order);  last: d_j^2 (D).
-The point estimates need means and co-moments of a, b, d_j, y_j; the products are there
-for the delta-method variances (methods.sobol.streaming). Those only ever pair a core feature
-with any feature, a mid feature with a mid feature or a w, and a feature with itself, so
-only these pairs are accumulated (Features.pairs): 628 of the 946 pairs for D = 6.
+    a = A, b = B, d_j = AB_j - A, (y_j = BA_j)
+
+and the centred co-moments of the base pairs (a, a), (b, b), (a, b), (b, d_j), (d_j, d_j)
+(and (a, y_j), (y_j, d_k) for j < k): `Features.base` and `Features.base_pairs`. The
+`Accumulator` adds a block's points one at a time (`add_point`), shifted by each series'
+first value in the block so that the sums do not cancel, with all series side by side
+(the loops over series vectorise); `finish` turns the sums into means and co-moments, and
+the count, mean, M2, min and max of all non-NaN rows. Blocks then merge with Chan et al.'s
+pairwise update (methods.sobol.streaming).
+
+The delta-method intervals need the covariance of every feature below, not only the
+base pairs': they are taken on a fixed subsample of the base points, the first
+SUBSAMPLE_FIRST and then those whose index n has n % SUBSAMPLE_EVERY < SUBSAMPLE_RUN (runs
+of consecutive Sobol' points, each run a net of its own), by `block_moments`, two passes
+over the subsample's rows:
+    core: a, b, a^2, b^2;  mid: d_j, b d_j (G each) and with second order y_j (G),
+    then w_jk = y_j (d_k + a) - a b (j < k, SALib's pair order);  last: d_j^2 (G).
+Those variances only ever pair a core feature with any feature, a mid feature with a mid
+feature or a w, and a feature with itself, so only these pairs are accumulated
+(Features.pairs): 628 of the 946 pairs for G = 6.
 """
 from __future__ import annotations
 
@@ -23,11 +31,15 @@ from functools import lru_cache
 
 import numpy as np
 
-from reesens.kernels.accelerate import jit
+from reesens.kernels.accelerate import jit, jit_sums
 
 # Bump when the features, the accumulated pairs or a summation order change: a store's
 # blocks are only resumed by code that computes them the same way.
-STATISTICS_VERSION = 2
+STATISTICS_VERSION = 3
+# the delta method's co-moment subsample: base points n < SUBSAMPLE_FIRST, then those with
+# n % SUBSAMPLE_EVERY < SUBSAMPLE_RUN (a thirty-second of them: at most half the model's
+# cost per row)
+SUBSAMPLE_FIRST, SUBSAMPLE_EVERY, SUBSAMPLE_RUN = 4096, 2048, 64
 
 
 class Features:
@@ -214,3 +226,250 @@ def block_moments(Y: np.ndarray, D: int, second_order: bool):
     _block_moments(Y, D, k, second_order, ft.mid_rows, ft.mid_end, ft.pairs, mean, comoment,
                    rows)
     return mean, comoment, rows
+
+
+def base_sizes(G: int, second_order: bool) -> tuple[int, int]:
+    """(base features, base pairs) for G parameters or groups."""
+    if second_order:
+        return 2 + 2 * G, 3 + 3 * G + G * (G - 1) // 2
+    return 2 + G, 3 + 2 * G
+
+
+def subsample_points(start: int, points: int) -> int:
+    """How many of base points [start, start + points) the delta method's subsample holds."""
+    def below(n):  # subsample points among [0, n)
+        first = min(n, SUBSAMPLE_FIRST)
+        full, rest = divmod(n, SUBSAMPLE_EVERY)
+        runs = full * SUBSAMPLE_RUN + min(rest, SUBSAMPLE_RUN)
+        return first + runs - (SUBSAMPLE_FIRST // SUBSAMPLE_EVERY * SUBSAMPLE_RUN
+                               if n >= SUBSAMPLE_FIRST else runs)
+    return below(start + points) - below(start)
+
+
+@jit
+def in_subsample(n):
+    """Whether base point n is in the delta method's subsample."""
+    return n < SUBSAMPLE_FIRST or n % SUBSAMPLE_EVERY < SUBSAMPLE_RUN
+
+
+class Accumulator:
+    """The running sums of one block for CS series (every case's series side by side).
+
+    arrays: K (CS,) each series' shift (its first non-NaN value in the block's first
+    point), count (1,) base points added, sums (NB + NP, CS) shifted sums of the base
+    features then of the base pairs' products, rstats (3, CS) non-NaN rows' count,
+    shifted sum and sum of squares, extrema (2, CS, BATCH) their min and max per point
+    position in a batch; sub (SP, k, CS) the subsample's rows (delta: SP = its points in
+    the block, else 0) and sub_count (1,).
+    """
+
+    def __init__(self, CS: int, G: int, second_order: bool, start: int, points: int,
+                 delta: bool):
+        k = 2 * G + 2 if second_order else G + 2
+        nb, npairs = base_sizes(G, second_order)
+        self.G, self.second_order, self.delta = G, second_order, delta
+        sub = subsample_points(start, points) if delta else 0
+        extrema = np.empty((2, CS, BATCH))
+        extrema[0], extrema[1] = np.inf, -np.inf
+        self.arrays = (np.zeros(CS), np.zeros(1, np.int64), np.zeros((nb + npairs, CS)),
+                       np.zeros((3, CS)), extrema, np.empty((sub, k, CS)),
+                       np.zeros(1, np.int64))
+
+    def add_series(self, Y: np.ndarray, first_point: int) -> None:
+        """Add rows Y (CS, points * k) of base points [first_point, ...), in order. The
+        points start a batch (BATCH points from the block's first), as the fused path's."""
+        _add_series(np.ascontiguousarray(Y, dtype=np.float64), np.int64(first_point),
+                    self.G, self.second_order, self.delta, *self.arrays)
+
+    @property
+    def subsampled(self) -> int:
+        """Base points in the delta method's subsample so far."""
+        return int(self.arrays[-1][0])
+
+    def finish(self):
+        """(base mean (CS, NB), base comoment (CS, NP), rows (CS, 5)) and, with delta,
+        (mean (CS, F), comoment (CS, pairs)) of the subsample's features (None without)."""
+        K, count, sums, rstats, extrema, sub, sub_count = self.arrays
+        CS = K.shape[0]
+        nb, npairs = base_sizes(self.G, self.second_order)
+        mean, comoment, rows = np.empty((CS, nb)), np.empty((CS, npairs)), np.empty((CS, 5))
+        _finish(K, count[0], sums, rstats, self.G, self.second_order, mean, comoment, rows)
+        rows[:, 3], rows[:, 4] = extrema[0].min(axis=1), extrema[1].max(axis=1)
+        delta = None
+        if self.delta:
+            m = int(sub_count[0])
+            Y = sub[:m].transpose(2, 0, 1).reshape(CS, -1)
+            ft = layout(self.G, self.second_order)
+            # no subsample point in the block: zeros, which merge as nothing (not 0/0)
+            delta = block_moments(Y, self.G, self.second_order)[:2] if m else (
+                np.zeros((CS, ft.size)), np.zeros((CS, ft.n_pairs)))
+        return mean, comoment, rows, delta
+
+
+BATCH = 64  # base points added together: a series' rows of a batch are contiguous
+
+
+@jit
+def add_batch(w, s, m, n, G, second_order, delta, K, count, sums, rstats, extrema, sub,
+              sub_count):
+    """Add series s's rows w (k, >= m) of base points [n, n + m) (global indices):
+    w[r, i] is row r (Saltelli order) of point n + i. Every series of a batch is added
+    in turn, from s = 0; the batches in order."""
+    k = w.shape[0]
+    if s == 0:
+        count[0] += m
+    if count[0] == m:  # the block's first batch: the series' shift
+        K[s] = 0.0
+        for r in range(k - 1, -1, -1):
+            K[s] = w[r, 0] if w[r, 0] == w[r, 0] else K[s]
+    if delta:
+        first = sub_count[0] - (_subsample_in(n, m) if s > 0 else 0)
+        for i in range(m):
+            if in_subsample(n + i):
+                for r in range(k):
+                    sub[first, r, s] = w[r, i]
+                first += 1
+        if s == 0:
+            sub_count[0] = first
+    _row_sums(w, m, K[s], rstats[:, s], extrema[0, s], extrema[1, s])
+    _feature_sums(w, m, K[s], G, second_order, sums[:, s])
+
+
+@jit
+def _subsample_in(n, m):
+    """How many of base points [n, n + m) the subsample holds."""
+    c = 0
+    for i in range(m):
+        c += 1 if in_subsample(n + i) else 0
+    return c
+
+
+@jit_sums
+def _row_sums(w, m, shift, out, lo, hi):
+    """out (3,) += non-NaN count, shifted sum and sum of squares of the rows w (k, >= m)
+    of m points; lo, hi (>= m,) the smallest and largest non-NaN value at each point
+    position (elementwise, so that the loop vectorises; Accumulator.finish reduces them)."""
+    c, s1, s2 = 0.0, 0.0, 0.0
+    for r in range(w.shape[0]):
+        for i in range(m):
+            v = w[r, i]
+            ok = v == v
+            x = v - shift if ok else 0.0
+            c += 1.0 if ok else 0.0
+            s1 += x
+            s2 += x * x
+        for i in range(m):
+            v = w[r, i]
+            lo[i] = v if v < lo[i] else lo[i]  # NaN compares false: never taken
+            hi[i] = v if v > hi[i] else hi[i]
+    out[0] += c
+    out[1] += s1
+    out[2] += s2
+
+
+@jit_sums
+def _feature_sums(w, m, shift, G, second_order, out):
+    """out (NB + NP,) += the shifted sums of the base features and pair products of the
+    rows w (k, >= m) of m points (layout: Accumulator.sums)."""
+    k = w.shape[0]
+    nb = 2 + 2 * G if second_order else 2 + G
+    A, B = w[0], w[k - 1]
+    sa, sb, saa, sbb, sab = 0.0, 0.0, 0.0, 0.0, 0.0
+    for i in range(m):
+        a, b = A[i] - shift, B[i] - shift
+        sa += a
+        sb += b
+        saa += a * a
+        sbb += b * b
+        sab += a * b
+    out[0] += sa
+    out[1] += sb
+    out[nb] += saa
+    out[nb + 1] += sbb
+    out[nb + 2] += sab
+    for j in range(G):
+        AB = w[1 + j]
+        sd, sbd, sdd = 0.0, 0.0, 0.0
+        for i in range(m):
+            d = AB[i] - A[i]
+            b = B[i] - shift
+            sd += d
+            sbd += b * d
+            sdd += d * d
+        out[2 + j] += sd
+        out[nb + 3 + j] += sbd
+        out[nb + 3 + G + j] += sdd
+    if second_order:
+        p = nb + 3 + 3 * G
+        for j in range(G):
+            BA = w[1 + G + j]
+            sy, say = 0.0, 0.0
+            for i in range(m):
+                y = BA[i] - shift
+                sy += y
+                say += (A[i] - shift) * y
+            out[2 + G + j] += sy
+            out[nb + 3 + 2 * G + j] += say
+            for kk in range(j + 1, G):
+                AB = w[1 + kk]
+                syd = 0.0
+                for i in range(m):
+                    syd += (BA[i] - shift) * (AB[i] - A[i])
+                out[p] += syd
+                p += 1
+
+
+@jit
+def _add_series(Y, first_point, G, second_order, delta, K, count, sums, rstats, extrema,
+                sub, sub_count):
+    CS = Y.shape[0]
+    k = 2 * G + 2 if second_order else G + 2
+    points = Y.shape[1] // k
+    w = np.empty((k, BATCH))
+    for i0 in range(0, points, BATCH):
+        m = min(BATCH, points - i0)
+        for s in range(CS):
+            for i in range(m):
+                for r in range(k):
+                    w[r, i] = Y[s, (i0 + i) * k + r]
+            add_batch(w, s, m, first_point + i0, G, second_order, delta, K, count, sums,
+                      rstats, extrema, sub, sub_count)
+
+
+@jit
+def _finish(K, n, sums, rstats, G, second_order, mean, comoment, rows):
+    """Means and centred co-moments of the base features, and row statistics, from the
+    shifted sums of n base points."""
+    CS = K.shape[0]
+    nb = mean.shape[1]
+    for s in range(CS):
+        for q in range(nb):
+            # a, b and the y_j are shifted by K; the d_j are differences, unshifted
+            shifted = q < 2 or q >= 2 + G
+            mean[s, q] = sums[q, s] / n + (K[s] if shifted else 0.0)
+        p = 0
+        for q, r in ((0, 0), (1, 1), (0, 1)):
+            comoment[s, p] = sums[nb + p, s] - sums[q, s] * sums[r, s] / n
+            p += 1
+        for j in range(G):
+            comoment[s, p] = sums[nb + p, s] - sums[1, s] * sums[2 + j, s] / n
+            p += 1
+        for j in range(G):
+            comoment[s, p] = sums[nb + p, s] - sums[2 + j, s] * sums[2 + j, s] / n
+            p += 1
+        if second_order:
+            for j in range(G):
+                comoment[s, p] = sums[nb + p, s] - sums[0, s] * sums[2 + G + j, s] / n
+                p += 1
+            for j in range(G):
+                for kk in range(j + 1, G):
+                    comoment[s, p] = sums[nb + p, s] - sums[2 + G + j, s] * sums[2 + kk, s] / n
+                    p += 1
+        for p in (0, 1):  # (a, a), (b, b): no rounding below zero
+            comoment[s, p] = max(comoment[s, p], 0.0)
+        for j in range(G):  # (d_j, d_j)
+            comoment[s, 3 + G + j] = max(comoment[s, 3 + G + j], 0.0)
+        c = rstats[0, s]
+        rows[s, 0] = c
+        rows[s, 1] = K[s] + rstats[1, s] / c if c > 0 else np.nan
+        rows[s, 2] = max(rstats[2, s] - rstats[1, s] * rstats[1, s] / c, 0.0) if c > 0 else 0.0

@@ -114,6 +114,15 @@ def _evaluate_rows(params, concept, selection, mode,
             concept, selection, mode)
 
 
+@jit
+def row(params, i, options):
+    """evaluate_row on row i of params (n, 9), options the positions of (concept,
+    selection, bargaining): the fused path's entry (registry.Model.row)."""
+    return evaluate_row(params[i, 0], params[i, 1], params[i, 2], params[i, 3], params[i, 4],
+                        params[i, 5], params[i, 6], params[i, 7], params[i, 8],
+                        options[0], options[1], options[2])
+
+
 def option_code(function: str, name: str, value: str) -> int:
     """Position of `value` among the allowed values of option `name`; ValueError otherwise."""
     allowed = OPTIONS[name]
@@ -254,4 +263,5 @@ MODEL = register(Model(
     # (50-60 unloaded; 49 ns a cell in a grid sweep)
     row_seconds=150e-9,
     words=WORDS,
+    row=row,
 ))

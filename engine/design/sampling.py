@@ -43,7 +43,7 @@ def unit_block(D: int, start: int, points: int, *, seed: int, scramble: bool,
 
     Returns float64 (points * rows_per_point(G, second_order), D), G the groups (or D).
     """
-    base = sobol_points(_state(2 * D, seed, scramble), start, points)
+    base = sobol_points(sobol_engine_state(2 * D, seed, scramble), start, points)
     a, b = base[:, :D], base[:, D:]
     names = list(dict.fromkeys(groups)) if groups is not None else range(D)
     member = np.array([[(groups[j] == g) if groups is not None else j == g
@@ -70,7 +70,7 @@ def scrambling_seed(seed: int, replicate: int) -> int:
 
 
 @lru_cache(maxsize=8)
-def _state(d: int, seed: int, scramble: bool):
+def sobol_engine_state(d: int, seed: int, scramble: bool):
     return sobol_state(d, seed=seed, scramble=scramble)
 
 
@@ -100,7 +100,7 @@ def scaled_block(names, sampled, start: int, points: int, *, seed: int, scramble
     groups take one numba pass without the GIL (kernels.qmc); anything else goes through
     SALib's `scale_samples`."""
     if groups is None and all(sampled[n].dist == "unif" for n in names):
-        base = sobol_points(_state(2 * len(names), seed, scramble), start, points)
+        base = sobol_points(sobol_engine_state(2 * len(names), seed, scramble), start, points)
         return uniform_saltelli_rows(base, [sampled[n].bounds[0] for n in names],
                                      [sampled[n].bounds[1] for n in names], second_order)
     unit = unit_block(len(names), start, points, seed=seed, scramble=scramble,

@@ -407,6 +407,7 @@ MAX_SHOWN = 8  # differences named in a refusal
 RUN_SETTINGS = {"keep_samples": "--keep-samples", "second_order": "--second-order",
                 "series_values": "rows kept for the SALib estimator (--estimator)",
                 "bootstrap_replicates": "bootstrap replicates (--intervals, resamples)",
+                "delta_subsample": "the delta method's co-moments (--intervals)",
                 "statistics_version": "the layout of block statistics (another reesens "
                                       "version)"}
 

@@ -94,6 +94,15 @@ class Statistic:
         """Add a chunk of the block's rows, in row order."""
         raise NotImplementedError
 
+    def fused(self, plan: Plan, context) -> bool:
+        """Whether it adds whole blocks itself, from the block's base points alone
+        (add_block), with no evaluated rows; a run fuses when every statistic does."""
+        return False
+
+    def add_block(self, state, plan: Plan, context, start: int, points: int) -> None:
+        """Add base points [start, start + points), the whole block (when fused)."""
+        raise NotImplementedError
+
     def stored(self, state, plan: Plan, context) -> dict[str, np.ndarray]:
         """The block's arrays as template() declares them (without the block axis)."""
         raise NotImplementedError

@@ -116,7 +116,7 @@ def test_a_run_killed_at_any_write_resumes_to_the_same_bytes(tmp_path, capsys):
     points = _kill_points(log, "blocks/block_done", "blocks/block_[a-z_]+|samples/eq")
     kinds = {re.sub(r"\d+", "#", key) for _, key, _ in points}
     for needed in ("zarr.json", "blocks/zarr.json", "samples/zarr.json",
-                   "blocks/block_feature_mean/c/#/#/#", "blocks/block_bootstrap_mean/c/#/#/#/#",
+                   "blocks/block_base_mean/c/#/#/#", "blocks/block_bootstrap_mean/c/#/#/#/#",
                    "blocks/block_digest/c/#/#", "blocks/block_done/c/#", "samples/eq/c/#",
                    "staging_sobol/zarr.json", "staging_summary/zarr.json",
                    "rename:staging_sobol>sobol", "rename:staging_summary>summary"):
@@ -209,7 +209,7 @@ def test_a_full_or_read_only_disk_is_one_line_and_loses_nothing(tmp_path, capsys
     args = ["--quiet", "--estimator", "streaming", "--workers", "1"]
     reference = tmp_path / "reference.zarr"
     assert cli.main(["run", str(study), "--out", str(reference), *args]) == 0
-    for key, k in (("zarr.json", 1), ("blocks/block_feature_mean/c/2/0/0", 1),
+    for key, k in (("zarr.json", 1), ("blocks/block_base_mean/c/2/0/0", 1),
                    ("staging_sobol/zarr.json", 1)):
         store = tmp_path / f"{mode}-{k}-{key.replace('/', '_')}.zarr"
         failed = _faulty(f"{mode}:{key}:{k}", "run", study, store, args)

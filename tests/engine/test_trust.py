@@ -52,7 +52,7 @@ def pristine(tmp_path_factory):
 
 
 CHUNKS = {  # kind of array -> (store, a chunk of it, what verify names)
-    "block statistics": ("run", "blocks/block_feature_mean/c/1/0/0", "block_feature_mean"),
+    "block statistics": ("run", "blocks/block_base_mean/c/1/0/0", "block_base_mean"),
     "slice counts": ("run", "blocks/block_slice_counts/c/2/0/0/0/0", "block_slice_counts"),
     "pawn": ("run", "pawn/pawn_max/c/0/0", "pawn/pawn_max"),
     "given data": ("run", "given_data/given_data_S1/c/0/0", "given_data/given_data_S1"),
@@ -122,7 +122,7 @@ def test_a_block_copied_onto_another_is_found(pristine, tmp_path, capsys):
             copied += 1
     assert copied >= 8
     assert cli.main(["verify", str(store)]) == 1
-    assert "block 0: blocks/block_feature_mean does not match its checksum" in \
+    assert "block 0: blocks/block_base_mean does not match its checksum" in \
         capsys.readouterr().out
     assert cli.main(["run", str(_study(tmp_path)), "--out", str(store), *RUN_ARGS]) == 0
     assert _data_bytes(store) == expected

@@ -202,7 +202,7 @@ def test_an_edited_metadata_is_repaired_by_a_rerun(pristine, tmp_path, capsys, n
     expected, expected_meta = _data_bytes(store), _meta_bytes(store)
     _edit(store / node, change)
     if name == "root units used":  # and a flipped byte in a block the root now disowns
-        chunk = store / "blocks/block_feature_mean/c/3/0/0"
+        chunk = store / "blocks/block_base_mean/c/3/0/0"
         data = bytearray(chunk.read_bytes())
         data[len(data) // 2] ^= 0x10
         chunk.write_bytes(bytes(data))

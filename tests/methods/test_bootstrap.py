@@ -10,8 +10,8 @@ from SALib.sample import sobol as salib_sample
 from scipy.stats import poisson
 
 from reesens.kernels.bootstrap import poisson_weights, replicate_moments
-from reesens.kernels.saltelli import Features, block_moments
-from reesens.methods.sobol.streaming import Moments, Replicates, indices, merge_all
+from reesens.kernels.saltelli import Features
+from reesens.methods.sobol.streaming import Replicates, indices, merge_all, moments_of
 from reesens.runs import montecarlo as run
 from reesens.store.ownership import StoreError
 from reesens.study.parse import parse
@@ -93,8 +93,7 @@ def test_bootstrap_intervals_equal_salib_estimators_on_resampled_rows(second_ord
     y = _series(N, second_order, seed=4)[0]
     ft, k = Features(D, second_order), 2 * D + 2 if second_order else D + 2
     size = 128 * k
-    moments = merge_all(Moments(ft, 128, *block_moments(y[None, i:i + size], D,
-                                                        second_order))
+    moments = merge_all(moments_of(ft, y[None, i:i + size], i // k)
                         for i in range(0, y.size, size))
     boot = merge_all(Replicates(ft, *replicate_moments(
         y[None, i:i + size], D, second_order, first_point=i // k, seed=21, replicates=R))
@@ -130,7 +129,7 @@ def test_bootstrap_intervals_cover_at_the_nominal_rate():
     hits = {"S1": np.zeros(D), "ST": np.zeros(D)}
     for seed in range(seeds):
         y = ishigami.iid_design_outputs(seed, n)
-        got = indices(Moments(ft, n, *block_moments(y, D, False)), 0.95,
+        got = indices(moments_of(ft, y, delta=False), 0.95,
                       Replicates(ft, *replicate_moments(y, D, False, first_point=0,
                                                         seed=1000 + seed, replicates=R)))
         for q, analytic in (("S1", s1), ("ST", st)):

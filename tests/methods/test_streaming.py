@@ -19,7 +19,7 @@ from SALib.sample import sobol as salib_sample
 
 from reesens.kernels.qmc import sobol_points, sobol_state
 from reesens.kernels.saltelli import Features, block_moments
-from reesens.methods.sobol.streaming import Moments, indices, merge_all
+from reesens.methods.sobol.streaming import Moments, Subsample, indices, merge_all, moments_of
 from reesens.runs import montecarlo as run
 from reesens.store import integrity, ownership
 from reesens.study.parse import parse
@@ -35,8 +35,7 @@ def _moments(Y, D, second_order, block_points):
     k = 2 * D + 2 if second_order else D + 2
     size = block_points * k
     ft = Features(D, second_order)
-    return merge_all(Moments(ft, block_points, *block_moments(Y[:, i:i + size], D,
-                                                              second_order))
+    return merge_all(moments_of(ft, Y[:, i:i + size], i // k)
                      for i in range(0, Y.shape[1], size))
 
 
@@ -119,9 +118,10 @@ def test_block_moments_equal_a_numpy_reimplementation(second_order):
 @pytest.mark.parametrize("D, second_order", [(3, False), (3, True), (6, True)])
 def test_the_accumulated_pairs_are_all_the_intervals_need(D, second_order):
     """Indices and intervals from the kernel's pairs equal those from the full feature
-    covariance (every pair, numpy): no estimator's gradient meets a pair left out."""
+    covariance (every pair, numpy): no estimator's gradient meets a pair left out. (64
+    points: the delta method's subsample holds them all.)"""
     rng = np.random.default_rng(7)
-    k, points = 2 * D + 2 if second_order else D + 2, 300
+    k, points = 2 * D + 2 if second_order else D + 2, 64
     Y = rng.normal(size=(2, points * k)) ** 3
     Y[1] = Y[1] > 0.5
     sparse = _moments(Y, D, second_order, points)
@@ -129,14 +129,44 @@ def test_the_accumulated_pairs_are_all_the_intervals_need(D, second_order):
     everything.pairs = np.array(np.triu_indices(everything.size))
     f = [_numpy_features(y.reshape(points, k), D, second_order) for y in Y]
     centred = [x - x.mean(axis=0) for x in f]
-    full = Moments(everything, points, np.array([x.mean(axis=0) for x in f]),
-                   np.array([(c.T @ c)[everything.pairs[0], everything.pairs[1]]
-                             for c in centred]), sparse.rows)
+    full = Moments(everything, points, sparse.mean, sparse.comoment, sparse.rows, Subsample(
+        everything, np.full((2, 1), float(points)), np.array([x.mean(axis=0) for x in f]),
+        np.array([(c.T @ c)[everything.pairs[0], everything.pairs[1]] for c in centred])))
     assert sparse.features.n_pairs < everything.n_pairs
     got, expected = indices(sparse, 0.95), indices(full, 0.95)
     assert set(got) == set(expected)
     for q in expected:
         np.testing.assert_allclose(got[q], expected[q], rtol=1e-10, atol=1e-13, err_msg=q)
+
+
+def test_block_sums_equal_a_numpy_reimplementation():
+    """The base features' means and co-moments and the row statistics of a block, added
+    in uneven pieces, against numpy's two-pass values on the whole block."""
+    rng = np.random.default_rng(5)
+    for D, second_order in ((3, False), (4, True)):
+        k, points = 2 * D + 2 if second_order else D + 2, 300
+        Y = rng.normal(size=(4, points * k)) * np.array([[1], [1e3], [1e-3], [0]]) + \
+            np.array([[0], [1e5], [-7], [0.25]])
+        Y[0, 7] = np.nan
+        m = moments_of(Features(D, second_order), Y, 0, delta=False)
+        ft = Features(D, second_order)
+        for s in range(4):
+            f = _numpy_features(Y[s].reshape(points, k), D, second_order)[:, ft.base]
+            centred = f - f.mean(axis=0)
+            q, r = ft.base_pairs
+            if s == 0:
+                assert np.isnan(m.mean[s]).any()
+            else:
+                np.testing.assert_allclose(m.mean[s], f.mean(axis=0), rtol=1e-12,
+                                           atol=1e-12)
+                scale = (centred ** 2).sum(axis=0).max()
+                np.testing.assert_allclose(m.comoment[s], (centred[:, q] * centred[:, r]).sum(
+                    axis=0), rtol=1e-9, atol=1e-12 * scale)
+            valid = Y[s][~np.isnan(Y[s])]
+            expected = [valid.size, valid.mean(), ((valid - valid.mean()) ** 2).sum(),
+                        valid.min(), valid.max()]
+            np.testing.assert_allclose(m.rows[s], expected, rtol=1e-10, atol=1e-12)
+        assert np.all(m.comoment[3] == 0) and np.all(m.mean[3, :2] == 0.25)  # constant
 
 
 @pytest.mark.parametrize("second_order", [False, True])
@@ -157,7 +187,7 @@ def test_merge_order_changes_only_round_off():
     X = salib_sample.sample(PROBLEM, 2**10, calc_second_order=True, seed=5)
     y = ishigami.evaluate_block(X)["y"][None]
     size = 2**6 * 8
-    parts = [Moments(Features(3, True), 2**6, *block_moments(y[:, i:i + size], 3, True))
+    parts = [moments_of(Features(3, True), y[:, i:i + size], i // 8)
              for i in range(0, y.shape[1], size)]
     forward, backward = merge_all(parts), merge_all(parts[::-1])
     for name in ("mean", "comoment", "rows"):

@@ -6,7 +6,8 @@ the output standardised by the mean and standard deviation of all rows), written
 of feature means and centred co-moments so that no large sums cancel. They equal SALib's
 on the same rows to round-off. The delta-method intervals are asymptotic normal: each
 index is a smooth function of feature means, and its variance is grad^T Cov(f) grad / n
-(the delta method, as in Janon et al. 2014), with the global mean held fixed. The
+(the delta method, as in Janon et al. 2014), with the global mean held fixed and Cov(f)
+taken on a fixed subsample of the base points (kernels.saltelli). The
 bootstrap intervals are SALib's, z * the standard deviation of the estimates over
 replicates, with Poisson(1) weights per base point in place of resampling
 (kernels.bootstrap); the global mean is held fixed there too, as in SALib.
@@ -18,15 +19,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from reesens.core import intervals
-from reesens.kernels.saltelli import Features
+from reesens.kernels.saltelli import Accumulator, Features
 
 
 @dataclass
 class Moments:
     """Merged statistics of a run's first `n` base points for S series.
 
-    features: the feature layout; mean (S, F), comoment (S, pairs) centred co-moment sums
-    of features.pairs, rows (S, 5): non-NaN row count, mean, M2, min, max over all rows.
+    features: the feature layout; mean (S, B) means of Features.base, comoment (S, P)
+    centred co-moment sums of Features.base_pairs, rows (S, 5): non-NaN row count, mean,
+    M2, min, max over all rows; delta: the delta method's subsample, or None.
     """
 
     features: Features
@@ -34,12 +36,12 @@ class Moments:
     mean: np.ndarray
     comoment: np.ndarray
     rows: np.ndarray
+    delta: "Subsample | None" = None
 
     def merge(self, other: "Moments") -> "Moments":
         """Chan et al.'s pairwise update: the statistics of both sets of points together."""
-        n = self.n + other.n
         mean, comoment = _chan(self.n, self.mean, self.comoment, other.n, other.mean,
-                               other.comoment, self.features.pairs)
+                               other.comoment, self.features.base_pairs)
         rows = np.empty_like(self.rows)
         n1, n2 = self.rows[:, 0], other.rows[:, 0]
         rn = n1 + n2
@@ -53,7 +55,29 @@ class Moments:
         rows[:, 0] = rn
         rows[:, 3] = np.fmin(self.rows[:, 3], other.rows[:, 3])
         rows[:, 4] = np.fmax(self.rows[:, 4], other.rows[:, 4])
-        return Moments(self.features, n, mean, comoment, rows)
+        delta = self.delta.merge(other.delta) if self.delta is not None else None
+        return Moments(self.features, self.n + other.n, mean, comoment, rows, delta)
+
+
+@dataclass
+class Subsample:
+    """The delta method's subsample of base points (kernels.saltelli): n (S, 1) points,
+    mean (S, F) of every feature, comoment (S, pairs) centred co-moment sums of
+    Features.pairs."""
+
+    features: Features
+    n: np.ndarray
+    mean: np.ndarray
+    comoment: np.ndarray
+
+    def merge(self, other: "Subsample") -> "Subsample":
+        if not other.n.any():  # a block with no subsample point adds nothing
+            return self
+        if not self.n.any():
+            return other
+        mean, comoment = _chan(self.n, self.mean, self.comoment, other.n, other.mean,
+                               other.comoment, self.features.pairs)
+        return Subsample(self.features, self.n + other.n, mean, comoment)
 
 
 @dataclass
@@ -75,6 +99,21 @@ class Replicates:
         mean, comoment = _chan(n1, self.mean, self.comoment, n2, other.mean, other.comoment,
                                self.features.base_pairs)
         return Replicates(self.features, self.weight + other.weight, mean, comoment)
+
+
+def moments_of(features: Features, Y: np.ndarray, first_point: int = 0,
+               delta: bool = True) -> Moments:
+    """The statistics of rows Y (S, points * k), base points [first_point, ...) of one
+    block (kernels.saltelli.Accumulator), with the delta method's subsample when `delta`."""
+    k = 2 * features.D + 2 if features.second_order else features.D + 2
+    points = Y.shape[1] // k
+    acc = Accumulator(Y.shape[0], features.D, features.second_order, first_point, points,
+                      delta)
+    acc.add_series(Y, first_point)
+    mean, comoment, rows, sub = acc.finish()
+    subsample = Subsample(features, np.full((Y.shape[0], 1), float(acc.subsampled)),
+                          *sub) if delta else None
+    return Moments(features, points, mean, comoment, rows, subsample)
 
 
 def _chan(n1, mean1, comoment1, n2, mean2, comoment2, pairs):
@@ -144,9 +183,11 @@ def indices(m: Moments, conf_level: float, replicates: Replicates | None = None)
     """
     ft = m.features
     z = intervals.normal_quantile(conf_level)
-    cov = _covariance(ft, ft.pairs, m.comoment, m.n)
+    mu = np.zeros((m.mean.shape[0], ft.size))
+    mu[:, ft.base] = m.mean
+    cov = _covariance(ft, ft.base[ft.base_pairs], m.comoment, m.n)
     g = m.rows[:, 1]  # global mean of all rows: SALib standardises by it
-    est = _estimates(ft, m.mean, cov, g)
+    est = _estimates(ft, mu, cov, g)
     out = {q: est[q] for q in ("V", "S1", "ST", "S2") if q in est}
     if replicates is not None:
         mu = np.zeros((*replicates.mean.shape[:2], ft.size))
@@ -159,17 +200,21 @@ def indices(m: Moments, conf_level: float, replicates: Replicates | None = None)
                     out[f"{q}_conf"] = z * np.std(boot[q], axis=0, ddof=1)
         out["boot"] = {q: boot[q] for q in ("V", "S1", "ST")}
         return out
-    out.update(_delta_half_widths(m, cov, est, z))
+    if m.delta is not None:
+        sub = m.delta
+        out.update(_delta_half_widths(m.features, m.n, mu, g,
+                                      _covariance(ft, ft.pairs, sub.comoment, sub.n),
+                                      est, z))
     return out
 
 
-def _delta_half_widths(m: Moments, cov: np.ndarray, est: dict, z: float) -> dict:
+def _delta_half_widths(ft: Features, n: int, mu: np.ndarray, g: np.ndarray, cov: np.ndarray,
+                       est: dict, z: float) -> dict:
     """Delta-method half-widths of est's S1, ST (S2): z sqrt(grad' Cov grad / n), each
-    gradient taken with respect to the feature means."""
-    ft = m.features
-    D, mu, V = ft.D, m.mean, est["V"]
+    gradient taken with respect to the feature means mu (S, F) (global mean of all rows
+    g (S,)), the features' covariance cov (S, F, F) estimated on the subsample."""
+    D, V = ft.D, est["V"]
     S = mu.shape[0]
-    g = m.rows[:, 1]
     a, b = ft.a, ft.b
     out = {q: np.full((S, D), np.nan) for q in ("S1_conf", "ST_conf")}
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -182,7 +227,7 @@ def _delta_half_widths(m: Moments, cov: np.ndarray, est: dict, z: float) -> dict
             return (grad_num - value[:, None] * grad_V) / V[:, None]
 
         def half_width(grad):
-            return z * np.sqrt(np.einsum("sf,sfg,sg->s", grad, cov, grad) / m.n)
+            return z * np.sqrt(np.einsum("sf,sfg,sg->s", grad, cov, grad) / n)
 
         out["V_conf"] = half_width(grad_V)
 
