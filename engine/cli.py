@@ -61,10 +61,10 @@ def _parser() -> argparse.ArgumentParser:
                            "(block statistics, see --intervals) or auto (the study's choice; "
                            "default: streaming)")
     run_.add_argument("--intervals", choices=INTERVALS,
-                      help="the streaming estimator's intervals: delta (delta method, the "
-                           "default), bootstrap (Poisson bootstrap, [analysis] resamples "
-                           "replicates) or replicates (Student t over [analysis] "
-                           "scramblings independent scramblings of N points each)")
+                      help="the streaming estimator's intervals: replicates (Student t over "
+                           "[analysis] scramblings independent scramblings, N split among "
+                           "them; the default), delta (delta method) or bootstrap (Poisson "
+                           "bootstrap, [analysis] resamples replicates)")
     run_.add_argument("--methods", type=lambda text: [m.strip() for m in text.split(",")],
                       help="what to compute, comma-separated from "
                       + ", ".join(m.name for m in registry.methods("saltelli"))
@@ -224,13 +224,14 @@ def _validate(args) -> int:
                         study, needs, limits.morris_seconds(study, workers),
                         limits.workers_text(workers, limits.morris_blocks(study))))
     elif study.sampled:
-        options = dict(N=study.N, estimator=run.choose_estimator(study), workers=workers)
+        options = dict(N=study.design_N, estimator=run.choose_estimator(study),
+                       workers=workers)
         needs = limits.check_run(study, store.default_store(study), keep_samples=False,
                                  **options)
-        blocks = study.scramblings * study.N // study.block_points
+        blocks = study.N // study.block_points
         runs.append(f"{len(study.sampled)} sampled parameters, N = {study.N}"
-                    + (f" x {study.scramblings} scramblings" if study.scramblings > 1
-                       else "") + ", " + _estimate(
+                    + (f" ({study.scramblings} scramblings of {study.design_N})"
+                       if study.scramblings > 1 else "") + ", " + _estimate(
                         study, needs, limits.run_seconds(study, **options),
                         limits.workers_text(workers, blocks)))
     if study.grid:

@@ -80,13 +80,13 @@ def run(study: Study, *, out=None, workers: int = 1, keep_samples: bool = False,
                                  command=command, scheduler=scheduler, client=client,
                                  overwrite=overwrite, resume=resume)
     path = ownership.output_path(out, store.default_store(study), resume=resume)
-    levels = options.levels(study, target_ci, max_N)
+    R = study.scramblings  # independent scramblings: design r is blocks [r per, (r + 1) per)
+    levels = [N // R for N in options.levels(study, target_ci, max_N)]  # per design
     estimator = "streaming" if target_ci is not None else choose_estimator(study)
     plan = series.plan(study, estimator)
     statistics = registry.statistics(plan)
     methods = registry.selected(study)
     steering = next(m for m in methods if m.widest is not None) if target_ci else None
-    R = study.scramblings  # independent scramblings: design r is blocks [r per, (r + 1) per)
     per = levels[-1] // study.block_points
     total_blocks = R * per
     ident = blocks.identity(plan, registry.statistics(), keep_samples=keep_samples,
@@ -122,7 +122,8 @@ def run(study: Study, *, out=None, workers: int = 1, keep_samples: bool = False,
         if steering is not None:  # the other methods' results at the N reached
             level = _results(path, plan, statistics, contexts, methods, N, R, per, workers,
                              progress, last=True, groups=groups)
-            groups = {**level.groups, **steering.convergence(reached, target_ci)}
+            groups = {**level.groups, **steering.convergence(
+                [(n * R, g) for n, g in reached], target_ci)}  # N: all designs' points
         _write(path, plan, groups, N, keep_samples=keep_samples, command=command,
                wall_seconds=time.perf_counter() - start, resumed=resumed)
     if keep_samples:
@@ -135,7 +136,7 @@ def _write(path, plan: Plan, groups: dict, N: int, *, keep_samples: bool, comman
     """The results groups with the run's provenance, the template groups' attributes, and
     the root's record of this invocation and of the blocks the results use."""
     study = plan.study
-    attrs = store.provenance(study, N=N, estimator=plan.estimator)
+    attrs = store.provenance(study, N=N * study.scramblings, estimator=plan.estimator)
     for ds in groups.values():
         ds.attrs.update(attrs)
     for group in ("blocks", "samples") if keep_samples else ("blocks",):

@@ -36,9 +36,6 @@ def check_run(study: Study, *, target_ci=None, max_N=None, keep_samples: bool = 
                              "group and has no --target-ci; drop --keep-samples and "
                              "--target-ci")
         return
-    if target_ci is not None and study.scramblings > 1:
-        raise StoreError('--target-ci doubles one design\'s N; with intervals = "replicates" '
-                         "give N (or more scramblings) instead")
     if target_ci is not None and study.estimator == "salib":
         raise StoreError("--target-ci needs the streaming estimator's intervals; "
                          "drop --estimator salib")

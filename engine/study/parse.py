@@ -118,7 +118,7 @@ def parse(raw: dict, path="<study>", *, N=None, second_order=None, estimator=Non
         model=model, fixed=fixed, sampled=sampled, options=options, swept=swept,
         outputs=outputs, N=sampling["N"], second_order=sampling["second_order"],
         seed=sampling["seed"], scramble=sampling["scramble"],
-        block_points=min(sampling["block_points"], sampling["N"]),
+        block_points=_block_points(sampling, analysis, given),
         resamples=analysis["resamples"], conf_level=float(analysis["conf_level"]),
         analysis_seed=analysis["seed"], estimator=analysis["estimator"],
         intervals=analysis["intervals"],
@@ -170,6 +170,16 @@ def _check_model(model_table, path, problems):
     return model, options, swept
 
 
+def _block_points(sampling: dict, analysis: dict, given: dict) -> int:
+    """The study's block_points: its own or the default for each design's N (N split
+    among the scramblings), at most that N."""
+    R = analysis["scramblings"] if analysis["intervals"] == "replicates" else 1
+    design_N = max(1, sampling["N"] // R)
+    bp = sampling["block_points"] if "block_points" in given else \
+        default_block_points(design_N)
+    return min(bp, design_N)
+
+
 def _check_sampling(table, N, second_order, problems) -> dict:
     """[sampling] with its defaults and the command line's N and --second-order."""
     sampling = settings(table, "sampling", SAMPLING_DEFAULTS, problems)
@@ -214,6 +224,8 @@ def _check_analysis(table, sampling: dict, problems, *, estimator, intervals,
     if analysis["intervals"] not in INTERVALS:
         problems.append(f"analysis.intervals: must be one of {', '.join(INTERVALS)}, got "
                         f"{analysis['intervals']!r}")
+    elif analysis["intervals"] == "auto":
+        analysis["intervals"] = _auto_intervals(analysis, sampling)
     for where, value in seeds:
         # SALib treats seed 0 as "no seed": results would not be reproducible.
         if not (isinstance(value, int) and not isinstance(value, bool)
@@ -226,11 +238,14 @@ def _check_analysis(table, sampling: dict, problems, *, estimator, intervals,
         problems.append(f"analysis.resamples: bootstrap intervals need >= 2 replicates, got "
                         f"{resamples}")
     if analysis["intervals"] == "replicates":
-        scramblings = analysis["scramblings"]
+        scramblings, N = analysis["scramblings"], sampling["N"]
         if not (isinstance(scramblings, int) and not isinstance(scramblings, bool)
-                and 2 <= scramblings <= MAX_SCRAMBLINGS):
-            problems.append(f"analysis.scramblings: must be an integer in [2, "
+                and 2 <= scramblings <= MAX_SCRAMBLINGS and power_of_two(scramblings)):
+            problems.append(f"analysis.scramblings: must be a power of two in [2, "
                             f"{MAX_SCRAMBLINGS}], got {got(scramblings)}")
+        elif power_of_two(N) and N < scramblings:
+            problems.append(f"analysis.scramblings: N = {N} base points cannot be split among "
+                            f"{scramblings} scramblings; N must be >= scramblings")
         if sampling["scramble"] is False:
             problems.append('analysis.intervals: "replicates" are independent scramblings '
                             "of the design; set sampling.scramble = true")
@@ -241,6 +256,20 @@ def _check_analysis(table, sampling: dict, problems, *, estimator, intervals,
     if not (is_number(conf) and 0 < conf < 1):
         problems.append(f"analysis.conf_level: must be in (0, 1), got {conf!r}")
     return analysis
+
+
+def _auto_intervals(analysis: dict, sampling: dict) -> str:
+    """The intervals a study gets when it does not choose: Student t over independent
+    scramblings where the design is scrambled and N splits into them (honest on a Sobol'
+    design and not wider than its error, see docs/performance.md), SALib's bootstrap
+    with its estimator, and otherwise the delta method."""
+    if analysis["estimator"] == "salib" or sampling["design"] == "morris":
+        return "bootstrap"
+    R, N = analysis["scramblings"], sampling["N"]
+    if sampling["scramble"] is True and int_in(R, 2, MAX_SCRAMBLINGS) and power_of_two(R) \
+            and power_of_two(N) and N >= R:
+        return "replicates"
+    return "delta"
 
 
 def _check_morris(sampling: dict, analysis: dict, given: dict, methods, groups,

@@ -36,13 +36,15 @@ SAMPLING_DEFAULTS = {"N": 2**12, "second_order": False, "seed": 1, "scramble": T
 DESIGNS = ("saltelli", "morris")  # Saltelli's for Sobol' indices; Morris trajectories
 MAX_TRAJECTORIES = 2**20
 ANALYSIS_DEFAULTS = {"resamples": 100, "conf_level": 0.95, "seed": None, "estimator": "auto",
-                     "intervals": "delta", "scramblings": 8, "methods": ["sobol"],
+                     "intervals": "auto", "scramblings": 8, "methods": ["sobol"],
                      "slices": None, "bins": 32, "groups": None}
 ESTIMATORS = ("auto", "salib", "streaming")
-# the streaming estimator's intervals: delta method, Poisson bootstrap (`resamples`
-# replicates) or Student t over `scramblings` independent scramblings of the design (N
-# base points each); SALib's estimator always gives its own resampling bootstrap
-INTERVALS = ("delta", "bootstrap", "replicates")
+# the streaming estimator's intervals: Student t over `scramblings` independent
+# scramblings of the design (N / scramblings base points each), delta method, or Poisson
+# bootstrap (`resamples` replicates); "auto" is "replicates" where the design is
+# scrambled and N splits into them (else "delta"). SALib's estimator always gives its own
+# resampling bootstrap
+INTERVALS = ("auto", "replicates", "delta", "bootstrap")
 MAX_CUTS = 1024  # slices per parameter, bins per output
 DEFAULT_SLICES = 32  # slices per parameter when the study does not say
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
@@ -110,7 +112,8 @@ class Study:
     analysis_seed: int
     estimator: str = "auto"
     intervals: str = "delta"
-    scramblings: int = 1  # independent scramblings of the design (intervals = "replicates")
+    scramblings: int = 1  # independent scramblings (intervals = "replicates"): N split
+    #                       among them
     methods: tuple[str, ...] = ("sobol",)
     groups: dict[str, tuple[str, ...]] = field(default_factory=dict)  # name -> parameters
     design: str = "saltelli"
@@ -124,6 +127,11 @@ class Study:
     grid: dict[str, tuple[float, ...]] = field(default_factory=dict)
     grid_outputs: tuple[str, ...] = ()
     raw: dict = field(default_factory=dict)
+
+    @property
+    def design_N(self) -> int:
+        """Base points of each independent scrambling of the design: N split among them."""
+        return self.N // self.scramblings
 
     @property
     def sampled_names(self) -> tuple[str, ...]:

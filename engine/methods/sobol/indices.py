@@ -102,7 +102,8 @@ def streaming_indices(study: Study, moments: streaming.Moments, reasons: np.ndar
     arrays = _empty(study, reasons.shape)
     skip = reasons.astype(bool)
     for q, a in arrays.items():
-        a[...] = out[q].reshape(a.shape)
+        if q in out:  # without delta or bootstrap statistics, no half-widths: NaN
+            a[...] = out[q].reshape(a.shape)
         a[skip] = np.nan
     arrays["V"] = out["V"].reshape(reasons.shape)
     if "V_conf" in out:

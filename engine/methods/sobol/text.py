@@ -313,8 +313,8 @@ def heading(attrs: dict) -> str:
     R = int(attrs.get("scramblings", 1))
     how = {"salib bootstrap": f"SALib's bootstrap ({attrs.get('resamples')} resamples)",
            "bootstrap": f"Poisson bootstrap ({attrs.get('resamples')} replicates)",
-           "replicates": f"Student t over {R} independent scramblings ({R} designs of N "
-                         "points each, all evaluated)",
+           "replicates": f"Student t over {R} independent scramblings (N split among "
+                         "them)",
            "delta": "delta method (asymptotic normal)"}.get(kind, str(kind))
     return (f"Sobol' indices at N = {attrs.get('N')}, {attrs.get('estimator')} estimator, "
             f"{float(attrs.get('conf_level', 0.95)):.0%} intervals: {how}")
