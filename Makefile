@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 RUNTIME := $(VENV)/.installed-runtime
 STAMP   := $(VENV)/.installed
 
-.PHONY: test bench-smoke bench-kernel bench-model bench-pipeline bench-scale bench-workers bench-measures run clean
+.PHONY: test bench-smoke bench-kernel bench-model bench-intervals bench-pipeline bench-scale bench-workers bench-measures run clean
 
 $(RUNTIME): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,10 @@ bench-kernel: $(STAMP)
 # The whole run (Sobol' only, second order, N = 2^22) against the model alone, one run.
 bench-model: $(STAMP)
 	$(BIN)/python benchmarks/compare_model.py $(N)
+
+# Coverage and width of each interval kind on 200 scrambled designs (Ishigami, G-function).
+bench-intervals: $(STAMP)
+	$(BIN)/python benchmarks/compare_intervals.py $(N)
 
 # The baseline study end to end: results/baseline.zarr, the ranking table, and its
 # figures and summary in results/baseline-report/, timed.

@@ -61,10 +61,11 @@ def _parser() -> argparse.ArgumentParser:
                            "(block statistics, see --intervals) or auto (the study's choice; "
                            "default: streaming)")
     run_.add_argument("--intervals", choices=INTERVALS,
-                      help="the streaming estimator's intervals: replicates (Student t over "
-                           "[analysis] scramblings independent scramblings, N split among "
-                           "them; the default), delta (delta method) or bootstrap (Poisson "
-                           "bootstrap, [analysis] resamples replicates)")
+                      help="the streaming estimator's intervals: delta (delta method, the "
+                           "default), replicates (Student t over [analysis] scramblings "
+                           "independent scramblings, N split among them), bootstrap (Poisson "
+                           "bootstrap, [analysis] resamples replicates) or auto (replicates "
+                           "where N splits into them)")
     run_.add_argument("--methods", type=lambda text: [m.strip() for m in text.split(",")],
                       help="what to compute, comma-separated from "
                       + ", ".join(m.name for m in registry.methods("saltelli"))

@@ -21,4 +21,5 @@ def student(stack: np.ndarray, conf_level: float) -> tuple[np.ndarray, np.ndarra
 
     R = stack.shape[0]
     quantile = t.ppf(0.5 + conf_level / 2, R - 1)
-    return stack.mean(axis=0), quantile * stack.std(axis=0, ddof=1) / math.sqrt(R)
+    with np.errstate(invalid="ignore"):  # an infinite estimate: NaN, as its reason says
+        return stack.mean(axis=0), quantile * stack.std(axis=0, ddof=1) / math.sqrt(R)

@@ -40,16 +40,20 @@ from reesens.study.values import (
 )
 
 
-def default_block_points(N: int) -> int:
-    """Base points per block when the study does not say: N/16 within [2^14, 2^16], <= N.
+def default_block_points(N: int, design_N: int | None = None, rows_kept: bool = False) -> int:
+    """Base points per block when the study does not say: N/16 within [2^14, 2^18] (2^16
+    where every row is kept in memory: SALib's estimator), at most each design's N
+    (design_N: N split among the scramblings; default N).
 
-    A block costs ~12 ms of zarr writes, funnelled through the one event-loop thread of
-    its process, against ~5 us of work per base point (2-core VM): blocks of 2^14 points
-    and more keep that under a tenth, and keep workers from queueing on the loop. The cap
-    bounds a block's kept rows (~170 MB with --keep-samples) and the work a crash loses;
-    N/16 leaves tasks for several workers at moderate N.
+    A block costs ~15 ms of zarr writes, funnelled through the one event-loop thread of
+    its process, against ~0.4 us of work per base point on the fused path (second order,
+    2-core VM): blocks of 2^18 points keep that to a few percent at large N. N/16 leaves
+    tasks for several workers at moderate N; the floor keeps small blocks' writes from
+    dominating; the cap bounds the work a crash loses and a block's rows where they are
+    kept.
     """
-    return min(N, max(2**14, min(2**16, N // 16)))
+    cap = 2**16 if rows_kept else 2**18
+    return min(N if design_N is None else design_N, max(2**14, min(cap, N // 16)))
 
 
 def load(path, *, N=None, second_order=None, estimator=None, intervals=None,
@@ -176,7 +180,7 @@ def _block_points(sampling: dict, analysis: dict, given: dict) -> int:
     R = analysis["scramblings"] if analysis["intervals"] == "replicates" else 1
     design_N = max(1, sampling["N"] // R)
     bp = sampling["block_points"] if "block_points" in given else \
-        default_block_points(design_N)
+        default_block_points(sampling["N"], design_N, analysis["estimator"] == "salib")
     return min(bp, design_N)
 
 

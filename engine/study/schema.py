@@ -36,14 +36,14 @@ SAMPLING_DEFAULTS = {"N": 2**12, "second_order": False, "seed": 1, "scramble": T
 DESIGNS = ("saltelli", "morris")  # Saltelli's for Sobol' indices; Morris trajectories
 MAX_TRAJECTORIES = 2**20
 ANALYSIS_DEFAULTS = {"resamples": 100, "conf_level": 0.95, "seed": None, "estimator": "auto",
-                     "intervals": "auto", "scramblings": 8, "methods": ["sobol"],
+                     "intervals": "delta", "scramblings": 8, "methods": ["sobol"],
                      "slices": None, "bins": 32, "groups": None}
 ESTIMATORS = ("auto", "salib", "streaming")
 # the streaming estimator's intervals: Student t over `scramblings` independent
 # scramblings of the design (N / scramblings base points each), delta method, or Poisson
 # bootstrap (`resamples` replicates); "auto" is "replicates" where the design is
-# scrambled and N splits into them (else "delta"). SALib's estimator always gives its own
-# resampling bootstrap
+# scrambled and N splits into them (else "delta"); the default is "delta". SALib's
+# estimator always gives its own resampling bootstrap
 INTERVALS = ("auto", "replicates", "delta", "bootstrap")
 MAX_CUTS = 1024  # slices per parameter, bins per output
 DEFAULT_SLICES = 32  # slices per parameter when the study does not say

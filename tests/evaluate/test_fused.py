@@ -23,6 +23,8 @@ CASES = {
         {"name": "patient", "parameters": {"rho_C": {"value": 0.5}}}]},
     "groups": {"analysis": {"resamples": 20, "groups": {"costs": ["A", "phi_D", "kappa"]}},
                "sampling": {"N": 256, "block_points": 64, "seed": 3, "second_order": True}},
+    "replicates": {"analysis": {"resamples": 20, "intervals": "replicates",
+                                "scramblings": 4}},
     "delta intervals, a partial last batch": {
         "analysis": {"resamples": 20, "intervals": "delta"},
         "sampling": {"N": 128, "block_points": 128, "seed": 5}},

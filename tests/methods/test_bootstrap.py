@@ -174,7 +174,7 @@ def test_a_delta_store_is_not_resumed_with_bootstrap(tmp_path):
 
 
 @pytest.mark.parametrize("analysis, message", [
-    ({"intervals": "jackknife"}, "analysis.intervals: must be one of delta, bootstrap"),
+    ({"intervals": "jackknife"}, "analysis.intervals: must be one of auto, replicates, delta, bootstrap"),
     ({"intervals": "bootstrap", "resamples": 1}, "bootstrap intervals need >= 2"),
 ])
 def test_bad_interval_settings_are_refused(analysis, message):

@@ -169,15 +169,15 @@ def test_the_given_data_s1_over_scramblings_is_their_mean_with_student_t(tmp_pat
 
     import reesens
     from tests.runs.test_pipeline import _woods_table
-    R = 3
-    table = _woods_table(sampling={"N": 512, "block_points": 128, "seed": 6},
+    R = 4
+    table = _woods_table(sampling={"N": 2048, "block_points": 128, "seed": 6},
                          analysis={"methods": ["sobol", "given_data"],
                                    "intervals": "replicates", "scramblings": R})
     study = reesens.load_study(table)
     store = tmp_path / "r.zarr"
     gd = reesens.run(study, out=store)["given_data"]
     blocks = xr.open_zarr(store, group="blocks").load()
-    per = study.N // study.block_points
+    per = study.design_N // study.block_points  # N split among the scramblings
     i = study.outputs.index("mu_star")  # a continuous output, one case
     found = []
     for r in range(R):

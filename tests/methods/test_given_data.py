@@ -175,7 +175,7 @@ def test_given_data_s1_holds_the_analytic_and_pick_freeze_values(tmp_path):
     assert (np.abs(est - pick["sobol_S1"].values)
             <= hw + pick["sobol_S1_conf"].values).all()
     # with independent scramblings: Student t over the designs, narrower and still holding
-    groups = run.run(parse(_ishigami(2**11, intervals="replicates", scramblings=6)),
+    groups = run.run(parse(_ishigami(2**14, intervals="replicates", scramblings=8)),
                      out=tmp_path / "r.zarr", progress=False)
     gd = groups["given_data"].sel(output="y")
     assert (np.abs(gd["given_data_S1"].values - S1) <= gd["given_data_S1_conf"].values).all()

@@ -2,7 +2,7 @@
 designs of the Ishigami function and of Sobol's G-function (benchmarks/compare_intervals.py,
 whose table docs/performance.md shows). Each covers within binomial error of 95% or above
 (the delta method and the bootstrap, derived for iid rows, over-cover on Sobol' points);
-the default, Student t over 8 scramblings, is also informative: its mean half-width is at
+Student t over 8 scramblings is also informative: its mean half-width is at
 most 3x the spread of its estimates, where the other two are many times wider."""
 import math
 

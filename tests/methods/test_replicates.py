@@ -59,14 +59,18 @@ def test_replicates_are_the_mean_and_t_interval_of_independent_designs(tmp_path)
     assert groups["sobol"].attrs["N"] == 1024
 
 
-def test_the_default_intervals_are_replicates_where_they_can_be():
-    table = ishigami.study_table(N=1024, block_points=64)
+def _default(N=1024, **analysis):
+    table = ishigami.study_table(N=N, block_points=min(N, 64))
+    table["analysis"].update({"intervals": "auto", **analysis})
+    return table
+
+
+def test_auto_intervals_are_replicates_where_they_can_be():
+    table = _default()
     assert (parse(table).intervals, parse(table).scramblings) == ("replicates", 8)
     for change, kind in (({"estimator": "salib"}, "bootstrap"), ({"scramblings": 3}, "delta")):
-        table = ishigami.study_table(N=1024, block_points=64)
-        table["analysis"].update(change)
-        assert parse(table).intervals == kind, change
-    table = ishigami.study_table(N=4, block_points=4)  # N does not split into 8
+        assert parse(_default(**change)).intervals == kind, change
+    table = _default(N=4)  # N does not split into 8
     assert (parse(table).intervals, parse(table).scramblings) == ("delta", 1)
     table["sampling"]["scramble"] = False
     assert parse(table).intervals == "delta"
@@ -117,7 +121,7 @@ def test_bad_replicate_settings_are_refused(change, message):
 
 def test_replicates_through_the_cli_resume_and_reach_a_target(tmp_path):
     store = tmp_path / "r.zarr"
-    args = ["--n", "128", "--out", store, "--quiet"]
+    args = ["--n", "128", "--intervals", "replicates", "--out", store, "--quiet"]
     done = reesens("run", BASELINE, *args)
     assert done.returncode == 0, done.stderr
     first = xr.open_zarr(store, group="sobol").load()
@@ -128,7 +132,7 @@ def test_replicates_through_the_cli_resume_and_reach_a_target(tmp_path):
     plain = reesens("run", BASELINE, "--n", "128", "--intervals", "delta", "--out", store,
                     "--quiet")
     assert plain.returncode == 2 and "scramblings: store 8, now 1" in plain.stderr
-    target = reesens("run", BASELINE, *args[:2], "--target-ci", "0.2", "--max-n", "512",
+    target = reesens("run", BASELINE, *args[:4], "--target-ci", "0.2", "--max-n", "512",
                      "--methods", "sobol", "--out", tmp_path / "t.zarr", "--quiet")
     assert target.returncode == 0, target.stderr
     convergence = xr.open_zarr(tmp_path / "t.zarr", group="convergence")

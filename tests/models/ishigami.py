@@ -56,5 +56,5 @@ def study_table(N=2**12, block_points=2**10, second_order=False, seed=11):
                        for i in (1, 2, 3)},
         "sampling": {"N": N, "block_points": block_points, "second_order": second_order,
                      "seed": seed},
-        "analysis": {"resamples": 200, "seed": 5},
+        "analysis": {"resamples": 200, "seed": 5, "intervals": "delta"},  # one design
     }

@@ -14,8 +14,8 @@ from tests.interface.test_cli import BASELINE
 @pytest.mark.parametrize("intervals, words", [
     ("delta", "95% intervals: delta method (asymptotic normal)"),
     ("bootstrap", "95% intervals: Poisson bootstrap (100 replicates)"),
-    ("replicates", "95% intervals: Student t over 8 independent scramblings (8 designs of N "
-                   "points each, all evaluated)"),
+    ("replicates", "95% intervals: Student t over 8 independent scramblings (N split among "
+                   "them)"),
 ])
 def test_show_says_how_the_intervals_were_had(tmp_path, intervals, words):
     study = reesens.load_study(BASELINE, N=256, intervals=intervals)

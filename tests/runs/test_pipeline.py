@@ -85,6 +85,8 @@ def _woods_table(**changes):
         "analysis": {"resamples": 20},
     }
     table.update(changes)
+    # one design of N points, as SALib's sample: the default splits N among scramblings
+    table["analysis"] = {"intervals": "delta", **table["analysis"]}
     return table
 
 
