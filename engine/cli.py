@@ -253,7 +253,7 @@ def _grid(args, argv) -> int:
 
 def _validate(args) -> int:
     from reesens.runs import limits
-    from reesens.runs import montecarlo as run
+    from reesens.runs.options import choose_estimator
     from reesens.store import layout as store
     from reesens.study.parse import load
 
@@ -269,7 +269,7 @@ def _validate(args) -> int:
                         study, needs, limits.morris_seconds(study, workers),
                         limits.workers_text(workers, limits.morris_blocks(study))))
     elif study.sampled:
-        options = dict(N=study.N, estimator=run.choose_estimator(study), workers=workers)
+        options = dict(N=study.N, estimator=choose_estimator(study), workers=workers)
         needs = limits.check_run(study, store.default_store(study), keep_samples=False,
                                  **options)
         blocks = study.scramblings * study.N // study.block_points
@@ -394,11 +394,12 @@ def _print_report(files) -> None:
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = _parser(argv).parse_args(argv)
-    distributed = any(getattr(args, a, None) for a in ("scheduler_address", "scheduler_file",
-                                                       "cluster"))
+    # xarray without dask: not on a cluster, and not for validate (which opens no store)
+    plain = args.command == "validate" or any(
+        getattr(args, a, None) for a in ("scheduler_address", "scheduler_file", "cluster"))
     try:
         try:
-            with nullcontext() if distributed else lazy_dask.xarray_without_dask():
+            with nullcontext() if plain else lazy_dask.xarray_without_dask():
                 status = COMMANDS[args.command](args, argv)
             sys.stdout.flush()  # a reader that has gone (`| head`) fails here, not at exit
             return status

@@ -3,11 +3,14 @@ column widths, a value with its half-width."""
 from __future__ import annotations
 
 from itertools import product
+from typing import TYPE_CHECKING
 
 import numpy as np
-import xarray as xr
 
 from reesens.study.labels import wrap
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 
 class ReportError(ValueError):

@@ -2,11 +2,15 @@
 pairs, and the report's section."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import xarray as xr
 
 from reesens.methods import tables
 from reesens.study import labels
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 WIDTH = tables.OUTPUT_WIDTH  # the terminal table's output column
 
