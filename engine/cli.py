@@ -322,7 +322,7 @@ def _show(args) -> int:
 
     groups = verify.require_intact(args.store)
     if "grid" in groups:
-        cube = verify.open_grid(args.store)
+        cube = verify.open_grid(args.store, dask=False)
         root = store.root_attrs(args.store)
         print(f"grid: {report.grid_dims(cube)} = {int(root['cells']):,} cells")
         for variable, shares in report.code_shares(cube, progress=True).items():

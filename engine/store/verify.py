@@ -119,13 +119,13 @@ def open_samples(path: Path) -> xr.Dataset:
     return xr.open_zarr(path, group="samples", consolidated=False, chunks=None).load()
 
 
-def open_grid(path: Path) -> xr.Dataset:
+def open_grid(path: Path, dask: bool = True) -> xr.Dataset:
     """The cube of a finished grid store (its outputs on the swept options and
-    parameters), lazily opened; call require_intact first."""
+    parameters), lazily opened (store.cube.open_cube); call require_intact first."""
     path = Path(path)
     if "grid" not in finished_groups(path):
         raise StoreError(f"{path}: not a grid store")
-    return cube.open_cube(path)
+    return cube.open_cube(path, dask)
 
 
 def _more(problems) -> str:
