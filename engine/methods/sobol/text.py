@@ -62,12 +62,14 @@ def table(ds: xr.Dataset, summary: xr.Dataset | None = None) -> str:
                 lines.append(f"{names[0]:<{WIDTH}} {'-':<{P}} no indices: {reason}")
                 lines += names[1:]
                 continue
-            order = np.argsort(-one["sobol_ST"].values, kind="stable")
+            v = {n: one[n].values for n in ("sobol_ST", "sobol_ST_conf", "sobol_S1",
+                                            "sobol_S1_conf", "param")}
+            order = np.argsort(-v["sobol_ST"], kind="stable")
             for rank, j in enumerate(order):
                 name = names[rank] if rank < len(names) else ""
-                ST = tables.value(one["sobol_ST"].values[j], one["sobol_ST_conf"].values[j])
-                S1 = tables.value(one["sobol_S1"].values[j], one["sobol_S1_conf"].values[j])
-                lines.append(f"{name:<{WIDTH}} {one['param'].values[j]:<{P}} {ST} {S1}")
+                ST = tables.value(v["sobol_ST"][j], v["sobol_ST_conf"][j])
+                S1 = tables.value(v["sobol_S1"][j], v["sobol_S1_conf"][j])
+                lines.append(f"{name:<{WIDTH}} {v['param'][j]:<{P}} {ST} {S1}")
             lines += names[len(order):]
     lines += [f"({d} left out: the same indices as {k}, only two codes occur)"
               for d, k in dropped.items() if d in ds["output"].values.tolist()]
