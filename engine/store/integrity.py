@@ -23,7 +23,6 @@ xarray parse it, so an edited or malformed zarr.json is reported, never decoded.
 """
 from __future__ import annotations
 
-import asyncio
 import json
 import math
 from dataclasses import dataclass
@@ -248,6 +247,8 @@ def check_group(path, group: str, key: str, bind: str = "") -> list[str]:
 async def _read_whole(where: str, names) -> list:
     """Each array `names` of the group at `where` read whole, concurrently (or the
     exception reading it)."""
+    import asyncio
+
     import zarr.api.asynchronous
 
     node = await zarr.api.asynchronous.open_group(where, mode="r", use_consolidated=False)
@@ -304,6 +305,8 @@ def write_unit(path, units: Units, unit: int, values: dict) -> None:
 
 
 async def _write_unit(path: str, units: Units, unit: int, values: dict) -> None:
+    import asyncio
+
     import zarr.api.asynchronous
 
     root = await zarr.api.asynchronous.open_group(path, mode="r+", use_consolidated=False)
@@ -397,6 +400,8 @@ def _state(name: str, salt: str, value, expected: int, fill) -> str:
 
 
 async def _read_regions(path: str, units: Units, batch):
+    import asyncio
+
     import zarr.api.asynchronous
 
     root = await zarr.api.asynchronous.open_group(path, mode="r", use_consolidated=False)
