@@ -13,8 +13,8 @@ the same in every run and every thread on one machine, possibly different in the
 bits on a CPU with other vector widths.
 
 Two LLVM limits would still keep the woods batch loop scalar, and are raised for every
-numba compilation in the process (they change which loops LLVM vectorises or inlines,
-never a result): the scalar row function, a few hundred instructions once its callees are
+numba compilation in the process from its first kernel on (they change which loops LLVM
+vectorises or inlines, never a result): the scalar row function, a few hundred instructions once its callees are
 inlined, is above LLVM's default inlining threshold, so the loop called it row by row;
 and a loop writing 17 output arrays needs more run-time checks that the arrays do not
 overlap than the vectoriser's defaults allow (the three memory-check thresholds below).
@@ -26,10 +26,10 @@ function from another module would keep a stale compiled copy after that module 
 Every kernel here is therefore cached in a directory named after a hash of all the kernel
 sources: any edit to any of them starts a fresh cache.
 
-numba itself (~0.3 s to import) and LLVM's options come with a kernel's first call, not
+numba itself (~0.3 s to import) and LLVM's options come with a kernel's first use, not
 with the kernel modules: `jit` returns a `Kernel`, which makes its numba dispatcher then.
 So the commands that only read studies and stores (`reesens validate`, `show`, `verify`,
-`export`) import the kernels' declarations without numba. Numba code calling a Kernel
+`export`) import the models' declarations without numba. numba code calling a Kernel
 types it as its dispatcher (`_numba_type_`); a kernel module names numba's own functions
 that kernel code calls (literal_unroll) through this module's stand-ins, which its
 kernels' first compilation replaces by numba's in the module.
