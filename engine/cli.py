@@ -19,19 +19,12 @@ from pathlib import Path
 
 from reesens import commands as front
 from reesens.core import lazy_dask
-from reesens.execute import tasks as parallel
-from reesens.present import export, report, style
-from reesens.runs import grid, limits, options
-from reesens.runs import montecarlo as run
-from reesens.store import layout as store
-from reesens.store import verify
+from reesens.methods.tables import ReportError
 from reesens.store.integrity import IntegrityError
 from reesens.store.ownership import StoreError
-from reesens.study import registry
-from reesens.study.parse import load
-from reesens.study.schema import ESTIMATORS, INTERVALS, StudyError
+from reesens.study.schema import StudyError
 
-EXPECTED = (StudyError, StoreError, IntegrityError, report.ReportError)
+EXPECTED = (StudyError, StoreError, IntegrityError, ReportError)
 # what to do about an OS error, by errno; {again}: how to carry on, by command (AGAIN)
 OS_ADVICE = {
     errno.ENOSPC: "the disk is full: free some space, then {again}",
@@ -44,13 +37,32 @@ OS_ADVICE = {
 AGAIN = {"run": "run the same command with --resume (finished blocks are kept)",
          "grid": "run the same command with --resume (finished chunks are kept)"}
 AGAIN_DEFAULT = "run the same command again"  # report, export: they write whole files
+READING = ("validate", "show", "verify", "export")  # commands that only read (and export)
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(argv) -> argparse.ArgumentParser:
+    """The top-level parser with the options of the command that argv names: only that
+    command's modules are imported."""
     parser, sub = front.parser()
-    validate = sub["validate"]
+    command = _command(argv)
+    if command is not None:
+        OPTIONS[command](sub[command])
+    return parser
+
+
+def _command(argv) -> str | None:
+    """The command argv names: its first command name (None: none)."""
+    return next((a for a in argv if a in front.COMMAND_HELP), None)
+
+
+def _validate_options(validate) -> None:
     validate.add_argument("study", type=Path)
-    run_ = sub["run"]
+
+
+def _run_options(run_) -> None:
+    from reesens.study import registry
+    from reesens.study.schema import ESTIMATORS, INTERVALS
+
     run_.add_argument("study", type=Path)
     run_.add_argument("--out", type=Path, help="store path (default results/<study>.zarr)")
     run_.add_argument("--n", type=int, dest="N", help="base sample count (power of two)")
@@ -78,18 +90,28 @@ def _parser() -> argparse.ArgumentParser:
     run_.add_argument("--max-n", type=int, dest="max_N",
                       help="largest N for --target-ci (default 64 times the study's N)")
     _report_option(run_)
-    grid = sub["grid"]
+
+
+def _grid_options(grid) -> None:
     grid.add_argument("study", type=Path)
     grid.add_argument("--out", type=Path, help="store path (default results/<study>-grid.zarr)")
     _execution_options(grid, "chunks")
     _report_option(grid)
-    show = sub["show"]
+
+
+def _show_options(show) -> None:
     show.add_argument("store", type=Path)
     show.add_argument("--second-order", action="store_true",
                       help="print the second-order indices S2 with their intervals")
-    verify_ = sub["verify"]
+
+
+def _verify_options(verify_) -> None:
     verify_.add_argument("store", type=Path)
-    export_ = sub["export"]
+
+
+def _export_options(export_) -> None:
+    from reesens.present import export
+
     export_.add_argument("store", type=Path)
     export_.add_argument("--format", choices=("csv", "parquet"),
                          help="default: from --out's suffix, else csv; parquet needs pyarrow "
@@ -99,7 +121,11 @@ def _parser() -> argparse.ArgumentParser:
                               f"(default {export.groups()[0]})")
     export_.add_argument("--out", type=Path, help="file (default <store>-<group>.<format>)")
     export_.add_argument("--overwrite", action="store_true", help="replace an existing file")
-    report_ = sub["report"]
+
+
+def _report_options(report_) -> None:
+    from reesens.present import style
+
     report_.add_argument("store", type=Path)
     report_.add_argument("--out", type=Path, help="directory (default <store>-report)")
     report_.add_argument("--quiet", action="store_true", help="no progress lines")
@@ -113,7 +139,11 @@ def _parser() -> argparse.ArgumentParser:
     report_.add_argument("--slice", action="append", default=[], metavar="PARAM=VALUE",
                          help="grid stores: draw phase diagrams at this value of PARAM "
                               "(the nearest grid value; repeatable; default: middle values)")
-    return parser
+
+
+OPTIONS = {"validate": _validate_options, "run": _run_options, "grid": _grid_options,
+           "show": _show_options, "verify": _verify_options, "export": _export_options,
+           "report": _report_options}
 
 
 def _report_option(parser) -> None:
@@ -149,6 +179,9 @@ def _execution_options(parser, unit: str) -> None:
 
 def _connect(args):
     """The dask.distributed client the options ask for (None: local), after checks."""
+    from reesens.execute import tasks as parallel
+    from reesens.runs import options
+
     options.check_execution(workers=args.workers, per_task=args.per_task,
                             per_task_flag=args.per_task_flag)
     return parallel.connect(scheduler_address=args.scheduler_address,
@@ -157,6 +190,12 @@ def _connect(args):
 
 
 def _run(args, argv) -> int:
+    from reesens.present import report
+    from reesens.runs import montecarlo as run
+    from reesens.runs import options
+    from reesens.store import layout as store
+    from reesens.study.parse import load
+
     study = load(args.study, N=args.N, second_order=args.second_order,
                  estimator=args.estimator, intervals=args.intervals, methods=args.methods)
     options.check_run(study, target_ci=args.target_ci, max_N=args.max_N,
@@ -187,6 +226,8 @@ def _run(args, argv) -> int:
 
 def _then_report(args, path) -> int:
     """`--report [DIR]`: the report of the store just written."""
+    from reesens.present import report
+
     if args.report is not None:
         _print_report(report.write_report(path, None if args.report is True else args.report,
                                           progress=not args.quiet))
@@ -194,6 +235,11 @@ def _then_report(args, path) -> int:
 
 
 def _grid(args, argv) -> int:
+    from reesens.present import report
+    from reesens.runs import grid
+    from reesens.store import layout as store
+    from reesens.study.parse import load
+
     study = load(args.study)
     client = _connect(args)
     try:
@@ -213,6 +259,11 @@ def _grid(args, argv) -> int:
 
 
 def _validate(args) -> int:
+    from reesens.runs import limits
+    from reesens.runs.options import choose_estimator
+    from reesens.store import layout as store
+    from reesens.study.parse import load
+
     study = load(args.study)
     workers = os.cpu_count() or 1
     runs = []
@@ -225,7 +276,7 @@ def _validate(args) -> int:
                         study, needs, limits.morris_seconds(study, workers),
                         limits.workers_text(workers, limits.morris_blocks(study))))
     elif study.sampled:
-        options = dict(N=study.design_N, estimator=run.choose_estimator(study),
+        options = dict(N=study.design_N, estimator=choose_estimator(study),
                        workers=workers)
         needs = limits.check_run(study, store.default_store(study), keep_samples=False,
                                  **options)
@@ -236,6 +287,8 @@ def _validate(args) -> int:
                         study, needs, limits.run_seconds(study, **options),
                         limits.workers_text(workers, blocks)))
     if study.grid:
+        from reesens.runs import grid
+
         plan = grid.GridPlan.of(study)
         needs = limits.check_grid(study, grid.default_store(study), workers,
                                   share=grid.stored_share(study))
@@ -257,15 +310,21 @@ def _estimate(study, needs, seconds: float, on_workers: str,
               disk: str = "at most {} of disk") -> str:
     """"needs about 34 MB of memory and at most 251 kB of disk, roughly 40 seconds on 2
     workers"; `disk` words the disk figure ({}: the estimate)."""
+    from reesens.runs import limits
+
     return (f"needs about {limits.size(limits.total(needs, 'memory'))} of memory and "
             f"{disk.format(limits.size(limits.total(needs, 'disk')))}, roughly "
             f"{limits.duration(seconds)} {on_workers}{limits.time_note(study)}")
 
 
 def _show(args) -> int:
+    from reesens.present import report
+    from reesens.store import layout as store
+    from reesens.store import verify
+
     groups = verify.require_intact(args.store)
     if "grid" in groups:
-        cube = verify.open_grid(args.store)
+        cube = verify.open_grid(args.store, dask=False)
         root = store.root_attrs(args.store)
         print(f"grid: {report.grid_dims(cube)} = {int(root['cells']):,} cells")
         for variable, shares in report.code_shares(cube, progress=True).items():
@@ -277,6 +336,8 @@ def _show(args) -> int:
 
 
 def _verify(args) -> int:
+    from reesens.store import verify
+
     problems, lines = verify.verify(args.store)
     print("\n".join(lines))
     return 1 if problems else 0
@@ -298,6 +359,8 @@ COMMANDS = {"validate": lambda args, argv: _validate(args), "run": _run, "grid":
 
 
 def _export(args) -> int:
+    from reesens.present import export
+
     path = export.export(args.store, args.out, format=args.format, group=args.group,
                          overwrite=args.overwrite)
     print(f"export: {path}")
@@ -305,8 +368,10 @@ def _export(args) -> int:
 
 
 def _report(args) -> int:
+    from reesens.present import report
+
     if args.dpi < 10 or args.dpi > 1200:
-        raise report.ReportError(f"--dpi must be within [10, 1200], got {args.dpi}")
+        raise ReportError(f"--dpi must be within [10, 1200], got {args.dpi}")
     slices = {}
     for text in args.slice:
         name, _, value = text.partition("=")
@@ -315,7 +380,7 @@ def _report(args) -> int:
         except ValueError:
             number = None
         if number is None or not name.strip():
-            raise report.ReportError(f"--slice {text}: expected PARAM=VALUE, e.g. p=0.5")
+            raise ReportError(f"--slice {text}: expected PARAM=VALUE, e.g. p=0.5")
         slices[name.strip()] = number
     _print_report(report.write_report(args.store, args.out, progress=not args.quiet,
                                       fmt=args.format, dpi=args.dpi,
@@ -336,12 +401,13 @@ def _print_report(files) -> None:
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    args = _parser().parse_args(argv)
-    distributed = any(getattr(args, a, None) for a in ("scheduler_address", "scheduler_file",
-                                                       "cluster"))
+    args = _parser(argv).parse_args(argv)
+    # xarray without dask: not on a cluster, and not for validate (which opens no store)
+    plain = args.command == "validate" or any(
+        getattr(args, a, None) for a in ("scheduler_address", "scheduler_file", "cluster"))
     try:
         try:
-            with nullcontext() if distributed else lazy_dask.xarray_without_dask():
+            with nullcontext() if plain else lazy_dask.xarray_without_dask():
                 status = COMMANDS[args.command](args, argv)
             sys.stdout.flush()  # a reader that has gone (`| head`) fails here, not at exit
             return status
@@ -387,7 +453,12 @@ def command_line() -> int:
     """A command, as the console script (reesens.__main__) runs it: main(), then
     gc.freeze(), so that the interpreter's last collections at exit skip the run's objects
     (~0.8 s of a small run on the development VM); the process ends at once and the
-    system reclaims its memory."""
+    system reclaims its memory. The commands that only read (READING) run without the
+    cyclic garbage collector: it would traverse the objects their imports create (xarray,
+    pandas, zarr: 0.05-0.1 s of a small store's `show`), which live to the end; what they
+    read is freed by reference counting."""
+    if _command(sys.argv[1:]) in READING:
+        gc.disable()
     status = main()
     gc.freeze()
     return status

@@ -13,8 +13,8 @@ the same in every run and every thread on one machine, possibly different in the
 bits on a CPU with other vector widths.
 
 Two LLVM limits would still keep the woods batch loop scalar, and are raised for every
-numba compilation in the process (they change which loops LLVM vectorises or inlines,
-never a result): the scalar row function, a few hundred instructions once its callees are
+numba compilation in the process from its first kernel on (they change which loops LLVM
+vectorises or inlines, never a result): the scalar row function, a few hundred instructions once its callees are
 inlined, is above LLVM's default inlining threshold, so the loop called it row by row;
 and a loop writing 17 output arrays needs more run-time checks that the arrays do not
 overlap than the vectoriser's defaults allow (the three memory-check thresholds below).
@@ -25,30 +25,37 @@ numba keys a cached function on its own source file only, so a kernel that inlin
 function from another module would keep a stale compiled copy after that module changes.
 Every kernel here is therefore cached in a directory named after a hash of all the kernel
 sources: any edit to any of them starts a fresh cache.
+
+numba itself (~0.3 s to import) and LLVM's options come with a kernel's first use, not
+with the kernel modules: `jit` returns a `Kernel`, which makes its numba dispatcher then.
+So the commands that only read studies and stores (`reesens validate`, `show`, `verify`,
+`export`) import the models' declarations without numba. numba code calling a Kernel
+types it as its dispatcher (`_numba_type_`); a kernel module names numba's own functions
+that kernel code calls (literal_unroll) through this module's stand-ins, which its
+kernels' first compilation replaces by numba's in the module.
 """
+import functools
 import hashlib
+import importlib
 import os
 import tempfile
+import threading
 from pathlib import Path
-
-import llvmlite.binding as llvm
-import numba
 
 LLVM_OPTIONS = ("-inline-threshold=5000", "-runtime-memory-check-threshold=512",
                 "-vectorize-memory-check-threshold=2048", "-memory-check-merge-threshold=2048")
-for _option in LLVM_OPTIONS:
-    llvm.set_option("", _option)
-
-_SOURCES = sorted(Path(__file__).parent.glob("*.py"))
-_DIGEST = hashlib.sha256(b"".join(p.read_bytes() for p in _SOURCES)).hexdigest()[:16]
+_LOCK = threading.Lock()  # one dispatcher per kernel, made with numba's CACHE_DIR set
 
 
+@functools.cache
 def _cache_dir() -> str:
     """A writable cache directory for this exact version of the kernel sources."""
+    sources = sorted(Path(__file__).parent.glob("*.py"))
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in sources)).hexdigest()[:16]
     roots = [os.environ.get("NUMBA_CACHE_DIR"), Path(__file__).parent / "__pycache__",
              Path.home() / ".cache" / "reesens", Path(tempfile.gettempdir()) / "reesens"]
     for root in filter(None, roots):
-        path = Path(root) / f"numba-{_DIGEST}"
+        path = Path(root) / f"numba-{digest}"
         try:
             path.mkdir(parents=True, exist_ok=True)
         except OSError:
@@ -58,26 +65,93 @@ def _cache_dir() -> str:
     return ""  # no writable place: numba then falls back to its own default locations
 
 
-_CACHE_DIR = _cache_dir()
+@functools.cache
+def load_numba():
+    """numba, imported with LLVM_OPTIONS set (before anything compiles)."""
+    import llvmlite.binding as llvm
+    import numba
+
+    for option in LLVM_OPTIONS:
+        llvm.set_option("", option)
+    return numba
 
 
-def jit_sums(func):
+class NumbaName:
+    """A stand-in for a numba function that kernel code calls by name (`literal_unroll`):
+    numba finds such functions by identity, so a kernel's first compilation binds the
+    name to numba's function in the kernel's module."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __call__(self, *args, **kwargs):
+        return getattr(load_numba(), self.name)(*args, **kwargs)
+
+
+literal_unroll = NumbaName("literal_unroll")
+
+
+class Kernel:
+    """A numba function compiled at its first call: `numba.njit(func, **options)` made
+    then (with `cache=True` under the kernels' cache directory). Calling it calls that
+    dispatcher; numba code calling it types it as that dispatcher; its other attributes
+    (signatures, stats, inspect_asm) are the dispatcher's; `py_func` is the function."""
+
+    def __init__(self, func, options: dict):
+        functools.update_wrapper(self, func)
+        self.py_func = func
+        self._options = options
+        self._dispatcher = None
+
+    @property
+    def dispatcher(self):
+        """The numba dispatcher (made at the first use)."""
+        if self._dispatcher is None:
+            numba = load_numba()
+            with _LOCK:
+                if self._dispatcher is None:
+                    names = self.py_func.__globals__
+                    for name, value in list(names.items()):
+                        if isinstance(value, NumbaName):
+                            names[name] = getattr(numba, value.name)
+                    previous = numba.config.CACHE_DIR
+                    numba.config.CACHE_DIR = _cache_dir()
+                    try:
+                        self._dispatcher = numba.njit(cache=True, **self._options)(
+                            self.py_func)
+                    finally:
+                        numba.config.CACHE_DIR = previous
+        return self._dispatcher
+
+    @property
+    def _numba_type_(self):
+        return self.dispatcher._numba_type_
+
+    def __call__(self, *args, **kwargs):
+        return self.dispatcher(*args, **kwargs)
+
+    def __getattr__(self, name):
+        if name.startswith("__") or name in ("_options", "_dispatcher", "py_func"):
+            raise AttributeError(name)
+        return getattr(self.dispatcher, name)
+
+    def __reduce__(self):  # pickled by name: the kernel of that module
+        return _kernel, (self.__module__, self.__qualname__)
+
+    def __repr__(self):
+        return f"<kernel {self.__module__}.{self.__qualname__}>"
+
+
+def _kernel(module: str, qualname: str) -> Kernel:
+    return functools.reduce(getattr, qualname.split("."), importlib.import_module(module))
+
+
+def jit_sums(func) -> Kernel:
     """`jit` with the fast-math flag `reassoc` only: for reductions (see above)."""
-    previous = numba.config.CACHE_DIR
-    numba.config.CACHE_DIR = _CACHE_DIR
-    try:
-        return numba.njit(nogil=True, cache=True, fastmath={"reassoc"},
-                          error_model="numpy")(func)
-    finally:
-        numba.config.CACHE_DIR = previous
+    return Kernel(func, dict(nogil=True, fastmath={"reassoc"}, error_model="numpy"))
 
 
-def jit(func):
+def jit(func) -> Kernel:
     """numba.njit(nogil=True, cache=True, error_model="numpy"), cached under this source
-    version's directory."""
-    previous = numba.config.CACHE_DIR
-    numba.config.CACHE_DIR = _CACHE_DIR
-    try:
-        return numba.njit(nogil=True, cache=True, fastmath=False, error_model="numpy")(func)
-    finally:
-        numba.config.CACHE_DIR = previous
+    version's directory, made at the first call."""
+    return Kernel(func, dict(nogil=True, fastmath=False, error_model="numpy"))

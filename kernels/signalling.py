@@ -8,9 +8,7 @@ the same payoff units as A, gamma, delta, phi_D and kappa.
 """
 import math
 
-from numba import literal_unroll
-
-from reesens.kernels.accelerate import jit
+from reesens.kernels.accelerate import jit, literal_unroll
 
 # Equilibrium codes (int8) and their CF flag meanings, docs/model.md section 3.
 CODE_VALUES = (-1, 0, 1, 2, 3, 4, 5, 6)

@@ -26,24 +26,30 @@ def xarray_without_dask():
 
     xarray asks of every array it wraps whether it is a dask array, and the first such
     question imports dask.array when dask is installed (~0.9 s, most of a small run's
-    start-up). Only grid cubes are dask arrays in reesens, and they are opened after
-    sync_dask. This fills xarray's (private) cache of optional modules; where that cache
-    is not there, nothing changes but the start-up time.
+    start-up); building an index asks whether its values are a dask collection, which
+    imports dask (~0.1 s). Only grid cubes are dask arrays in reesens, and they are
+    opened after sync_dask. This fills xarray's (private) cache of optional modules and
+    answers the second question without dask while dask is not imported (nothing can be
+    a dask collection then); where those private names are not there, nothing changes
+    but the start-up time.
     """
     try:
-        from xarray.namedarray import pycompat
+        from xarray.namedarray import pycompat, utils
         modules = pycompat._cached_duck_array_modules
         absent = object.__new__(pycompat.DuckArrayModule)
         absent.module, absent.version, absent.type, absent.available = (
             None, pycompat.Version("0"), (), False)
+        collection = utils.is_dask_collection
     except (ImportError, AttributeError):
         yield
         return
     seeded = "dask" not in modules and "dask.array" not in sys.modules
     if seeded:
         modules["dask"] = absent
+    utils.is_dask_collection = lambda x: "dask" in sys.modules and collection(x)
     try:
         yield
     finally:
+        utils.is_dask_collection = collection
         if seeded and modules.get("dask") is absent:
             del modules["dask"]

@@ -6,11 +6,15 @@ per combination of option values. Nothing here knows which model it runs.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import xarray as xr
 
 from reesens.design import sampling
 from reesens.study.schema import Study
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 
 def case_shape(study: Study) -> tuple[int, ...]:

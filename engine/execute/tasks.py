@@ -18,6 +18,7 @@ import numpy as np
 from reesens.core.progress import Progress
 from reesens.evaluate import cases as evaluate
 from reesens.evaluate.series import series_values
+from reesens.kernels.accelerate import load_numba
 from reesens.store import blocks as store_blocks
 from reesens.study.registry import Chunk, Plan
 
@@ -91,7 +92,10 @@ def blocks_task(plan: Plan, statistics, contexts, block_ids, path, keep_samples:
 def load_kernels(plan: Plan, statistics, contexts) -> Future:
     """Run every kernel of a block once on one base point, in a thread: numba's first call
     in a process costs ~0.3 s, which then overlaps the store's set-up. Call .result()
-    before running blocks on local threads."""
+    before running blocks on local threads. numba itself is imported here, in the calling
+    thread, so that no other import runs beside its own."""
+    load_numba()
+
     def one_point():
         if all(s.fused(plan, c) for s, c in zip(statistics, contexts)):
             for s, c in zip(statistics, contexts):

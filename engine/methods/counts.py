@@ -51,9 +51,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
-import xarray as xr
 
 from reesens.core.needs import READ_S, Need
 from reesens.design import sampling
@@ -61,6 +61,9 @@ from reesens.evaluate import cases as evaluate
 from reesens.kernels.counts import ab_slices, add_slice_counts
 from reesens.study.registry import BlockArray, Plan, Statistic, register_statistic, selected
 from reesens.study.schema import Study
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 MIN_ROWS_PER_SLICE = 16  # A and B rows per slice, at the least
 PILOT_POINTS = 4096  # base points whose A and B rows fix a continuous output's bin edges
@@ -455,6 +458,8 @@ def distance_group(plan: Plan, edges: Edges, designs: list, N: int, measures: di
     reason for outputs with NaN rows or one bin or code holding every row. `ks`: the
     measures read Kolmogorov-Smirnov distances of continuous outputs (PAWN), else total
     variation throughout (delta); the `output_distance` coordinate says which."""
+    import xarray as xr
+
     study = plan.study
     dims, coords = evaluate.case_coords(study)
     shape = evaluate.case_shape(study)

@@ -16,15 +16,18 @@ group's.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import xarray as xr
 
 from reesens.core import intervals
 from reesens.evaluate import cases as evaluate
 from reesens.methods import counts, tables
 from reesens.methods.counts import POWERS
 from reesens.study.registry import Method, register
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 
 @dataclass
@@ -122,6 +125,8 @@ def _chi_term(chi, n_m):
 def results(plan, merged, level) -> dict:
     """The given_data group on (cases, output = the run's output labels, param), from the
     counts and sums of each independent design (one, or `scramblings`)."""
+    import xarray as xr
+
     study, edges, designs = plan.study, level.contexts[counts.Counts.name], \
         merged[counts.Counts.name]
     series_labels, spec = level.outputs, list(plan.spec)

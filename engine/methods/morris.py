@@ -12,8 +12,9 @@ its run are runs.morris's.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import xarray as xr
 
 from reesens.core import intervals
 from reesens.evaluate import cases as evaluate
@@ -21,6 +22,9 @@ from reesens.methods import tables
 from reesens.study import labels
 from reesens.study.registry import Method, register
 from reesens.study.schema import Study
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 QUANTITIES = ("mu", "mu_star", "sigma")
 
@@ -65,6 +69,8 @@ def morris_dataset(study: Study, spec, rows: np.ndarray, values: np.ndarray) -> 
     """The `morris` group: mu, mu_star, sigma and their half-widths on (cases..., output,
     param), the outputs being the series that vary somewhere (an indicator of a code that
     never occurs is left out); and the design's rows."""
+    import xarray as xr
+
     shape = evaluate.case_shape(study)
     D = len(study.sampled_names)
     values = values.reshape(*shape, len(spec), -1)

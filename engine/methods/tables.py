@@ -3,11 +3,14 @@ column widths, a value with its half-width."""
 from __future__ import annotations
 
 from itertools import product
+from typing import TYPE_CHECKING
 
 import numpy as np
-import xarray as xr
 
 from reesens.study.labels import wrap
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 
 class ReportError(ValueError):
@@ -86,13 +89,15 @@ def ranked(ds: xr.Dataset, rank_by: str, columns, skip: str, heading: str) -> st
                 lines.append(f"{names[0]:<{OUTPUT_WIDTH}} {'-':<{P}} no measures: {reason}")
                 continue
             order = np.argsort(-np.nan_to_num(one[rank_by].values, nan=-1.0), kind="stable")
+            values = {n: one[n].values for _, v, c in columns for n in (v, c) if n}
+            params = one["param"].values
             for rank, j in enumerate(order):
                 name = names[rank] if rank < len(names) else ""
                 cells = " ".join(
-                    f"{value(float(one[v].values[j]), float(one[c].values[j])):>{w}}" if c
-                    else f"{float(one[v].values[j]):>{w}.3f}"
+                    f"{value(float(values[v][j]), float(values[c][j])):>{w}}" if c
+                    else f"{float(values[v][j]):>{w}.3f}"
                     for (_, v, c), w in zip(columns, widths))
-                lines.append(f"{name:<{OUTPUT_WIDTH}} {one['param'].values[j]:<{P}} {cells}")
+                lines.append(f"{name:<{OUTPUT_WIDTH}} {params[j]:<{P}} {cells}")
             nulls = [f"{float(np.nanmean(one[f'{v}_null'].values)):>{w}.3f}"
                      if f"{v}_null" in one else f"{'':>{w}}"
                      for (_, v, _), w in zip(columns, widths)]

@@ -415,24 +415,29 @@ def _differ(sliced: xr.Dataset, case_dims, words) -> list[tuple[str, xr.DataArra
 
 
 def _code_counts(a: xr.DataArray, progress: bool = False) -> dict[int, int]:
-    """{code: cells} of an integer cube of any size (codes in [-512, 512)), read one stored
-    chunk at a time (with `progress`, a line or bar per chunk when there are many)."""
-    import dask.array as da
-
-
+    """{code: cells} of an integer cube of any size (codes in [-512, 512)), read one chunk
+    at a time: its dask chunks, else its stored ones (with `progress`, a line or bar per
+    chunk when there are many)."""
     counts = np.zeros(1024, dtype=np.int64)
-    data = da.asarray(a.data)
-    chunks = math.prod(data.numblocks)
+    sizes = a.chunks or [_chunk_sizes(n, c) for n, c in zip(a.shape, a.encoding["chunks"])]
+    bounds = [np.cumsum((0, *s)) for s in sizes]
+    chunks = math.prod(len(s) for s in sizes)
     bar = Progress(chunks, progress and chunks >= PROGRESS_CHUNKS,
                    unit=f"chunk of {a.name} counted")
     try:
-        for index in np.ndindex(*data.numblocks):
-            block = np.asarray(data.blocks[index]).astype(np.int16).ravel() + 512
+        for index in np.ndindex(*(len(s) for s in sizes)):
+            region = {d: slice(b[i], b[i + 1]) for d, b, i in zip(a.dims, bounds, index)}
+            block = np.asarray(a[region]).astype(np.int16).ravel() + 512
             counts += np.bincount(block, minlength=1024)
             bar.advance(1)
     finally:
         bar.close()
     return {code - 512: int(n) for code, n in enumerate(counts) if n}
+
+
+def _chunk_sizes(n: int, chunk: int) -> tuple[int, ...]:
+    """The sizes of the chunks of `chunk` along an axis of n (the last one shorter)."""
+    return (chunk,) * (n // chunk) + ((n % chunk,) if n % chunk else ())
 
 
 def _grid_audit(cube: xr.Dataset, audit, progress: bool = False) -> list[str]:

@@ -13,17 +13,13 @@ from reesens.design import sampling
 from reesens.evaluate import series
 from reesens.execute import tasks as parallel
 from reesens.runs import limits, morris, options, setup
+from reesens.runs.options import choose_estimator
 from reesens.store import blocks, ownership, verify
 from reesens.store import layout as store
 from reesens.store.ownership import StoreError
 from reesens.study import registry
 from reesens.study.registry import Plan
 from reesens.study.schema import Study
-
-
-def choose_estimator(study: Study) -> str:
-    """The study's estimator: "auto" is streaming (SALib only when asked for by name)."""
-    return "salib" if study.estimator == "salib" else "streaming"
 
 
 @dataclass

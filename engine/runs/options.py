@@ -8,6 +8,11 @@ from reesens.study.schema import Study
 TARGET_GROWTH = 64  # --target-ci without --max-n: N may grow to 64 N (half-widths ~ 1/8)
 
 
+def choose_estimator(study: Study) -> str:
+    """The study's estimator: "auto" is streaming (SALib only when asked for by name)."""
+    return "salib" if study.estimator == "salib" else "streaming"
+
+
 def check_execution(*, workers, per_task, per_task_flag: str = "--blocks-per-task") -> None:
     """--workers and the units per task: integers >= 1."""
     for option, value in (("--workers", workers), (per_task_flag, per_task)):

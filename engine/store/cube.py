@@ -17,10 +17,17 @@ BOOKKEEPING = ("grid_chunk_done", "grid_chunk_digest")  # the store's, not the c
 BOOKKEEPING_DIMS = {"chunk", "chunk_member"}
 
 
-def open_cube(path) -> xr.Dataset:
-    """The cube of a grid store, lazily opened (dask arrays, one per stored chunk)."""
-    lazy_dask.sync_dask()
-    cube = cube_of(xr.open_zarr(path, group=GROUP, consolidated=False))
+def open_cube(path, dask: bool = True) -> xr.Dataset:
+    """The cube of a grid store, lazily opened: dask arrays, one chunk per stored chunk,
+    or with dask=False arrays read from the store when indexed (without dask, for reading
+    it a chunk at a time)."""
+    if dask:
+        lazy_dask.sync_dask()
+        opened = xr.open_zarr(path, group=GROUP, consolidated=False)
+    else:
+        opened = xr.open_dataset(path, engine="zarr", group=GROUP, consolidated=False,
+                                 chunks=None, cache=False)
+    cube = cube_of(opened)
     order = ownership.read_root(Path(path)).get(integrity.IDENTITY, {}).get("outputs", [])
     names = [n for n in order if n in cube.data_vars]  # the study's order, not zarr's listing
     return cube[names + sorted(n for n in cube.data_vars if n not in names)]

@@ -23,20 +23,19 @@ xarray parse it, so an edited or malformed zarr.json is reported, never decoded.
 """
 from __future__ import annotations
 
-import asyncio
 import json
 import math
 from dataclasses import dataclass
 from hashlib import blake2b
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import zarr
-import zarr.api.asynchronous
-from zarr.codecs import Crc32cCodec, ZstdCodec
-from zarr.core.sync import sync
 
 from reesens.core.regions import unit_region
+
+if TYPE_CHECKING:
+    import zarr
 
 IDENTITY = "reesens_identity"  # root attribute: what must match for a store to be resumed
 SEAL = "reesens_seal"  # group attribute: {"meta": {".": own, array: its}, "data": {array}}
@@ -51,6 +50,8 @@ class IntegrityError(ValueError):
 
 def compressors() -> tuple:
     """zarr's compressors of every array reesens writes: zstd, then crc32c."""
+    from zarr.codecs import Crc32cCodec, ZstdCodec
+
     return ZstdCodec(level=0), Crc32cCodec()
 
 
@@ -112,6 +113,8 @@ def seal(path, group: str, key: str, whole=None, name: str | None = None,
     their own digests), and write the seal as the group's last attribute write. `name`:
     the group's name once in place (a staged group is sealed as the group it becomes);
     `bind`: what else its arrays' digests are salted with (the blocks results use)."""
+    import zarr
+
     name = name or group
     inner = key + bind
     node = zarr.open_group(Path(path) / group, mode="r+", use_consolidated=False)
@@ -128,6 +131,8 @@ def seal(path, group: str, key: str, whole=None, name: str | None = None,
 def update_attrs(path, group: str, attrs: dict, key: str) -> None:
     """Add `attrs` to a sealed group (the root when group is ""), resealing its own
     metadata in the same write. Call it only on a group already verified."""
+    import zarr
+
     where = Path(path) / group
     meta = read_meta(where)
     new = {**meta.get("attributes", {}), **attrs}
@@ -141,6 +146,8 @@ def update_attrs(path, group: str, attrs: dict, key: str) -> None:
 def put_root(path, attrs: dict) -> None:
     """Replace the root's attributes by `attrs` (which hold the identity) and its seal,
     in one write; any consolidated view goes with it (consolidate writes it again)."""
+    import zarr
+
     key = key_of(attrs.get(IDENTITY))
     meta = {"zarr_format": 3, "node_type": "group", "attributes": attrs}
     sealed = {**attrs, SEAL: {"meta": {".": meta_digest(meta, key, ".")}, "data": {}}}
@@ -226,16 +233,29 @@ def check_group(path, group: str, key: str, bind: str = "") -> list[str]:
             problems.append(f"{group}/{name}: its metadata does not match its checksum")
     if problems:
         return problems  # zarr would decode with metadata that is not ours
-    node = zarr.open_group(where, mode="r", use_consolidated=False)
-    for name, hexdigest in sorted(found["data"].items()):
-        try:
-            got = _data_digest(node[name], key + bind, f"{group}/{name}")
-        except Exception as e:  # noqa: BLE001 (any decoding failure is corruption)
-            problems.append(f"{group}/{name}: unreadable ({_reason(e)})")
-            continue
-        if got != hexdigest:
+    from zarr.core.sync import sync
+
+    names = sorted(found["data"])
+    for name, values in zip(names, sync(_read_whole(str(where), names))):
+        if isinstance(values, Exception):  # any decoding failure is corruption
+            problems.append(f"{group}/{name}: unreadable ({_reason(values)})")
+        elif f"{digest(values, f'{key + bind}:{group}/{name}'):016x}" != found["data"][name]:
             problems.append(f"{group}/{name}: does not match its checksum")
     return problems
+
+
+async def _read_whole(where: str, names) -> list:
+    """Each array `names` of the group at `where` read whole, concurrently (or the
+    exception reading it)."""
+    import asyncio
+
+    import zarr.api.asynchronous
+
+    node = await zarr.api.asynchronous.open_group(where, mode="r", use_consolidated=False)
+
+    async def read(name):
+        return await (await node.getitem(name)).getitem(...)
+    return await asyncio.gather(*(read(n) for n in names), return_exceptions=True)
 
 
 def _reason(e: Exception) -> str:
@@ -279,10 +299,16 @@ def _shape(region) -> tuple[int, ...]:
 def write_unit(path, units: Units, unit: int, values: dict) -> None:
     """Write each member's region of `unit` from values {member: array of that many
     elements} and their digests, all at once, then (only then) set the unit's flag."""
+    from zarr.core.sync import sync
+
     sync(_write_unit(str(path), units, unit, values))
 
 
 async def _write_unit(path: str, units: Units, unit: int, values: dict) -> None:
+    import asyncio
+
+    import zarr.api.asynchronous
+
     root = await zarr.api.asynchronous.open_group(path, mode="r+", use_consolidated=False)
     key = key_of(root.attrs.get(IDENTITY))
     names = [*units.members, units.digests, units.flag]
@@ -337,6 +363,9 @@ def verify_units(path, units: Units, todo) -> dict[int, str]:
     """{unit: problem} for the units `todo` whose flag, digests or member regions cannot
     be read or do not match (regions read concurrently, READ_BYTES at a time); {} when all
     are intact."""
+    import zarr
+    from zarr.core.sync import sync
+
     root = zarr.open_group(path, mode="r", use_consolidated=False)
     _, digests, problems = flags_and_digests(root, units)
     todo = set(todo)
@@ -371,6 +400,10 @@ def _state(name: str, salt: str, value, expected: int, fill) -> str:
 
 
 async def _read_regions(path: str, units: Units, batch):
+    import asyncio
+
+    import zarr.api.asynchronous
+
     root = await zarr.api.asynchronous.open_group(path, mode="r", use_consolidated=False)
     arrays = await asyncio.gather(*(root.getitem(m) for m in units.members))
     reads = [a.getitem(unit_region(a.shape, a.chunks, u)) for u in batch for a in arrays]
@@ -383,6 +416,8 @@ def verified_units(path, group: str, *, check: bool = True):
     """(done bool (units,), {unit: problem}) of the units laid out in `group` (a run's
     blocks, a grid): those flagged done whose digests match what the store holds, every
     one read back when `check`. A unit that fails counts as not done, to be recomputed."""
+    import zarr
+
     root = zarr.open_group(path, mode="r", use_consolidated=False)
     units = Units.of(root, group)
     done, _, problems = flags_and_digests(root, units)

@@ -17,12 +17,13 @@ from dataclasses import dataclass
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-
-import xarray as xr
-import zarr
+from typing import TYPE_CHECKING
 
 from reesens.store import integrity, ownership
 from reesens.study.schema import Study
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 PACKAGES = ("reesens", "numpy", "numba", "scipy", "SALib", "xarray", "dask", "zarr")
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,6 +47,8 @@ def write_template_group(path, group: str, ds: xr.Dataset, unwritten: dict) -> N
     """A template group: ds (coordinates and attributes, written whole, their digests in
     the group's attributes) and the arrays {name: Unwritten}, metadata only, so that a
     template of any size is written at once and with no dask."""
+    import zarr
+
     ds.to_zarr(path, group=group, mode="w", consolidated=False,
                encoding=integrity.encoding(ds))
     node = zarr.open_group(Path(path) / group, mode="r+", use_consolidated=False)
@@ -144,6 +147,8 @@ def write_results(path: Path, groups: dict[str, xr.Dataset], root_attrs: dict) -
     results; during it, a store that show/report refuse as unfinished and a resume
     completes.
     """
+    import xarray as xr
+
     path = Path(path)
     key = integrity.store_key(path)
     attrs = ownership.read_root(path)
@@ -199,6 +204,8 @@ def set_attrs(path, attrs: dict, group: str = "") -> None:
 
 def consolidate(path) -> None:
     """Write the consolidated metadata that lets a plain xr.open_zarr find every group."""
+    import zarr
+
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Consolidated metadata is currently not")
         zarr.consolidate_metadata(path)
@@ -206,6 +213,8 @@ def consolidate(path) -> None:
 
 def root_attrs(store) -> dict:
     """The store's root attributes: provenance and the last invocation."""
+    import zarr
+
     return zarr.open_group(store, mode="r", use_consolidated=False).attrs.asdict()
 
 

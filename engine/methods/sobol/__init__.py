@@ -9,8 +9,9 @@ the `sobol` and `summary` groups and, when a run doubles N towards a target half
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import xarray as xr
 
 from reesens.design import sampling
 from reesens.evaluate import cases as evaluate
@@ -20,6 +21,9 @@ from reesens.methods.sobol import indices, text
 from reesens.methods.sobol.moments import Moments, SeriesValues
 from reesens.methods.sobol.summary import summary_dataset
 from reesens.study.registry import Method, register, register_statistic
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 
 def results(plan, merged, level) -> dict:
@@ -74,6 +78,8 @@ def widest(groups: dict) -> float:
 def convergence(levels: list, target_ci: float) -> dict:
     """The convergence group: S1, ST and their half-widths at each N a run reached
     ([(N, groups)]), and whether the widest ST half-width met `target_ci`."""
+    import xarray as xr
+
     names = ["sobol_S1", "sobol_S1_conf", "sobol_ST", "sobol_ST_conf"]
     ds = xr.concat([groups["sobol"][names] for _, groups in levels], dim="N",
                    coords="minimal", compat="override", join="override")

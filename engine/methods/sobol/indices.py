@@ -12,9 +12,9 @@ Poisson-bootstrap intervals). Their point estimates agree to round-off.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from typing import TYPE_CHECKING
 
 import numpy as np
-import xarray as xr
 
 from reesens.core import intervals
 from reesens.core.progress import Progress
@@ -23,6 +23,9 @@ from reesens.evaluate import cases as evaluate
 from reesens.evaluate.series import Series
 from reesens.methods.sobol import streaming
 from reesens.study.schema import Study
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 
 def skip_reasons(rows: np.ndarray, total_rows: int) -> np.ndarray:
@@ -152,6 +155,8 @@ def sobol_dataset(study: Study, spec: list[Series], arrays: dict, reasons: np.nd
                   estimator: str) -> xr.Dataset:
     """The `sobol` group: S1, ST (S2) and intervals on (cases..., output, param), param
     the study's columns (its parameters, or its groups with their members)."""
+    import xarray as xr
+
     names = study.columns
     dims, coords = evaluate.case_coords(study)
     coords["output"] = np.array([s.label for s in spec], dtype=object)

@@ -2,11 +2,15 @@
 rows, and each code output's frequencies, from the merged row statistics."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import xarray as xr
 
 from reesens.evaluate import cases as evaluate
 from reesens.study.schema import Study
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 
 def summary_dataset(study: Study, spec, kept, rows: np.ndarray, total_rows: int
@@ -16,6 +20,8 @@ def summary_dataset(study: Study, spec, kept, rows: np.ndarray, total_rows: int
     spec, kept: the candidate series and which of them are analysed (methods.sobol);
     rows: (*case_shape, series, 5) merged row statistics of all blocks.
     """
+    import xarray as xr
+
     dims, coords = evaluate.case_coords(study)
     labels = [s.label for s, k in zip(spec, kept) if k]
     coords["output"] = np.array(labels, dtype=object)

@@ -2,11 +2,15 @@
 pairs, and the report's section."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import xarray as xr
 
 from reesens.methods import tables
 from reesens.study import labels
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 WIDTH = tables.OUTPUT_WIDTH  # the terminal table's output column
 
@@ -58,12 +62,14 @@ def table(ds: xr.Dataset, summary: xr.Dataset | None = None) -> str:
                 lines.append(f"{names[0]:<{WIDTH}} {'-':<{P}} no indices: {reason}")
                 lines += names[1:]
                 continue
-            order = np.argsort(-one["sobol_ST"].values, kind="stable")
+            v = {n: one[n].values for n in ("sobol_ST", "sobol_ST_conf", "sobol_S1",
+                                            "sobol_S1_conf", "param")}
+            order = np.argsort(-v["sobol_ST"], kind="stable")
             for rank, j in enumerate(order):
                 name = names[rank] if rank < len(names) else ""
-                ST = tables.value(one["sobol_ST"].values[j], one["sobol_ST_conf"].values[j])
-                S1 = tables.value(one["sobol_S1"].values[j], one["sobol_S1_conf"].values[j])
-                lines.append(f"{name:<{WIDTH}} {one['param'].values[j]:<{P}} {ST} {S1}")
+                ST = tables.value(v["sobol_ST"][j], v["sobol_ST_conf"][j])
+                S1 = tables.value(v["sobol_S1"][j], v["sobol_S1_conf"][j])
+                lines.append(f"{name:<{WIDTH}} {v['param'][j]:<{P}} {ST} {S1}")
             lines += names[len(order):]
     lines += [f"({d} left out: the same indices as {k}, only two codes occur)"
               for d, k in dropped.items() if d in ds["output"].values.tolist()]
