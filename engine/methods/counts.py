@@ -43,8 +43,11 @@ does not depend on, were the rows iid: each slice's deviation from the unconditi
 shares p drawn as the normal limit of a subsample of n_m of the n rows, covariance
 (diag(p) - p p') (1 / n_m - 1 / n). On iid rows such a parameter reads above its null
 level in 1 - conf_level of designs; Sobol' rows fill the slices more evenly, so there it
-does so less often. A measure at or below its null level cannot be told from no
-influence.
+does so less often, where each design has at least NULL_ROWS_PER_SLICE (64) A and B rows
+per slice; with fewer, Sobol' rows' uneven projections make an ignored parameter read above
+it far more often (measured), so the null levels are NaN and the group's
+`null_level_missing` attribute says why. A measure at or below its null level cannot be
+told from no influence.
 """
 from __future__ import annotations
 
@@ -60,7 +63,7 @@ from reesens.design import sampling
 from reesens.evaluate import cases as evaluate
 from reesens.kernels.counts import ab_slices, add_slice_counts
 from reesens.study.registry import BlockArray, Plan, Statistic, register_statistic, selected
-from reesens.study.schema import Study
+from reesens.study.schema import NULL_ROWS_PER_SLICE, Study
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -468,6 +471,9 @@ def distance_group(plan: Plan, edges: Edges, designs: list, N: int, measures: di
     counts = sum(c for c, _ in designs)
     found = pawn_delta(counts, is_code)
     null = null_levels(counts, is_code, study.analysis_seed, study.conf_level)
+    stated = 2 * N >= NULL_ROWS_PER_SLICE * study.slices  # A and B rows per slice per design
+    if not stated:
+        null = {key: np.full_like(value, np.nan) for key, value in null.items()}
     constant = (counts[:, 0].sum(1) > 0).sum(-1) < 2  # one bin or code holds every row
     reasons = np.array([f"{m} NaN rows" if m else "" for m in missing_rows(study, designs, N)],
                        dtype=object)
@@ -494,7 +500,10 @@ def distance_group(plan: Plan, edges: Edges, designs: list, N: int, measures: di
             dtype=object), {"long_name": "distance between output distributions",
                             "units": "1"}),
         "param": np.array(study.sampled_names, dtype=object)})
-    return xr.Dataset(data, coords=coords)
+    attrs = {} if stated else {"null_level_missing": (
+        f"fewer than {NULL_ROWS_PER_SLICE} A and B rows per slice in each design (N "
+        f">= {NULL_ROWS_PER_SLICE // 2 * study.slices * study.scramblings} states it)")}
+    return xr.Dataset(data, coords=coords, attrs=attrs)
 
 
 def check(analysis: dict, sampling: dict, problems) -> None:

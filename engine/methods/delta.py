@@ -18,7 +18,7 @@ def results(plan, merged, level) -> dict:
                    "delta a parameter the output does not depend on reads at most, "
                    "but for 1 - conf_level of iid designs (null level)")}, "delta",
         ks=False)
-    ds.attrs = {**counts.common_attrs(plan.study, level.N),
+    ds.attrs = {**ds.attrs, **counts.common_attrs(plan.study, level.N),
                 "method": "Borgonovo's delta (histogram given-data estimator)"}
     return {"delta": evaluate.squeeze_cases(ds, plan.study)}
 

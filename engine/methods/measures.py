@@ -13,6 +13,10 @@ def null_sentences(ds, key: str, name: str, outputs: list[str] | None = None) ->
     """Per case and output (of `outputs`, default all): the parameters above their `key`
     null level and those at or below it (a parameter at or below cannot be told from no
     influence)."""
+    missing = ds.attrs.get("null_level_missing")
+    if missing:
+        return [f"By {name}: no null levels ({missing}), so no parameter is told apart "
+                "from no influence."]
     out = []
     for title, case in tables.cases(ds, key):
         for output in case["output"].values.tolist():
@@ -51,7 +55,10 @@ def report_section(page, group: str, key: str, name: str, caption: str) -> list[
         page.figure(page.figures.measure_bars(case, f"{name}: {words}", outputs),
                     f"{group}_{tables.slug(title)}",
                     f"{caption} of each output, {words}, from {int(ds.attrs['rows']):,} A and "
-                    f"B rows in {ds.attrs['slices']} slices per parameter; dashed: the null "
-                    "level a parameter the output ignores reads at or below.")
+                    f"B rows in {ds.attrs['slices']} slices per parameter; "
+                    + ("no null levels: " + ds.attrs["null_level_missing"] + "."
+                       if ds.attrs.get("null_level_missing") else
+                       "dashed: the null level a parameter the output ignores reads at or "
+                       "below."))
     return [f"## {name}", ""] + [f"- {line}"
                                  for line in null_sentences(ds, key, name, chosen)] + [""]

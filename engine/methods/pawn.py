@@ -22,7 +22,7 @@ def results(plan, merged, level) -> dict:
                        f"PAWN {q} a parameter the output does not depend on reads "
                        "at most, but for 1 - conf_level of iid designs (null level)")
          for q in QUANTITIES}, "pawn")
-    ds.attrs = {**counts.common_attrs(plan.study, level.N),
+    ds.attrs = {**ds.attrs, **counts.common_attrs(plan.study, level.N),
                 "method": "PAWN (Pianosi & Wagener)"}
     return {"pawn": evaluate.squeeze_cases(ds, plan.study)}
 

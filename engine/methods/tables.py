@@ -72,9 +72,11 @@ def ranked(ds: xr.Dataset, rank_by: str, columns, skip: str, heading: str) -> st
     """A terminal table of a result group: per case and output, the parameters ranked by
     `rank_by` (largest first); columns [(header, variable, half-width variable or None)];
     an output whose `skip` variable holds a reason gets one line saying it; below each
-    output, the mean of each column's `<variable>_null` where the group has one."""
+    output, the mean of each column's `<variable>_null` where the group has them (the
+    group's `null_level_missing` attribute, where it has none, below the table)."""
     P = param_width(ds)
     lines = [heading]
+    missing = ds.attrs.get("null_level_missing")
     widths = [14 if conf else max(8, len(header)) for header, _, conf in columns]
     header = " ".join(f"{h:>{w}}" for (h, _, _), w in zip(columns, widths))
     for title, case in cases(ds, rank_by):
@@ -98,11 +100,13 @@ def ranked(ds: xr.Dataset, rank_by: str, columns, skip: str, heading: str) -> st
                     else f"{float(values[v][j]):>{w}.3f}"
                     for (_, v, c), w in zip(columns, widths))
                 lines.append(f"{name:<{OUTPUT_WIDTH}} {params[j]:<{P}} {cells}")
-            nulls = [f"{float(np.nanmean(one[f'{v}_null'].values)):>{w}.3f}"
-                     if f"{v}_null" in one else f"{'':>{w}}"
-                     for (_, v, _), w in zip(columns, widths)]
-            if any(f"{v}_null" in one for _, v, _ in columns):
+            if any(f"{v}_null" in one for _, v, _ in columns) and not missing:
+                nulls = [f"{float(np.nanmean(one[f'{v}_null'].values)):>{w}.3f}"
+                         if f"{v}_null" in one else f"{'':>{w}}"
+                         for (_, v, _), w in zip(columns, widths)]
                 lines.append(f"{'':<{OUTPUT_WIDTH}} {'(null)':<{P}} {' '.join(nulls)}")
+    if missing:
+        lines.append(f"no null levels: {missing}")
     return "\n".join(lines)
 
 

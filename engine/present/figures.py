@@ -177,9 +177,12 @@ def measure_bars(case: xr.Dataset, title: str, outputs: list[str]):
         for k, (q, name, colour) in enumerate(shown):
             offset = (k - (len(shown) - 1) / 2) * width
             ax.bar(x + offset, one[q].values[order], width, color=colour, label=name)
-            null = float(np.nanmean(one[f"{q}_null"].values))
-            ax.plot([x[0] + offset - width / 2, x[-1] + offset + width / 2], [null, null],
-                    color=colour, linestyle="--", linewidth=0.9, label=f"{name} null level")
+            null = one[f"{q}_null"].values
+            null = float(np.nanmean(null)) if np.isfinite(null).any() else None
+            if null is not None:
+                ax.plot([x[0] + offset - width / 2, x[-1] + offset + width / 2],
+                        [null, null], color=colour, linestyle="--", linewidth=0.9,
+                        label=f"{name} null level")
             if q == "pawn_median":
                 ax.plot(x + offset, one["pawn_max"].values[order], linestyle="none",
                         marker="_", markersize=9, color="0.2", label="PAWN max")

@@ -23,6 +23,7 @@ from reesens.study.schema import (
     MAX_SCRAMBLINGS,
     MAX_TRAJECTORIES,
     NAME_MAX,
+    NULL_ROWS_PER_SLICE,
     SAMPLING_DEFAULTS,
     TOP_KEYS,
     Study,
@@ -271,9 +272,18 @@ def _auto_intervals(analysis: dict, sampling: dict) -> str:
         return "bootstrap"
     R, N = analysis["scramblings"], sampling["N"]
     if sampling["scramble"] is True and int_in(R, 2, MAX_SCRAMBLINGS) and power_of_two(R) \
-            and power_of_two(N) and N >= R:
+            and power_of_two(N) and N >= R and not _loses_null_levels(analysis, N // R):
         return "replicates"
     return "delta"
+
+
+def _loses_null_levels(analysis: dict, design_N: int) -> bool:
+    """Whether a chosen method reads null levels (PAWN, delta) that designs of `design_N`
+    base points would not state: fewer than NULL_ROWS_PER_SLICE A and B rows per slice."""
+    methods = analysis["methods"] if isinstance(analysis["methods"], list) else []
+    slices = analysis["slices"] if int_in(analysis["slices"], 2, MAX_CUTS) else DEFAULT_SLICES
+    reads = any("null_levels" in m.reads for m in registry.methods() if m.name in methods)
+    return reads and 2 * design_N < NULL_ROWS_PER_SLICE * slices
 
 
 def _check_morris(sampling: dict, analysis: dict, given: dict, methods, groups,

@@ -36,17 +36,22 @@ SAMPLING_DEFAULTS = {"N": 2**12, "second_order": False, "seed": 1, "scramble": T
 DESIGNS = ("saltelli", "morris")  # Saltelli's for Sobol' indices; Morris trajectories
 MAX_TRAJECTORIES = 2**20
 ANALYSIS_DEFAULTS = {"resamples": 100, "conf_level": 0.95, "seed": None, "estimator": "auto",
-                     "intervals": "delta", "scramblings": 8, "methods": ["sobol"],
+                     "intervals": "auto", "scramblings": 8, "methods": ["sobol"],
                      "slices": None, "bins": 32, "groups": None}
 ESTIMATORS = ("auto", "salib", "streaming")
 # the streaming estimator's intervals: Student t over `scramblings` independent
 # scramblings of the design (N / scramblings base points each), delta method, or Poisson
 # bootstrap (`resamples` replicates); "auto" is "replicates" where the design is
-# scrambled and N splits into them (else "delta"); the default is "delta". SALib's
-# estimator always gives its own resampling bootstrap
+# scrambled and N splits into them (else "delta"), and the default. SALib's estimator
+# always gives its own resampling bootstrap
 INTERVALS = ("auto", "replicates", "delta", "bootstrap")
 MAX_CUTS = 1024  # slices per parameter, bins per output
 DEFAULT_SLICES = 32  # slices per parameter when the study does not say
+# A and B rows per slice of each design below which PAWN's and delta's null levels are not
+# stated: on Sobol' rows with fewer, a parameter the baseline's outputs ignore read above
+# its 95% null level in up to 1 in 3 cases (16 and 32 rows per slice), with 64 and more
+# in at most 1 in 10 cells of delta and none of PAWN (docs/testing.md)
+NULL_ROWS_PER_SLICE = 64
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 # a study's name makes file names (results/<name>-grid.zarr.lock, <name>-report): at most
 # this many characters leaves room for every suffix within a file name's 255 bytes

@@ -258,26 +258,59 @@ def test_bad_method_settings_are_named(analysis, message):
 
 
 def test_an_ignored_parameter_exceeds_its_null_level_at_most_at_the_stated_rate(tmp_path):
-    """On Sobol' rows, over seeds and N: outputs of the baseline that ignore some parameters
-    (dmu_dA = 1 / (gamma + delta) ignores A, phi_D, kappa and p; mu_star and its other
-    derivatives ignore phi_D, kappa and p) read above their 95% null level in at most 5%
-    of (design, output, parameter, measure) cells."""
+    """On Sobol' rows, over seeds and N, with the intervals the study gets by default (one
+    design at N = 1024 and 4096, 8 scramblings of 2048 at N = 16384): outputs of the
+    baseline that ignore some parameters (dmu_dA = 1 / (gamma + delta) ignores A, phi_D,
+    kappa and p; mu_star and its other derivatives ignore phi_D, kappa and p) read above
+    their 95% null level in at most 5% of (design, output, parameter, measure) cells."""
     import tomllib
     ignored = {"dmu_dA": ["A", "phi_D", "kappa", "p"], "mu_star": ["phi_D", "kappa", "p"],
                "dmu_dgamma": ["phi_D", "kappa", "p"], "dmu_ddelta": ["phi_D", "kappa", "p"]}
     above = cells = 0
-    for seed in range(1, 7):
-        for N in (1024, 4096):
-            table = tomllib.loads((ROOT / "studies" / "baseline.toml").read_text())
-            table["sampling"] = {"N": N, "seed": seed}
-            table["analysis"] = {"methods": ["sobol", "pawn", "delta"]}
-            groups = run.run(parse(table), out=tmp_path / f"{seed}-{N}.zarr", progress=False)
-            for output, params in ignored.items():
-                for group, names in (("pawn", ("pawn_median", "pawn_mean", "pawn_max")),
-                                     ("delta", ("delta",))):
-                    ds = groups[group].sel(output=output, param=params)
-                    for q in names:
-                        hits = (ds[q] > ds[f"{q}_null"]).values
-                        above, cells = above + int(hits.sum()), cells + hits.size
-    assert cells == 12 * 13 * 4  # designs x ignored (output, parameter) pairs x measures
+    runs = [(seed, N) for seed in range(1, 7) for N in (1024, 4096)] + [
+        (seed, 16384) for seed in range(1, 4)]
+    for seed, N in runs:
+        table = tomllib.loads((ROOT / "studies" / "baseline.toml").read_text())
+        table["sampling"] = {"N": N, "seed": seed}
+        table["analysis"] = {"methods": ["sobol", "pawn", "delta"]}
+        study = parse(table)
+        assert study.intervals == ("replicates" if N == 16384 else "delta")
+        groups = run.run(study, out=tmp_path / f"{seed}-{N}.zarr", progress=False)
+        for output, params in ignored.items():
+            for group, names in (("pawn", ("pawn_median", "pawn_mean", "pawn_max")),
+                                 ("delta", ("delta",))):
+                ds = groups[group].sel(output=output, param=params)
+                for q in names:
+                    hits = (ds[q] > ds[f"{q}_null"]).values
+                    above, cells = above + int(hits.sum()), cells + hits.size
+    assert cells == 15 * 13 * 4  # designs x ignored (output, parameter) pairs x measures
     assert above / cells <= 0.05, (above, cells)
+
+
+def test_too_few_rows_per_slice_state_no_null_level(tmp_path):
+    """With fewer than 64 A and B rows per slice in a design (N = 512: 32), an ignored
+    parameter reads above an iid null level in up to 1 in 3 cells, so the null levels are
+    NaN and the group, show and the report say why; with "auto" intervals such an N keeps
+    one design rather than splitting it among scramblings."""
+    import tomllib
+    table = tomllib.loads((ROOT / "studies" / "baseline.toml").read_text())
+    table["sampling"] = {"N": 512, "seed": 1}
+    table["analysis"] = {"methods": ["sobol", "pawn", "delta"]}
+    study = parse(table)
+    assert study.intervals == "delta"
+    groups = run.run(study, out=tmp_path / "small.zarr", progress=False)
+    for group, key in (("pawn", "pawn_median"), ("delta", "delta")):
+        ds = groups[group]
+        assert np.isnan(ds[f"{key}_null"].values).all()
+        assert np.isfinite(ds[key].sel(output="mu_star").values).all()
+        assert "fewer than 64 A and B rows per slice" in ds.attrs["null_level_missing"]
+        assert "N >= 1024" in ds.attrs["null_level_missing"]
+    from reesens.methods import measures, pawn
+    sentences = measures.null_sentences(groups["pawn"], "pawn_median", "PAWN")
+    assert sentences == ["By PAWN: no null levels (fewer than 64 A and B rows per slice in "
+                         "each design (N >= 1024 states it)), so no parameter is told apart "
+                         "from no influence."]
+    text = pawn.show(groups, {})
+    assert "(null)" not in text and text.endswith(
+        "no null levels: fewer than 64 A and B rows per slice in each design (N >= 1024 "
+        "states it)")

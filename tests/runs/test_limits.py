@@ -274,7 +274,7 @@ def test_a_huge_n_says_how_long_it_would_take(tmp_path, capsys, monkeypatch):
     study.write_text(text.replace("N = 65536", "N = 17179869184"))
     assert cli.main(["validate", str(study)]) == 0
     out = capsys.readouterr().out
-    assert re.search(r"N = 17179869184, needs about \S+ \S+ of memory and at most \S+ \S+ "
+    assert re.search(r"N = 17179869184 \(8 scramblings of 2147483648\), needs about \S+ \S+ of memory and at most \S+ \S+ "
                      r"of disk, "
                      + ROUGHLY + r"\)$", out.strip()), out
     parsed = parse(__import__("tomllib").loads(study.read_text()))
