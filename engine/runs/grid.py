@@ -3,11 +3,16 @@
 A study's [grid] gives each swept parameter's values; every other parameter is fixed.
 The cube's dims are the swept options (e.g. `concept`, when the study lists several) and
 then the swept parameters in model order, with the grid values as coordinates. It is cut
-into chunks of about CHUNK_CELLS cells; a task evaluates a chunk (EVAL_CELLS rows at a
-time, so memory stays bounded whatever the cube's size), writes it into its own zarr
-chunks with their digests and then flags it done, so a killed run resumes where it
-stopped and gives the same bytes, and a chunk damaged afterwards is found and recomputed
-(store.integrity; store.ownership has the lock and the identity checks).
+into chunks of about CHUNK_CELLS cells; a task evaluates a chunk (memory bounded whatever
+the cube's size), writes it into its own zarr chunks with their digests and then flags it
+done, so a killed run resumes where it stopped and gives the same bytes, and a chunk
+damaged afterwards is found and recomputed (store.integrity; store.ownership has the lock
+and the identity checks).
+
+A model with a scalar row function (kernels.registry.Model.row) evaluates a chunk in one
+nogil call that walks its cells and writes only the grid's outputs (kernels.grid); any
+other model evaluates EVAL_CELLS parameter rows at a time through its batch function.
+Both give the same bytes.
 """
 from __future__ import annotations
 
@@ -22,6 +27,7 @@ import xarray as xr
 from reesens.core.progress import Progress
 from reesens.design import grid as grid_design
 from reesens.design.grid import GridPlan
+from reesens.evaluate.fused import row_function
 from reesens.execute import tasks as parallel
 from reesens.runs import limits, options, setup
 from reesens.store import cube, integrity, ownership
@@ -84,32 +90,40 @@ def write_template(path, study: Study, plan: GridPlan) -> None:
 
 
 def evaluate_chunk(study: Study, plan: GridPlan, chunk: int) -> dict[str, np.ndarray]:
-    """{output: array of the chunk region's shape} for grid chunk number `chunk`."""
+    """{output: array of the chunk region's shape} for grid chunk number `chunk`: through
+    the model's row function where it has one (kernels.grid), else its batch function."""
     model = study.model
     region = plan.region(chunk)
     combo = {o: values[0] for o, values in study.options.items()}
     for o, sl in zip(plan.dims[:plan.n_options], region):  # swept options: this chunk's
         combo[o] = study.options[o][sl.start]
-    axes = [np.asarray(study.grid[p])[sl]
-            for p, sl in zip(plan.dims[plan.n_options:], region[plan.n_options:])]
-    shape = tuple(len(a) for a in axes)
+    names = plan.dims[plan.n_options:]
+    region = region[plan.n_options:]
+    shape = tuple(sl.stop - sl.start for sl in region)
+    dtypes = {v.name: v.dtype for v in model.outputs}
+    out = {name: np.empty(shape, dtype=dtypes[name]) for name in study.grid_outputs}
+    columns = [model.param_names.index(p) for p in names]
+    fixed = [study.fixed.get(p, np.nan) for p in model.param_names]
+    row = row_function(model)
+    if row is not None:
+        from reesens.kernels import grid as kernel  # numba: only for a sweep
+        picks = kernel.Picks([model.output_names.index(n) for n in study.grid_outputs])
+        options = [model.options[o].index(combo[o]) for o in model.options]
+        kernel.evaluate_chunk(row, picks, [study.grid[p] for p in names], region, columns,
+                              fixed, options, [a.reshape(-1) for a in out.values()])
+        return out
+    axes = [np.asarray(study.grid[p])[sl] for p, sl in zip(names, region)]
     split = next(k for k in range(len(shape) + 1)
                  if math.prod(shape[k:]) <= grid_design.EVAL_CELLS)
     inner = shape[split:]
-    n = math.prod(inner)
-    params = np.empty((n, len(model.params)), order="F")
-    for j, name in enumerate(model.param_names):
-        if name not in study.grid:  # the study checked that it is fixed
-            params[:, j] = study.fixed[name]
+    params = np.empty((math.prod(inner), len(model.params)), order="F")
+    params[:] = fixed
     for k in range(split, len(shape)):
         column = axes[k].reshape([-1 if i == k - split else 1 for i in range(len(inner))])
-        params[:, model.param_names.index(plan.dims[plan.n_options + k])] = \
-            np.broadcast_to(column, inner).ravel()
-    dtypes = {v.name: v.dtype for v in model.outputs}
-    out = {name: np.empty(shape, dtype=dtypes[name]) for name in study.grid_outputs}
+        params[:, columns[k]] = np.broadcast_to(column, inner).ravel()
     for lead in product(*(range(s) for s in shape[:split])):
         for k, i in enumerate(lead):
-            params[:, model.param_names.index(plan.dims[plan.n_options + k])] = axes[k][i]
+            params[:, columns[k]] = axes[k][i]
         result = model.evaluate_block(params, **combo)
         for name in study.grid_outputs:
             out[name][lead] = result[name].reshape(inner)
