@@ -298,29 +298,38 @@ def _shape(region) -> tuple[int, ...]:
 
 def write_unit(path, units: Units, unit: int, values: dict) -> None:
     """Write each member's region of `unit` from values {member: array of that many
-    elements} and their digests, all at once, then (only then) set the unit's flag."""
+    elements} and their digests, all at once, then (only then) set the unit's flag. The
+    digests are taken in the calling thread, beside the other workers, not in zarr's one
+    event loop."""
     from zarr.core.sync import sync
 
-    sync(_write_unit(str(path), units, unit, values))
+    names = [*units.members, units.digests, units.flag]
+    key, arrays = sync(_open_arrays(str(path), names))
+    regions, digests = {}, []
+    for name in units.members:
+        region = unit_region(arrays[name].shape, arrays[name].chunks, unit)
+        value = np.asarray(values[name], dtype=arrays[name].dtype).reshape(_shape(region))
+        regions[name] = (region, value)
+        digests.append(digest(value, f"{key}:{name}:{unit}"))
+    sync(_write_unit(arrays, units, unit, regions, np.array(digests, dtype=np.uint64)))
 
 
-async def _write_unit(path: str, units: Units, unit: int, values: dict) -> None:
+async def _open_arrays(path: str, names) -> tuple[str, dict]:
+    """(the store's key, {name: its async array})."""
     import asyncio
 
     import zarr.api.asynchronous
 
     root = await zarr.api.asynchronous.open_group(path, mode="r+", use_consolidated=False)
-    key = key_of(root.attrs.get(IDENTITY))
-    names = [*units.members, units.digests, units.flag]
-    arrays = dict(zip(names, await asyncio.gather(*(root.getitem(n) for n in names))))
-    writes, digests = [], []
-    for name in units.members:
-        array = arrays[name]
-        region = unit_region(array.shape, array.chunks, unit)
-        value = np.asarray(values[name], dtype=array.dtype).reshape(_shape(region))
-        digests.append(digest(value, f"{key}:{name}:{unit}"))
-        writes.append(array.setitem(region, value))
-    writes.append(arrays[units.digests].setitem(unit, np.array(digests, dtype=np.uint64)))
+    found = await asyncio.gather(*(root.getitem(n) for n in names))
+    return key_of(root.attrs.get(IDENTITY)), dict(zip(names, found))
+
+
+async def _write_unit(arrays: dict, units: Units, unit: int, regions: dict, digests) -> None:
+    import asyncio
+
+    writes = [arrays[name].setitem(region, value) for name, (region, value) in regions.items()]
+    writes.append(arrays[units.digests].setitem(unit, digests))
     # every write ends (none left pending) before a failure is raised, and no flag follows
     failures = [r for r in await asyncio.gather(*writes, return_exceptions=True)
                 if isinstance(r, BaseException)]
