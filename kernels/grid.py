@@ -1,6 +1,7 @@
 """Grid chunks in one nogil numba call: the cells of a chunk, generated in C order from the
 swept axes' values, through the model's scalar row function (kernels.fused.call_row,
-inlined), with only the outputs asked for written, each into its typed array.
+inlined), with only the outputs asked for written, each into its typed array; and the
+counts of a chunk's codes.
 
 Which outputs a kernel writes is part of its numba type (`Picks`), so the outputs not
 written are never computed (LLVM drops them) and the kernel is compiled and cached per
@@ -118,3 +119,46 @@ def evaluate_chunk(row, picks: Picks, axes, region, columns, fixed, options, out
     _chunk(row, picks, values, first, shape, np.asarray(columns, dtype=np.int64),
            np.asarray(fixed, dtype=np.float64), np.asarray(options, dtype=np.int64),
            tuple(outs))
+
+
+@jit
+def _add_index(codes, low, span, index, first) -> bool:
+    """index[i] = index[i] * span + codes[i] - low (index[i] = codes[i] - low when
+    `first`); False when a code is outside [low, low + span)."""
+    inside = True
+    for i in range(codes.shape[0]):
+        c = np.int64(codes[i]) - low
+        inside &= (c >= 0) & (c < span)
+        index[i] = (0 if first else index[i] * span) + c
+    return inside
+
+
+@jit
+def _tally(index, size):
+    """int64 (size,): how many times each value of index occurs (four interleaved
+    tallies, so that equal neighbours do not wait on each other)."""
+    lanes = np.zeros((4, size), dtype=np.int64)
+    n = index.shape[0] - index.shape[0] % 4
+    for i in range(0, n, 4):
+        lanes[0, index[i]] += 1
+        lanes[1, index[i + 1]] += 1
+        lanes[2, index[i + 2]] += 1
+        lanes[3, index[i + 3]] += 1
+    for i in range(n, index.shape[0]):
+        lanes[0, index[i]] += 1
+    return lanes.sum(axis=0)
+
+
+def code_counts(arrays, flag_values) -> np.ndarray | None:
+    """int64 (prod of len(flag_values[k]),): how many cells hold each combination of the
+    codes of `arrays` (1-D integer arrays of one length), C order over the arrays' flag
+    values; None when a cell holds a code that is not among its array's flag values."""
+    index = np.empty(len(arrays[0]), dtype=np.int32)
+    lows = [min(flags) for flags in flag_values]
+    spans = [max(flags) - low + 1 for flags, low in zip(flag_values, lows)]
+    for k, (a, low, span) in enumerate(zip(arrays, lows, spans)):
+        if not _add_index(a, low, span, index, k == 0):
+            return None
+    dense = _tally(index, int(np.prod(spans))).reshape(spans)
+    counts = dense[np.ix_(*(np.asarray(f) - low for f, low in zip(flag_values, lows)))]
+    return counts.ravel() if counts.sum() == len(index) else None

@@ -1,20 +1,41 @@
-"""A grid store's cube: the swept outputs without the store's chunk bookkeeping."""
+"""A grid store's cube: the swept outputs without the store's chunk bookkeeping, and the
+code counts stored with each chunk."""
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
+import numpy as np
 import xarray as xr
+import zarr
 
 from reesens.core import lazy_dask
 from reesens.store import integrity, ownership
+from reesens.store.ownership import StoreError
 
 GROUP = "grid"
 
 
-BOOKKEEPING = ("grid_chunk_done", "grid_chunk_digest")  # the store's, not the cube's
+COUNTS = "grid_chunk_counts"  # (chunk, count) int64: each chunk's code counts (`counted`)
 
 
-BOOKKEEPING_DIMS = {"chunk", "chunk_member"}
+BOOKKEEPING = ("grid_chunk_done", "grid_chunk_digest", COUNTS)  # the store's, not the cube's
+
+
+BOOKKEEPING_DIMS = {"chunk", "chunk_member", "chunk_count"}
+
+
+def counted(study) -> list[tuple[str, ...]]:
+    """What a grid store of the study counts per chunk, as tuples of outputs whose codes
+    are counted together: each code output (flag_values) among the grid's outputs, then
+    the model's audit (region, flag) where both are among them. A tuple's counts take
+    prod(len(flag_values)) places of a chunk's counts, C order over its outputs' flag
+    values."""
+    flagged = {v.name for v in study.model.outputs if v.flag_values}
+    codes = [name for name in study.grid_outputs if name in flagged]
+    audit = study.model.words.audit
+    pair = (audit.region, audit.flag) if audit else ()
+    return [(name,) for name in codes] + ([pair] if pair and set(pair) <= set(codes) else [])
 
 
 def open_cube(path, dask: bool = True) -> xr.Dataset:
@@ -34,7 +55,28 @@ def open_cube(path, dask: bool = True) -> xr.Dataset:
 
 
 def cube_of(ds: xr.Dataset) -> xr.Dataset:
-    """The cube of an opened grid group: without the chunk flags, digests and their
-    coordinates."""
+    """The cube of an opened grid group: without the chunk flags, digests, counts and
+    their coordinates."""
     return ds.drop_vars([n for n in ds.variables
                          if n in BOOKKEEPING or BOOKKEEPING_DIMS & set(ds[n].dims)])
+
+
+def stored_counts(path) -> dict[tuple[str, ...], np.ndarray]:
+    """{outputs: int64 array, an axis per output over its flag values}: the cells of the
+    cube holding each code (each combination of codes: `counted`), summed over the chunks'
+    stored counts. StoreError for a store whose identity records no counts (an earlier
+    reesens')."""
+    if "counts" not in ownership.read_root(Path(path)).get(integrity.IDENTITY, {}):
+        raise StoreError(f"{path}: a grid store of an earlier reesens, without the code "
+                         "counts of its chunks; sweep its grid again with --overwrite")
+    group = zarr.open_group(Path(path) / GROUP, mode="r", use_consolidated=False)
+    if COUNTS not in group.array_keys():
+        return {}
+    counts = group[COUNTS]
+    total = counts[...].sum(axis=0)
+    out, at = {}, 0
+    for names in counts.attrs["counted"]:
+        shape = tuple(len(group[n].attrs["flag_values"]) for n in names)
+        out[tuple(names)] = total[at:at + math.prod(shape)].reshape(shape)
+        at += math.prod(shape)
+    return out
