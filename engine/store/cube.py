@@ -80,3 +80,15 @@ def stored_counts(path) -> dict[tuple[str, ...], np.ndarray]:
         out[tuple(names)] = total[at:at + math.prod(shape)].reshape(shape)
         at += math.prod(shape)
     return out
+
+
+def chunks_at(cube: xr.Dataset, position: dict) -> list[int]:
+    """The stored chunks (their numbers, C order) holding the cells of the cube at
+    `position` ({dim: index}; every other dim whole)."""
+    dims = cube[next(iter(cube.data_vars))].dims
+    chunks = cube.attrs["chunk_shape"]
+    counts = [math.ceil(cube.sizes[d] / c) for d, c in zip(dims, chunks)]
+    ranges = [[position[d] // c] if d in position else range(n)
+              for d, c, n in zip(dims, chunks, counts)]
+    grid = np.meshgrid(*ranges, indexing="ij")
+    return np.ravel_multi_index([g.ravel() for g in grid], counts).tolist()

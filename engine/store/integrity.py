@@ -368,10 +368,10 @@ def flags_and_digests(root: zarr.Group, units: Units):
     return done, digests, problems
 
 
-def verify_units(path, units: Units, todo) -> dict[int, str]:
+def verify_units(path, units: Units, todo, members=None) -> dict[int, str]:
     """{unit: problem} for the units `todo` whose flag, digests or member regions cannot
     be read or do not match (regions read concurrently, READ_BYTES at a time); {} when all
-    are intact."""
+    are intact. `members`: the members whose regions are read back (default all)."""
     import zarr
     from zarr.core.sync import sync
 
@@ -381,17 +381,20 @@ def verify_units(path, units: Units, todo) -> dict[int, str]:
     problems = {u: p for u, p in problems.items() if u in todo}
     problems.update({u: f"{units.digests} missing" for u in todo
                      if u not in problems and not digests[u].any()})
-    arrays = [root[m] for m in units.members]
+    checked = [m for m in units.members if members is None or m in members]
+    column = [units.members.index(m) for m in checked]
+    arrays = [root[m] for m in checked]
     fills = [a.fill_value for a in arrays]
     unit_bytes = sum(math.prod(a.chunks) * a.dtype.itemsize for a in arrays)
     per_batch = max(1, READ_BYTES // max(1, unit_bytes))
     todo = sorted(u for u in todo if u not in problems)
     for start in range(0, len(todo), per_batch):
         batch = todo[start:start + per_batch]
-        read = sync(_read_regions(str(path), units, batch))
+        read = sync(_read_regions(str(path), checked, batch))
         for u in batch:
-            for i, (name, value) in enumerate(zip(units.members, read[u])):
-                state = _state(name, units.salt(name, u), value, digests[u, i], fills[i])
+            for i, (name, value) in enumerate(zip(checked, read[u])):
+                state = _state(name, units.salt(name, u), value, digests[u, column[i]],
+                               fills[i])
                 if state:
                     problems[u] = state
                     break
@@ -408,30 +411,31 @@ def _state(name: str, salt: str, value, expected: int, fill) -> str:
     return f"{name} missing" if empty else f"{name} does not match its checksum"
 
 
-async def _read_regions(path: str, units: Units, batch):
+async def _read_regions(path: str, members, batch):
     import asyncio
 
     import zarr.api.asynchronous
 
     root = await zarr.api.asynchronous.open_group(path, mode="r", use_consolidated=False)
-    arrays = await asyncio.gather(*(root.getitem(m) for m in units.members))
+    arrays = await asyncio.gather(*(root.getitem(m) for m in members))
     reads = [a.getitem(unit_region(a.shape, a.chunks, u)) for u in batch for a in arrays]
     values = await asyncio.gather(*reads, return_exceptions=True)
     k = len(arrays)
     return {u: values[i * k:(i + 1) * k] for i, u in enumerate(batch)}
 
 
-def verified_units(path, group: str, *, check: bool = True):
+def verified_units(path, group: str, *, check: bool = True, members=None):
     """(done bool (units,), {unit: problem}) of the units laid out in `group` (a run's
     blocks, a grid): those flagged done whose digests match what the store holds, every
-    one read back when `check`. A unit that fails counts as not done, to be recomputed."""
+    one read back when `check` (`members`: only these members' regions; default all). A
+    unit that fails counts as not done, to be recomputed."""
     import zarr
 
     root = zarr.open_group(path, mode="r", use_consolidated=False)
     units = Units.of(root, group)
     done, _, problems = flags_and_digests(root, units)
     if check:
-        problems.update(verify_units(path, units, np.flatnonzero(done).tolist()))
+        problems.update(verify_units(path, units, np.flatnonzero(done).tolist(), members))
         done[list(problems)] = False
     return done, problems
 

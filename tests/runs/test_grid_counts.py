@@ -1,10 +1,12 @@
-"""The code counts a grid stores with each chunk: equal to the cube's, checked like every
-other part of a chunk, refused in a store of an earlier reesens."""
+"""The code counts a grid stores with each chunk: equal to the cube's, read (not the cube)
+by `show` and `report`, checked like every other part of a chunk, refused in a store of
+an earlier reesens; and one progress bar per command."""
 import numpy as np
 import pytest
 import zarr
 
 from reesens import cli
+from reesens.core import progress
 from reesens.core.regions import unit_region
 from reesens.design import grid as grid_design
 from reesens.present import report
@@ -55,6 +57,28 @@ def test_each_chunks_counts_equal_its_cells(audit_grid):
         np.testing.assert_array_equal(total[s], _cube_counts(cube, s))
 
 
+def test_reported_shares_equal_the_cubes(audit_grid, tmp_path):
+    store, cube = audit_grid
+    shares = report.code_shares(cube, cube_store.stored_counts(store))
+    for name in ("eq_paper", "region"):
+        values = cube[name].values
+        meanings = dict(zip(cube[name].attrs["flag_values"],
+                            cube[name].attrs["flag_meanings"].split()))
+        codes, n = np.unique(values, return_counts=True)
+        assert shares[name] == ", ".join(
+            f"{report.labels.code_words(meanings[c])} {report.labels.share(k, values.size)}"
+            for c, k in zip(codes.tolist(), n.tolist()))
+    report.write_report(store, tmp_path / "out")
+    text = (tmp_path / "out" / "summary.md").read_text()
+    differ = cube["sets_differ"].values == 1
+    assert f"differ on {differ.mean():.1%} of the grid cells" in text
+    region = cube["region"].values
+    for code in np.unique(region[region >= 0]).tolist():
+        size = int((region == code).sum())
+        assert f"({size:,} cells, " in text
+        assert f"they differ on {differ[region == code].mean():.1%} of it." in text
+
+
 def test_a_chunk_whose_counts_are_corrupted_is_found_and_recomputed(audit_grid, capsys):
     """Counts rewritten through zarr (their encoding intact, their digest not): verify
     names the chunk, show and report refuse the store, a resume writes it again."""
@@ -74,10 +98,37 @@ def test_a_chunk_whose_counts_are_corrupted_is_found_and_recomputed(audit_grid, 
     assert _data_bytes(store) == expected
 
 
+def test_show_and_report_read_the_counts_and_the_chunks_of_their_slices(tmp_path,
+                                                                         monkeypatch):
+    """A damaged chunk outside the report's slices is left to `reesens verify`; one that
+    a slice cuts is refused."""
+    monkeypatch.setattr(grid_design, "CHUNK_CELLS", 64)
+    store = tmp_path / "g.zarr"
+    cube = _sweep(tmp_path, "g").load()
+    plan = grid_design.GridPlan.of(parse(_grid_table()))
+    position = report._slice_at(cube, ["delta", "phi_D", "kappa", "p"], "kappa", "p", {},
+                                ("kappa", "phi_D"))  # the one plane drawn
+    read = set(cube_store.chunks_at(cube, position))
+    assert 0 < len(read) < plan.n_chunks
+    elsewhere = min(set(range(plan.n_chunks)) - read)
+    index = np.unravel_index(elsewhere, plan.chunk_counts)
+    chunk = store / "grid" / "eq" / "c" / "/".join(map(str, index))
+    chunk.write_bytes(chunk.read_bytes()[:-1])
+    report.write_report(store, tmp_path / "out")
+    assert cli.main(["show", str(store)]) == 0
+    (problem,) = verify.verify(store)[0]
+    assert problem.startswith(f"grid chunk {elsewhere}: grid/eq corrupt")
+    index = np.unravel_index(min(read), plan.chunk_counts)
+    chunk = store / "grid" / "eq" / "c" / "/".join(map(str, index))
+    chunk.write_bytes(chunk.read_bytes()[:-1])
+    with pytest.raises(IntegrityError, match=f"grid chunk {min(read)}: grid/eq corrupt"):
+        report.write_report(store, tmp_path / "out")
+
+
 def test_a_grid_store_without_counts_is_refused(tmp_path, monkeypatch):
     """A store written as an earlier reesens did (no counts, none in its identity): its
-    counts are refused naming the command that writes them, a sweep of the same grid is
-    refused naming the counts, and --overwrite sweeps it again."""
+    report names the command that writes them, a sweep of the same grid is refused
+    naming the counts, and --overwrite sweeps it again."""
     table = _grid_table()
     store = tmp_path / "old.zarr"
     with monkeypatch.context() as earlier:
@@ -88,10 +139,32 @@ def test_a_grid_store_without_counts_is_refused(tmp_path, monkeypatch):
         _sweep(tmp_path, "old", table)
     assert verify.verify(store)[0] == []
     with pytest.raises(StoreError, match="an earlier reesens.*--overwrite"):
-        cube_store.stored_counts(store)
+        report.write_report(store, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
     with pytest.raises(StoreError, match=r"the code counts stored with each grid chunk"):
         _sweep(tmp_path, "old", table)
     _sweep(tmp_path, "old", table, overwrite=True)
-    assert cube_store.stored_counts(store)
+    report.write_report(store, tmp_path / "out")
 
 
+def test_grid_and_report_show_one_progress_bar_each(tmp_path, monkeypatch, capsys):
+    """Off a terminal, at most progress.LINES lines of one bar each: the sweep's chunks,
+    then the chunks the report reads."""
+    monkeypatch.setattr(grid_design, "CHUNK_CELLS", 44)
+    monkeypatch.setattr(progress, "LINES", 10)
+    monkeypatch.setattr(report, "PROGRESS_CHUNKS", 2)
+    store = tmp_path / "g.zarr"
+    grid.run_grid(parse(_grid_table()), out=store, progress=True)
+    swept = capsys.readouterr().err.splitlines()
+    n = grid_design.GridPlan.of(parse(_grid_table())).n_chunks
+    assert n > progress.LINES
+    assert len(swept) <= progress.LINES and swept[-1] == f"chunk {n}/{n}"
+    assert all(line.startswith("chunk ") for line in swept)
+    report.write_report(store, tmp_path / "out", progress=True)
+    lines = capsys.readouterr().err.splitlines()
+    assert 0 < len(lines) <= progress.LINES
+    assert all(line.startswith("grid chunk read ") for line in lines)
+    k, total = map(int, lines[-1].rsplit(" ", 1)[1].split("/"))
+    assert k == total
+    report.write_report(store, tmp_path / "out", progress=False)
+    assert capsys.readouterr().err == ""
