@@ -315,7 +315,7 @@ def _grid_read(store: Path, slices: dict, progress: bool):
     cube, {outputs: counts}: store.cube.stored_counts). The chunks each plane reads are
     checked against their digests (one progress bar over them); ReportError for a
     --slice off the grid, StoreError for a store without counts."""
-    cube = verify.open_grid(store)
+    cube = verify.open_grid(store, dask=False)
     counts = cube_module.stored_counts(store)
     words = labels.words_of(store_module.root_attrs(store).get("model", ""))
     axes = _axes(cube)

@@ -229,7 +229,8 @@ def grid_needs(study: Study, workers: int, done: int = 0, share: float = 1.0) ->
              + len(counts) * FILE_BYTES + ROOT_BYTES + 2 * FILE_BYTES,
              "grid", "a coarser grid (fewer values on some axis) or fewer grid.outputs"),
         Need("memory", "evaluating grid chunks (per worker)",
-             workers * (grid_design.CHUNK_CELLS * cell_bytes
+             # a chunk's outputs and the int32 index its codes are counted by
+             workers * (grid_design.CHUNK_CELLS * (cell_bytes + 4)
                         + 2 * grid_design.EVAL_CELLS * (len(study.model.params) + len(itemsize)) * 8)
              + 64 * chunks, "grid", "a coarser grid"),
     ]

@@ -40,8 +40,8 @@ def counted(study) -> list[tuple[str, ...]]:
 
 def open_cube(path, dask: bool = True) -> xr.Dataset:
     """The cube of a grid store, lazily opened: dask arrays, one chunk per stored chunk,
-    or with dask=False arrays read from the store when indexed (without dask, for reading
-    it a chunk at a time)."""
+    or with dask=False arrays read from the store where they are indexed (without dask:
+    show and report read a grid's counts and a few of its chunks)."""
     if dask:
         lazy_dask.sync_dask()
         opened = xr.open_zarr(path, group=GROUP, consolidated=False)
@@ -73,7 +73,11 @@ def stored_counts(path) -> dict[tuple[str, ...], np.ndarray]:
     if COUNTS not in group.array_keys():
         return {}
     counts = group[COUNTS]
-    total = counts[...].sum(axis=0)
+    rows, bad = integrity.read_rows(path, f"{GROUP}/{COUNTS}", range(counts.shape[0]))
+    if bad:
+        raise integrity.IntegrityError(f"{path}: grid chunk {min(bad)}: its counts cannot "
+                                       "be read; `reesens verify` lists what is damaged")
+    total = rows.sum(axis=0)
     out, at = {}, 0
     for names in counts.attrs["counted"]:
         shape = tuple(len(group[n].attrs["flag_values"]) for n in names)
