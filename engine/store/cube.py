@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import xarray as xr
-import zarr
 
 from reesens.core import lazy_dask
 from reesens.store import integrity, ownership
 from reesens.store.ownership import StoreError
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 GROUP = "grid"
 
@@ -42,6 +44,8 @@ def open_cube(path, dask: bool = True) -> xr.Dataset:
     """The cube of a grid store, lazily opened: dask arrays, one chunk per stored chunk,
     or with dask=False arrays read from the store where they are indexed (without dask:
     show and report read a grid's counts and a few of its chunks)."""
+    import xarray as xr
+
     if dask:
         lazy_dask.sync_dask()
         opened = xr.open_zarr(path, group=GROUP, consolidated=False)
@@ -66,6 +70,8 @@ def stored_counts(path) -> dict[tuple[str, ...], np.ndarray]:
     cube holding each code (each combination of codes: `counted`), summed over the chunks'
     stored counts. StoreError for a store whose identity records no counts (an earlier
     reesens')."""
+    import zarr
+
     if "counts" not in ownership.read_root(Path(path)).get(integrity.IDENTITY, {}):
         raise StoreError(f"{path}: a grid store of an earlier reesens, without the code "
                          "counts of its chunks; sweep its grid again with --overwrite")

@@ -16,7 +16,6 @@ from typing import NoReturn
 
 import numpy as np
 import xarray as xr
-import zarr
 
 from reesens.store import cube, integrity, ownership
 from reesens.store import layout as store
@@ -106,6 +105,8 @@ def require_intact(path: Path, cells: bool = True) -> list[str]:
 def require_chunks(path: Path, chunks) -> None:
     """IntegrityError, as require_intact's, unless each grid chunk of `chunks` (their
     numbers) reads back as its digests say."""
+    import zarr
+
     units = integrity.Units.of(zarr.open_group(path, mode="r", use_consolidated=False),
                                cube.GROUP)
     problems = [f"grid chunk {u}: {p}" for u, p in
