@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 RUNTIME := $(VENV)/.installed-runtime
 STAMP   := $(VENV)/.installed
 
-.PHONY: test bench-smoke bench-kernel bench-model bench-intervals bench-pipeline bench-scale bench-workers bench-measures run clean
+.PHONY: test bench-smoke bench-kernel bench-model bench-intervals bench-grid bench-pipeline bench-scale bench-workers bench-measures run clean
 
 $(RUNTIME): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,11 @@ bench-model: $(STAMP)
 # Coverage and width of each interval kind on 200 scrambled designs (Ishigami, G-function).
 bench-intervals: $(STAMP)
 	$(BIN)/python benchmarks/compare_intervals.py $(N)
+
+# The baseline grid (40^6 cells; `N=...` values per axis) swept and reported, against a
+# plain numba loop over its cells, in one run.
+bench-grid: $(STAMP)
+	$(BIN)/python benchmarks/compare_grid.py $(N)
 
 # The baseline study end to end: results/baseline.zarr, the ranking table, and its
 # figures and summary in results/baseline-report/, timed.

@@ -1,7 +1,10 @@
-"""asv: grid sweeps of the equilibrium code into a store (runs.grid)."""
+"""asv: grid sweeps of the equilibrium code into a store (runs.grid), and the baseline
+grid's sweep and report against a plain numba loop over its cells (benchmarks/
+compare_grid.py)."""
 import tempfile
 from pathlib import Path
 
+from benchmarks import compare_grid
 from reesens.runs import grid
 from reesens.study.parse import parse
 
@@ -41,3 +44,22 @@ class GridSweep:
 
     def peakmem_sweep(self, per_axis):
         self._sweep()
+
+
+class BaselineGrid:
+    """The baseline grid, 40^6 = 4.1e9 cells of eq: the sweep's wall time over a plain
+    numba loop's on the same cells and threads, and `reesens report`'s over the sweep's
+    (both commands in fresh processes), from one sitting (compare_grid.measure)."""
+
+    def setup_cache(self):
+        return compare_grid.measure(40)
+
+    def track_sweep_over_loop(self, times):
+        return times["sweep / loop"]
+
+    def track_report_over_sweep(self, times):
+        return times["report / sweep"]
+
+    setup_cache.timeout = 900
+    track_sweep_over_loop.unit = "ratio"
+    track_report_over_sweep.unit = "ratio"

@@ -319,15 +319,17 @@ def _estimate(study, needs, seconds: float, on_workers: str,
 
 def _show(args) -> int:
     from reesens.present import report
+    from reesens.store import cube as cube_store
     from reesens.store import layout as store
     from reesens.store import verify
 
-    groups = verify.require_intact(args.store)
+    groups = verify.require_intact(args.store, cells=False)
     if "grid" in groups:
         cube = verify.open_grid(args.store, dask=False)
         root = store.root_attrs(args.store)
         print(f"grid: {report.grid_dims(cube)} = {int(root['cells']):,} cells")
-        for variable, shares in report.code_shares(cube, progress=True).items():
+        for variable, shares in report.code_shares(
+                cube, cube_store.stored_counts(args.store)).items():
             print(f"{variable}: {shares}")
         return 0
     print(report.show({g: verify.open_group(args.store, g) for g in groups},

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from reesens.core.regions import unit_region
 from reesens.study.schema import Study
 
-CHUNK_CELLS = 2**20  # cells per stored chunk (1 MiB of int8 codes)
+CHUNK_CELLS = 2**22  # cells per stored chunk (4 MiB of int8 codes)
 
 
 EVAL_CELLS = 2**16  # rows per model call inside a chunk

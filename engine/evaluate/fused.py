@@ -49,8 +49,6 @@ def design(study: Study, spec) -> Design | None:
     if model.row is None or any(sampled[n].dist != "unif" for _, _, sampled in items
                                 for n in names):
         return None
-    from reesens.kernels.fused import RowFunction  # numba: only for a run that fuses
-
     bounds = np.array([[sampled[n].bounds for n in names] for _, _, sampled in items])
     groups = study.param_groups
     member = np.array([[(groups[j] == g) if groups is not None else names[j] == g
@@ -59,7 +57,7 @@ def design(study: Study, spec) -> Design | None:
     outputs = model.output_names
     combos = study.option_combinations()
     return Design(
-        row=RowFunction(f"{model.name}:{_source_digest(model.row)}", model.row),
+        row=row_function(model),
         n_out=len(outputs), member=member, second_order=study.second_order,
         lower=np.ascontiguousarray(bounds[..., 0], dtype=np.float64),
         width=np.ascontiguousarray(bounds[..., 1] - bounds[..., 0], dtype=np.float64),
@@ -84,6 +82,15 @@ def add_block(d: Design, study: Study, accumulator, start: int, points: int) -> 
     block_sums(d.row, d.n_out, state, start, points, d.member, d.second_order, d.lower,
                d.width, d.sampled_at, d.fixed, d.is_fixed, d.options, d.series_output,
                d.series_code, d.is_code, accumulator)
+
+
+def row_function(model):
+    """The model's row function as the fused kernels take it (kernels.fused.RowFunction,
+    keyed by the model's name and sources); None when the model declares none."""
+    if model.row is None:
+        return None
+    from reesens.kernels.fused import RowFunction  # numba: only for a run that fuses
+    return RowFunction(f"{model.name}:{_source_digest(model.row)}", model.row)
 
 
 @cache

@@ -3,7 +3,6 @@ and `reesens report`'s figures and Markdown summary (present.figures draws)."""
 from __future__ import annotations
 
 import json
-import math
 import os
 from itertools import product
 from pathlib import Path
@@ -17,6 +16,7 @@ from reesens.kernels.registry import get_model
 from reesens.methods import tables
 from reesens.methods.tables import ReportError
 from reesens.present import style
+from reesens.store import cube as cube_module
 from reesens.store import layout as store_module
 from reesens.store import ownership, verify
 from reesens.study import labels, registry
@@ -26,7 +26,7 @@ from reesens.study import labels, registry
 
 
 MARKER = ".reesens-report"  # in a report directory: the names reesens wrote there
-PROGRESS_CHUNKS = 64  # grid chunks from which counting codes shows progress
+PROGRESS_CHUNKS = 64  # grid chunks a report reads from which it shows its progress
 
 
 def default_report_dir(store: Path) -> Path:
@@ -121,18 +121,19 @@ def write_report(store: Path, out: Path | None = None, progress: bool = False, *
     registry's order; then the kept sample rows' plots, a grid's phase diagrams and the
     provenance. outputs: output names or indicator labels to report (None: all); slices:
     for grid stores, {parameter: value} at which to cut the phase diagrams (the nearest
-    grid value). With `progress`, counting the codes of a large grid shows its progress.
+    grid value). With `progress`, reading many chunks of a grid shows its progress.
     """
     store = Path(store)
     if fmt not in style.FORMATS:
         raise ReportError(f"format {fmt!r}: expected one of {', '.join(style.FORMATS)}")
     out = Path(out) if out is not None else default_report_dir(store)
     ownership.refuse_inside_zarr(out.resolve())
-    groups = set(verify.require_intact(store))
+    groups = set(verify.require_intact(store, cells=False))
     if slices and "grid" not in groups:
         raise ReportError(f"{store}: --slice applies to grid stores, and this one is a Monte "
                           "Carlo store")
     root = store_module.root_attrs(store)
+    grid = _grid_read(store, slices or {}, progress) if "grid" in groups else None
     directory = _Directory(out)
     page = Page(store, groups, directory, fmt, dpi, outputs)
     lines = [f"# {root.get('title') or root.get('study', store.name)}", ""]
@@ -141,8 +142,8 @@ def write_report(store: Path, out: Path | None = None, progress: bool = False, *
             lines += method.report(page)
     if verify.has_samples(store):
         lines += _behaviour(page)
-    if "grid" in groups:
-        lines += _grid_report(store, page, progress, slices or {}, outputs)
+    if grid is not None:
+        lines += _grid_report(store, page, *grid, outputs)
     lines += ["## Provenance", ""] + _provenance(root)
     summary = directory.text("summary.md", "\n".join(lines) + "\n")
     html = directory.text("index.html", _html(lines, page.saved))
@@ -303,60 +304,95 @@ def _check_slices(cube: xr.Dataset, axes: list[str], slices: dict) -> None:
                               f"[{lo:g}, {hi:g}]")
 
 
-def _grid_report(store: Path, page: Page, progress: bool, slices: dict,
+def _axes(cube: xr.Dataset) -> list[str]:
+    """The cube's swept parameters (its dims but the swept options)."""
+    return [d for d in cube.dims if d in cube.coords and cube[d].dtype.kind == "f"]
+
+
+def _grid_read(store: Path, slices: dict, progress: bool):
+    """What a grid's report reads, checked before it writes anything: (the cube,
+    [((x, y), {dim: index})]: the planes of its phase diagrams and where each cuts the
+    cube, {outputs: counts}: store.cube.stored_counts). The chunks each plane reads are
+    checked against their digests (one progress bar over them); ReportError for a
+    --slice off the grid, StoreError for a store without counts."""
+    cube = verify.open_grid(store, dask=False)
+    counts = cube_module.stored_counts(store)
+    words = labels.words_of(store_module.root_attrs(store).get("model", ""))
+    axes = _axes(cube)
+    _check_slices(cube, axes, slices)
+    free = [d for d in axes if d not in slices]
+    planes = [pl for pl in words.planes if set(pl) <= set(free)] or (
+        [tuple(free[-2:])] if len(free) >= 2 else [])  # a 1-D grid gets the summary only
+    cuts = [_slice_at(cube, axes, x, y, slices, words.tie) for x, y in planes]
+    chunks = [cube_module.chunks_at(cube, position) for position in cuts]
+    total = sum(map(len, chunks))
+    bar = Progress(total, progress and total >= PROGRESS_CHUNKS, unit="grid chunk read")
+    try:
+        for read in chunks:
+            verify.require_chunks(store, read)
+            bar.advance(len(read))
+    finally:
+        bar.close()
+    return cube, list(zip(planes, cuts)), counts
+
+
+def _grid_report(store: Path, page: Page, cube: xr.Dataset, cuts, counts: dict,
                  wanted) -> list[str]:
+    """The grid's phase diagrams at `cuts` and the shares of its codes from the chunks'
+    `counts` (_grid_read)."""
     from reesens.present import phase  # imports matplotlib: only for reports
-    cube = verify.open_grid(store)
     root = store_module.root_attrs(store)
     fixed = json.loads(root.get("fixed_parameters", "{}"))
     options = {k: v for k, v in json.loads(root.get("study_json", "{}")).get("model", {}).items()
                if k != "name" and not isinstance(v, list)}
-    axes = [d for d in cube.dims if d in cube.coords and cube[d].dtype.kind == "f"]
-    _check_slices(cube, axes, slices)
-    case_dims = [d for d in cube.dims if d not in axes]
+    case_dims = [d for d in cube.dims if d not in _axes(cube)]
     words = labels.words_of(root.get("model", ""))
     audit = words.audit
     bookkeeping = (audit.flag, audit.region, audit.where) if audit else ()
     code_vars = [v for v in cube.data_vars if "flag_values" in cube[v].attrs]
     panel_vars = tables.select_outputs([v for v in code_vars if v not in bookkeeping], wanted)
     lines = [f"Grid sweep: {grid_dims(cube)} = {int(root['cells']):,} cells.", ""]
-    free = [d for d in axes if d not in slices]
-    planes = [pl for pl in words.planes if set(pl) <= set(free)] or (
-        [tuple(free[-2:])] if len(free) >= 2 else [])  # a 1-D grid gets the summary only
-    for x, y in planes:
-        position = _slice_at(cube, axes, x, y, slices, words.tie)
-        at = {d: float(cube[d].values[i]) for d, i in position.items()}
-        sliced = cube.isel(position).transpose(*case_dims, y, x)
-        where = _slice_words(at, fixed, options)
-        panels = []
-        for variable in panel_vars:
-            for index in np.ndindex(*(cube.sizes[d] for d in case_dims)):
-                a = sliced[variable][index].load()
-                case = {d: sliced[d].values[i] for d, i in zip(case_dims, index)}
-                name = cube[variable].attrs.get("long_name", variable)
-                panels.append((f"{name}" + (f"; {labels.case_words(case)}" if case else ""),
-                               a))
-        overlays = phase.overlay_mesh(panels[0][1], {**fixed, **at}, words.overlay) \
-            if panels else {}
-        if panels:
-            page.figure(phase.phase_diagram(panels, overlays, f"Phase diagram at {where}"),
-                      f"phase_{x}_{y}",
-                      f"Equilibrium codes over {x} and {y} at {where}. Each cell is centred "
-                      "on its grid value and reaches halfway to its neighbours; tie lines "
-                      "are drawn at their exact values.")
-        differ = _differ(sliced, case_dims, words)
-        if differ:
-            page.figure(phase.disagreement_map(
-                differ, overlays, f"Where the classifications differ, at {where}"),
-                f"disagreement_{x}_{y}",
-                f"Cells of the ({x}, {y}) plane where the two classifications differ, at "
-                f"{where}.")
+    for plane, position in cuts:
+        _plane(page, phase, cube, plane, position, case_dims, panel_vars, words, fixed,
+               options)
     lines += ["## Equilibrium codes over the grid", ""]
     lines += [f"- {variable}: {shares}."
-              for variable, shares in code_shares(cube, progress).items()]
-    if audit and {audit.flag, audit.region} <= set(cube.data_vars):
-        lines += ["", f"## {audit.title} on the grid", ""] + _grid_audit(cube, audit, progress)
+              for variable, shares in code_shares(cube, counts).items()]
+    if audit and (audit.region, audit.flag) in counts:
+        lines += ["", f"## {audit.title} on the grid", ""] + _grid_audit(cube, audit, counts)
     return lines + [""]
+
+
+def _plane(page: Page, phase, cube: xr.Dataset, plane: tuple[str, str], position: dict,
+           case_dims, panel_vars, words, fixed: dict, options: dict) -> None:
+    """The phase diagram of the (x, y) plane through `position` ({dim: index}), and the
+    map of where two classifications differ on it."""
+    x, y = plane
+    at = {d: float(cube[d].values[i]) for d, i in position.items()}
+    where = _slice_words(at, fixed, options)
+    sliced = cube.isel(position).transpose(*case_dims, y, x)
+    panels = []
+    for variable in panel_vars:
+        for index in np.ndindex(*(cube.sizes[d] for d in case_dims)):
+            a = sliced[variable][index].load()
+            case = {d: sliced[d].values[i] for d, i in zip(case_dims, index)}
+            name = cube[variable].attrs.get("long_name", variable)
+            panels.append((f"{name}" + (f"; {labels.case_words(case)}" if case else ""), a))
+    overlays = phase.overlay_mesh(panels[0][1], {**fixed, **at}, words.overlay) \
+        if panels else {}
+    if panels:
+        page.figure(phase.phase_diagram(panels, overlays, f"Phase diagram at {where}"),
+                    f"phase_{x}_{y}",
+                    f"Equilibrium codes over {x} and {y} at {where}. Each cell is centred "
+                    "on its grid value and reaches halfway to its neighbours; tie lines "
+                    "are drawn at their exact values.")
+    differ = _differ(sliced, case_dims, words)
+    if differ:
+        page.figure(phase.disagreement_map(
+            differ, overlays, f"Where the classifications differ, at {where}"),
+            f"disagreement_{x}_{y}",
+            f"Cells of the ({x}, {y}) plane where the two classifications differ, at "
+            f"{where}.")
 
 
 def _slice_words(at: dict, fixed: dict, options: dict) -> str:
@@ -371,18 +407,20 @@ def grid_dims(cube: xr.Dataset) -> str:
     return " x ".join(f"{d} {n}" for d, n in cube.sizes.items())
 
 
-def code_shares(cube: xr.Dataset, progress: bool = False) -> dict[str, str]:
+def code_shares(cube: xr.Dataset, counts: dict) -> dict[str, str]:
     """{code output: 'code in words 41.0%, ...'}: the share of grid cells of each code
-    (a small share as '< 0.1% (n cells)')."""
+    (a small share as '< 0.1% (n cells)'), from the chunks' counts (store.cube.
+    stored_counts)."""
     shares = {}
     for variable in (v for v in cube.data_vars if "flag_values" in cube[v].attrs):
-        counts = _code_counts(cube[variable], progress)
-        meanings = dict(zip(cube[variable].attrs["flag_values"],
-                            cube[variable].attrs["flag_meanings"].split()))
-        total = sum(counts.values())
+        attrs = cube[variable].attrs
+        meanings = dict(zip(attrs["flag_values"], attrs["flag_meanings"].split()))
+        found = sorted((c, int(n)) for c, n in zip(attrs["flag_values"], counts[(variable,)])
+                       if n)
+        total = sum(n for _, n in found)
         shares[variable] = ", ".join(
             f"{labels.code_words(meanings.get(c, str(c)))} {labels.share(n, total)}"
-            for c, n in sorted(counts.items()))
+            for c, n in found)
     return shares
 
 
@@ -414,48 +452,22 @@ def _differ(sliced: xr.Dataset, case_dims, words) -> list[tuple[str, xr.DataArra
     return panels
 
 
-def _code_counts(a: xr.DataArray, progress: bool = False) -> dict[int, int]:
-    """{code: cells} of an integer cube of any size (codes in [-512, 512)), read one chunk
-    at a time: its dask chunks, else its stored ones (with `progress`, a line or bar per
-    chunk when there are many)."""
-    counts = np.zeros(1024, dtype=np.int64)
-    sizes = a.chunks or [_chunk_sizes(n, c) for n, c in zip(a.shape, a.encoding["chunks"])]
-    bounds = [np.cumsum((0, *s)) for s in sizes]
-    chunks = math.prod(len(s) for s in sizes)
-    bar = Progress(chunks, progress and chunks >= PROGRESS_CHUNKS,
-                   unit=f"chunk of {a.name} counted")
-    try:
-        for index in np.ndindex(*(len(s) for s in sizes)):
-            region = {d: slice(b[i], b[i + 1]) for d, b, i in zip(a.dims, bounds, index)}
-            block = np.asarray(a[region]).astype(np.int16).ravel() + 512
-            counts += np.bincount(block, minlength=1024)
-            bar.advance(1)
-    finally:
-        bar.close()
-    return {code - 512: int(n) for code, n in enumerate(counts) if n}
-
-
-def _chunk_sizes(n: int, chunk: int) -> tuple[int, ...]:
-    """The sizes of the chunks of `chunk` along an axis of n (the last one shorter)."""
-    return (chunk,) * (n // chunk) + ((n % chunk,) if n % chunk else ())
-
-
-def _grid_audit(cube: xr.Dataset, audit, progress: bool = False) -> list[str]:
+def _grid_audit(cube: xr.Dataset, audit, counts: dict) -> list[str]:
     """Share of grid cells where the model's two classifications differ (its Audit), in
-    total and per region of the rules."""
-    joint = _code_counts((cube[audit.region].astype(np.int16) * 2
-                          + (cube[audit.flag] == 1)).rename("region_and_flag"), progress)
-    meanings = dict(zip(cube[audit.region].attrs["flag_values"],
-                        cube[audit.region].attrs["flag_meanings"].split()))
-    total = sum(joint.values())
-    differ = sum(n for k, n in joint.items() if k % 2)
+    total and per region of the rules, from the chunks' joint counts of region and flag."""
+    joint = counts[(audit.region, audit.flag)]  # (region codes, flag codes)
+    differs = np.asarray(cube[audit.flag].attrs["flag_values"]) == 1
+    regions = cube[audit.region].attrs["flag_values"]
+    meanings = dict(zip(regions, cube[audit.region].attrs["flag_meanings"].split()))
+    total = int(joint.sum())
+    differ = int(joint[:, differs].sum())
     lines = [f"- {audit.compared} differ on {differ / total:.1%} of the grid cells."]
     shares = {}
-    for code in sorted({k // 2 for k in joint}):
-        size = joint.get(2 * code, 0) + joint.get(2 * code + 1, 0)
+    for code, row in sorted(zip(regions, joint), key=lambda pair: pair[0]):
+        size = int(row.sum())
         if code >= 0 and size:
             words = labels.code_words(meanings[code])
-            shares[words] = joint.get(2 * code + 1, 0) / size
+            shares[words] = int(row[differs].sum()) / size
             lines.append(f"- Region {words} ({size:,} cells, {labels.share(size, total)}): "
                          f"they differ on {shares[words]:.1%} of it.")
     return lines + tables.always_never(shares, audit.misstates)

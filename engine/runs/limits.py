@@ -43,8 +43,8 @@ from reesens.design import morris as morris_design
 from reesens.design import sampling
 from reesens.evaluate import cases as evaluate
 from reesens.evaluate import series as series_spec_of
+from reesens.store import cube, ownership
 from reesens.store import layout as store
-from reesens.store import ownership
 from reesens.store.ownership import StoreError
 from reesens.study import registry
 from reesens.study.schema import Study
@@ -218,16 +218,19 @@ def grid_needs(study: Study, workers: int, done: int = 0, share: float = 1.0) ->
     counts = grid_design.GridPlan.of(study).chunk_counts
     # a chunk's file sits in a directory per dim but the last (zarr's c/i/j/.../key)
     folders = 2 + sum(math.prod(counts[:k]) for k in range(1, len(counts)))
+    # a chunk's files: its outputs', its flag's, its digests' and its code counts'
+    per_chunk = len(study.grid_outputs) + 2 + bool(cube.counted(study))
     return [
         Need("disk", "the grid cube", math.ceil(cells * todo / chunks * cell_bytes * share)
-             + todo * (len(study.grid_outputs) + 2) * FILE_BYTES + axis_bytes
+             + todo * per_chunk * FILE_BYTES + axis_bytes
              + len(study.grid_outputs) * folders * FILE_BYTES
              # every array's own folder, chunk folder and metadata; an axis's values
-             + (len(study.grid_outputs) + len(counts) + 2) * 3 * FILE_BYTES
+             + (per_chunk + len(counts)) * 3 * FILE_BYTES
              + len(counts) * FILE_BYTES + ROOT_BYTES + 2 * FILE_BYTES,
              "grid", "a coarser grid (fewer values on some axis) or fewer grid.outputs"),
         Need("memory", "evaluating grid chunks (per worker)",
-             workers * (grid_design.CHUNK_CELLS * cell_bytes
+             # a chunk's outputs and the int32 index its codes are counted by
+             workers * (grid_design.CHUNK_CELLS * (cell_bytes + 4)
                         + 2 * grid_design.EVAL_CELLS * (len(study.model.params) + len(itemsize)) * 8)
              + 64 * chunks, "grid", "a coarser grid"),
     ]

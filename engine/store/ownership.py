@@ -409,7 +409,9 @@ RUN_SETTINGS = {"keep_samples": "--keep-samples", "second_order": "--second-orde
                 "bootstrap_replicates": "bootstrap replicates (--intervals, resamples)",
                 "delta_subsample": "the delta method's co-moments (--intervals)",
                 "statistics_version": "the layout of block statistics (another reesens "
-                                      "version)"}
+                                      "version)",
+                "counts": "the code counts stored with each grid chunk (another reesens "
+                          "version)"}
 
 
 def differences(old: dict, new: dict) -> list[str]:

@@ -3,12 +3,16 @@ make before they read one.
 
 A store is finished when its root carries the results marker (the groups of its last
 complete run); every unit of work it holds is checked against its digests and every
-group written whole against its own (store.integrity). Nothing here writes.
+group written whole against its own (store.integrity). A grid's `show` and `report` read
+its chunks' code counts and the few chunks their slices cut, not the whole cube, and check
+what they read: every chunk's counts first, each slice's chunks before it is drawn.
+Nothing here writes.
 """
 from __future__ import annotations
 
 import shlex
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 import xarray as xr
@@ -85,18 +89,36 @@ def finished_groups(path: Path) -> list[str]:
     return list(groups)
 
 
-def require_intact(path: Path) -> list[str]:
+def require_intact(path: Path, cells: bool = True) -> list[str]:
     """The result groups of a finished store whose every part verifies; StoreError when
     the run has not finished, IntegrityError naming what is damaged and the command that
-    repairs it otherwise."""
+    repairs it otherwise. cells=False: of a grid's chunks, only their counts are read back
+    (a reader of its cells checks the chunks it reads: require_chunks)."""
     path = Path(path)
     groups = finished_groups(path)
-    problems, _ = verify(path)
+    problems, _ = verify(path, cells)
     if problems:
-        raise integrity.IntegrityError(
-            f"{path}: {problems[0]}{_more(problems)}; `reesens verify {path}` lists what "
-            f"is damaged and {repair_command(ownership.read_root(path), path)} repairs it")
+        _refuse(path, problems)
     return groups
+
+
+def require_chunks(path: Path, chunks) -> None:
+    """IntegrityError, as require_intact's, unless each grid chunk of `chunks` (their
+    numbers) reads back as its digests say."""
+    import zarr
+
+    units = integrity.Units.of(zarr.open_group(path, mode="r", use_consolidated=False),
+                               cube.GROUP)
+    problems = [f"grid chunk {u}: {p}" for u, p in
+                sorted(integrity.verify_units(path, units, chunks).items())]
+    if problems:
+        _refuse(Path(path), problems)
+
+
+def _refuse(path: Path, problems: list[str]) -> NoReturn:
+    raise integrity.IntegrityError(
+        f"{path}: {problems[0]}{_more(problems)}; `reesens verify {path}` lists what "
+        f"is damaged and {repair_command(ownership.read_root(path), path)} repairs it")
 
 
 def open_group(path: Path, group: str) -> xr.Dataset:
@@ -132,10 +154,11 @@ def _more(problems) -> str:
     return f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
 
 
-def verify(path: Path) -> tuple[list[str], list[str]]:
+def verify(path: Path, cells: bool = True) -> tuple[list[str], list[str]]:
     """(problems, report lines) of every part of a store: its root's metadata, its
     template (metadata and coordinates), its units (blocks or grid chunks) and its result
-    groups; no problems: all is intact."""
+    groups; no problems: all is intact. cells=False: a grid's chunks' cells are not read
+    back, only their counts, flags and digests."""
     path = Path(path)
     root_attrs = reesens_root(path)
     key = integrity.key_of(root_attrs[integrity.IDENTITY])
@@ -151,7 +174,8 @@ def verify(path: Path) -> tuple[list[str], list[str]]:
         lines.append(problems[-1])
     else:
         template_ok = _check_template(path, names, key, problems, lines)
-        _check_units(path, group, root_attrs, trusted, template_ok, problems, lines)
+        members = None if cells or group != cube.GROUP else (f"{cube.GROUP}/{cube.COUNTS}",)
+        _check_units(path, group, root_attrs, trusted, template_ok, problems, lines, members)
     _check_results(path, root_attrs, names, key, problems, lines)
     if trusted:
         found = integrity.check_consolidated(path, integrity.read_meta(path))
@@ -176,13 +200,14 @@ def _check_template(path: Path, names, key: str, problems: list, lines: list) ->
 
 
 def _check_units(path: Path, group: str, root_attrs: dict, trusted: bool, template_ok: bool,
-                 problems: list, lines: list) -> None:
+                 problems: list, lines: list, members=None) -> None:
     """The units (blocks, grid chunks) of the `group`: intact, corrupt, missing or not
-    done, those the results use and those beyond; added to problems and lines."""
+    done, those the results use and those beyond (`members`: only these are read back;
+    default all); added to problems and lines."""
     try:
         if not template_ok:  # its layout cannot be trusted: every unit is redone
             raise ValueError("not checked, the template does not match its checksums")
-        done, damaged = integrity.verified_units(path, group)
+        done, damaged = integrity.verified_units(path, group, members=members)
     except Exception as e:  # noqa: BLE001 (a flag or digest array that is gone)
         done, damaged = np.zeros(0, dtype=bool), {-1: f"unreadable ({integrity._reason(e)})"}
     unit = "block" if group == "blocks" else "grid chunk"

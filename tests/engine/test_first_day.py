@@ -278,21 +278,6 @@ def test_store_of_another_study_keeps_its_blocks(tmp_path):
     assert reesens("verify", store).returncode == 0
 
 
-def test_counting_the_codes_of_a_large_grid_shows_progress(tmp_path, monkeypatch, capsys):
-    from reesens.present import report
-    from reesens.runs import grid
-    from reesens.study.parse import load
-    study = tmp_path / "two.toml"
-    study.write_text(GRID_TWO_OPTIONS)
-    grid.run_grid(load(study), out=tmp_path / "g.zarr", progress=False)
-    monkeypatch.setattr(report, "PROGRESS_CHUNKS", 2)  # as if the grid were large
-    report.write_report(tmp_path / "g.zarr", tmp_path / "r", progress=True)
-    lines = capsys.readouterr().err.splitlines()
-    assert lines == [f"chunk of eq counted {k}/4" for k in range(1, 5)]
-    report.write_report(tmp_path / "g.zarr", tmp_path / "r", progress=False)
-    assert capsys.readouterr().err == ""
-
-
 def test_a_smaller_n_onto_a_target_ci_store_counts_only_its_own_blocks(tmp_path):
     store = tmp_path / "c.zarr"
     study = _baseline(tmp_path, N=64, block_points=64)

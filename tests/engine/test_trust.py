@@ -64,6 +64,7 @@ CHUNKS = {  # kind of array -> (store, a chunk of it, what verify names)
     "template coordinates": ("run", "blocks/series/c/0", "blocks/series"),
     "grid cube": ("grid", "grid/eq/c/1/0/0", "grid/eq"),
     "grid done flags": ("grid", "grid/grid_chunk_done/c/1", "grid chunk 1"),
+    "grid counts": ("grid", "grid/grid_chunk_counts/c/1/0", "grid/grid_chunk_counts"),
 }
 
 

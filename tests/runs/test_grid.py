@@ -1,12 +1,13 @@
-"""Grid sweeps: cube values against direct kernel calls and the numpy oracle, ties,
-chunking, resumption and refusals."""
+"""Grid sweeps: cube values against direct kernel calls and the numpy oracle, the row
+function's path against the batch path, ties, chunking, resumption and refusals."""
 import numpy as np
 import pytest
 import xarray as xr
 import zarr
 
 from reesens.design import grid as grid_design
-from reesens.kernels import woods
+from reesens.kernels import audit, woods
+from reesens.kernels import grid as grid_kernel
 from reesens.runs import grid
 from reesens.runs import montecarlo as run
 from reesens.store.cube import BOOKKEEPING
@@ -64,6 +65,38 @@ def test_cube_equals_direct_kernel_calls(tmp_path, monkeypatch, chunk_cells, eva
             got = cube[name].sel(concept=concept).values
             assert got.dtype == direct[name].dtype, name
             np.testing.assert_array_equal(got, direct[name], err_msg=name)
+
+
+def _audit_table():
+    """The tiny grid of the audit model, both selections, every output."""
+    table = _grid_table(outputs=list(audit.OUTPUT_NAMES))
+    table["model"] = {"name": "woods_audit", "selections": ["china", "foreign"]}
+    return table
+
+
+@pytest.mark.parametrize("model", ["woods", "woods_audit"])
+@pytest.mark.parametrize("chunk_cells, axes", [
+    (2**20, {"p": {"linspace": [0.0, 1.0, 37]}}),
+    (7, {"delta": {"values": [0.3, 2.0]}, "phi_D": {"values": [0.2, 0.6]}})])
+def test_row_function_and_batch_paths_write_the_same_bytes(tmp_path, monkeypatch, model,
+                                                           chunk_cells, axes):
+    """Whole chunks of 2368 cells (batches of rows end inside runs of p's 37 values) and
+    chunks of 7 cells (runs of p's 11 values cut in two), through the row function's
+    kernel and through the batch function: the stores hold the same bytes."""
+    monkeypatch.setattr(grid_design, "CHUNK_CELLS", chunk_cells)
+    table = _grid_table() if model == "woods" else _audit_table()
+    table["grid"].update(axes)
+    calls = []
+    real = grid_kernel.evaluate_chunk
+    monkeypatch.setattr(grid_kernel, "evaluate_chunk",
+                        lambda *args: calls.append(1) or real(*args))
+    _sweep(tmp_path, "rows", table)
+    assert calls
+    monkeypatch.setattr(grid, "row_function", lambda model: None)
+    calls.clear()
+    _sweep(tmp_path, "batch", table)
+    assert not calls
+    assert _data_bytes(tmp_path / "rows.zarr") == _data_bytes(tmp_path / "batch.zarr")
 
 
 def test_tie_cells_follow_the_rules_of_model_md(tmp_path):
