@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 RUNTIME := $(VENV)/.installed-runtime
 STAMP   := $(VENV)/.installed
 
-.PHONY: test bench-smoke bench-kernel bench-model bench-intervals bench-grid bench-pipeline bench-scale bench-workers bench-measures run clean
+.PHONY: test bench-smoke bench-regress bench-kernel bench-model bench-intervals bench-grid bench-pipeline bench-scale bench-workers bench-measures run clean
 
 $(RUNTIME): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,12 @@ test: $(STAMP)
 bench-smoke: $(STAMP)
 	$(BIN)/asv machine --yes >/dev/null
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/asv run --quick --dry-run -E existing --show-stderr
+
+# The kernel, pipeline, grid and start-up asv suites at BASE (default the previous commit)
+# and at HEAD in one sitting; fails where a benchmark got more than 1.5x slower.
+BASE ?= HEAD~1
+bench-regress: $(STAMP)
+	$(BIN)/python benchmarks/regress.py --base $(BASE)
 
 # Numba kernel vs plain numpy vs the memory-copy bound, in one run.
 bench-kernel: $(STAMP)

@@ -43,10 +43,10 @@ class StreamingReduction:
 
 
 class StreamingRun:
-    """The baseline study with second order, streaming estimator (delta-method or bootstrap
-    intervals), 2 workers, into a store."""
+    """The baseline study with second order, streaming estimator (Student t over 8
+    scramblings, the default; delta method; Poisson bootstrap), 2 workers, into a store."""
 
-    params = ([2**12, 2**14], ["delta", "bootstrap"])
+    params = ([2**12, 2**14], ["replicates", "delta", "bootstrap"])
     param_names = ["N", "intervals"]
     timeout = 300
 
