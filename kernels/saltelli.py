@@ -237,12 +237,11 @@ def base_sizes(G: int, second_order: bool) -> tuple[int, int]:
 
 def subsample_points(start: int, points: int) -> int:
     """How many of base points [start, start + points) the delta method's subsample holds."""
-    def below(n):  # subsample points among [0, n)
-        first = min(n, SUBSAMPLE_FIRST)
-        full, rest = divmod(n, SUBSAMPLE_EVERY)
-        runs = full * SUBSAMPLE_RUN + min(rest, SUBSAMPLE_RUN)
-        return first + runs - (SUBSAMPLE_FIRST // SUBSAMPLE_EVERY * SUBSAMPLE_RUN
-                               if n >= SUBSAMPLE_FIRST else runs)
+    def runs(n):  # points among [0, n) within SUBSAMPLE_RUN of a multiple of EVERY
+        return n // SUBSAMPLE_EVERY * SUBSAMPLE_RUN + min(n % SUBSAMPLE_EVERY, SUBSAMPLE_RUN)
+
+    def below(n):  # subsample points among [0, n): all the first, then the runs past them
+        return min(n, SUBSAMPLE_FIRST) + max(0, runs(n) - runs(SUBSAMPLE_FIRST))
     return below(start + points) - below(start)
 
 

@@ -49,21 +49,25 @@ def keep_freed_memory() -> None:
     libc.mallopt(M_TRIM_THRESHOLD, 128 << 20)
 
 
-def blocks_task(plan: Plan, statistics, contexts, block_ids, path, keep_samples: bool,
-                offset: int = 0) -> None:
+def blocks_task(designs: list[Plan], statistics, contexts, block_ids, path,
+                keep_samples: bool, per: int) -> None:
     """Evaluate each block, add its rows to every statistic (study.registry) and store
-    them (with `keep_samples`, its rows too), block b of the study's design as the
-    store's block offset + b.
+    them (with `keep_samples`, its rows too). Store block i is block i % per of design
+    i // per (`designs`: the plan of each independent scrambling, `per` the store's
+    blocks per design).
 
     A block is evaluated EVAL_POINTS base points at a time, each chunk added to the
     statistics in order, so the bytes depend on the block size only; when every
     statistic adds whole blocks itself (Statistic.fused), each takes the block in one call.
     """
     keep_freed_memory()
-    study, spec, bp = plan.study, list(plan.spec), plan.study.block_points
-    units = store_blocks.block_units(study, statistics, plan, keep_samples)
+    plan = designs[0]
+    spec, bp = list(plan.spec), plan.study.block_points
+    units = store_blocks.block_units(plan.study, statistics, plan, keep_samples)
     fused = not keep_samples and all(s.fused(plan, c) for s, c in zip(statistics, contexts))
-    for block in block_ids:
+    for stored in block_ids:
+        plan, block = designs[stored // per], stored % per
+        study = plan.study
         states = [s.start(plan, c) for s, c in zip(statistics, contexts)]
         rows = []
         if fused:
@@ -86,7 +90,7 @@ def blocks_task(plan: Plan, statistics, contexts, block_ids, path, keep_samples:
             kept = {name: np.concatenate([o[name] for o in rows], axis=-1)
                     for name in study.outputs}
             kept["_params"] = np.concatenate([o["_params"] for o in rows], axis=1)
-        store_blocks.write_block(path, study, offset + block, units, arrays, kept)
+        store_blocks.write_block(path, study, stored, units, arrays, kept)
 
 
 def load_kernels(plan: Plan, statistics, contexts) -> Future:
@@ -112,18 +116,19 @@ def load_kernels(plan: Plan, statistics, contexts) -> Future:
     return future
 
 
-def run_blocks(plan: Plan, statistics, contexts, todo, path, *, workers: int = 1,
-               scheduler="threads", client=None, blocks_per_task: int = 1,
-               keep_samples=False, progress: Progress | None = None, offset: int = 0) -> None:
-    """Run the blocks `todo` of the design into the store at `path`, block b as the
-    store's block offset + b, `blocks_per_task` blocks per task.
+def run_blocks(designs: list[Plan], statistics, contexts, todo, path, *, per: int,
+               workers: int = 1, scheduler="threads", client=None, blocks_per_task: int = 1,
+               keep_samples=False, progress: Progress | None = None) -> None:
+    """Run the store's blocks `todo` (block i: block i % per of design i // per, see
+    blocks_task) into the store at `path`, `blocks_per_task` blocks per task, every
+    design's in one pool.
 
     `scheduler` is "threads" or "processes" (dask's local schedulers, `workers` of them);
     a dask.distributed `client` takes precedence.
     """
     groups = [list(todo[i:i + blocks_per_task]) for i in range(0, len(todo), blocks_per_task)]
-    run_tasks(blocks_task, (plan, statistics, contexts), groups,
-              (str(path), keep_samples, offset), name=f"{plan.study.name}-{offset}",
+    run_tasks(blocks_task, (designs, statistics, contexts), groups,
+              (str(path), keep_samples, per), name=designs[0].study.name,
               workers=workers, scheduler=scheduler, client=client, progress=progress)
 
 

@@ -151,13 +151,13 @@ def _levels(path, plan: Plan, designs, statistics, contexts, methods, levels, do
     reached = []
     for N in levels:
         n_level = N // plan.study.block_points
-        for r, design in enumerate(designs):
-            todo = [b for b in range(n_level) if not done[r * per + b]]
-            parallel.run_blocks(design, statistics, contexts, todo, path, workers=workers,
-                                scheduler=scheduler, client=client,
-                                blocks_per_task=blocks_per_task, keep_samples=keep_samples,
-                                progress=bar, offset=r * per)
-            done[[r * per + b for b in todo]] = True
+        todo = [r * per + b for r in range(len(designs)) for b in range(n_level)
+                if not done[r * per + b]]
+        parallel.run_blocks(designs, statistics, contexts, todo, path, per=per,
+                            workers=workers, scheduler=scheduler, client=client,
+                            blocks_per_task=blocks_per_task, keep_samples=keep_samples,
+                            progress=bar)
+        done[todo] = True
         level = _results(path, plan, statistics, contexts, methods, N, len(designs), per,
                          workers, progress, last=steering is None)
         reached.append((N, level.groups))

@@ -91,3 +91,15 @@ def test_row_function_equals_the_batch_function_on_random_rows():
             for o, name in enumerate(woods.OUTPUT_NAMES):
                 assert np.array_equal(np.float64(got[o]), np.float64(ref[name][i]),
                                       equal_nan=True), (name, i)
+
+
+def test_the_delta_subsample_counts_what_its_rule_picks():
+    """subsample_points (the block's subsample size, allocated before the pass) counts the
+    base points in_subsample picks one by one: all of the first 4096, then 64 of every
+    2048, for blocks across those bounds."""
+    from reesens.kernels.saltelli import in_subsample, subsample_points
+    starts = [0, 1, 63, 64, 2047, 2048, 4095, 4096, 4100, 6143, 6144, 6200, 10**6]
+    for start in starts:
+        for points in (0, 1, 64, 65, 2048, 3000, 8192):
+            picked = sum(bool(in_subsample(n)) for n in range(start, start + points))
+            assert subsample_points(start, points) == picked, (start, points)
