@@ -104,7 +104,7 @@ def _write_outputs(values, out, i):
 @jit
 def _block(row, n_out, sv, shift, scale, start, points, from_b, second_order, lower, width,
            sampled_at, fixed, is_fixed, options, series_output, series_code, is_code,
-           delta, K, count, sums, rstats, extrema, sub, sub_count):
+           delta, K, count, sums, rstats, sub, sub_count):
     """Add base points [start, start + points) of the design to an accumulator
     (kernels.saltelli.Accumulator: K ... sub_count).
 
@@ -162,7 +162,7 @@ def _block(row, n_out, sv, shift, scale, start, points, from_b, second_order, lo
                             for i in range(m):
                                 w[r, i] = out[o, r * BATCH + i]
                     saltelli.add_batch(w, base + s, m, start + p0, G, second_order, delta, K,
-                                       count, sums, rstats, extrema, sub, sub_count)
+                                       count, sums, rstats, sub, sub_count)
 
 
 def from_b(member: np.ndarray, second_order: bool) -> np.ndarray:

@@ -35,7 +35,7 @@ from reesens.kernels.accelerate import jit, jit_sums
 
 # Bump when the features, the accumulated pairs or a summation order change: a store's
 # blocks are only resumed by code that computes them the same way.
-STATISTICS_VERSION = 3
+STATISTICS_VERSION = 4
 # the delta method's co-moment subsample: base points n < SUBSAMPLE_FIRST, then those with
 # n % SUBSAMPLE_EVERY < SUBSAMPLE_RUN (a thirty-second of them: at most half the model's
 # cost per row)
@@ -257,8 +257,7 @@ class Accumulator:
     arrays: K (CS,) each series' shift (its first non-NaN value in the block's first
     point), count (1,) base points added, sums (NB + NP, CS) shifted sums of the base
     features then of the base pairs' products, rstats (3, CS) non-NaN rows' count,
-    shifted sum and sum of squares, extrema (2, CS, BATCH) their min and max per point
-    position in a batch; sub (SP, k, CS) the subsample's rows (delta: SP = its points in
+    shifted sum and sum of squares; sub (SP, k, CS) the subsample's rows (delta: SP = its points in
     the block, else 0) and sub_count (1,).
     """
 
@@ -268,10 +267,8 @@ class Accumulator:
         nb, npairs = base_sizes(G, second_order)
         self.G, self.second_order, self.delta = G, second_order, delta
         sub = subsample_points(start, points) if delta else 0
-        extrema = np.empty((2, CS, BATCH))
-        extrema[0], extrema[1] = np.inf, -np.inf
         self.arrays = (np.zeros(CS), np.zeros(1, np.int64), np.zeros((nb + npairs, CS)),
-                       np.zeros((3, CS)), extrema, np.empty((sub, k, CS)),
+                       np.zeros((3, CS)), np.empty((sub, k, CS)),
                        np.zeros(1, np.int64))
 
     def add_series(self, Y: np.ndarray, first_point: int) -> None:
@@ -286,14 +283,13 @@ class Accumulator:
         return int(self.arrays[-1][0])
 
     def finish(self):
-        """(base mean (CS, NB), base comoment (CS, NP), rows (CS, 5)) and, with delta,
+        """(base mean (CS, NB), base comoment (CS, NP), rows (CS, 3)) and, with delta,
         (mean (CS, F), comoment (CS, pairs)) of the subsample's features (None without)."""
-        K, count, sums, rstats, extrema, sub, sub_count = self.arrays
+        K, count, sums, rstats, sub, sub_count = self.arrays
         CS = K.shape[0]
         nb, npairs = base_sizes(self.G, self.second_order)
-        mean, comoment, rows = np.empty((CS, nb)), np.empty((CS, npairs)), np.empty((CS, 5))
+        mean, comoment, rows = np.empty((CS, nb)), np.empty((CS, npairs)), np.empty((CS, 3))
         _finish(K, count[0], sums, rstats, self.G, self.second_order, mean, comoment, rows)
-        rows[:, 3], rows[:, 4] = extrema[0].min(axis=1), extrema[1].max(axis=1)
         delta = None
         if self.delta:
             m = int(sub_count[0])
@@ -309,8 +305,7 @@ BATCH = 64  # base points added together: a series' rows of a batch are contiguo
 
 
 @jit
-def add_batch(w, s, m, n, G, second_order, delta, K, count, sums, rstats, extrema, sub,
-              sub_count):
+def add_batch(w, s, m, n, G, second_order, delta, K, count, sums, rstats, sub, sub_count):
     """Add series s's rows w (k, >= m) of base points [n, n + m) (global indices):
     w[r, i] is row r (Saltelli order) of point n + i. Every series of a batch is added
     in turn, from s = 0; the batches in order."""
@@ -330,7 +325,7 @@ def add_batch(w, s, m, n, G, second_order, delta, K, count, sums, rstats, extrem
                 first += 1
         if s == 0:
             sub_count[0] = first
-    _row_sums(w, m, K[s], rstats[:, s], extrema[0, s], extrema[1, s])
+    _row_sums(w, m, K[s], rstats[:, s])
     _feature_sums(w, m, K[s], G, second_order, sums[:, s])
 
 
@@ -344,23 +339,28 @@ def _subsample_in(n, m):
 
 
 @jit_sums
-def _row_sums(w, m, shift, out, lo, hi):
+def _row_sums(w, m, shift, out):
     """out (3,) += non-NaN count, shifted sum and sum of squares of the rows w (k, >= m)
-    of m points; lo, hi (>= m,) the smallest and largest non-NaN value at each point
-    position (elementwise, so that the loop vectorises; Accumulator.finish reduces them)."""
-    c, s1, s2 = 0.0, 0.0, 0.0
-    for r in range(w.shape[0]):
+    of m points. The sum of squares is 0 only where every non-NaN row equals the shift
+    (a constant series; x * x is 0 only for x = 0 or |x| < 1.5e-162)."""
+    k = w.shape[0]
+    s1, s2 = 0.0, 0.0
+    for r in range(k):
         for i in range(m):
-            v = w[r, i]
-            ok = v == v
-            x = v - shift if ok else 0.0
-            c += 1.0 if ok else 0.0
+            x = w[r, i] - shift
             s1 += x
             s2 += x * x
-        for i in range(m):
-            v = w[r, i]
-            lo[i] = v if v < lo[i] else lo[i]  # NaN compares false: never taken
-            hi[i] = v if v > hi[i] else hi[i]
+    c = float(k * m)
+    if s1 != s1 or s2 != s2:  # a NaN row (or +inf and -inf): again, without the NaN rows
+        c, s1, s2 = 0.0, 0.0, 0.0
+        for r in range(k):
+            for i in range(m):
+                v = w[r, i]
+                ok = v == v
+                x = v - shift if ok else 0.0
+                c += 1.0 if ok else 0.0
+                s1 += x
+                s2 += x * x
     out[0] += c
     out[1] += s1
     out[2] += s2
@@ -369,13 +369,25 @@ def _row_sums(w, m, shift, out, lo, hi):
 @jit_sums
 def _feature_sums(w, m, shift, G, second_order, out):
     """out (NB + NP,) += the shifted sums of the base features and pair products of the
-    rows w (k, >= m) of m points (layout: Accumulator.sums)."""
+    rows w (k, >= m) of m points (layout: Accumulator.sums). Overwrites w's first m
+    columns with the features: a and b (A and B shifted), d_j = AB_j - A, y_j = BA_j
+    shifted, so that each sum below reads one or two contiguous arrays."""
     k = w.shape[0]
     nb = 2 + 2 * G if second_order else 2 + G
     A, B = w[0], w[k - 1]
+    for j in range(G):
+        AB = w[1 + j]
+        for i in range(m):
+            AB[i] = AB[i] - A[i]
+    for r in range(1 + G, k):  # BA_j (second order) and B
+        Y = w[r]
+        for i in range(m):
+            Y[i] = Y[i] - shift
+    for i in range(m):
+        A[i] = A[i] - shift
     sa, sb, saa, sbb, sab = 0.0, 0.0, 0.0, 0.0, 0.0
     for i in range(m):
-        a, b = A[i] - shift, B[i] - shift
+        a, b = A[i], B[i]
         sa += a
         sb += b
         saa += a * a
@@ -387,13 +399,12 @@ def _feature_sums(w, m, shift, G, second_order, out):
     out[nb + 1] += sbb
     out[nb + 2] += sab
     for j in range(G):
-        AB = w[1 + j]
+        D = w[1 + j]
         sd, sbd, sdd = 0.0, 0.0, 0.0
         for i in range(m):
-            d = AB[i] - A[i]
-            b = B[i] - shift
+            d = D[i]
             sd += d
-            sbd += b * d
+            sbd += B[i] * d
             sdd += d * d
         out[2 + j] += sd
         out[nb + 3 + j] += sbd
@@ -401,26 +412,25 @@ def _feature_sums(w, m, shift, G, second_order, out):
     if second_order:
         p = nb + 3 + 3 * G
         for j in range(G):
-            BA = w[1 + G + j]
+            Y = w[1 + G + j]
             sy, say = 0.0, 0.0
             for i in range(m):
-                y = BA[i] - shift
-                sy += y
-                say += (A[i] - shift) * y
+                sy += Y[i]
+                say += A[i] * Y[i]
             out[2 + G + j] += sy
             out[nb + 3 + 2 * G + j] += say
             for kk in range(j + 1, G):
-                AB = w[1 + kk]
+                D = w[1 + kk]
                 syd = 0.0
                 for i in range(m):
-                    syd += (BA[i] - shift) * (AB[i] - A[i])
+                    syd += Y[i] * D[i]
                 out[p] += syd
                 p += 1
 
 
 @jit
-def _add_series(Y, first_point, G, second_order, delta, K, count, sums, rstats, extrema,
-                sub, sub_count):
+def _add_series(Y, first_point, G, second_order, delta, K, count, sums, rstats, sub,
+                sub_count):
     CS = Y.shape[0]
     k = 2 * G + 2 if second_order else G + 2
     points = Y.shape[1] // k
@@ -432,7 +442,7 @@ def _add_series(Y, first_point, G, second_order, delta, K, count, sums, rstats, 
                 for r in range(k):
                     w[r, i] = Y[s, (i0 + i) * k + r]
             add_batch(w, s, m, first_point + i0, G, second_order, delta, K, count, sums,
-                      rstats, extrema, sub, sub_count)
+                      rstats, sub, sub_count)
 
 
 @jit

@@ -50,12 +50,13 @@ def series_values(spec: list[Series], outputs: dict[str, np.ndarray]) -> np.ndar
     return values
 
 
-def kept_series(spec: list[Series], row_max: np.ndarray) -> np.ndarray:
+def kept_series(spec: list[Series], row_mean: np.ndarray) -> np.ndarray:
     """bool (series,): continuous outputs, and indicators of codes that occur in some case.
 
-    row_max: (*case_shape, series) largest value of each series.
+    row_mean: (*case_shape, series) mean of each series over its rows (an indicator's
+    share of rows with its code).
     """
-    occurs = (row_max.reshape(-1, len(spec)) > 0).any(axis=0)
+    occurs = (row_mean.reshape(-1, len(spec)) > 0).any(axis=0)
     return np.array([s.code is None or occurs[i] for i, s in enumerate(spec)])
 
 

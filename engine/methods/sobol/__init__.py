@@ -37,8 +37,8 @@ def results(plan, merged, level) -> dict:
     for more, _ in designs[1:]:
         moments = moments.merge(more)
     shape = evaluate.case_shape(study)
-    rows = moments.rows.reshape(*shape, len(spec), 5)
-    kept = series.kept_series(spec, rows[..., 4])
+    rows = moments.rows.reshape(*shape, len(spec), 3)
+    kept = series.kept_series(spec, rows[..., 1])
     total_rows = study.scramblings * level.N * sampling.rows_per_point(
         len(study.columns), study.second_order)
     reasons = indices.skip_reasons(rows, total_rows)

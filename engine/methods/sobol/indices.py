@@ -29,14 +29,15 @@ if TYPE_CHECKING:
 
 
 def skip_reasons(rows: np.ndarray, total_rows: int) -> np.ndarray:
-    """Why each series gets no indices ("" when it does): rows (..., 5) block row statistics."""
+    """Why each series gets no indices ("" when it does): rows (..., 3) merged row
+    statistics (count, mean, M2)."""
     reasons = np.full(rows.shape[:-1], "", dtype=object)
     n_nan = total_rows - rows[..., 0].astype(np.int64)
     with np.errstate(invalid="ignore", divide="ignore"):
         variance = rows[..., 2] / rows[..., 0]
     reasons[~(variance >= np.finfo(np.float64).tiny)] = (
         "variance underflow (the rows differ by less than a float's variance can hold)")
-    reasons[rows[..., 3] == rows[..., 4]] = "constant output"
+    reasons[rows[..., 2] == 0] = "constant output"  # M2 is 0 only if every row is equal
     for index in zip(*np.nonzero(n_nan)):
         reasons[index] = f"{n_nan[index]} NaN rows"
     return reasons

@@ -27,8 +27,8 @@ class Moments:
     """Merged statistics of a run's first `n` base points for S series.
 
     features: the feature layout; mean (S, B) means of Features.base, comoment (S, P)
-    centred co-moment sums of Features.base_pairs, rows (S, 5): non-NaN row count, mean,
-    M2, min, max over all rows; delta: the delta method's subsample, or None.
+    centred co-moment sums of Features.base_pairs, rows (S, 3): non-NaN row count, mean
+    and M2 (sum of squared deviations: 0 only for a constant series) over all rows; delta: the delta method's subsample, or None.
     """
 
     features: Features
@@ -53,8 +53,6 @@ class Moments:
             rows[:, 2] = self.rows[:, 2] + other.rows[:, 2] + np.where(
                 (n1 > 0) & (n2 > 0), d * d * (n1 * n2 / rn), 0.0)
         rows[:, 0] = rn
-        rows[:, 3] = np.fmin(self.rows[:, 3], other.rows[:, 3])
-        rows[:, 4] = np.fmax(self.rows[:, 4], other.rows[:, 4])
         delta = self.delta.merge(other.delta) if self.delta is not None else None
         return Moments(self.features, self.n + other.n, mean, comoment, rows, delta)
 

@@ -18,7 +18,7 @@ def summary_dataset(study: Study, spec, kept, rows: np.ndarray, total_rows: int
     """Per analysed output: mean, variance, NaN count; per code output: code frequencies.
 
     spec, kept: the candidate series and which of them are analysed (methods.sobol);
-    rows: (*case_shape, series, 5) merged row statistics of all blocks.
+    rows: (*case_shape, series, 3) merged row statistics of all blocks (count, mean, M2).
     """
     import xarray as xr
 
