@@ -42,18 +42,18 @@ from reesens.study.values import (
 
 
 def default_block_points(N: int, design_N: int | None = None, rows_kept: bool = False) -> int:
-    """Base points per block when the study does not say: N/16 within [2^14, 2^18] (2^16
+    """Base points per block when the study does not say: N/16 within [2^14, 2^20] (2^16
     where every row is kept in memory: SALib's estimator), at most each design's N
     (design_N: N split among the scramblings; default N).
 
     A block costs ~15 ms of zarr writes, funnelled through the one event-loop thread of
-    its process, against ~0.4 us of work per base point on the fused path (second order,
-    2-core VM): blocks of 2^18 points keep that to a few percent at large N. N/16 leaves
-    tasks for several workers at moderate N; the floor keeps small blocks' writes from
-    dominating; the cap bounds the work a crash loses and a block's rows where they are
-    kept.
+    its process, against ~0.35 us of work per base point on the fused path (second order,
+    2-core VM): at N = 2^26 blocks of 2^20 points took the whole run from 2.3x to 1.9x the
+    model alone (blocks of 2^18). N/16 leaves tasks for several workers at moderate N; the
+    floor keeps small blocks' writes from dominating; the cap bounds the work a crash
+    loses (about a second) and a block's rows where they are kept.
     """
-    cap = 2**16 if rows_kept else 2**18
+    cap = 2**16 if rows_kept else 2**20
     return min(N if design_N is None else design_N, max(2**14, min(cap, N // 16)))
 
 

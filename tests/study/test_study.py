@@ -63,8 +63,8 @@ def test_defaults_fill_bargaining_settings_and_command_line_overrides():
     assert load(ROOT / "studies" / "baseline.toml", N=2**22).block_points == 2**18
     assert load(ROOT / "studies" / "baseline.toml", N=2**22,
                 intervals="replicates").block_points == 2**18
-    assert [default_block_points(2**k) for k in (10, 16, 18, 26)] == [2**10, 2**14, 2**14,
-                                                                       2**18]
+    assert [default_block_points(2**k) for k in (10, 16, 18, 22, 26, 30)] == [
+        2**10, 2**14, 2**14, 2**18, 2**20, 2**20]
     assert default_block_points(2**26, rows_kept=True) == 2**16
     assert default_block_points(2**16, 2**13) == 2**13
     assert study.fixed == {"rho_C": 0.9, "rho_F": 0.9, "S": 1.0}
