@@ -8,10 +8,12 @@ output rows per point in SALib's order A, AB_1..AB_G, (BA_1..BA_G,) B, for G par
 
 and the centred co-moments of the base pairs (a, a), (b, b), (a, b), (b, d_j), (d_j, d_j)
 (and (a, y_j), (y_j, d_k) for j < k): `Features.base` and `Features.base_pairs`. The
-`Accumulator` adds a block's points one at a time (`add_point`), shifted by each series'
-first value in the block so that the sums do not cancel, with all series side by side
-(the loops over series vectorise); `finish` turns the sums into means and co-moments, and
-the count, mean, M2, min and max of all non-NaN rows. Blocks then merge with Chan et al.'s
+`Accumulator` adds a block's points a batch of BATCH points at a time, one series after
+another (`add_batch`: the series' rows of the batch contiguous, the features formed once
+in place, every sum a vectorised loop over one or two arrays), shifted by each series'
+first value in the block so that the sums do not cancel; `finish` turns the sums into
+means and co-moments, and the count, mean and M2 of all non-NaN rows (M2 = 0: a
+constant series). Blocks then merge with Chan et al.'s
 pairwise update (methods.sobol.streaming).
 
 The delta-method intervals need the covariance of every feature below, not only the
