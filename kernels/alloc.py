@@ -36,7 +36,8 @@ _DEMAND = {"CN": 0.70, "US": 0.35, "EU": 0.55, "JP": 0.10, "R": 0.25}
 _WHERE = {"CN": "domestic use", "US": "the US", "EU": "the EU", "JP": "Japan",
           "R": "the rest of the world"}
 PARAMS = (
-    Variable("gamma", "float64", PAYOFF, "foreign gain from pressing a weak China", **_POSITIVE),
+    Variable("gamma", "float64", PAYOFF, "foreign gain from pressing a weak China",
+             **_POSITIVE),
     Variable("phi_D", "float64", PAYOFF, "China's cost of disclosing quotas", **_POSITIVE),
     Variable("kappa", "float64", PAYOFF, "China's cost of being pressed", **_POSITIVE),
     *(v for i in PARTNERS for v in (
@@ -126,86 +127,100 @@ def _volume(lam, m, k, v):
 
 @jit
 def _total(lam, m, k, v):
-    """T(lambda) = sum_j q_j(lambda): the volume China would place at shadow price lam."""
-    t = 0.0
-    for j in range(5):
-        t += _volume(lam, m[j], k[j], v[j])
-    return t
+    """T(lambda) = sum_j q_j(lambda): the volume China would place at shadow price lam
+    (m, k, v: 5-tuples over OUTLETS)."""
+    return (_volume(lam, m[0], k[0], v[0]) + _volume(lam, m[1], k[1], v[1])
+            + _volume(lam, m[2], k[2], v[2]) + _volume(lam, m[3], k[3], v[3])
+            + _volume(lam, m[4], k[4], v[4]))
 
 
 @jit
 def shadow_price(m, k, v, eta, u):
     """lambda* >= 0 of the water-filling: 0 where T(0) <= 1, else exact from the ten
-    breakpoints (T is affine between consecutive ones; docs/model.md)."""
-    if _total(0.0, m, k, v) <= 1.0:
-        return 0.0
-    b_lo, t_lo, b_hi, t_hi = 0.0, _total(0.0, m, k, v), math.inf, 0.0
-    for j in range(5):
-        for c in (v[j], v[j] - 2.0 * eta[j] * u[j]):
-            t = _total(c, m, k, v)
-            if c > 0.0 and t > 1.0 and c > b_lo:
-                b_lo, t_lo = c, t
-            if t <= 1.0 and c < b_hi:
-                b_hi, t_hi = c, t
-    return b_lo + (t_lo - 1.0) * (b_hi - b_lo) / (t_lo - t_hi)
+    breakpoints hi_j = v_j, lo_j = v_j - 2 eta_j u_j (T is affine between consecutive
+    ones; docs/model.md). m, k, v, eta, u: 5-tuples over OUTLETS."""
+    t0 = _total(0.0, m, k, v)
+    b_lo, t_lo, b_hi, t_hi = 0.0, t0, math.inf, 0.0
+    breaks = (v[0], v[1], v[2], v[3], v[4], v[0] - 2.0 * eta[0] * u[0],
+              v[1] - 2.0 * eta[1] * u[1], v[2] - 2.0 * eta[2] * u[2],
+              v[3] - 2.0 * eta[3] * u[3], v[4] - 2.0 * eta[4] * u[4])
+    for c in breaks:
+        t = _total(c, m, k, v)
+        up = (c > 0.0) & (t > 1.0) & (c > b_lo)
+        b_lo, t_lo = (c, t) if up else (b_lo, t_lo)
+        down = (t <= 1.0) & (c < b_hi)
+        b_hi, t_hi = (c, t) if down else (b_hi, t_hi)
+    scarce = b_lo + (t_lo - 1.0) * (b_hi - b_lo) / (t_lo - t_hi)
+    return 0.0 if t0 <= 1.0 else scarce
+
+
+@jit
+def _outlet(lam, m, k, v, eta, u, d_C, d_F):
+    """(q, China's bargained rent of q) of one outlet at shadow price lam."""
+    q = _volume(lam, m, k, v)
+    pie = u * (2.0 * q - q * q / m) if m > 0.0 else 0.0
+    return q, q * d_C + eta * max(pie - q * (d_C + d_F), 0.0)
 
 
 @jit
 def evaluate_row(x, concept, selection):
     """Every output of one parameter vector x (27,) in PARAM_NAMES order, as a tuple in
     OUTPUT_NAMES order. An invalid vector gives eq_* = -1, masks 0 and NaN floats; a
-    partner without payoffs (eq 0 or 6) NaN floats and masks 0; no exports NaN shares."""
-    gamma, phi_D, kappa = x[0], x[1], x[2]
-    rho_C = x[12]
-    eqs = np.empty(3, np.int64)
-    d_C, d_F = np.zeros(5), np.zeros(5)
-    pr_strong, pr_weak = np.empty(3), np.empty(3)
-    for i in range(3):
-        eqs[i], d_C[1 + i], d_F[1 + i], pr_strong[i], pr_weak[i] = _partner(
-            concept, selection, x[3 + 3 * i], gamma, x[4 + 3 * i], phi_D, kappa, x[5 + 3 * i])
-    m, u = x[17:22], x[22:27]
-    eta, v, k = np.empty(5), np.empty(5), np.empty(5)
-    for j in range(5):
-        eta[j] = 1.0 if j == 0 else bargaining.proposer_weight(rho_C, x[12 + j])
-        v[j] = eta[j] * (2.0 * u[j] - d_F[j]) + (1.0 - eta[j]) * d_C[j]
-        k[j] = m[j] / (2.0 * eta[j] * u[j])
+    partner without payoffs (eq 0 or 6) NaN floats and masks 0; no exports NaN shares.
+    Scalars and tuples only (no arrays), so that a loop over rows allocates nothing."""
+    gamma, phi_D, kappa, rho_C = x[0], x[1], x[2], x[12]
+    eq1, dC1, dF1, s1, w1 = _partner(concept, selection, x[3], gamma, x[4], phi_D, kappa,
+                                     x[5])
+    eq2, dC2, dF2, s2, w2 = _partner(concept, selection, x[6], gamma, x[7], phi_D, kappa,
+                                     x[8])
+    eq3, dC3, dF3, s3, w3 = _partner(concept, selection, x[9], gamma, x[10], phi_D, kappa,
+                                     x[11])
+    m = (x[17], x[18], x[19], x[20], x[21])
+    u = (x[22], x[23], x[24], x[25], x[26])
+    eta = (1.0, bargaining.proposer_weight(rho_C, x[13]),
+           bargaining.proposer_weight(rho_C, x[14]), bargaining.proposer_weight(rho_C, x[15]),
+           bargaining.proposer_weight(rho_C, x[16]))
+    d_C = (0.0, dC1, dC2, dC3, 0.0)
+    d_F = (0.0, dF1, dF2, dF3, 0.0)
+    v = (2.0 * u[0], eta[1] * (2.0 * u[1] - dF1) + (1.0 - eta[1]) * dC1,
+         eta[2] * (2.0 * u[2] - dF2) + (1.0 - eta[2]) * dC2,
+         eta[3] * (2.0 * u[3] - dF3) + (1.0 - eta[3]) * dC3, 2.0 * eta[4] * u[4])
+    k = (m[0] / (2.0 * u[0]), m[1] / (2.0 * eta[1] * u[1]), m[2] / (2.0 * eta[2] * u[2]),
+         m[3] / (2.0 * eta[3] * u[3]), m[4] / (2.0 * eta[4] * u[4]))
     lam = shadow_price(m, k, v, eta, u)
-    q = np.empty(5)
-    rent, placed, zero, full = 0.0, 0.0, 0, 0
-    for j in range(5):
-        q[j] = _volume(lam, m[j], k[j], v[j])
-        pie = u[j] * (2.0 * q[j] - q[j] * q[j] / m[j]) if m[j] > 0.0 else 0.0
-        rent += q[j] * d_C[j] + eta[j] * max(pie - q[j] * (d_C[j] + d_F[j]), 0.0)
-        placed += q[j]
-        zero |= (1 << j) if q[j] == 0.0 else 0
-        full |= (1 << j) if (m[j] > 0.0) & (q[j] == m[j]) else 0
-    exports = q[1] + q[2] + q[3] + q[4]
-    shares = q[1:] / exports
-    dist = 0.0
-    for i in range(4):
-        dist = max(dist, abs(shares[i] - SEED_SHARES[i]))
-    consistent = 1.0
-    for i in range(1, 3):
-        same = (pr_strong[i] == pr_strong[0]) & (pr_weak[i] == pr_weak[0])
-        consistent = consistent if same else 0.0
+    q0, x0 = _outlet(lam, m[0], k[0], v[0], eta[0], u[0], d_C[0], d_F[0])
+    q1, x1 = _outlet(lam, m[1], k[1], v[1], eta[1], u[1], d_C[1], d_F[1])
+    q2, x2 = _outlet(lam, m[2], k[2], v[2], eta[2], u[2], d_C[2], d_F[2])
+    q3, x3 = _outlet(lam, m[3], k[3], v[3], eta[3], u[3], d_C[3], d_F[3])
+    q4, x4 = _outlet(lam, m[4], k[4], v[4], eta[4], u[4], d_C[4], d_F[4])
+    zero = ((1 if q0 == 0.0 else 0) | (2 if q1 == 0.0 else 0) | (4 if q2 == 0.0 else 0)
+            | (8 if q3 == 0.0 else 0) | (16 if q4 == 0.0 else 0))
+    full = ((1 if (m[0] > 0.0) & (q0 == m[0]) else 0)
+            | (2 if (m[1] > 0.0) & (q1 == m[1]) else 0)
+            | (4 if (m[2] > 0.0) & (q2 == m[2]) else 0)
+            | (8 if (m[3] > 0.0) & (q3 == m[3]) else 0)
+            | (16 if (m[4] > 0.0) & (q4 == m[4]) else 0))
+    exports = q1 + q2 + q3 + q4
+    sh1, sh2, sh3, sh4 = q1 / exports, q2 / exports, q3 / exports, q4 / exports
+    dist = max(max(abs(sh1 - SEED_SHARES[0]), abs(sh2 - SEED_SHARES[1])),
+               max(abs(sh3 - SEED_SHARES[2]), abs(sh4 - SEED_SHARES[3])))
+    consistent = 1.0 if (s1 == s2) & (s2 == s3) & (w1 == w2) & (w2 == w3) else 0.0
     valid = _valid(x)
-    paid = True  # every partner's equilibrium has payoffs
-    for i in range(3):
-        paid = paid & (eqs[i] != signalling.NONE) & (eqs[i] != signalling.BOUNDARY)
-    ok = valid & paid
+    ok = valid & (eq1 != signalling.NONE) & (eq1 != signalling.BOUNDARY) \
+        & (eq2 != signalling.NONE) & (eq2 != signalling.BOUNDARY) \
+        & (eq3 != signalling.NONE) & (eq3 != signalling.BOUNDARY)
     sold = ok & (exports > 0.0)
     nan = _NAN
-    ratio = exports / (exports + q[0])
-    return (eqs[0] if valid else signalling.INVALID, eqs[1] if valid else signalling.INVALID,
-            eqs[2] if valid else signalling.INVALID,
-            q[0] if ok else nan, q[1] if ok else nan, q[2] if ok else nan,
-            q[3] if ok else nan, q[4] if ok else nan,
-            shares[0] if sold else nan, shares[1] if sold else nan,
-            shares[2] if sold else nan, shares[3] if sold else nan,
-            exports if ok else nan, ratio if ok else nan,
-            (1.0 - placed if lam == 0.0 else 0.0) if ok else nan, lam if ok else nan,
-            rent if ok else nan, zero if ok else 0, full if ok else 0,
-            consistent if ok else nan, dist if sold else nan,
+    ratio = exports / (exports + q0)
+    invalid = signalling.INVALID
+    return (eq1 if valid else invalid, eq2 if valid else invalid, eq3 if valid else invalid,
+            q0 if ok else nan, q1 if ok else nan, q2 if ok else nan, q3 if ok else nan,
+            q4 if ok else nan, sh1 if sold else nan, sh2 if sold else nan,
+            sh3 if sold else nan, sh4 if sold else nan, exports if ok else nan,
+            ratio if ok else nan,
+            (1.0 - (q0 + q1 + q2 + q3 + q4) if lam == 0.0 else 0.0) if ok else nan,
+            lam if ok else nan, x0 + x1 + x2 + x3 + x4 if ok else nan, zero if ok else 0,
+            full if ok else 0, consistent if ok else nan, dist if sold else nan,
             (1.0 if dist <= SEED_TOL else 0.0) if sold else nan,
             ratio - SEED_EXPORT_RATIO if ok else nan)
 

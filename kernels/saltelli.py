@@ -259,8 +259,8 @@ class Accumulator:
     arrays: K (CS,) each series' shift (its first non-NaN value in the block's first
     point), count (1,) base points added, sums (NB + NP, CS) shifted sums of the base
     features then of the base pairs' products, rstats (3, CS) non-NaN rows' count,
-    shifted sum and sum of squares; sub (SP, k, CS) the subsample's rows (delta: SP = its points in
-    the block, else 0) and sub_count (1,).
+    shifted sum and sum of squares; sub (SP, k, CS) the subsample's rows (delta: SP = its
+    points in the block, else 0) and sub_count (1,).
     """
 
     def __init__(self, CS: int, G: int, second_order: bool, start: int, points: int,
