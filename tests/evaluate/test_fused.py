@@ -55,6 +55,20 @@ def test_the_audit_model_fuses_to_the_same_bytes(tmp_path, monkeypatch):
     assert a == b
 
 
+def test_the_allocation_model_fuses_to_the_same_bytes(tmp_path, monkeypatch):
+    """woods_alloc's row function (27 parameters, tuples only) through the fused pass and
+    its batch entry through the materialised one: the same bytes."""
+    from tests.kernels.test_alloc import BOX
+    study = parse({"name": "alloc", "model": {"name": "woods_alloc"},
+                   "parameters": {name: {"dist": "unif", "lower": lo, "upper": hi}
+                                  for name, (lo, hi) in BOX.items()},
+                   "sampling": {"N": 256, "block_points": 64, "seed": 3},
+                   "outputs": {"names": ["share_US", "share_EU", "export_ratio", "eq_EU",
+                                         "seed_dist"]}})
+    a, b = _both(study, tmp_path, monkeypatch)
+    assert a == b
+
+
 @pytest.mark.skipif(importlib.util.find_spec("reesens_example_model") is None,
                     reason="the example model package is not installed")
 def test_a_models_own_row_function_fuses_to_the_same_bytes(tmp_path, monkeypatch):

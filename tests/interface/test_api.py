@@ -151,9 +151,9 @@ def test_a_study_names_models_and_runs_no_code(tmp_path):
     assert study.read_text() != text
     done = cli("validate", study)
     assert done.returncode == 2
-    assert "model.name: unknown model 'os:system'; known models: woods, woods_audit, " \
-           "woods_subsidy (a model of your own is a package that registers one: " \
-           "docs/models.md)" in done.stderr
+    assert "model.name: unknown model 'os:system'; known models: woods, woods_alloc, " \
+           "woods_audit, woods_subsidy (a model of your own is a package that registers " \
+           "one: docs/models.md)" in done.stderr
 
 
 def test_an_entry_point_that_is_not_a_model_is_refused(monkeypatch):
