@@ -8,7 +8,7 @@ import reesens
 BASELINE = Path(__file__).resolve().parents[1] / "studies" / "baseline.toml"
 # the fresh interpreter imports the reesens this process imported (make bench-regress
 # puts a commit's sources first on the path, which asv does not pass on to it); untimed
-SETUP = f"import sys\nsys.path.insert(0, {str(Path(reesens.__file__).parents[1])!r})\n"
+FRESH_PATH = f"import sys\nsys.path.insert(0, {str(Path(reesens.__file__).parents[1])!r})\n"
 
 
 def _command(*args: str) -> tuple[str, str]:
@@ -16,7 +16,7 @@ def _command(*args: str) -> tuple[str, str]:
     discarded."""
     return (f"import contextlib, io\nfrom reesens import cli\n"
             f"with contextlib.redirect_stdout(io.StringIO()):\n"
-            f"    assert cli.main({list(args)!r}) == 0\n", SETUP)
+            f"    assert cli.main({list(args)!r}) == 0\n", FRESH_PATH)
 
 
 class Startup:
@@ -39,7 +39,7 @@ class Startup:
         return ("import contextlib, io\nfrom reesens import cli\n"
                 "with contextlib.redirect_stdout(io.StringIO()):\n"
                 "    try:\n        cli.main(['--version'])\n    except SystemExit:\n"
-                "        pass\n", SETUP)
+                "        pass\n", FRESH_PATH)
 
     def timeraw_validate(self, store):
         return _command("validate", str(BASELINE))
