@@ -69,7 +69,9 @@ def slower(base: str, head: str, factor: float) -> list[str]:
                           "--split"], cwd=ROOT, check=True, capture_output=True,
                          text=True).stdout
     print(out)
-    return [line for line in out.splitlines() if line.lstrip().startswith("+")]
+    # a row of its table, "| + | before | after | ratio | name |", or "+ before after ..."
+    return [line for line in out.splitlines()
+            if line.strip().lstrip("|").lstrip().startswith("+")]
 
 
 def main(argv=None) -> int:
