@@ -315,6 +315,16 @@ WORDS = Words(
 )
 
 
+def check_box(ranges: dict) -> list[str]:
+    """A box in which China could export nothing: m_CN reaching 1 while m_R can be 0 (then
+    every share is NaN); ranges {parameter: (lowest, highest)}."""
+    (_, cn), (r, _) = ranges["m_CN"], ranges["m_R"]
+    if cn >= 1.0 and r <= 0.0:
+        return [f"m_CN reaches {cn:g} while m_R can be {r:g}: China could export nothing, "
+                "and every export share would be undefined; keep m_CN < 1 or m_R > 0"]
+    return []
+
+
 MODEL = register(Model(
     name="woods_alloc",
     title="China's export allocation across the US, the EU and Japan: the woods game per "
@@ -327,4 +337,5 @@ MODEL = register(Model(
     row_seconds=200e-9,
     words=WORDS,
     row=row,
+    check_box=check_box,
 ))

@@ -135,6 +135,9 @@ class Model:
     #                                   None: not measured
     words: Words = field(default_factory=Words)  # how its names read (none: as they are)
     row: Callable | None = None  # the scalar row function of the fused path (see above)
+    # check_box(ranges) -> [problem]: what the model refuses in a study's box beyond each
+    # parameter's domain; ranges {parameter: (lowest, highest)} it can take in one case
+    check_box: Callable | None = None
 
     @property
     def param_names(self) -> tuple[str, ...]:

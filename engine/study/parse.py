@@ -116,6 +116,14 @@ def parse(raw: dict, path="<study>", *, N=None, second_order=None, estimator=Non
              **({"N": N} if N is not None else {}),
              **({"second_order": second_order} if second_order is not None else {})}
     _check_morris(sampling, analysis, given, methods, groups, problems)
+    if model.check_box is not None and not problems:
+        cases = {f"scenario {name_!r}": case for name_, case in scenarios.items()} or {
+            "parameters": (fixed, sampled)}  # with scenarios, only they run
+        for where, (f, s) in cases.items():
+            ranges = {**{n: (v, v) for n, v in f.items()},
+                      **{n: d.support() for n, d in s.items()},
+                      **{n: (min(v), max(v)) for n, v in grid.items()}}
+            problems += [f"{where}: {p}" for p in model.check_box(ranges)]
     if problems:
         raise StudyError(path, problems)
     return Study(

@@ -223,3 +223,32 @@ def test_invalid_and_payoffless_vectors():
     assert all(np.isnan(out[f][none]).all() for f in floats)
     assert (out["zero_mask"][none] == 0).all()
     assert np.isfinite(out["china_rent"][~none]).all()
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda t: t["model"].update(bargaining="outside"),
+     "model.bargaining: 'outside' is not allowed; allowed: inside"),
+    (lambda t: t["parameters"].update(m_R={"dist": "unif", "lower": -0.1, "upper": 0.4}),
+     "parameters.m_R: dist = 'unif' can produce values in [-0.1, 0.4], outside the domain; "
+     "allowed: m_R in [0, inf)"),
+    (lambda t: t["parameters"].update(rho_JP={"dist": "unif", "lower": 0.9, "upper": 1.0}),
+     "allowed: rho_JP in [0, 1)"),
+    (lambda t: t["parameters"].pop("gamma"), "parameters.gamma: missing"),
+    (lambda t: t["parameters"].update(m_CN={"dist": "unif", "lower": 0.5, "upper": 1.2},
+                                      m_R={"value": 0.0}),
+     "parameters: m_CN reaches 1.2 while m_R can be 0: China could export nothing"),
+])
+def test_a_bad_allocation_study_is_refused_naming_field_and_bound(change, message):
+    """The shipped study, changed one way at a time, is refused at load."""
+    import tomllib
+
+    from reesens.study.parse import parse
+    from reesens.study.schema import StudyError
+    from tests.interface.test_cli import ROOT
+    table = tomllib.loads((ROOT / "studies" / "allocation.toml").read_text())
+    del table["scenario"], table["analysis"]["groups"]
+    parse(table, "allocation.toml")  # as shipped, without scenarios and groups: fine
+    change(table)
+    with pytest.raises(StudyError) as error:
+        parse(table, "allocation.toml")
+    assert message in str(error.value) and "allocation.toml" in str(error.value)
