@@ -252,3 +252,97 @@ def test_a_bad_allocation_study_is_refused_naming_field_and_bound(change, messag
     with pytest.raises(StudyError) as error:
         parse(table, "allocation.toml")
     assert message in str(error.value) and "allocation.toml" in str(error.value)
+
+
+def _oracle(values, concept="verifiable"):
+    """The allocation in plain numpy by another algorithm: woods' payoffs per partner
+    (woods.evaluate), then lambda* by 200 bisection steps on T(lambda) = 1 (T
+    nonincreasing), no breakpoints. Returns (lambda*, q (5, n))."""
+    n = len(values["gamma"])
+    eta, v = np.ones((5, n)), np.empty((5, n))
+    for j, name in enumerate(alloc.OUTLETS):
+        d_C = d_F = np.zeros(n)
+        if name in alloc.PARTNERS:
+            w = woods.evaluate(values[f"A_{name}"], values["gamma"], values[f"delta_{name}"],
+                               values["phi_D"], values["kappa"], values[f"p_{name}"],
+                               concept=concept)
+            d_C, d_F = w["china_payoff"], w["foreign_payoff"]
+        if j:
+            rho = values[f"rho_{name}"]
+            eta[j] = (1 - rho) / (1 - values["rho_C"] * rho)
+        v[j] = eta[j] * (2 * values[f"u_{name}"] - d_F) + (1 - eta[j]) * d_C
+    m = np.stack([values[f"m_{j}"] for j in alloc.OUTLETS])
+    u = np.stack([values[f"u_{j}"] for j in alloc.OUTLETS])
+    k = m / (2 * eta * u)
+
+    def total(lam):
+        return np.minimum(m, k * np.maximum(v - lam, 0)).sum(0)
+
+    lo, hi = np.zeros(n), np.max(v, axis=0).clip(0)
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        above = total(mid) > 1
+        lo, hi = np.where(above, mid, lo), np.where(above, hi, mid)
+    lam = np.where(total(np.zeros(n)) <= 1, 0.0, (lo + hi) / 2)
+    return lam, np.minimum(m, k * np.maximum(v - lam, 0))
+
+
+def test_the_allocation_equals_a_numpy_bisection():
+    """The kernel's exact breakpoint formula against 200 bisection steps in numpy, on
+    50,000 vectors of the box and on 20,000 where output is not scarce."""
+    for values in (_box(50_000, seed=8),
+                   {**_box(20_000, seed=9), **{f"m_{j}": np.full(20_000, 0.1)
+                                               for j in alloc.OUTLETS}}):
+        out = alloc.evaluate(**values)
+        lam, q = _oracle(values)
+        np.testing.assert_allclose(out["shadow_price"], lam, rtol=1e-12, atol=1e-12)
+        for j, name in enumerate(alloc.OUTLETS):
+            np.testing.assert_allclose(out[f"q_{name}"], q[j], rtol=1e-10, atol=1e-12)
+    placed = sum(out[f"q_{j}"] for j in alloc.OUTLETS)  # at most the demands, 0.5
+    assert (out["shadow_price"] == 0).all() and (placed <= 0.5 + 1e-15).all()
+    np.testing.assert_allclose(out["slack"], 1 - placed, atol=1e-15)
+
+
+def test_without_scarcity_the_set_shares_come_back_exactly():
+    """T7: output not scarce and no partner rationing itself ((1 - eta) d_C >= eta d_F:
+    here every partner hedges, d_C = 0 >= -eta A): every outlet gets its demand, so
+    demands 4:5:1 give shares exactly 4:5:1 among the partners."""
+    values = {**EXAMPLE_1, "p_US": 0.6, "m_CN": 0.2, "m_US": 0.16, "m_EU": 0.2, "m_JP": 0.04,
+              "m_R": 0.1}
+    out = _one(**values)
+    assert (out["eq_US"], out["eq_EU"], out["eq_JP"]) == (1, 1, 1)
+    assert out["shadow_price"] == 0.0 and out["full_mask"] == 31 and out["zero_mask"] == 0
+    assert [out[f"q_{j}"] for j in alloc.OUTLETS] == [0.2, 0.16, 0.2, 0.04, 0.1]
+    partners = out["q_US"] + out["q_EU"] + out["q_JP"]
+    assert out["q_US"] / partners == pytest.approx(0.4, abs=1e-15)
+    assert out["q_EU"] / partners == pytest.approx(0.5, abs=1e-15)
+    assert out["slack"] == pytest.approx(0.3, abs=1e-15)
+
+
+def test_one_partner_withholds_when_its_disagreement_favours_it():
+    """T5, second case: the US alone with m_US = 1 but (1 - eta) d_C < eta d_F (the
+    partner gains in disagreement: pool_nd_press with a positive foreign payoff): China
+    withholds volume, q_US = v / (2 eta u) < 1."""
+    values = dict(EXAMPLE_1, p_US=0.05, m_US=1.0, m_CN=0.0, m_EU=0.0, m_JP=0.0, m_R=0.0)
+    out = _one(**values)
+    w = {k: a.item() for k, a in woods.evaluate(0.5, 0.5, 2.0, 0.6, 0.3, 0.05).items()}
+    eta = 1 / 1.9
+    assert (1 - eta) * w["china_payoff"] < eta * w["foreign_payoff"]
+    v = eta * (2 - w["foreign_payoff"]) + (1 - eta) * w["china_payoff"]
+    assert out["q_US"] == pytest.approx(v / (2 * eta), abs=1e-15) and out["q_US"] < 1
+    assert out["shadow_price"] == 0.0 and out["full_mask"] == 0
+
+
+@pytest.mark.parametrize("name", ["m_EU", "u_EU", "A_EU", "p_EU"])
+def test_more_of_a_partner_raises_its_volume_and_lowers_the_others(name):
+    """T8: q_EU nondecreasing, every other q nonincreasing, in m_EU and u_EU, and within
+    a fixed eq_EU in A_EU and p_EU."""
+    values = _box(3000, seed=10)
+    lo, hi = BOX[name]
+    a = alloc.evaluate(**{**values, name: np.full(3000, lo + 0.3 * (hi - lo))})
+    b = alloc.evaluate(**{**values, name: np.full(3000, lo + 0.6 * (hi - lo))})
+    same = a["eq_EU"] == b["eq_EU"]
+    assert same.mean() > 0.5
+    assert (b["q_EU"][same] >= a["q_EU"][same] - 1e-12).all()
+    for j in ("CN", "US", "JP", "R"):
+        assert (b[f"q_{j}"][same] <= a[f"q_{j}"][same] + 1e-12).all(), j
