@@ -310,6 +310,14 @@ WORDS = Words(
           **{f"delta_{i}": f"δ_{i}" for i in PARTNERS},
           **{f"rho_{j}": f"ρ_{j}" for j in (*PARTNERS, "R")}},
     codes=woods.WORDS.codes,
+    # the bargaining study's published split, and the set shares 4:5:1 and 3:6:1 of the
+    # three partners (of the partners' exports, not of all exports)
+    marks={**{f"share_{j}": ((share, "published"),)
+              for j, share in zip((*PARTNERS, "R"), SEED_SHARES)},
+           "share_US": ((0.402, "published"), (0.4, "set 4:5:1"), (0.3, "set 3:6:1")),
+           "share_EU": ((0.389, "published"), (0.5, "set 4:5:1"), (0.6, "set 3:6:1")),
+           "share_JP": ((0.060, "published"), (0.1, "set shares")),
+           "export_ratio": ((SEED_EXPORT_RATIO, "published 4:6"),)},
     options={key: text for key, text in woods.WORDS.options.items()
              if key[0] in ("concept", "selection")},
 )

@@ -93,7 +93,8 @@ class Words:
     diagram draws over the plane (x, y) (meshes X, Y; the other parameters in `values`),
     a field's contours, each line where its gap is 0, and the exact value of a tie on an
     axis ({} when the parameters it needs are not known); audit: the model's two
-    classifications compared, or None.
+    classifications compared, or None; marks: {output: ((value, label), ...)}, reference
+    values a figure of the output's distribution marks.
     """
 
     symbols: Mapping[str, str] = field(default_factory=dict)
@@ -106,6 +107,7 @@ class Words:
     tie: tuple[str, str] | None = None
     overlay: Callable | None = None
     audit: Audit | None = None
+    marks: Mapping[str, tuple[tuple[float, str], ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

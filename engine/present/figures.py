@@ -461,11 +461,13 @@ def scatter_matrix(params: dict, outputs: dict, title: str):
 
 
 @with_symbols
-def histograms(by_case: dict, outputs: list[str], title: str):
+def histograms(by_case: dict, outputs: list[str], title: str, marks=None):
     """One panel per output that varies: its distribution (density) over the kept sample
     rows, one step histogram per case. A spike (a bin far above the others, a point mass)
     is cut at the panel's top with its share written beside it, so that it does not
-    squash the rest. by_case: {case name: {output: (rows,) values}}."""
+    squash the rest. by_case: {case name: {output: (rows,) values}}; marks: {output:
+    ((value, label), ...)} reference values drawn as labelled dotted lines
+    (registry.Words.marks)."""
     def varies(output):
         return any(np.ptp(v[output][np.isfinite(v[output])]) > 0
                    for v in by_case.values() if np.isfinite(v[output]).any())
@@ -497,6 +499,13 @@ def histograms(by_case: dict, outputs: list[str], title: str):
                                 textcoords="offset points", fontsize=6, color=colours[i],
                                 ha="left" if right else "right", va="top", gid="spike")
                     notes += 1
+        for k, (value, label) in enumerate((marks or {}).get(output, ())):
+            ax.axvline(value, color="0.25", linestyle=":", linewidth=0.9, gid="mark")
+            # labels of neighbouring marks at two heights, so that close ones stay legible
+            ax.annotate(label, (value, 1.0 - 0.45 * (k % 2)),
+                        xycoords=("data", "axes fraction"),
+                        xytext=(2, -2), textcoords="offset points", rotation=90,
+                        fontsize=6, color="0.25", ha="left", va="top")
         ax.set_title(output_title(output, wrap=True), fontsize=8)
         ax.set_ylabel("density", fontsize=7)
         ax.tick_params(labelsize=7)

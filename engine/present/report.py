@@ -269,10 +269,15 @@ def _behaviour(page: Page) -> list[str]:
     if continuous:
         by_case = {labels.case_words(c) or "all rows": rows(c)[1] for c in cases}
         names.append("histograms")
+        marks = model.words.marks  # the model's reference values, dotted
+        marked = "; ".join(f"{o}: " + ", ".join(f"{label} {v:g}" for v, label in marks[o])
+                           for o in continuous if o in marks)
         page.figure(figures.histograms(by_case, continuous,
-                                       f"Distribution of each output ({n:,} rows per case)"),
+                                       f"Distribution of each output ({n:,} rows per case)",
+                                       marks),
                     "histograms", "Distribution (density) of each output over the kept "
-                    f"sample rows, one line per case ({n:,} rows each).")
+                    f"sample rows, one line per case ({n:,} rows each)"
+                    + (f"; dotted: reference values ({marked})" if marked else "") + ".")
     return ["## The model's behaviour", "",
             f"- Plots from the {n:,} kept sample rows"
             + (f" of each of the {len(cases)} cases" if len(cases) > 1 else "") + ": "

@@ -29,6 +29,21 @@ def test_histograms_leave_out_constants_label_density_and_cut_a_spike():
     figures.plt.close(fig)
 
 
+def test_histograms_mark_the_models_reference_values():
+    """A model's Words.marks are dotted lines at their values, each labelled."""
+    rng = np.random.default_rng(2)
+    by_case = {"a": {"x": rng.uniform(size=2000), "y": rng.uniform(size=2000)}}
+    fig = figures.histograms(by_case, ["x", "y"], "h",
+                             {"x": ((0.402, "published"), (0.4, "set 4:5:1"))})
+    x, y = [ax for ax in fig.axes if ax.get_visible()]
+    lines = [line for line in x.lines if line.get_gid() == "mark"]
+    assert [line.get_xdata()[0] for line in lines] == [0.402, 0.4]
+    assert [t.get_text() for t in x.texts] == ["published", "set 4:5:1"]
+    assert len({t.xyann[1] for t in x.texts} | {t.xy[1] for t in x.texts}) > 1  # 2 heights
+    assert not [line for line in y.lines if line.get_gid() == "mark"]
+    figures.plt.close(fig)
+
+
 def test_the_convergence_plot_draws_zero_and_the_target():
     N = np.array([256, 512, 1024])
     st = np.array([[[0.5, 0.4, 0.42], [0.0, 0.01, -0.01]]]).transpose(0, 2, 1)  # (o, N, p)
