@@ -318,6 +318,8 @@ WORDS = Words(
            "share_EU": ((0.389, "published"), (0.5, "set 4:5:1"), (0.6, "set 3:6:1")),
            "share_JP": ((0.060, "published"), (0.1, "set shares")),
            "export_ratio": ((SEED_EXPORT_RATIO, "published 4:6"),)},
+    rates={"near_seed": "every export share within 2 points of the bargaining study's "
+                        "published split (40.2% US, 38.9% EU, 6% Japan, 15% others)"},
     options={key: text for key, text in woods.WORDS.options.items()
              if key[0] in ("concept", "selection")},
 )

@@ -94,7 +94,9 @@ class Words:
     a field's contours, each line where its gap is 0, and the exact value of a tie on an
     axis ({} when the parameters it needs are not known); audit: the model's two
     classifications compared, or None; marks: {output: ((value, label), ...)}, reference
-    values a figure of the output's distribution marks.
+    values a figure of the output's distribution marks; rates: {output: words}, 0/1
+    outputs whose share of rows a summary states (with its interval where there is one)
+    as "words: x% of the rows".
     """
 
     symbols: Mapping[str, str] = field(default_factory=dict)
@@ -108,6 +110,7 @@ class Words:
     overlay: Callable | None = None
     audit: Audit | None = None
     marks: Mapping[str, tuple[tuple[float, str], ...]] = field(default_factory=dict)
+    rates: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -346,3 +346,26 @@ def test_more_of_a_partner_raises_its_volume_and_lowers_the_others(name):
     assert (b["q_EU"][same] >= a["q_EU"][same] - 1e-12).all()
     for j in ("CN", "US", "JP", "R"):
         assert (b[f"q_{j}"][same] <= a[f"q_{j}"][same] + 1e-12).all(), j
+
+
+def test_the_allocation_study_states_the_share_near_the_published_split(tmp_path):
+    """The shipped study end to end at a small N: the summary group holds each output's
+    mean with its Student-t half-width over the 8 scramblings, and show states the share
+    of the box within 2 points of the published split, with that interval, per case."""
+    from reesens.methods.sobol import text
+    from reesens.runs import montecarlo as run
+    from reesens.study.parse import load
+    from tests.interface.test_cli import ROOT
+    study = load(ROOT / "studies" / "allocation.toml", N=1024)
+    assert study.intervals == "replicates" and study.scramblings == 8
+    groups = run.run(study, out=tmp_path / "a.zarr", progress=False)
+    summary = groups["summary"]
+    conf = summary["summary_mean_conf"].sel(output="share_EU").values
+    assert np.isfinite(conf).all() and (conf > 0).all()
+    shown = text.show(groups, {})
+    lines = [line for line in shown.splitlines() if "published split" in line]
+    assert [line.split(":")[0] for line in lines] == [
+        "scenario=box", "scenario=set_451", "scenario=set_361"]
+    assert all("% of the rows" in line for line in lines)
+    mean = float(summary["summary_mean"].sel(scenario="box", output="near_seed"))
+    assert f"{mean:.2%} of the rows" in lines[0]

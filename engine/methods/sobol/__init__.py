@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from reesens.core import intervals
 from reesens.design import sampling
 from reesens.evaluate import cases as evaluate
 from reesens.evaluate import series
@@ -55,8 +56,12 @@ def results(plan, merged, level) -> dict:
     kept_spec = [s for s, k in zip(spec, kept) if k]
     reasons = indices.explain_nan(arrays, reasons[..., kept])
     kept_spec, arrays, reasons = categorical.categorical(study, kept_spec, arrays, reasons)
+    mean_conf = None
+    if len(designs) > 1:  # Student t over the scramblings' own means of each series
+        means = np.stack([m.rows[:, 1] for m, _ in designs]).reshape(-1, *shape, len(spec))
+        mean_conf = intervals.student(means, study.conf_level)[1]
     return {"sobol": indices.sobol_dataset(study, kept_spec, arrays, reasons, plan.estimator),
-            "summary": summary_dataset(study, spec, kept, rows, total_rows)}
+            "summary": summary_dataset(study, spec, kept, rows, total_rows, mean_conf)}
 
 
 def _kept(arrays: dict, kept: np.ndarray) -> dict:

@@ -13,12 +13,14 @@ if TYPE_CHECKING:
     import xarray as xr
 
 
-def summary_dataset(study: Study, spec, kept, rows: np.ndarray, total_rows: int
-                    ) -> xr.Dataset:
+def summary_dataset(study: Study, spec, kept, rows: np.ndarray, total_rows: int,
+                    mean_conf: np.ndarray | None = None) -> xr.Dataset:
     """Per analysed output: mean, variance, NaN count; per code output: code frequencies.
 
     spec, kept: the candidate series and which of them are analysed (methods.sobol);
-    rows: (*case_shape, series, 3) merged row statistics of all blocks (count, mean, M2).
+    rows: (*case_shape, series, 3) merged row statistics of all blocks (count, mean, M2);
+    mean_conf: (*case_shape, series) the means' half-widths at conf_level, Student t over
+    independent scramblings (intervals = "replicates"), or None.
     """
     import xarray as xr
 
@@ -39,6 +41,11 @@ def summary_dataset(study: Study, spec, kept, rows: np.ndarray, total_rows: int
         "summary_nan_count": (dims + ["output"], total_rows - count.astype(np.int64),
                               {"long_name": "number of sample rows with NaN", "units": "1"}),
     }
+    if mean_conf is not None:
+        data["summary_mean_conf"] = (dims + ["output"], mean_conf[..., kept], {
+            "long_name": "half-width of the mean's interval at conf_level (Student t over "
+                         "the independent scramblings' means)",
+            "units": "output units (see output_units)"})
     for var in study.model.outputs:
         if var.name in study.outputs and var.flag_values:
             codes = [i for i, s in enumerate(spec) if s.output == var.name]

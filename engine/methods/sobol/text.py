@@ -2,6 +2,7 @@
 pairs, and the report's section."""
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -164,6 +165,7 @@ def report(page) -> list[str]:
                       f"hatched: the {conf} interval contains 0; N = {N}.")
         lines += [f"## What drives the outputs{': ' + name if title else ''}", ""]
         lines += [f"- In short: {line}." for line in drivers(case).splitlines()]
+        lines += [f"- {line}." for line in rates(summary, tables.case_of(case, sobol_ds))]
         lines += [f"- {sentence}" for sentence in _driver_sentences(case, outputs)] + [""]
     if len(cases) > 1:
         # an output belongs in the comparison if any case has indices of it
@@ -303,6 +305,25 @@ def _audit_sentences(summary: xr.Dataset, sobol_ds: xr.Dataset, audit) -> list[s
     return lines
 
 
+def rates(summary, where: dict | None = None) -> list[str]:
+    """The model's rates (registry.Words.rates) in words, from the summary group (a case
+    `where` of it): "words: 0.09% of the rows (95% interval 0.02% to 0.16%)"."""
+    if summary is None:
+        return []
+    lines = []
+    for output, words in labels.words_of(summary.attrs.get("model", "")).rates.items():
+        if output not in summary["output"].values.tolist():
+            continue
+        one = summary.sel(where or {}).sel(output=output)
+        mean = float(one["summary_mean"])
+        conf = float(one["summary_mean_conf"]) if "summary_mean_conf" in one else math.nan
+        level = f"{float(summary.attrs.get('conf_level', 0.95)):.0%}"
+        low, high = max(mean - conf, 0.0), min(mean + conf, 1.0)
+        interval = f" ({level} interval {low:.2%} to {high:.2%})" if math.isfinite(conf) else ""
+        lines.append(f"{words}: {mean:.2%} of the rows{interval}")
+    return lines
+
+
 def _constant_value(summary, where: dict, output: str, reason: str) -> str:
     """" (1 on every row)" for a constant output whose value the summary holds, else ""."""
     if reason != "constant output" or summary is None or \
@@ -331,6 +352,9 @@ def show(groups: dict, options: dict) -> str:
     pairs, and whether a --target-ci run met its target."""
     sobol_ds, summary = groups["sobol"], groups.get("summary")
     parts = [heading(sobol_ds.attrs), table(sobol_ds, summary), drivers(sobol_ds)]
+    for title, case in tables.cases(sobol_ds):
+        parts += [f"{title + ': ' if title else ''}{line}"
+                  for line in rates(summary, tables.case_of(case, sobol_ds))]
     if options.get("second_order"):
         parts.append(second_order_table(sobol_ds, summary))
     if "convergence" in groups:
