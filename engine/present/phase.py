@@ -86,7 +86,30 @@ def phase_diagram(panels: list[tuple[str, xr.DataArray]], overlays: dict, title:
                for i, c in enumerate(codes)] + _line_handles(drawn, overlays)
     fig.legend(handles=handles, loc="outside lower center", ncols=min(3, len(handles)),
                fontsize=8)
-    fig.suptitle(title, fontsize=10)
+    fig.suptitle("\n".join(textwrap.wrap(title, 110)), fontsize=10)
+    return fig
+
+
+def value_maps(panels: list[tuple[str, xr.DataArray]], overlays: dict, title: str):
+    """2-D slices of continuous outputs side by side, each cell on its true edges coloured
+    by its value (one colour bar per panel; NaN cells blank), with the model's overlays.
+
+    panels: [(panel title, 2-D float DataArray (y, x) with long_name/units, coordinates
+    with long_name/units)]; overlays: from :func:`overlay_mesh`.
+    """
+    fig, axes = _figure(len(panels), min(2, len(panels)), 4.4)
+    for ax, (name, a) in zip(axes, panels):
+        y, x = a.dims
+        edges = {d: cell_edges(a[d].values) for d in (x, y)}
+        mesh = ax.pcolormesh(edges[x], edges[y], np.ma.masked_invalid(a.values),
+                             cmap="viridis", shading="flat")
+        bar = fig.colorbar(mesh, ax=ax)
+        units = a.attrs.get("units", "")
+        bar.set_label("" if units == "1" else units, fontsize=8)
+        _label_axes(ax, a, x, y)
+        _overlay(ax, a, overlays)
+        ax.set_title("\n".join(textwrap.wrap(name, 60)), fontsize=9)
+    fig.suptitle("\n".join(textwrap.wrap(title, 110)), fontsize=10)
     return fig
 
 

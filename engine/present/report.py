@@ -356,10 +356,13 @@ def _grid_report(store: Path, page: Page, cube: xr.Dataset, cuts, counts: dict,
     bookkeeping = (audit.flag, audit.region, audit.where) if audit else ()
     code_vars = [v for v in cube.data_vars if "flag_values" in cube[v].attrs]
     panel_vars = tables.select_outputs([v for v in code_vars if v not in bookkeeping], wanted)
+    value_vars = [v for v in cube.data_vars if v not in code_vars
+                  and cube[v].dtype.kind == "f" and set(_axes(cube)) <= set(cube[v].dims)
+                  and (wanted is None or v in wanted)]  # continuous outputs: maps
     lines = [f"Grid sweep: {grid_dims(cube)} = {int(root['cells']):,} cells.", ""]
     for plane, position in cuts:
         _plane(page, phase, cube, plane, position, case_dims, panel_vars, words, fixed,
-               options)
+               options, value_vars)
     lines += ["## Equilibrium codes over the grid", ""]
     lines += [f"- {variable}: {shares}."
               for variable, shares in code_shares(cube, counts).items()]
@@ -369,9 +372,11 @@ def _grid_report(store: Path, page: Page, cube: xr.Dataset, cuts, counts: dict,
 
 
 def _plane(page: Page, phase, cube: xr.Dataset, plane: tuple[str, str], position: dict,
-           case_dims, panel_vars, words, fixed: dict, options: dict) -> None:
-    """The phase diagram of the (x, y) plane through `position` ({dim: index}), and the
-    map of where two classifications differ on it."""
+           case_dims, panel_vars, words, fixed: dict, options: dict,
+           value_vars=()) -> None:
+    """The phase diagram of the (x, y) plane through `position` ({dim: index}), the maps
+    of the continuous outputs `value_vars` over it, and the map of where two
+    classifications differ on it."""
     x, y = plane
     at = {d: float(cube[d].values[i]) for d, i in position.items()}
     where = _slice_words(at, fixed, options)
@@ -391,6 +396,19 @@ def _plane(page: Page, phase, cube: xr.Dataset, plane: tuple[str, str], position
                     f"Equilibrium codes over {x} and {y} at {where}. Each cell is centred "
                     "on its grid value and reaches halfway to its neighbours; tie lines "
                     "are drawn at their exact values.")
+    values = []
+    for variable in value_vars:
+        for index in np.ndindex(*(cube.sizes[d] for d in case_dims)):
+            case = {d: sliced[d].values[i] for d, i in zip(case_dims, index)}
+            name = cube[variable].attrs.get("long_name", variable)
+            values.append((f"{variable}: {name}" + (f"; {labels.case_words(case)}" if case
+                                                     else ""), sliced[variable][index].load()))
+    if values:
+        page.figure(phase.value_maps(values, overlays if panels else {},
+                                     f"Outputs over the plane at {where}"),
+                    f"values_{x}_{y}",
+                    f"Continuous outputs over {x} and {y} at {where}, one colour bar per "
+                    "panel; blank cells are NaN.")
     differ = _differ(sliced, case_dims, words)
     if differ:
         page.figure(phase.disagreement_map(

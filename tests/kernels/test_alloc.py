@@ -369,3 +369,48 @@ def test_the_allocation_study_states_the_share_near_the_published_split(tmp_path
     assert all("% of the rows" in line for line in lines)
     mean = float(summary["summary_mean"].sel(scenario="box", output="near_seed"))
     assert f"{mean:.2%} of the rows" in lines[0]
+
+
+def test_a_grid_of_the_allocation_maps_each_share_over_the_plane(tmp_path):
+    """A grid over (p_EU, delta_EU) with the other parameters fixed: the report draws the
+    EU's equilibrium code as a phase diagram and each share as a colour map whose cells
+    hold the cube's values; the EU's share is higher where it hedges (code 1) than where
+    it presses (code 2) at the same delta_EU."""
+    from reesens.present import phase, report
+    from reesens.runs import grid
+    from reesens.study.parse import parse
+    fixed = {k: {"value": v} for k, v in EXAMPLE_1.items()
+             if k not in ("p_EU", "delta_EU")}
+    table = {"name": "alloc-grid", "model": {"name": "woods_alloc"}, "parameters": fixed,
+             "grid": {"p_EU": {"linspace": [0.05, 0.95, 19]},
+                      "delta_EU": {"linspace": [2.0, 5.0, 13]},
+                      "outputs": ["share_EU", "eq_EU"]}}
+    path = tmp_path / "g.zarr"
+    cube = grid.run_grid(parse(table), out=path, progress=False).load()
+    drawn = []
+    original = phase.value_maps
+
+    def keep(panels, overlays, title):
+        drawn.extend(panels)
+        return original(panels, overlays, title)
+
+    phase.value_maps = keep
+    try:
+        files = report.write_report(path, tmp_path / "out")
+    finally:
+        phase.value_maps = original
+    assert {"phase_delta_EU_p_EU.png", "values_delta_EU_p_EU.png"} <= {f.name for f in files}
+    (name, a), = drawn
+    assert name.startswith("share_EU")
+    np.testing.assert_array_equal(a.transpose("p_EU", "delta_EU").values,
+                                  cube["share_EU"].transpose("p_EU", "delta_EU").values)
+    eq = cube["eq_EU"].transpose("p_EU", "delta_EU").values
+    share = cube["share_EU"].transpose("p_EU", "delta_EU").values
+    hedge, press = eq == 1, eq == 2
+    compared = 0
+    for column in range(eq.shape[1]):  # one delta_EU
+        h, p = share[hedge[:, column], column], share[press[:, column], column]
+        if h.size and p.size:
+            assert h.min() > p.max()
+            compared += 1
+    assert compared == eq.shape[1]
