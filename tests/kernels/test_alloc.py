@@ -246,8 +246,8 @@ def test_a_bad_allocation_study_is_refused_naming_field_and_bound(change, messag
     from reesens.study.schema import StudyError
     from tests.interface.test_cli import ROOT
     table = tomllib.loads((ROOT / "studies" / "allocation.toml").read_text())
-    del table["scenario"], table["analysis"]["groups"]
-    parse(table, "allocation.toml")  # as shipped, without scenarios and groups: fine
+    del table["scenario"]
+    parse(table, "allocation.toml")  # as shipped, without its scenarios: fine
     change(table)
     with pytest.raises(StudyError) as error:
         parse(table, "allocation.toml")
@@ -369,6 +369,19 @@ def test_the_allocation_study_states_the_share_near_the_published_split(tmp_path
     assert all("% of the rows" in line for line in lines)
     mean = float(summary["summary_mean"].sel(scenario="box", output="near_seed"))
     assert f"{mean:.2%} of the rows" in lines[0]
+    from reesens import cli  # the indices as a table: every case, share and group
+    assert cli.main(["export", str(tmp_path / "a.zarr"), "--out",
+                     str(tmp_path / "a.csv")]) == 0
+    import csv
+    with open(tmp_path / "a.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    st = {(r["scenario"], r["param"]): float(r["value"]) for r in rows
+          if r["output"] == "share_EU" and r["index"] == "ST"}
+    sobol = groups["sobol"]
+    for (scenario, param), value in st.items():
+        assert value == float(sobol["sobol_ST"].sel(scenario=scenario, output="share_EU",
+                                                     param=param))
+    assert {s for s, _ in st} == {"box", "set_451", "set_361"}
 
 
 def test_a_grid_of_the_allocation_maps_each_share_over_the_plane(tmp_path):
