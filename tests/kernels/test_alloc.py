@@ -333,14 +333,18 @@ def test_one_partner_withholds_when_its_disagreement_favours_it():
     assert out["shadow_price"] == 0.0 and out["full_mask"] == 0
 
 
-@pytest.mark.parametrize("name", ["m_EU", "u_EU", "A_EU", "p_EU"])
-def test_more_of_a_partner_raises_its_volume_and_lowers_the_others(name):
-    """T8: q_EU nondecreasing, every other q nonincreasing, in m_EU and u_EU, and within
-    a fixed eq_EU in A_EU and p_EU."""
+@pytest.mark.parametrize("name, up", [("m_EU", True), ("u_EU", True), ("A_EU", True),
+                                      ("p_EU", True), ("rho_EU", False)])
+def test_more_of_a_partner_raises_its_volume_and_lowers_the_others(name, up):
+    """T8: q_EU nondecreasing, every other q nonincreasing, in m_EU, u_EU and China's
+    weight eta_EU (so the other way in rho_EU), and within a fixed eq_EU in A_EU and
+    p_EU."""
     values = _box(3000, seed=10)
     lo, hi = BOX[name]
-    a = alloc.evaluate(**{**values, name: np.full(3000, lo + 0.3 * (hi - lo))})
-    b = alloc.evaluate(**{**values, name: np.full(3000, lo + 0.6 * (hi - lo))})
+    low, high = lo + 0.3 * (hi - lo), lo + 0.6 * (hi - lo)
+    low, high = (low, high) if up else (high, low)
+    a = alloc.evaluate(**{**values, name: np.full(3000, low)})
+    b = alloc.evaluate(**{**values, name: np.full(3000, high)})
     same = a["eq_EU"] == b["eq_EU"]
     assert same.mean() > 0.5
     assert (b["q_EU"][same] >= a["q_EU"][same] - 1e-12).all()
