@@ -43,6 +43,10 @@ def results(plan, merged, level) -> dict:
     total_rows = study.scramblings * level.N * sampling.rows_per_point(
         len(study.columns), study.second_order)
     reasons = indices.skip_reasons(rows, total_rows)
+    if len(designs) > 1:  # Student t needs every scrambling's estimate
+        flat = np.stack([m.rows[:, 2] for m, _ in designs]).reshape(-1, *shape, len(spec))
+        reasons[(reasons == "") & (flat == 0).any(axis=0)] = (
+            "constant in one of the independent scramblings (a rare value: a larger N)")
     if plan.estimator == "salib":
         values = merged[SeriesValues.name][0]
         rows_values = values.reshape(*shape, len(spec), -1)[..., kept, :]
