@@ -248,7 +248,7 @@ def test_a_run_with_report_writes_over_a_killed_report(stores, tmp_path, capsys)
                      "--quiet", "--workers", "1", "--report", str(out)]) == 0
     assert sorted(p.name for p in out.iterdir()) == [
         report.MARKER, "disagreement_kappa_p.png", "index.html", "phase_kappa_p.png",
-        "summary.md"]
+        "summary.md", "values_kappa_p.png"]
     assert _tree(tmp_path, but={"report", "grid.zarr", "study"}) == before
 
 
