@@ -38,6 +38,7 @@ from reesens.kernels.accelerate import jit, jit_sums
 # Bump when the features, the accumulated pairs or a summation order change: a store's
 # blocks are only resumed by code that computes them the same way.
 STATISTICS_VERSION = 4
+TINIEST = 5e-324  # the smallest positive (subnormal) float64
 # the delta method's co-moment subsample: base points n < SUBSAMPLE_FIRST, then those with
 # n % SUBSAMPLE_EVERY < SUBSAMPLE_RUN (a thirty-second of them: at most half the model's
 # cost per row)
@@ -484,3 +485,6 @@ def _finish(K, n, sums, rstats, G, second_order, mean, comoment, rows):
         rows[s, 0] = c
         rows[s, 1] = K[s] + rstats[1, s] / c if c > 0 else np.nan
         rows[s, 2] = max(rstats[2, s] - rstats[1, s] * rstats[1, s] / c, 0.0) if c > 0 else 0.0
+        # rows that differ (a nonzero shifted sum) whose squares underflowed: M2 is the
+        # smallest positive float, not 0, so that 0 means a constant series
+        rows[s, 2] = TINIEST if (rows[s, 2] == 0.0) & (rstats[1, s] != 0.0) else rows[s, 2]

@@ -90,6 +90,7 @@ def phase_diagram(panels: list[tuple[str, xr.DataArray]], overlays: dict, title:
     return fig
 
 
+@with_symbols
 def value_maps(panels: list[tuple[str, xr.DataArray]], overlays: dict, title: str):
     """2-D slices of continuous outputs side by side, each cell on its true edges coloured
     by its value (one colour bar per panel; NaN cells blank), with the model's overlays.

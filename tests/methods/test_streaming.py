@@ -395,3 +395,20 @@ def test_jobqueue_job_scripts_make_workers_single_threaded(kind):
         finally:
             cluster.close()
     assert "export NUMBA_NUM_THREADS=1" in script and "dask" in script
+
+
+def test_rows_whose_squares_underflow_are_not_called_constant():
+    """A series whose rows differ by 1e-170 (squares below the smallest float) gets M2 =
+    the smallest positive float, so its reason is variance underflow; a constant series
+    M2 = 0, so its reason is constant output."""
+    from reesens.kernels.saltelli import TINIEST, Accumulator
+    from reesens.methods.sobol import indices
+    D, k, points = 2, 4, 64
+    y = np.zeros((2, points * k))
+    y[0, 1::2] = 1e-170  # differing rows
+    acc = Accumulator(2, D, False, 0, points, False)
+    acc.add_series(y, 0)
+    rows = acc.finish()[2]
+    assert rows[0, 2] == TINIEST and rows[1, 2] == 0.0
+    reasons = indices.skip_reasons(rows, points * k)
+    assert reasons[0].startswith("variance underflow") and reasons[1] == "constant output"
