@@ -18,7 +18,15 @@ import numpy as np
 
 from reesens.kernels import bargaining, signalling, woods
 from reesens.kernels.accelerate import jit
-from reesens.kernels.registry import Model, Variable, Words, register
+from reesens.kernels.registry import (
+    Model,
+    Variable,
+    Words,
+    allocate,
+    checked_block,
+    option_position,
+    register,
+)
 from reesens.kernels.woods import PAYOFF
 
 PARTNERS = ("US", "EU", "JP")
@@ -246,18 +254,9 @@ def row(params, i, options):
     return evaluate_row(params[i], options[0], options[1])
 
 
-def option_code(function: str, name: str, value: str) -> int:
-    """Position of `value` among the allowed values of option `name`; ValueError otherwise."""
-    allowed = OPTIONS[name]
-    if value not in allowed:
-        raise ValueError(f"{function}: {name}={value!r} is not allowed; "
-                         f"allowed values: {', '.join(allowed)}")
-    return allowed.index(value)
-
-
 def allocate_outputs(n: int) -> dict[str, np.ndarray]:
     """Uninitialised output arrays for n rows, one per output, with the declared dtypes."""
-    return {v.name: np.empty(n, dtype=v.dtype) for v in OUTPUTS}
+    return allocate(OUTPUTS, n)
 
 
 def evaluate_block(params, *, concept="verifiable", selection="china", bargaining="inside",
@@ -265,17 +264,9 @@ def evaluate_block(params, *, concept="verifiable", selection="china", bargainin
     """Evaluate a block of parameter rows: params float64 (n, 27), columns PARAM_NAMES;
     rows outside the domain come back invalid (eq_* = -1). out: optional dict from
     allocate_outputs(n) to fill. Returns {output name: array (n,)}."""
-    codes = [option_code("evaluate_block", name, value) for name, value in
+    codes = [option_position("evaluate_block", OPTIONS, name, value) for name, value in
              (("concept", concept), ("selection", selection), ("bargaining", bargaining))]
-    if not isinstance(params, np.ndarray) or params.dtype != np.float64 or params.ndim != 2 \
-            or params.shape[1] != len(PARAMS):
-        raise ValueError(
-            "evaluate_block: params must be a float64 numpy array of shape (n, "
-            f"{len(PARAMS)}) with columns {', '.join(PARAM_NAMES)}; got "
-            f"{type(params).__name__} {getattr(params, 'dtype', '')} "
-            f"{getattr(params, 'shape', '')}")
-    n = params.shape[0]
-    out = allocate_outputs(n) if out is None else out
+    out = checked_block(params, PARAMS, OUTPUTS, out)
     _evaluate_rows(params, codes[0], codes[1], *(out[name] for name in OUTPUT_NAMES))
     return out
 

@@ -42,29 +42,28 @@ class RowFunction:
         return RowFunction, (self.key, self.row)
 
 
-class RowFunctionType(types.Dummy):
-    """numba type of a RowFunction: equal keys, equal types (a stable cache key)."""
+def keyed_type(python_class, name: str, key_of):
+    """The numba type of `python_class`'s instances: an opaque value (nothing of it enters
+    the kernel) whose type carries `key_of(value)` as `value_key`, so that equal keys share
+    one compiled (and cached) kernel and another key compiles its own."""
+    class KeyedType(types.Dummy):
+        def __init__(self, key):
+            self.value_key = key
+            super().__init__(name=f"{name}({key})")
 
-    def __init__(self, key: str):
-        self.row_key = key
-        super().__init__(name=f"RowFunction({key})")
+        @property
+        def key(self):
+            return self.value_key
 
-    @property
-    def key(self):
-        return self.row_key
-
-
-@typeof_impl.register(RowFunction)
-def _typeof_row_function(value, context):
-    return RowFunctionType(value.key)
+    KeyedType.__name__ = KeyedType.__qualname__ = f"{name}Type"
+    typeof_impl.register(python_class)(lambda value, context: KeyedType(key_of(value)))
+    register_model(KeyedType)(models.OpaqueModel)
+    unbox(KeyedType)(lambda typ, obj, c: NativeValue(
+        cgutils.get_null_value(c.context.get_value_type(typ))))
+    return KeyedType
 
 
-register_model(RowFunctionType)(models.OpaqueModel)
-
-
-@unbox(RowFunctionType)
-def _unbox_row_function(typ, obj, c):
-    return NativeValue(cgutils.get_null_value(c.context.get_value_type(typ)))
+RowFunctionType = keyed_type(RowFunction, "RowFunction", lambda value: value.key)
 
 
 def call_row(function, params, i, options):
@@ -75,7 +74,7 @@ def call_row(function, params, i, options):
 @overload(call_row)
 def _call_row(function, params, i, options):
     if isinstance(function, RowFunctionType):
-        row = _ROWS[function.row_key]
+        row = _ROWS[function.value_key]
 
         def impl(function, params, i, options):
             return row(params, i, options)

@@ -10,11 +10,10 @@ model and per choice of outputs.
 from __future__ import annotations
 
 import numpy as np
-from numba.core import cgutils, types
-from numba.extending import NativeValue, models, overload, register_model, typeof_impl, unbox
+from numba.extending import overload
 
 from reesens.kernels.accelerate import jit
-from reesens.kernels.fused import call_row
+from reesens.kernels.fused import call_row, keyed_type
 
 BATCH = 1024  # parameter rows built, then evaluated, at a time
 
@@ -26,29 +25,8 @@ class Picks:
         self.indices = tuple(int(i) for i in indices)
 
 
-class PicksType(types.Dummy):
-    """numba type of Picks: one type (and one compiled kernel) per choice of outputs."""
-
-    def __init__(self, indices: tuple[int, ...]):
-        self.indices = indices
-        super().__init__(name=f"Picks{indices}")
-
-    @property
-    def key(self):
-        return self.indices
-
-
-@typeof_impl.register(Picks)
-def _typeof_picks(value, context):
-    return PicksType(value.indices)
-
-
-register_model(PicksType)(models.OpaqueModel)
-
-
-@unbox(PicksType)
-def _unbox_picks(typ, obj, c):
-    return NativeValue(cgutils.get_null_value(c.context.get_value_type(typ)))
+# one type (and one compiled kernel) per choice of outputs
+PicksType = keyed_type(Picks, "Picks", lambda value: value.indices)
 
 
 def write_picked(values, picks, outs, i):
@@ -61,7 +39,8 @@ def write_picked(values, picks, outs, i):
 def _write_picked(values, picks, outs, i):
     if not isinstance(picks, PicksType):
         return None
-    lines = "".join(f"    outs[{k}][i] = values[{o}]\n" for k, o in enumerate(picks.indices))
+    lines = "".join(f"    outs[{k}][i] = values[{o}]\n"
+                    for k, o in enumerate(picks.value_key))
     namespace = {}
     exec(f"def impl(values, picks, outs, i):\n{lines or '    pass'}\n", namespace)
     return namespace["impl"]

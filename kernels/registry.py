@@ -190,3 +190,43 @@ def get_model(name: str) -> Model:
                          f"must be a reesens Model named {name!r}, got {type(model).__name__}"
                          + (f" named {model.name!r}" if isinstance(model, Model) else ""))
     return register(model)
+
+
+def option_position(function: str, options: Mapping[str, tuple[str, ...]], name: str,
+                    value: str) -> int:
+    """Position of `value` among the allowed values of option `name`; ValueError naming
+    `function` otherwise."""
+    allowed = options[name]
+    if value not in allowed:
+        raise ValueError(f"{function}: {name}={value!r} is not allowed; "
+                         f"allowed values: {', '.join(allowed)}")
+    return allowed.index(value)
+
+
+def allocate(outputs: tuple[Variable, ...], n: int) -> dict[str, np.ndarray]:
+    """Uninitialised output arrays for n rows, one per output, with the declared dtypes."""
+    return {v.name: np.empty(n, dtype=v.dtype) for v in outputs}
+
+
+def checked_block(params, param_vars: tuple[Variable, ...], outputs: tuple[Variable, ...],
+                  out=None) -> dict[str, np.ndarray]:
+    """A batch entry's checks: params a float64 (n, len(param_vars)) array, `out` None
+    (allocated here) or a dict of arrays of the outputs' dtypes and length n; returns
+    out. ValueError naming what is wrong otherwise."""
+    names = [v.name for v in param_vars]
+    if not isinstance(params, np.ndarray) or params.dtype != np.float64 or params.ndim != 2 \
+            or params.shape[1] != len(param_vars):
+        raise ValueError(
+            "evaluate_block: params must be a float64 numpy array of shape (n, "
+            f"{len(param_vars)}) with columns {', '.join(names)}; got "
+            f"{type(params).__name__} {getattr(params, 'dtype', '')} "
+            f"{getattr(params, 'shape', '')}")
+    n = params.shape[0]
+    if out is None:
+        return allocate(outputs, n)
+    for v in outputs:
+        a = out.get(v.name)
+        if not (isinstance(a, np.ndarray) and a.shape == (n,) and a.dtype == v.dtype):
+            raise ValueError(f"evaluate_block: out[{v.name!r}] must be a {v.dtype} array "
+                             f"of shape ({n},); use allocate_outputs({n})")
+    return out

@@ -11,7 +11,15 @@ import numpy as np
 
 from reesens.kernels import bargaining, signalling
 from reesens.kernels.accelerate import jit
-from reesens.kernels.registry import Model, Variable, Words, register
+from reesens.kernels.registry import (
+    Model,
+    Variable,
+    Words,
+    allocate,
+    checked_block,
+    option_position,
+    register,
+)
 
 PAYOFF = "payoff"  # the common, arbitrary unit of A, gamma, delta, phi_D, kappa, S and payoffs
 
@@ -125,16 +133,12 @@ def row(params, i, options):
 
 def option_code(function: str, name: str, value: str) -> int:
     """Position of `value` among the allowed values of option `name`; ValueError otherwise."""
-    allowed = OPTIONS[name]
-    if value not in allowed:
-        raise ValueError(f"{function}: {name}={value!r} is not allowed; "
-                         f"allowed values: {', '.join(allowed)}")
-    return allowed.index(value)
+    return option_position(function, OPTIONS, name, value)
 
 
 def allocate_outputs(n: int) -> dict[str, np.ndarray]:
     """Uninitialised output arrays for n rows, one per output, with the declared dtypes."""
-    return {v.name: np.empty(n, dtype=v.dtype) for v in OUTPUTS}
+    return allocate(OUTPUTS, n)
 
 
 def evaluate_block(params, *, concept="verifiable", selection="china", bargaining="inside",
@@ -149,22 +153,7 @@ def evaluate_block(params, *, concept="verifiable", selection="china", bargainin
     """
     codes = [option_code("evaluate_block", name, value) for name, value in
              (("concept", concept), ("selection", selection), ("bargaining", bargaining))]
-    if not isinstance(params, np.ndarray) or params.dtype != np.float64 or params.ndim != 2 \
-            or params.shape[1] != len(PARAMS):
-        raise ValueError(
-            "evaluate_block: params must be a float64 numpy array of shape (n, "
-            f"{len(PARAMS)}) with columns {', '.join(PARAM_NAMES)}; got "
-            f"{type(params).__name__} {getattr(params, 'dtype', '')} "
-            f"{getattr(params, 'shape', '')}")
-    n = params.shape[0]
-    if out is None:
-        out = allocate_outputs(n)
-    else:
-        for v in OUTPUTS:
-            a = out.get(v.name)
-            if not (isinstance(a, np.ndarray) and a.shape == (n,) and a.dtype == v.dtype):
-                raise ValueError(f"evaluate_block: out[{v.name!r}] must be a {v.dtype} array "
-                                 f"of shape ({n},); use allocate_outputs({n})")
+    out = checked_block(params, PARAMS, OUTPUTS, out)
     _evaluate_rows(params, *codes, *(out[name] for name in OUTPUT_NAMES))
     return out
 

@@ -85,7 +85,7 @@ def test_feasible_and_kkt_on_the_study_box():
     assert np.all(np.abs(q.sum(0) - 1)[lam > 0] <= 1e-12)
     shares = np.stack([out[f"share_{j}"] for j in (*alloc.PARTNERS, "R")])
     assert (shares >= 0).all() and np.allclose(shares.sum(0), 1, atol=1e-12)
-    eta, v = _eta_v(values, out)
+    eta, v = _eta_v(values)
     u = np.stack([values[f"u_{j}"] for j in alloc.OUTLETS])
     marginal = v - 2 * eta * u * q / m
     inner = (q > 0) & (q < m)
@@ -95,18 +95,20 @@ def test_feasible_and_kkt_on_the_study_box():
     assert (lam > 0).mean() > 0.99  # output is scarce almost everywhere in the box
 
 
-def _eta_v(values, out):
+def _eta_v(values, concept="verifiable"):
     """(eta, v) (5, n) from woods' payoffs of each partner, computed here independently."""
-    n = len(out["q_CN"])
+    n = len(values["gamma"])
     eta, v = np.ones((5, n)), np.empty((5, n))
     for j, name in enumerate(alloc.OUTLETS):
         d_C = d_F = np.zeros(n)
         if name in alloc.PARTNERS:
             w = woods.evaluate(values[f"A_{name}"], values["gamma"], values[f"delta_{name}"],
-                               values["phi_D"], values["kappa"], values[f"p_{name}"])
+                               values["phi_D"], values["kappa"], values[f"p_{name}"],
+                               concept=concept)
             d_C, d_F = w["china_payoff"], w["foreign_payoff"]
         if j:
-            eta[j] = (1 - values[f"rho_{name}"]) / (1 - values["rho_C"] * values[f"rho_{name}"])
+            rho = values[f"rho_{name}"]
+            eta[j] = (1 - rho) / (1 - values["rho_C"] * rho)
         v[j] = eta[j] * (2 * values[f"u_{name}"] - d_F) + (1 - eta[j]) * d_C
     return eta, v
 
@@ -259,18 +261,7 @@ def _oracle(values, concept="verifiable"):
     (woods.evaluate), then lambda* by 200 bisection steps on T(lambda) = 1 (T
     nonincreasing), no breakpoints. Returns (lambda*, q (5, n))."""
     n = len(values["gamma"])
-    eta, v = np.ones((5, n)), np.empty((5, n))
-    for j, name in enumerate(alloc.OUTLETS):
-        d_C = d_F = np.zeros(n)
-        if name in alloc.PARTNERS:
-            w = woods.evaluate(values[f"A_{name}"], values["gamma"], values[f"delta_{name}"],
-                               values["phi_D"], values["kappa"], values[f"p_{name}"],
-                               concept=concept)
-            d_C, d_F = w["china_payoff"], w["foreign_payoff"]
-        if j:
-            rho = values[f"rho_{name}"]
-            eta[j] = (1 - rho) / (1 - values["rho_C"] * rho)
-        v[j] = eta[j] * (2 * values[f"u_{name}"] - d_F) + (1 - eta[j]) * d_C
+    eta, v = _eta_v(values, concept)
     m = np.stack([values[f"m_{j}"] for j in alloc.OUTLETS])
     u = np.stack([values[f"u_{j}"] for j in alloc.OUTLETS])
     k = m / (2 * eta * u)
