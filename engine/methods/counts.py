@@ -470,10 +470,9 @@ def distance_group(plan: Plan, edges: Edges, designs: list, N: int, measures: di
     is_code = np.array([c is not None for c in edges.codes])
     counts = sum(c for c, _ in designs)
     found = pawn_delta(counts, is_code)
-    null = null_levels(counts, is_code, study.analysis_seed, study.conf_level)
     stated = 2 * N >= NULL_ROWS_PER_SLICE * study.slices  # A and B rows per slice per design
-    if not stated:
-        null = {key: np.full_like(value, np.nan) for key, value in null.items()}
+    null = null_levels(counts, is_code, study.analysis_seed, study.conf_level) if stated \
+        else {key: np.full(value.shape, np.nan) for key, value in found.items()}
     constant = (counts[:, 0].sum(1) > 0).sum(-1) < 2  # one bin or code holds every row
     reasons = np.array([f"{m} NaN rows" if m else "" for m in missing_rows(study, designs, N)],
                        dtype=object)
