@@ -1,11 +1,13 @@
-"""`reesens export`: a store's indices or measures as one tidy table (CSV or Parquet).
+"""`reesens export`: a store's indices, measures or output summary as one tidy table (CSV
+or Parquet).
 
 One row per case, output, parameter (and second parameter for S2) and index kind:
 columns are the case dims (concept, selection, scenario, ...; N for the convergence
 group), `output`, `param`, `param_2` (S2 only, else empty), `index` (S1, ST, S2; for the
-other groups the variable, e.g. pawn_median, delta, given_data_S1, morris_mu_star),
-`value`, `half_width` (of the interval at the store's conf_level; empty for PAWN and
-delta, which have none), for groups with null levels `null_level` (PAWN and delta: what a
+other groups the variable, e.g. pawn_median, delta, given_data_S1, morris_mu_star; for
+the summary group mean, variance and nan_count, with `param` empty), `value`,
+`half_width` (of the interval at the store's conf_level; empty for PAWN and delta, which
+have none, and for the summary's mean unless its intervals are independent scramblings), for groups with null levels `null_level` (PAWN and delta: what a
 parameter the output ignores reads at most), and `skip_reason` (why an output has none,
 else empty). Which variables of a group are rows is its method's declaration
 (study.registry.Method.export).
@@ -42,7 +44,7 @@ def tidy(ds: xr.Dataset, group: str = "sobol"):
     reasons = next((ds[v] for v in ds.data_vars if v.endswith("_skip_reason")), None)
     frames = []
     for q, index in exported.items():
-        nan = xr.full_like(ds[q], float("nan"))
+        nan = xr.full_like(ds[q], float("nan"), dtype=float)
         part = xr.Dataset({"value": ds[q], "half_width": ds.get(f"{q}_conf", nan),
                            "null_level": ds.get(f"{q}_null", nan)}).reset_coords(drop=True)
         pair = [d for d in part["value"].dims if d.startswith("param_")]
@@ -95,8 +97,8 @@ def export(store: Path, out: Path | None = None, *, format: str | None = None,
     if format not in FORMATS:
         raise StoreError(f"--format must be one of {', '.join(FORMATS)}, got {format!r}")
     if group not in groups():
-        raise StoreError(f"--group must be one of {', '.join(groups())} (the groups that "
-                         f"hold indices), got {group!r}")
+        raise StoreError(f"--group must be one of {', '.join(groups())} (the groups "
+                         f"that hold results), got {group!r}")
     held = verify.require_intact(store)
     if group not in held:
         raise StoreError(f"{store}: has no {group!r} group (it holds {', '.join(held)})"

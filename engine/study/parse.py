@@ -110,7 +110,7 @@ def parse(raw: dict, path="<study>", *, N=None, second_order=None, estimator=Non
     analysis = _check_analysis(raw.get("analysis", {}), sampling, problems,
                                estimator=estimator, intervals=intervals, methods=methods)
     methods = _check_methods(analysis, sampling, problems)
-    groups = _check_groups(analysis["groups"], sampled, model, problems)
+    groups = _check_groups(analysis["groups"], sampled, fixed, model, problems)
     given = raw.get("sampling", {})  # what the file or the command line sets
     given = {**(given if isinstance(given, dict) else {}),
              **({"N": N} if N is not None else {}),
@@ -337,10 +337,11 @@ def _check_morris(sampling: dict, analysis: dict, given: dict, methods, groups,
                         "design; Morris intervals resample trajectories (analysis.resamples)")
 
 
-def _check_groups(table, sampled, model, problems) -> dict[str, tuple[str, ...]]:
+def _check_groups(table, sampled, fixed, model, problems) -> dict[str, tuple[str, ...]]:
     """analysis.groups: {group: [sampled parameters]}, each parameter in one group at
     most (the others form a group of their own), group names that are no other
-    parameter's."""
+    parameter's. A model parameter neither sampled nor fixed had its own entry refused:
+    that problem is already listed."""
     if table is None:
         return {}
     where = "analysis.groups"
@@ -360,8 +361,8 @@ def _check_groups(table, sampled, model, problems) -> dict[str, tuple[str, ...]]
                             f"parameters, got {got(members)}")
             continue
         for m in members:
-            if m not in sampled:
-                known = "a fixed parameter" if m in model.param_names else "not a parameter"
+            if m not in sampled and (m in fixed or m not in model.param_names):
+                known = "a fixed parameter" if m in fixed else "not a parameter"
                 problems.append(f"{where}.{name}: {short(m)} is {known} of the study; a "
                                 f"group holds sampled parameters ({', '.join(sampled)})")
             elif m in seen:

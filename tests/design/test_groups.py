@@ -114,3 +114,14 @@ def test_bad_groups_are_named(groups, message):
         parse(_woods_table(analysis={"groups": groups}), "bad.toml")
     assert message in str(e.value), str(e.value)
 
+
+
+def test_a_refused_parameter_in_a_group_is_named_once_for_its_own_fault():
+    """kappa's bounds are refused: the problem names kappa's field and bound, and the
+    group holding it adds no second, false reason (such as "a fixed parameter")."""
+    table = _woods_table(analysis={"groups": {"costs": ["phi_D", "kappa"]}})
+    table["parameters"]["kappa"] = {"dist": "unif", "lower": 1.0, "upper": 0.05}
+    with pytest.raises(StudyError) as e:
+        parse(table, "bad.toml")
+    text = str(e.value)
+    assert "parameters.kappa" in text and "analysis.groups" not in text, text

@@ -120,7 +120,7 @@ def test_an_export_killed_at_its_write_leaves_the_old_table_or_none(stores, tmp_
 def test_export_is_the_same_bytes_in_every_process(stores, tmp_path):
     """Tables in the order of the dataset's coordinates, whatever PYTHONHASHSEED."""
     tables = [("baseline", group, "csv") for group in ("sobol", "pawn", "delta",
-                                                        "given_data")]
+                                                        "given_data", "summary")]
     tables += [("partners", "sobol", "csv"), ("partners", "sobol", "parquet")]
     code = ("import sys; from reesens import cli\n"
             "for store, group, out in zip(*[iter(sys.argv[1:])] * 3):\n"

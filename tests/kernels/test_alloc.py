@@ -377,6 +377,16 @@ def test_the_allocation_study_states_the_share_near_the_published_split(tmp_path
         assert value == float(sobol["sobol_ST"].sel(scenario=scenario, output="share_EU",
                                                      param=param))
     assert {s for s, _ in st} == {"box", "set_451", "set_361"}
+    assert cli.main(["export", str(tmp_path / "a.zarr"), "--group", "summary", "--out",
+                     str(tmp_path / "s.csv")]) == 0  # the share near the split, as a table
+    with open(tmp_path / "s.csv", newline="") as f:
+        near = {r["scenario"]: r for r in csv.DictReader(f)
+                if r["output"] == "near_seed" and r["index"] == "mean"}
+    assert set(near) == {"box", "set_451", "set_361"}
+    for scenario, r in near.items():
+        one = summary.sel(scenario=scenario, output="near_seed")
+        assert float(r["value"]) == float(one["summary_mean"])
+        assert float(r["half_width"]) == float(one["summary_mean_conf"])
 
 
 def test_a_grid_of_the_allocation_maps_each_share_over_the_plane(tmp_path):

@@ -116,7 +116,8 @@ SOBOL = register(Method(
     required="the other measures read the same Saltelli rows, and the run's checks (NaN "
              "rows, constant outputs) come from its statistics",
     export={"sobol": {f"sobol_{q}": q for q in ("S1", "ST", "S2")},
-            "convergence": {f"sobol_{q}": q for q in ("S1", "ST")}},
+            "convergence": {f"sobol_{q}": q for q in ("S1", "ST")},
+            "summary": {f"summary_{q}": q for q in ("mean", "variance", "nan_count")}},
     results=results, show=text.show, report=text.report, widest=widest,
     convergence=convergence, result_size=result_size), Moments())
 register_statistic(SeriesValues())  # after Moments: the blocks group's array order
