@@ -73,11 +73,11 @@ def _run_options(run_) -> None:
                            "(block statistics, see --intervals) or auto (the study's choice; "
                            "default: streaming)")
     run_.add_argument("--intervals", choices=INTERVALS,
-                      help="the streaming estimator's intervals: delta (delta method, the "
-                           "default), replicates (Student t over [analysis] scramblings "
-                           "independent scramblings, N split among them), bootstrap (Poisson "
-                           "bootstrap, [analysis] resamples replicates) or auto (replicates "
-                           "where N splits into them)")
+                      help="the streaming estimator's intervals: delta (delta method), "
+                           "replicates (Student t over [analysis] scramblings independent "
+                           "scramblings, N split among them), bootstrap (Poisson bootstrap, "
+                           "[analysis] resamples replicates) or auto (replicates where N "
+                           "splits into them, else delta; the default)")
     run_.add_argument("--methods", type=lambda text: [m.strip() for m in text.split(",")],
                       help="what to compute, comma-separated from "
                       + ", ".join(m.name for m in registry.methods("saltelli"))

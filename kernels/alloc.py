@@ -311,6 +311,10 @@ WORDS = Words(
            "export_ratio": ((SEED_EXPORT_RATIO, "published 4:6"),)},
     rates={"near_seed": "every export share within 2 points of the bargaining study's "
                         "published split (40.2% US, 38.9% EU, 6% Japan, 15% others)"},
+    means={"seed_dist": "the largest gap between a share and the published split, on "
+                        "average over the rows",
+           "export_ratio": "exports' share of China's output (published 0.4), on average "
+                           "over the rows"},
     options={key: text for key, text in woods.WORDS.options.items()
              if key[0] in ("concept", "selection")},
 )

@@ -96,7 +96,8 @@ class Words:
     classifications compared, or None; marks: {output: ((value, label), ...)}, reference
     values a figure of the output's distribution marks; rates: {output: words}, 0/1
     outputs whose share of rows a summary states (with its interval where there is one)
-    as "words: x% of the rows".
+    as "words: x% of the rows"; means: {output: words}, outputs whose mean over the rows a
+    summary states the same way, as "words: x".
     """
 
     symbols: Mapping[str, str] = field(default_factory=dict)
@@ -111,6 +112,7 @@ class Words:
     audit: Audit | None = None
     marks: Mapping[str, tuple[tuple[float, str], ...]] = field(default_factory=dict)
     rates: Mapping[str, str] = field(default_factory=dict)
+    means: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 optimality conditions, an independent optimiser (scipy's SLSQP), woods and the bargaining
 split it reuses, and its invariances."""
 import math
+import re
 
 import numpy as np
 import pytest
@@ -358,12 +359,19 @@ def test_the_allocation_study_states_the_share_near_the_published_split(tmp_path
     conf = summary["summary_mean_conf"].sel(output="share_EU").values
     assert np.isfinite(conf).all() and (conf > 0).all()
     shown = text.show(groups, {})
-    lines = [line for line in shown.splitlines() if "published split" in line]
+    lines = [line for line in shown.splitlines() if "within 2 points" in line]
     assert [line.split(":")[0] for line in lines] == [
         "scenario=box", "scenario=set_451", "scenario=set_361"]
     assert all("% of the rows" in line for line in lines)
     mean = float(summary["summary_mean"].sel(scenario="box", output="near_seed"))
     assert f"{mean:.2%} of the rows" in lines[0]
+    gap = [line for line in shown.splitlines() if "largest gap" in line]  # how far the box is
+    one = summary.sel(scenario="box", output="seed_dist")
+    mean, conf = float(one["summary_mean"]), float(one["summary_mean_conf"])
+    assert len(gap) == 3 and 0.1 < mean < 0.5, gap
+    low, high = (float(x) for x in re.search(r"interval (\S+) to (\S+)\)", gap[0]).groups())
+    # printed to the half-width's second significant digit
+    assert abs(low - (mean - conf)) <= 0.05 * conf and abs(high - (mean + conf)) <= 0.05 * conf
     from reesens import cli  # the indices as a table: every case, share and group
     assert cli.main(["export", str(tmp_path / "a.zarr"), "--out",
                      str(tmp_path / "a.csv")]) == 0

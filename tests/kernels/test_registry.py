@@ -57,3 +57,14 @@ def test_declared_domain_is_the_kernels_validity(var):
         valid = MODEL.evaluate_block(np.array([list(row.values())]))["eq"][0] != -1
         assert valid == bool(var.contains(x)), f"{var.name} = {x!r}"
     assert var.domain_text().startswith(var.name + " in ")
+
+
+@pytest.mark.parametrize("name", ["woods", "woods_subsidy", "woods_audit", "woods_alloc"])
+def test_a_models_words_name_only_its_own_parameters_and_outputs(name):
+    """A misspelt key in Words would silently drop a mark, a rate or a mean from reports."""
+    model = get_model(name)
+    words = model.words
+    names = set(model.param_names) | set(model.output_names)
+    for field_ in ("marks", "rates", "means"):
+        assert set(getattr(words, field_)) <= set(model.output_names), field_
+    assert set(words.symbols) | set(words.text) <= names

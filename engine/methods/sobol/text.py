@@ -306,21 +306,31 @@ def _audit_sentences(summary: xr.Dataset, sobol_ds: xr.Dataset, audit) -> list[s
 
 
 def rates(summary, where: dict | None = None) -> list[str]:
-    """The model's rates (registry.Words.rates) in words, from the summary group (a case
-    `where` of it): "words: 0.09% of the rows (95% interval 0.02% to 0.16%)"."""
+    """The model's rates and means (registry.Words.rates, .means) in words, from the
+    summary group (a case `where` of it): "words: 0.09% of the rows (95% interval 0.02% to
+    0.16%)", "words: 0.298 (95% interval 0.296 to 0.300)"."""
     if summary is None:
         return []
+    words_ = labels.words_of(summary.attrs.get("model", ""))
+    level = f"{float(summary.attrs.get('conf_level', 0.95)):.0%}"
     lines = []
-    for output, words in labels.words_of(summary.attrs.get("model", "")).rates.items():
+    for output, words, rate in [(o, w, True) for o, w in words_.rates.items()] + \
+            [(o, w, False) for o, w in words_.means.items()]:
         if output not in summary["output"].values.tolist():
             continue
         one = summary.sel(where or {}).sel(output=output)
         mean = float(one["summary_mean"])
         conf = float(one["summary_mean_conf"]) if "summary_mean_conf" in one else math.nan
-        level = f"{float(summary.attrs.get('conf_level', 0.95)):.0%}"
-        low, high = max(mean - conf, 0.0), min(mean + conf, 1.0)
-        interval = f" ({level} interval {low:.2%} to {high:.2%})" if math.isfinite(conf) else ""
-        lines.append(f"{words}: {mean:.2%} of the rows{interval}")
+        if rate:
+            low, high = max(mean - conf, 0.0), min(mean + conf, 1.0)
+            shown = [f"{x:.2%}" for x in (mean, low, high)]
+            shown[0] += " of the rows"
+        else:  # to the half-width's second significant digit
+            places = max(3, 1 - math.floor(math.log10(conf))) if conf > 0 else 3
+            shown = [f"{x:.{places}f}" for x in (mean, mean - conf, mean + conf)]
+        interval = f" ({level} interval {shown[1]} to {shown[2]})" if math.isfinite(conf) \
+            else ""
+        lines.append(f"{words}: {shown[0]}{interval}")
     return lines
 
 
