@@ -142,6 +142,8 @@ def write_report(store: Path, out: Path | None = None, progress: bool = False, *
             lines += method.report(page)
     if verify.has_samples(store):
         lines += _behaviour(page)
+    elif "summary" in groups:
+        lines += _without_samples(page, root)
     if grid is not None:
         lines += _grid_report(store, page, *grid, outputs)
     lines += ["## Provenance", ""] + _provenance(root)
@@ -231,7 +233,7 @@ def _behaviour(page: Page) -> list[str]:
     samples = verify.open_samples(page.store)
     model = get_model(store_module.root_attrs(page.store)["model"])
     params = [p for p in model.param_names if p in samples.data_vars]
-    analysed = page.chosen([o for o in samples.data_vars if o not in params])
+    analysed = page.chosen([o for o in model.output_names if o in samples.data_vars])
     continuous = [o for o in analysed if "flag_values" not in samples[o].attrs]
     code_outputs = [o for o in analysed if "flag_values" in samples[o].attrs]
     case_dims = [d for d in samples.dims if d != "sample"]
@@ -282,6 +284,23 @@ def _behaviour(page: Page) -> list[str]:
             f"- Plots from the {n:,} kept sample rows"
             + (f" of each of the {len(cases)} cases" if len(cases) > 1 else "") + ": "
             + ", ".join(f"{f}.{page.fmt}" for f in names) + ".", ""]
+
+
+def _without_samples(page: Page, root: dict) -> list[str]:
+    """Where the model marks reference values on outputs' distributions (Words.marks) and
+    the store kept no sample rows: how to have that figure drawn."""
+    marks = get_model(root["model"]).words.marks
+    summary = verify.open_group(page.store, "summary")
+    marked = [o for o in page.chosen(summary["output"].values.tolist()) if o in marks]
+    if not marked:
+        return []
+    named = list(dict.fromkeys(label for o in marked for _, label in marks[o]))
+    return ["## The outputs' distributions", "",
+            f"- The distributions of {', '.join(marked)} with their reference values "
+            f"marked ({', '.join(named)}) are drawn from kept sample rows, which this "
+            "store has not: run the study "
+            "again with --keep-samples (the store then holds every row's parameters and "
+            "outputs; a smaller --n is enough for the figure).", ""]
 
 
 def _slice_at(cube: xr.Dataset, axes: list[str], x: str, y: str, slices: dict,

@@ -372,6 +372,11 @@ def test_the_allocation_study_states_the_share_near_the_published_split(tmp_path
     low, high = (float(x) for x in re.search(r"interval (\S+) to (\S+)\)", gap[0]).groups())
     # printed to the half-width's second significant digit
     assert abs(low - (mean - conf)) <= 0.05 * conf and abs(high - (mean + conf)) <= 0.05 * conf
+    from reesens.present import report  # without kept rows, the report says how to draw
+    report.write_report(tmp_path / "a.zarr", tmp_path / "r")  # the marked distributions
+    hint = (tmp_path / "r" / "summary.md").read_text().split("## The outputs' distributions")
+    assert len(hint) == 2 and "share_US, share_EU, share_JP, share_R" in hint[1] \
+        and "--keep-samples" in hint[1].split("##")[0]
     from reesens import cli  # the indices as a table: every case, share and group
     assert cli.main(["export", str(tmp_path / "a.zarr"), "--out",
                      str(tmp_path / "a.csv")]) == 0
