@@ -117,3 +117,25 @@ def add_slice_counts(cut, Y, bin_edges, codes, n_codes, centre, scale, counts, s
                 p = powers[t]
                 for f in range(F):  # contiguous: vectorised
                     acc[f] += p[f]
+
+
+@jit
+def add_region_counts(cut, inside, counts):
+    """Add the A and B rows of R regions to counts, in row order.
+
+    cut (D, rows) the rows' slices (ab_slices); inside (R, rows) float64 1 where a row is
+    in the region, 0 where it is not, NaN where that is undefined (not counted); counts
+    (R, D, M, 2) int64: rows per (region, parameter, slice, outside 0 / inside 1)."""
+    R, rows = inside.shape
+    D = cut.shape[0]
+    for r in range(R):
+        for i in range(rows):
+            v = inside[r, i]
+            if v == 1.0:
+                side = 1
+            elif v == 0.0:
+                side = 0
+            else:
+                continue
+            for j in range(D):
+                counts[r, j, cut[j, i], side] += 1

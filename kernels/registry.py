@@ -145,6 +145,10 @@ class Model:
     # check_box(ranges) -> [problem]: what the model refuses in a study's box beyond each
     # parameter's domain; ranges {parameter: (lowest, highest)} it can take in one case
     check_box: Callable | None = None
+    # outputs that are closed-form functions of the parameters alone (woods: mu_star,
+    # margin = p - mu_star): PRIM boxes and rules use them as dimensions beside the
+    # parameters, so a rule can read "margin > 0" where the parameters give a staircase
+    derived: tuple[str, ...] = ()
 
     @property
     def param_names(self) -> tuple[str, ...]:

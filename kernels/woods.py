@@ -253,4 +253,5 @@ MODEL = register(Model(
     row_seconds=150e-9,
     words=WORDS,
     row=row,
+    derived=("mu_star", "margin"),
 ))

@@ -5,4 +5,6 @@ from reesens.methods import sobol  # noqa: F401
 from reesens.methods import pawn  # noqa: F401
 from reesens.methods import delta  # noqa: F401
 from reesens.methods import given_data  # noqa: F401
+from reesens.methods import rsa  # noqa: F401
+from reesens.methods import prim  # noqa: F401
 from reesens.methods import morris  # noqa: F401

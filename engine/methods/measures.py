@@ -44,10 +44,12 @@ def heading(ds, what: str) -> str:
             "slices per parameter; KS for continuous outputs, total variation for codes")
 
 
-def report_section(page, group: str, key: str, name: str, caption: str) -> list[str]:
-    """A distance measure's figure per case and its section of the report."""
+def report_section(page, group: str, key: str, name: str, caption: str,
+                   strict: bool = True) -> list[str]:
+    """A distance measure's figure per case and its section of the report (`strict`:
+    see report.Page.chosen)."""
     ds = page.open(group)
-    chosen = page.chosen(ds["output"].values.tolist())
+    chosen = page.chosen(ds["output"].values.tolist(), strict)
     for title, case in tables.cases(ds, key):
         outputs = [o for o in case["output"].values.tolist() if o in chosen
                    and np.isfinite(case[key].sel(output=o).values).any()]

@@ -110,15 +110,16 @@ def ranked(ds: xr.Dataset, rank_by: str, columns, skip: str, heading: str) -> st
     return "\n".join(lines)
 
 
-def select_outputs(available: list[str], wanted) -> list[str]:
+def select_outputs(available: list[str], wanted, strict: bool = True) -> list[str]:
     """The labels of `available` that `wanted` names (an output name takes its indicators
-    'name==code'); all when wanted is None. ReportError names what matches nothing."""
+    'name==code'); all when wanted is None. With `strict`, ReportError names what
+    matches nothing."""
     if wanted is None:
         return list(available)
     chosen = [a for a in available if a in wanted or a.split("==")[0] in wanted]
     unknown = [w for w in wanted if not any(a == w or a.split("==")[0] == w
                                             for a in available)]
-    if unknown:
+    if unknown and strict:
         raise ReportError(f"--outputs {' '.join(unknown)}: not an output of this store "
                           f"(it has {', '.join(dict.fromkeys(a.split('==')[0] for a in available))})")
     return chosen

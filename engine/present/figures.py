@@ -157,23 +157,28 @@ def sobol_bars(case: xr.Dataset, title: str, outputs: list[str]):
     return fig
 
 
+# the distance measures measure_bars draws, in order: (variable, legend, colour)
+DISTANCES = (("delta", r"$\delta$", SERIES_COLOURS[2]),
+             ("pawn_median", "PAWN median", SERIES_COLOURS[3]),
+             ("rsa_ks", "KS, inside against outside", SERIES_COLOURS[0]))
+
+
 @with_symbols
 def measure_bars(case: xr.Dataset, title: str, outputs: list[str]):
-    """One panel per output: Borgonovo's delta and the PAWN median (bars, PAWN's max over
-    slices as a tick above its bar) per parameter, by delta, and each measure's null
-    level (a parameter the output ignores reads at or below it) as a dashed line.
+    """One panel per output (or region): its distance measures (DISTANCES: Borgonovo's
+    delta, the PAWN median with PAWN's max over slices as a tick above its bar, the
+    regional KS) per parameter as bars, by the first, and each measure's null level (a
+    parameter the output ignores reads at or below it) as a dashed line.
 
-    case: the pawn and delta groups of one case merged (methods.counts)."""
+    case: the pawn and delta groups of one case merged (methods.counts), or the rsa
+    group's."""
     fig, axes = _figure(len(outputs), 3, 2.4, fixed=True)
     width = 0.38
     for ax, output in zip(axes, outputs):
         one = case.sel(output=output)
-        key = "delta" if "delta" in one else "pawn_median"
-        order = np.argsort(-np.nan_to_num(one[key].values, nan=-1.0), kind="stable")
+        shown = [(q, name, colour) for q, name, colour in DISTANCES if q in one]
+        order = np.argsort(-np.nan_to_num(one[shown[0][0]].values, nan=-1.0), kind="stable")
         x = np.arange(len(order))
-        shown = [(q, name, colour) for q, name, colour in (
-            ("delta", r"$\delta$", SERIES_COLOURS[2]),
-            ("pawn_median", "PAWN median", SERIES_COLOURS[3])) if q in one]
         for k, (q, name, colour) in enumerate(shown):
             offset = (k - (len(shown) - 1) / 2) * width
             ax.bar(x + offset, one[q].values[order], width, color=colour, label=name)
@@ -189,8 +194,10 @@ def measure_bars(case: xr.Dataset, title: str, outputs: list[str]):
         ax.set_xticks(x, [labels.symbol(p) for p in one["param"].values[order]])
         ax.set_ylim(0.0, 1.05)
         ax.set_yticks([0.0, 0.5, 1.0])
-        distance = str(one["output_distance"].values)
-        ax.set_title(f"{output_title(output, wrap=True)} ({distance})", fontsize=9)
+        distance = str(one["output_distance"].values) if "output_distance" in one.coords \
+            else ""
+        ax.set_title(output_title(output, wrap=True) + (f" ({distance})" if distance else ""),
+                     fontsize=9)
         ax.set_ylabel("distance", fontsize=8)
         ax.tick_params(labelsize=8)
     if outputs:
@@ -548,3 +555,75 @@ def code_colours(attrs: dict) -> dict[int, str]:
     """{code: colour} by the code's place in flag_values."""
     return {int(v): CATEGORY_COLOURS[i % len(CATEGORY_COLOURS)]
             for i, v in enumerate(attrs["flag_values"])}
+
+
+def _regions_with_boxes(case: xr.Dataset) -> list[str]:
+    return [r for r in case["output"].values.tolist()
+            if not str(case["prim_skip_reason"].sel(output=r).values)]
+
+
+@with_symbols
+def prim_tradeoff(case: xr.Dataset, title: str):
+    """One panel per region with a box: PRIM's trajectory as coverage (x) against density
+    (y), each box coloured by its restricted dimensions, the chosen box circled."""
+    regions = _regions_with_boxes(case)
+    fig, axes = _figure(max(1, len(regions)), 3, 2.8, fixed=True, top=0.85, gap_y=0.9,
+                        bottom=0.5)
+    top = int(np.nanmax(case["prim_step_restricted"].values)) if regions else 1
+    for ax, region in zip(axes, regions):
+        one = case.sel(output=region)
+        coverage, density = one["prim_step_coverage"].values, one["prim_step_density"].values
+        ok = np.isfinite(coverage)
+        points = ax.scatter(coverage[ok], density[ok], c=one["prim_step_restricted"].values[ok],
+                            cmap="cividis", vmin=0, vmax=max(top, 1), s=12)
+        step = int(one["prim_chosen"])
+        ax.scatter([coverage[step]], [density[step]], s=90, facecolors="none",
+                   edgecolors="#D55E00", linewidths=1.5, label="chosen box")
+        ax.set_title(output_title(region, wrap=True), fontsize=8)
+        ax.set_xlabel("coverage", fontsize=8)
+        ax.set_ylabel("density", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.legend(fontsize=7, loc="lower left")
+    if regions:
+        bar = fig.colorbar(points, ax=axes[:len(regions)], shrink=0.8, aspect=40)
+        bar.set_label("restricted dimensions", fontsize=8)
+        bar.ax.tick_params(labelsize=7)
+    _suptitle(fig, title)
+    return fig
+
+
+@with_symbols
+def region_boxes(case: xr.Dataset, reservoir: xr.Dataset, title: str):
+    """One panel per region with a box: the reservoir rows over the two dimensions the
+    chosen box restricts first (by quasi-p value; the first dimensions where it restricts
+    fewer), hexagons coloured by the share of rows inside the region, the box drawn."""
+    regions = _regions_with_boxes(case)
+    fig, axes = _figure(max(1, len(regions)), 3, 3.0, fixed=True, top=0.85, gap_y=0.9,
+                        bottom=0.5)
+    names = case["param"].values.tolist()
+    mesh = None
+    for ax, region in zip(axes, regions):
+        one = case.sel(output=region)
+        qp = np.fmin(one["prim_qp_lower"].values, one["prim_qp_upper"].values)
+        order = [j for j in np.argsort(np.where(np.isnan(qp), np.inf, qp), kind="stable")]
+        x_dim, y_dim = names[order[0]], names[order[1]]
+        x = reservoir["reservoir_x"].sel(param=x_dim).values
+        y = reservoir["reservoir_x"].sel(param=y_dim).values
+        inside = reservoir["reservoir_inside"].sel(output=region).values
+        ok = np.isfinite(inside)
+        mesh = ax.hexbin(x[ok], y[ok], C=inside[ok], reduce_C_function=np.mean, gridsize=25,
+                         cmap="cividis", vmin=0, vmax=1, linewidths=0)
+        low = [float(one["prim_lower"].sel(param=d)) for d in (x_dim, y_dim)]
+        high = [float(one["prim_upper"].sel(param=d)) for d in (x_dim, y_dim)]
+        ax.add_patch(Rectangle((low[0], low[1]), high[0] - low[0], high[1] - low[1],
+                               fill=False, edgecolor="#D55E00", linewidth=1.5))
+        ax.set_title(output_title(region, wrap=True), fontsize=8)
+        ax.set_xlabel(labels.symbol(x_dim), fontsize=8)
+        ax.set_ylabel(labels.symbol(y_dim), fontsize=8)
+        ax.tick_params(labelsize=7)
+    if mesh is not None:
+        bar = fig.colorbar(mesh, ax=axes[:len(regions)], shrink=0.8, aspect=40)
+        bar.set_label("share of rows inside the region", fontsize=8)
+        bar.ax.tick_params(labelsize=7)
+    _suptitle(fig, title)
+    return fig

@@ -98,9 +98,10 @@ class Page:
             self._open[group] = verify.open_group(self.store, group)
         return self._open[group]
 
-    def chosen(self, available: list[str]) -> list[str]:
-        """The outputs of `available` the user asked for (all by default)."""
-        return tables.select_outputs(available, self.wanted)
+    def chosen(self, available: list[str], strict: bool = True) -> list[str]:
+        """The outputs of `available` the user asked for (all by default); not `strict`:
+        regions, of which a name asked for may match none."""
+        return tables.select_outputs(available, self.wanted, strict)
 
     def figure(self, fig, name: str, caption: str) -> None:
         try:

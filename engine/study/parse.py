@@ -11,7 +11,7 @@ from pathlib import Path
 
 import reesens.kernels
 from reesens.kernels.registry import get_model, model_names
-from reesens.study import registry
+from reesens.study import conditions, registry
 from reesens.study.parameters import check_grid, check_parameters, check_scenarios
 from reesens.study.schema import (
     ANALYSIS_DEFAULTS,
@@ -111,6 +111,8 @@ def parse(raw: dict, path="<study>", *, N=None, second_order=None, estimator=Non
                                estimator=estimator, intervals=intervals, methods=methods)
     methods = _check_methods(analysis, sampling, problems)
     groups = _check_groups(analysis["groups"], sampled, fixed, model, problems)
+    regions = _check_regions(analysis["regions"], model, outputs, problems)
+    where = _check_where(analysis, problems)
     given = raw.get("sampling", {})  # what the file or the command line sets
     given = {**(given if isinstance(given, dict) else {}),
              **({"N": N} if N is not None else {}),
@@ -137,6 +139,7 @@ def parse(raw: dict, path="<study>", *, N=None, second_order=None, estimator=Non
         intervals=analysis["intervals"],
         scramblings=analysis["scramblings"] if analysis["intervals"] == "replicates" else 1,
         methods=methods, slices=analysis["slices"], bins=analysis["bins"], groups=groups,
+        regions=regions, where=where,
         design=sampling["design"], trajectories=sampling["trajectories"],
         levels=sampling["levels"], optimal_trajectories=sampling["optimal_trajectories"] or 0,
         scenarios=scenarios, grid=grid,
@@ -374,6 +377,68 @@ def _check_groups(table, sampled, fixed, model, problems) -> dict[str, tuple[str
             problems.append(f"{where}.{name}: a group named after the parameter {name} "
                             "must hold that parameter alone")
         out[name] = tuple(members)
+    return out
+
+
+def _check_regions(table, model, outputs, problems) -> dict[str, str]:
+    """analysis.regions: {name: condition} (study.conditions) on the study's outputs, named
+    unlike any output, code or parameter."""
+    if table is None:
+        return {}
+    where = "analysis.regions"
+    if not isinstance(table, dict) or not table:
+        problems.append(f"{where}: must be a table of name = \"condition\", got {got(table)}")
+        return {}
+    variables = {v.name: v for v in model.outputs}
+    usable = {n: variables[n] for n in outputs}
+    taken = set(model.param_names) | set(model.output_names) | {
+        f"{v.name}=={m}" for v in model.outputs for m in v.flag_meanings}
+    out = {}
+    for name, text in table.items():
+        if not is_name(name) or name in taken:
+            problems.append(f"{where}: region name {short(name)} must be letters, digits, "
+                            "'_', '-' or '.', and not an output's, a code's or a parameter's")
+            continue
+        if not isinstance(text, str):
+            problems.append(f"{where}.{name}: must be a condition in quotes, such as "
+                            f"\"china_share > 0.6\", got {got(text)}")
+            continue
+        try:
+            conditions.parse(text, usable)
+        except conditions.ConditionError as e:
+            hint = ""
+            word = text[e.position:].split()[0] if text[e.position:].split() else ""
+            if word in variables and word not in usable:
+                hint = f"; add {word} to [outputs] names to use it"
+            problems.append(f"{where}.{name}: {e} of {text!r}{hint}")
+            continue
+        out[name] = text
+    return out
+
+
+def _check_where(analysis: dict, problems) -> dict:
+    """The PRIM and rules settings of [analysis]: prim_threshold, peel_alpha and
+    paste_alpha in (0, 1), mass_min in (0, 1), reservoir_points a power of two from 2^8 to
+    2^20, tree_depth from 1 to 8."""
+    out = {}
+    for key in ("prim_threshold", "peel_alpha", "paste_alpha", "mass_min"):
+        value = analysis[key]
+        if not (isinstance(value, (int, float)) and not isinstance(value, bool)
+                and 0 < value < 1):
+            problems.append(f"analysis.{key}: must be a number in (0, 1), got {got(value)}")
+        else:
+            out[key] = float(value)
+    points = analysis["reservoir_points"]
+    if not (int_in(points, 2**8, 2**20) and points & (points - 1) == 0):
+        problems.append("analysis.reservoir_points: must be a power of two from 256 to "
+                        f"1048576, got {got(points)}")
+    else:
+        out["reservoir_points"] = points
+    if not int_in(analysis["tree_depth"], 1, 8):
+        problems.append(f"analysis.tree_depth: must be an integer from 1 to 8, got "
+                        f"{got(analysis['tree_depth'])}")
+    else:
+        out["tree_depth"] = analysis["tree_depth"]
     return out
 
 

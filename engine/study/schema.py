@@ -37,7 +37,9 @@ DESIGNS = ("saltelli", "morris")  # Saltelli's for Sobol' indices; Morris trajec
 MAX_TRAJECTORIES = 2**20
 ANALYSIS_DEFAULTS = {"resamples": 100, "conf_level": 0.95, "seed": None, "estimator": "auto",
                      "intervals": "auto", "scramblings": 8, "methods": ["sobol"],
-                     "slices": None, "bins": 32, "groups": None}
+                     "slices": None, "bins": 32, "groups": None, "regions": None,
+                     "prim_threshold": 0.95, "peel_alpha": 0.05, "paste_alpha": 0.05,
+                     "mass_min": 0.05, "reservoir_points": 2**15, "tree_depth": 3}
 ESTIMATORS = ("auto", "salib", "streaming")
 # the streaming estimator's intervals: Student t over `scramblings` independent
 # scramblings of the design (N / scramblings base points each), delta method, or Poisson
@@ -121,6 +123,8 @@ class Study:
     #                       among them
     methods: tuple[str, ...] = ("sobol",)
     groups: dict[str, tuple[str, ...]] = field(default_factory=dict)  # name -> parameters
+    regions: dict[str, str] = field(default_factory=dict)  # name -> condition (conditions)
+    where: dict = field(default_factory=dict)  # prim and rules settings ([analysis])
     design: str = "saltelli"
     trajectories: int = 100  # Morris: trajectories drawn (design = "morris")
     levels: int = 4  # Morris: grid levels

@@ -246,7 +246,7 @@ def test_the_reader_check_sees_what_a_reader_would():
 
 def test_every_figure_kind_reads_cleanly(tmp_path, monkeypatch):
     """Reports of a Monte Carlo store with nine cases (three concepts x three selections),
-    second-order indices, PAWN, delta and kept samples; of a convergence run; of a Morris
+    second-order indices, PAWN, delta, regional sensitivity, PRIM and kept samples; of a convergence run; of a Morris
     screening; and of a grid of two concepts: every figure of each is read, and every
     figure kind that present.figures and present.phase draw is among them."""
     import tomllib
@@ -283,7 +283,7 @@ def test_every_figure_kind_reads_cleanly(tmp_path, monkeypatch):
              "selections": ["china", "foreign", "hedge"]}
     table = _woods_table(model=model, sampling={"N": 64, "block_points": 64, "seed": 3,
                                                 "second_order": True})
-    table["analysis"]["methods"] = ["sobol", "pawn", "delta"]
+    table["analysis"]["methods"] = ["sobol", "pawn", "delta", "rsa", "prim"]
     run.run(parse(table), out=tmp_path / "cases.zarr", progress=False, keep_samples=True)
     report.write_report(tmp_path / "cases.zarr", tmp_path / "cases",
                         outputs=["eq", "mu_star", "china_payoff", "agreement"])

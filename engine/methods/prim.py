@@ -1,0 +1,507 @@
+"""Where in the box each region lies: PRIM boxes (Friedman & Fisher 1999) with quasi-p
+values (Bryant & Lempert 2010), and the rules of a depth-limited classification tree.
+
+Both read a reservoir: the A and B rows of the first `reservoir_points` base points of
+the first design (a Sobol' prefix, the same rows whatever the block size or the
+workers), with the sampled parameters and the model's derived quantities
+(registry.Model.derived, e.g. woods' margin = p - mu_star) as the box's dimensions. The
+reservoir is its own result group, checksummed as every group is.
+
+PRIM, per case and region (study.conditions), on the rows where the region is defined:
+peeling removes, in the one dimension and direction that raises the share of rows inside
+the region most per row removed (the EMA Workbench's "lenient1" objective; ties go to
+the box with fewer restricted dimensions, then to the first dimension, upper before
+lower), the peel_alpha quantile of the box's rows, while the box keeps at least mass_min
+of the rows; pasting then widens the box back by paste_alpha quantiles while that raises
+the share inside. The trajectory holds every box: coverage (share of the region's rows in
+the box), density (share of the box's rows in the region), mass and restricted dimensions.
+The chosen box is the one of largest coverage with density >= prim_threshold (else the
+densest). Its quasi-p value per restricted limit is the one-sided binomial test of its
+density against the box with that limit dropped. Quantiles are the EMA Workbench's
+(sdtoolkit's): the mean of the two order statistics around the quantile, moved off ties.
+
+Rules: per code output, and per study region as inside/outside, a classification tree of
+depth tree_depth (scikit-learn, a fixed random_state) on the same rows; each leaf is a
+rule, the conjunction of its path's limits, with its class, purity and share of rows.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+
+from reesens.design import sampling
+from reesens.evaluate import cases as evaluate
+from reesens.methods import tables
+from reesens.study import conditions, labels
+from reesens.study.registry import Method, register
+
+
+def dimensions(study) -> list[str]:
+    """The box's dimensions: the sampled parameters, then the model's derived quantities."""
+    return list(study.sampled_names) + [d for d in study.model.derived
+                                        if d in study.model.output_names]
+
+
+def reservoir(study, points: int) -> tuple[np.ndarray, np.ndarray]:
+    """(X float64 (cases, rows, dims), inside float64 (cases, regions, rows)): the A and B
+    rows of the first points / scramblings base points of each independent design (all
+    `points` of the one design without them), design by design."""
+    derived = [d for d in dimensions(study) if d not in study.sampled_names]
+    wide = replace(study, outputs=tuple(dict.fromkeys(study.outputs + tuple(derived))))
+    each = points // study.scramblings
+    parts = [evaluate.evaluate_points(
+        replace(wide, seed=sampling.scrambling_seed(study.seed, r)), 0, each)
+        for r in range(study.scramblings)]
+    out = {n: np.concatenate([p[n] for p in parts], axis=-1) for n in wide.outputs}
+    out["_params"] = np.concatenate([p["_params"] for p in parts], axis=1)
+    k = sampling.rows_per_point(len(study.columns), study.second_order)
+    n_cases = int(np.prod(evaluate.case_shape(study)))
+    per = n_cases // len(study.scenario_items())
+    regions = conditions.study_regions(study)
+    rows = 2 * points
+    X = np.empty((n_cases, rows, len(study.sampled_names) + len(derived)))
+    inside = np.empty((n_cases, len(regions), rows))
+    for c in range(n_cases):
+        X[c, :, :len(study.sampled_names)] = sampling.ab_rows(out["_params"][c // per], k,
+                                                              axis=0)
+        ab = {n: sampling.ab_rows(out[n].reshape(n_cases, -1)[c], k) for n in wide.outputs}
+        for j, name in enumerate(derived):
+            X[c, :, len(study.sampled_names) + j] = ab[name]
+        inside[c] = conditions.indicators(regions, ab)
+    return X, inside
+
+
+def quantile(data: np.ndarray, q: float) -> float:
+    """The EMA Workbench's (sdtoolkit's) quantile: the mean of the order statistics at
+    floor and ceil of (n - 1) q, the outer one moved to the next distinct value on a tie
+    (down for q > 0.5, up otherwise)."""
+    n = data.size
+    i = (n - 1) * q
+    lo, hi = math.floor(i), math.ceil(i)
+    part = np.partition(data, [lo, hi])
+    a, b = part[lo], part[hi]
+    if a == b:
+        ordered = np.sort(data)
+        if q > 0.5:
+            lo = max(int(np.searchsorted(ordered, b, "left")) - 1, 0)
+            a = ordered[lo]
+        else:
+            hi = min(int(np.searchsorted(ordered, a, "right")), n - 1)
+            b = ordered[hi]
+    return (a + b) / 2
+
+
+def _objective(y_old: np.ndarray, y_new: np.ndarray) -> float:
+    """Lenient1: the gain in the share inside per row removed (or added)."""
+    mean_old = y_old.mean()
+    mean_new = y_new.mean() if y_new.size else 0.0
+    if mean_old == mean_new:
+        return 0.0
+    return (mean_new - mean_old) / abs(y_old.size - y_new.size)
+
+
+class Prim:
+    """PRIM on rows X (n, D) and a 0/1 region y (n,); `trajectory` lists every box as
+    (lims (2, D), indices of its rows)."""
+
+    def __init__(self, X, y, *, peel_alpha, paste_alpha, mass_min):
+        self.X, self.y = X, y
+        self.peel_alpha, self.paste_alpha, self.mass_min = peel_alpha, paste_alpha, mass_min
+        self.init = np.stack([X.min(0), X.max(0)])
+        self.n, self.t_coi = y.size, int(y.sum())
+        self.trajectory = [(self.init.copy(), np.arange(y.size))]
+        self._peel()
+        self._paste()
+
+    def restricted(self, lims) -> np.ndarray:
+        return np.flatnonzero((lims != self.init).any(axis=0))
+
+    def _best(self, candidates, idx):
+        """The candidate (lims, indices) of highest objective, then fewest restricted
+        dimensions, then first; with its objective."""
+        best, key = None, None
+        y_old = self.y[idx]
+        for lims, new in candidates:
+            score = (_objective(y_old, self.y[new]),
+                     self.X.shape[1] - self.restricted(lims).size)
+            if key is None or score > key:
+                best, key = (lims, new), score
+        return best, key[0]
+
+    def _peel(self):
+        while True:
+            lims, idx = self.trajectory[-1]
+            candidates = []
+            for j in range(self.X.shape[1]):
+                xj = self.X[idx, j]
+                upper = quantile(xj, 1 - self.peel_alpha)
+                box = lims.copy()
+                box[1, j] = upper
+                candidates.append((box, idx[xj <= upper]))
+                lower = quantile(xj, self.peel_alpha)
+                box = lims.copy()
+                box[0, j] = lower
+                candidates.append((box, idx[xj >= lower]))
+            (box, new), obj = self._best(candidates, idx)
+            if new.size / self.n >= self.mass_min and new.size < idx.size and obj > 0:
+                self.trajectory.append((box, new))
+            else:
+                return
+
+    def _inside(self, lims, dims) -> np.ndarray:
+        x = self.X[:, dims]
+        return ((lims[0, dims] <= x) & (x <= lims[1, dims])).all(axis=1)
+
+    def _paste(self):
+        while True:
+            lims, idx = self.trajectory[-1]
+            res = self.restricted(lims)
+            candidates = []
+            for u in res:
+                for side in (0, 1):  # lower, then upper
+                    strip = lims.copy()
+                    strip[:, u] = (self.init[0, u], lims[0, u]) if side == 0 else \
+                        (lims[1, u], self.init[1, u])
+                    data = self.X[self._inside(strip, res), u]
+                    if data.size:
+                        value = quantile(data, 1 - self.paste_alpha if side == 0
+                                         else self.paste_alpha)
+                    else:
+                        value = self.init[side, u]
+                    box = lims.copy()
+                    box[side, u] = value
+                    candidates.append((box, np.flatnonzero(self._inside(box, res))))
+            if not candidates:
+                return
+            (box, new), obj = self._best(candidates, idx)
+            if new.size / self.n >= self.mass_min and new.size > idx.size and obj > 0 \
+                    and self.y[new].mean() > self.y[idx].mean():
+                self.trajectory.append((box, new))
+            else:
+                return
+
+    def stats(self) -> np.ndarray:
+        """float64 (steps, 4): coverage, density, mass, restricted dimensions."""
+        return np.array([[self.y[i].sum() / self.t_coi, self.y[i].mean(), i.size / self.n,
+                          self.restricted(lims).size] for lims, i in self.trajectory])
+
+    def quasi_p(self, step: int) -> np.ndarray:
+        """float64 (2, D): each restricted limit's quasi-p value (NaN: not restricted)."""
+        from scipy.stats import binomtest
+        lims, idx = self.trajectory[step]
+        res = self.restricted(lims)
+        hits, total = int(self.y[idx].sum()), idx.size
+        out = np.full((2, self.X.shape[1]), np.nan)
+        for u in res:
+            for side in (0, 1):
+                if lims[side, u] != self.init[side, u]:
+                    box = lims.copy()
+                    box[side, u] = self.init[side, u]
+                    y = self.y[self._inside(box, res)]
+                    out[side, u] = binomtest(hits, total, y.sum() / y.size,
+                                             alternative="greater").pvalue
+        return out
+
+
+def choose(stats: np.ndarray, threshold: float) -> tuple[int, bool]:
+    """(step, met): the box of largest coverage with density >= threshold (the later
+    one on a tie), else the densest."""
+    met = np.flatnonzero(stats[:, 1] >= threshold)
+    if met.size:
+        best = met[stats[met, 0] == stats[met, 0].max()]
+        return int(best[-1]), True
+    return int(np.flatnonzero(stats[:, 1] == stats[:, 1].max())[-1]), False
+
+
+def tree_rules(X, y, names, depth: int, class_names: dict) -> list[tuple[str, str, float,
+                                                                             float]]:
+    """[(rule, class, purity, share)] of each leaf of a classification tree of `depth` on
+    X (n, D) and labels y (n,), leaves in the tree's order; class_names {label: words}."""
+    from sklearn.tree import DecisionTreeClassifier
+    tree = DecisionTreeClassifier(max_depth=depth, random_state=0).fit(X, y).tree_
+    classes = np.unique(y)
+    out = []
+
+    def walk(node, bounds):
+        if tree.children_left[node] < 0:
+            counts = tree.value[node][0]
+            k = int(np.argmax(counts))
+            parts = []
+            for j, (low, high) in bounds.items():  # in the path's order
+                if low is not None and high is not None:
+                    parts.append(f"{low:.4g} < {names[j]} <= {high:.4g}")
+                elif low is not None:
+                    parts.append(f"{names[j]} > {low:.4g}")
+                else:
+                    parts.append(f"{names[j]} <= {high:.4g}")
+            out.append((" and ".join(parts) or "every row", class_names[classes[k].item()],
+                        float(counts[k] / counts.sum()),
+                        float(tree.n_node_samples[node] / tree.n_node_samples[0])))
+            return
+        j, t = int(tree.feature[node]), float(tree.threshold[node])
+        low, high = bounds.get(j, (None, None))
+        walk(tree.children_left[node], {**bounds, j: (low, t if high is None else min(high, t))})
+        walk(tree.children_right[node], {**bounds, j: (t if low is None else max(low, t),
+                                                       high)})
+
+    walk(0, {})
+    return out
+
+
+def results(plan, merged, level) -> dict:
+    """The reservoir, prim and rules groups."""
+    import xarray as xr
+
+    study = plan.study
+    where = study.where
+    points = min(study.N, where["reservoir_points"])
+    X, inside = reservoir(study, points)
+    regions = conditions.study_regions(study)
+    dims_, coords = evaluate.case_coords(study)
+    shape = evaluate.case_shape(study)
+    names = dimensions(study)
+    keep = [r.label in study.regions or (inside[:, i] == 1).any()
+            for i, r in enumerate(regions)]
+    regions = [r for r, k in zip(regions, keep) if k]
+    inside = inside[:, keep]
+    C, R, D = X.shape[0], len(regions), len(names)
+    trajectories, chosen, met, qp, lims = [], np.zeros((C, R), np.int64), \
+        np.zeros((C, R), bool), np.full((C, R, 2, D), np.nan), np.full((C, R, 2, D), np.nan)
+    reasons = np.full((C, R), "", dtype=object)
+    for c in range(C):
+        for r in range(R):
+            defined = np.isfinite(inside[c, r])
+            y = inside[c, r][defined]
+            if y.sum() == 0 or y.sum() == y.size:
+                reasons[c, r] = "no row inside the region" if y.sum() == 0 else \
+                    "every row inside the region"
+                trajectories.append(np.full((1, 4), np.nan))
+                continue
+            found = Prim(X[c][defined], y, peel_alpha=where["peel_alpha"],
+                         paste_alpha=where["paste_alpha"], mass_min=where["mass_min"])
+            stats = found.stats()
+            trajectories.append(stats)
+            chosen[c, r], met[c, r] = choose(stats, where["prim_threshold"])
+            lims[c, r] = found.trajectory[chosen[c, r]][0]
+            qp[c, r] = found.quasi_p(chosen[c, r])
+    steps = max(t.shape[0] for t in trajectories)
+    traj = np.full((C * R, steps, 4), np.nan)
+    for i, t in enumerate(trajectories):
+        traj[i, :t.shape[0]] = t
+    traj = traj.reshape(C, R, steps, 4)
+    pick = np.take_along_axis(traj, chosen[:, :, None, None], axis=2)[:, :, 0]
+
+    def var(a, extra, long_name, units="1"):
+        return (dims_ + ["output"] + extra, a.reshape(*shape, R, *a.shape[2:]),
+                {"long_name": long_name, "units": units})
+
+    region_coords = {
+        "output": np.array([r.label for r in regions], dtype=object),
+        "condition": ("output", np.array([r.condition for r in regions], dtype=object),
+                      {"long_name": "the region's condition", "units": "1"}),
+        "param": np.array(names, dtype=object)}
+    prim = xr.Dataset({
+        "prim_step_coverage": var(traj[..., 0], ["step"], "coverage of each box on the "
+                                  "trajectory: share of the region's rows in it"),
+        "prim_step_density": var(traj[..., 1], ["step"], "density of each box: share of "
+                                 "its rows in the region"),
+        "prim_step_mass": var(traj[..., 2], ["step"], "share of the rows in each box"),
+        "prim_step_restricted": var(traj[..., 3], ["step"], "restricted dimensions of "
+                                    "each box"),
+        "prim_chosen": var(chosen, [], "step of the chosen box"),
+        "prim_threshold_met": var(met, [], "whether the chosen box's density reaches "
+                                  "prim_threshold"),
+        "prim_coverage": var(pick[..., 0], [], "coverage of the chosen box"),
+        "prim_density": var(pick[..., 1], [], "density of the chosen box"),
+        "prim_mass": var(pick[..., 2], [], "share of the rows in the chosen box"),
+        "prim_lower": var(lims[:, :, 0], ["param"], "the chosen box's lower limit",
+                          "parameter units"),
+        "prim_upper": var(lims[:, :, 1], ["param"], "the chosen box's upper limit",
+                          "parameter units"),
+        "prim_qp_lower": var(qp[:, :, 0], ["param"], "quasi-p value of the lower limit "
+                             "(NaN: not restricted)"),
+        "prim_qp_upper": var(qp[:, :, 1], ["param"], "quasi-p value of the upper limit "
+                             "(NaN: not restricted)"),
+        "prim_restricted": var((lims != np.stack([X.min(1), X.max(1)], 1)[:, None])
+                               .any(2) & ~np.isnan(lims[:, :, 0]), ["param"],
+                               "whether the chosen box restricts the dimension"),
+        "prim_skip_reason": var(reasons, [], "why the region has no box (empty: it has "
+                                "one)"),
+    }, coords={**coords, **region_coords}, attrs={
+        "rows": X.shape[1], "reservoir_points": points, **where,
+        "method": "PRIM (Friedman & Fisher 1999), the EMA Workbench's objective lenient1"})
+    rules = _rules(study, X, inside, regions, names, dims_, coords, shape)
+    res = xr.Dataset({"reservoir_x": (dims_ + ["row", "param"],
+                                      X.reshape(*shape, *X.shape[1:]),
+                                      {"long_name": "the reservoir's parameters and "
+                                       "derived quantities", "units": "parameter units"}),
+                      "reservoir_inside": (dims_ + ["output", "row"],
+                                           inside.reshape(*shape, *inside.shape[1:]),
+                                           {"long_name": "1 inside the region, 0 outside, "
+                                            "NaN undefined", "units": "1"})},
+                     coords={**coords, **{k: region_coords[k] for k in ("output", "param")}},
+                     attrs={"reservoir_points": points,
+                            "rows": "the A and B rows of the first reservoir_points / "
+                                    "scramblings base points of each design"})
+    return {name: evaluate.squeeze_cases(ds, study)
+            for name, ds in (("prim", prim), ("rules", rules), ("reservoir", res))}
+
+
+def _rules(study, X, inside, regions, names, dims_, coords, shape):
+    """The rules group: per case and tree (each code output, each study region), each
+    leaf's rule, class, purity and share of rows."""
+    import xarray as xr
+
+    variables = {v.name: v for v in study.model.outputs}
+    trees = [o for o in study.outputs if variables[o].flag_values] + list(study.regions)
+    depth = study.where["tree_depth"]
+    leaves = 2 ** depth
+    C = X.shape[0]
+    text = np.full((C, len(trees), leaves), "", dtype=object)
+    label = np.full((C, len(trees), leaves), "", dtype=object)
+    purity = np.full((C, len(trees), leaves), np.nan)
+    share = np.full((C, len(trees), leaves), np.nan)
+    by_label = {r.label: i for i, r in enumerate(regions)}
+    for c in range(C):
+        for t, tree in enumerate(trees):
+            if tree in study.regions:
+                y = inside[c, by_label[tree]] if tree in by_label else None
+                if y is None:
+                    continue
+                defined = np.isfinite(y)
+                rows, y = X[c][defined], y[defined].astype(np.int64)
+                words = {0: f"outside {tree}", 1: tree}
+            else:
+                codes = [(i, r) for i, r in enumerate(regions) if r.tree.output == tree
+                         and isinstance(r.tree, conditions.Compare)
+                         and r.label.startswith(f"{tree}==")]
+                y = np.full(X.shape[1], -1, dtype=np.int64)
+                words = {}
+                for i, r in codes:
+                    y[inside[c, i] == 1] = int(r.tree.value)
+                    words[int(r.tree.value)] = r.label.split("==", 1)[1]
+                rows = X[c]
+                if not codes:
+                    continue
+            if np.unique(y).size < 2:
+                continue
+            for leaf, (rule, cls, pure, part) in enumerate(tree_rules(rows, y, names, depth,
+                                                                      words)):
+                text[c, t, leaf], label[c, t, leaf] = rule, cls
+                purity[c, t, leaf], share[c, t, leaf] = pure, part
+
+    def var(a, long_name):
+        return (dims_ + ["tree", "leaf"], a.reshape(*shape, *a.shape[1:]),
+                {"long_name": long_name, "units": "1"})
+
+    return xr.Dataset({
+        "rules_rule": var(text, "the leaf's rule: its path's limits ('' : no leaf)"),
+        "rules_class": var(label, "the leaf's class (its most frequent code or side)"),
+        "rules_purity": var(purity, "share of the leaf's rows in its class"),
+        "rules_share": var(share, "share of the rows in the leaf")},
+        coords={**coords, "tree": np.array(trees, dtype=object),
+                "leaf": np.arange(leaves)},
+        attrs={"tree_depth": depth, "method": "classification tree (scikit-learn, gini)"})
+
+
+def box_words(one, names=None) -> str:
+    """The chosen box of one region in words: "margin > -0.0012 and kappa <= 0.41"."""
+    parts = []
+    for p in one["param"].values.tolist():
+        if not bool(one["prim_restricted"].sel(param=p)):
+            continue
+        low, high = float(one["prim_lower"].sel(param=p)), float(one["prim_upper"].sel(param=p))
+        restricted_low = np.isfinite(float(one["prim_qp_lower"].sel(param=p)))
+        restricted_high = np.isfinite(float(one["prim_qp_upper"].sel(param=p)))
+        if restricted_low and restricted_high:
+            parts.append(f"{low:.4g} <= {p} <= {high:.4g}")
+        elif restricted_low:
+            parts.append(f"{p} >= {low:.4g}")
+        else:
+            parts.append(f"{p} <= {high:.4g}")
+    return " and ".join(parts) or "the whole box"
+
+
+def sentences(prim) -> list[str]:
+    """One sentence per case and region: "eq==pool_nd_hedge: margin >= -0.0004 (coverage
+    99%, density 99%)"."""
+    out = []
+    for title, case in tables.cases(prim, "prim_coverage"):
+        for region in case["output"].values.tolist():
+            one = case.sel(output=region)
+            head = f"{region}{' (' + title + ')' if title else ''}"
+            reason = str(one["prim_skip_reason"].values)
+            if reason:
+                out.append(f"{head}: no box ({reason})")
+                continue
+            below = "" if bool(one["prim_threshold_met"]) else \
+                f"; no box reaches density {prim.attrs['prim_threshold']:.0%}"
+            out.append(f"{head}: {box_words(one)} (coverage "
+                       f"{float(one['prim_coverage']):.0%}, density "
+                       f"{float(one['prim_density']):.0%}{below})")
+    return out
+
+
+def rule_lines(prim, rules) -> list[str]:
+    """Each case's trees' leaves: "eq: margin > 0.0003 -> pool_nd_hedge (purity 100%, 52%
+    of rows)"."""
+    out = []
+    for title, one_case in tables.cases(prim, "prim_coverage"):
+        case = rules.sel(tables.case_of(one_case, prim, "prim_coverage"))
+        for tree in case["tree"].values.tolist():
+            one = case.sel(tree=tree)
+            for leaf in one["leaf"].values.tolist():
+                rule = str(one["rules_rule"].sel(leaf=leaf).values)
+                if not rule:
+                    continue
+                out.append(f"{tree}{' (' + title + ')' if title else ''}: {rule} -> "
+                           f"{one['rules_class'].sel(leaf=leaf).values} (purity "
+                           f"{float(one['rules_purity'].sel(leaf=leaf)):.1%}, "
+                           f"{float(one['rules_share'].sel(leaf=leaf)):.1%} of rows)")
+    return out
+
+
+def show(groups: dict, options: dict) -> str:
+    prim = groups["prim"]
+    lines = [f"PRIM boxes from {int(prim.attrs['rows']):,} reservoir rows (threshold "
+             f"{prim.attrs['prim_threshold']:.0%}, peel {prim.attrs['peel_alpha']:g}, "
+             f"paste {prim.attrs['paste_alpha']:g}, mass_min {prim.attrs['mass_min']:g}):"]
+    lines += [f"  {s}" for s in sentences(prim)]
+    if "rules" in groups:
+        lines += [f"Rules (classification trees of depth {groups['rules'].attrs['tree_depth']}"
+                  "):"] + [f"  {s}" for s in rule_lines(prim, groups["rules"])]
+    return "\n".join(lines)
+
+
+def report(page) -> list[str]:
+    prim = page.open("prim")
+    rules = page.open("rules")
+    res = page.open("reservoir")
+    for title, case in tables.cases(prim, "prim_coverage"):
+        words = labels.case_words(tables.case_of(case, prim, "prim_coverage")) or "all rows"
+        where = tables.case_of(case, prim, "prim_coverage")
+        page.figure(page.figures.prim_tradeoff(case, f"PRIM trade-off: {words}"),
+                    f"prim_{tables.slug(title)}",
+                    f"Each region's PRIM trajectory ({words}): coverage against density, "
+                    "coloured by the number of restricted dimensions; the chosen box "
+                    "circled.")
+        page.figure(page.figures.region_boxes(case, res.sel(where) if where else res,
+                                              f"Where each region lies: {words}"),
+                    f"where_{tables.slug(title)}",
+                    f"Each region over the two dimensions its box restricts first "
+                    f"({words}): hexagons coloured by the share of reservoir rows inside "
+                    "the region; the chosen box drawn.")
+    return (["## Where in the box", ""]
+            + [f"- {s}." for s in sentences(prim)]
+            + ["", "Rules of a classification tree per code output and region:", ""]
+            + [f"- {s}" for s in rule_lines(prim, rules)] + [""])
+
+
+PRIM = register(Method(
+    name="prim", order=5, title="PRIM boxes and rules", groups=("prim", "rules", "reservoir"),
+    export={"prim": {"prim_lower": "lower", "prim_upper": "upper",
+                     "prim_qp_lower": "qp_lower", "prim_qp_upper": "qp_upper",
+                     "prim_coverage": "coverage", "prim_density": "density"}},
+    results=results, show=show, report=report))
