@@ -21,8 +21,9 @@ density against the box with that limit dropped. Quantiles are the EMA Workbench
 (sdtoolkit's): the mean of the two order statistics around the quantile, moved off ties.
 
 Rules: per code output, and per study region as inside/outside, a classification tree of
-depth tree_depth (scikit-learn, a fixed random_state) on the same rows; each leaf is a
-rule, the conjunction of its path's limits, with its class, purity and share of rows.
+depth tree_depth (scikit-learn, a fixed random_state, leaves of at least LEAF_SHARE of the
+rows) on the same rows; each leaf is a rule, the conjunction of its path's limits, with
+its class, purity and share of rows.
 """
 from __future__ import annotations
 
@@ -36,6 +37,10 @@ from reesens.evaluate import cases as evaluate
 from reesens.methods import tables
 from reesens.study import conditions, labels
 from reesens.study.registry import Method, register
+
+
+LEAF_SHARE = 0.005  # rows a rule's leaf holds at least, as a share of the rows: no rule of
+#                   a handful of rows
 
 
 def dimensions(study) -> list[str]:
@@ -77,29 +82,40 @@ def quantile(data: np.ndarray, q: float) -> float:
     """The EMA Workbench's (sdtoolkit's) quantile: the mean of the order statistics at
     floor and ceil of (n - 1) q, the outer one moved to the next distinct value on a tie
     (down for q > 0.5, up otherwise)."""
+    return quantiles(data, (q,))[0]
+
+
+def quantiles(data: np.ndarray, qs) -> list[float]:
+    """quantile() of `data` at each of `qs`, from one partition."""
     n = data.size
-    i = (n - 1) * q
-    lo, hi = math.floor(i), math.ceil(i)
-    part = np.partition(data, [lo, hi])
-    a, b = part[lo], part[hi]
-    if a == b:
-        ordered = np.sort(data)
-        if q > 0.5:
-            lo = max(int(np.searchsorted(ordered, b, "left")) - 1, 0)
-            a = ordered[lo]
-        else:
-            hi = min(int(np.searchsorted(ordered, a, "right")), n - 1)
-            b = ordered[hi]
-    return (a + b) / 2
+    at = [(math.floor((n - 1) * q), math.ceil((n - 1) * q)) for q in qs]
+    part = np.partition(data, sorted({i for pair in at for i in pair}))
+    out, ordered = [], None
+    for q, (lo, hi) in zip(qs, at):
+        a, b = part[lo], part[hi]
+        if a == b:
+            ordered = np.sort(data) if ordered is None else ordered
+            if q > 0.5:
+                a = ordered[max(int(np.searchsorted(ordered, b, "left")) - 1, 0)]
+            else:
+                b = ordered[min(int(np.searchsorted(ordered, a, "right")), n - 1)]
+        out.append((a + b) / 2)
+    return out
 
 
 def _objective(y_old: np.ndarray, y_new: np.ndarray) -> float:
     """Lenient1: the gain in the share inside per row removed (or added)."""
-    mean_old = y_old.mean()
-    mean_new = y_new.mean() if y_new.size else 0.0
+    return _objective_counts(int(y_old.sum()), y_old.size, int(y_new.sum()), y_new.size)
+
+
+def _objective_counts(hits_old: int, n_old: int, hits_new: int, n_new: int) -> float:
+    """_objective from the rows inside and in all, before and after (a mean of 0/1 values
+    is their count over n, as numpy's mean of them is)."""
+    mean_old = hits_old / n_old
+    mean_new = hits_new / n_new if n_new else 0.0
     if mean_old == mean_new:
         return 0.0
-    return (mean_new - mean_old) / abs(y_old.size - y_new.size)
+    return (mean_new - mean_old) / abs(n_old - n_new)
 
 
 class Prim:
@@ -131,22 +147,35 @@ class Prim:
         return best, key[0]
 
     def _peel(self):
+        """Peel while a peel gains: each dimension's upper then lower peel scored from
+        counts on the box's own rows (a contiguous copy, shrunk with the box)."""
+        lims, idx = self.trajectory[-1]
+        rows, inside = np.asfortranarray(self.X[idx]), self.y[idx] == 1
+        D = self.X.shape[1]
         while True:
-            lims, idx = self.trajectory[-1]
-            candidates = []
-            for j in range(self.X.shape[1]):
-                xj = self.X[idx, j]
-                upper = quantile(xj, 1 - self.peel_alpha)
-                box = lims.copy()
-                box[1, j] = upper
-                candidates.append((box, idx[xj <= upper]))
-                lower = quantile(xj, self.peel_alpha)
-                box = lims.copy()
-                box[0, j] = lower
-                candidates.append((box, idx[xj >= lower]))
-            (box, new), obj = self._best(candidates, idx)
-            if new.size / self.n >= self.mass_min and new.size < idx.size and obj > 0:
-                self.trajectory.append((box, new))
+            n_old, hits_old = idx.size, int(np.count_nonzero(inside))
+            restricted = (lims != self.init).any(axis=0)
+            best, key = None, None
+            for j in range(D):
+                xj = rows[:, j]
+                upper, lower = quantiles(xj, (1 - self.peel_alpha, self.peel_alpha))
+                for side, value in ((1, upper), (0, lower)):
+                    keep = xj <= value if side else xj >= value
+                    n_new = int(np.count_nonzero(keep))
+                    hits = int(np.count_nonzero(keep & inside))
+                    obj = _objective_counts(hits_old, n_old, hits, n_new)
+                    free = D - int(np.count_nonzero(restricted)) - int(
+                        not restricted[j] and value != self.init[side, j])
+                    if key is None or (obj, free) > key:
+                        best, key = (j, side, value), (obj, free)
+            j, side, value = best
+            keep = rows[:, j] <= value if side else rows[:, j] >= value
+            n_new = int(np.count_nonzero(keep))
+            if n_new / self.n >= self.mass_min and n_new < n_old and key[0] > 0:
+                lims = lims.copy()
+                lims[side, j] = value
+                idx, rows, inside = idx[keep], rows[keep], inside[keep]
+                self.trajectory.append((lims, idx))
             else:
                 return
 
@@ -220,7 +249,9 @@ def tree_rules(X, y, names, depth: int, class_names: dict) -> list[tuple[str, st
     """[(rule, class, purity, share)] of each leaf of a classification tree of `depth` on
     X (n, D) and labels y (n,), leaves in the tree's order; class_names {label: words}."""
     from sklearn.tree import DecisionTreeClassifier
-    tree = DecisionTreeClassifier(max_depth=depth, random_state=0).fit(X, y).tree_
+    tree = DecisionTreeClassifier(max_depth=depth, random_state=0,
+                                  min_samples_leaf=max(1, math.ceil(LEAF_SHARE * y.size))
+                                  ).fit(X, y).tree_
     classes = np.unique(y)
     out = []
 
@@ -436,8 +467,13 @@ def sentences(prim) -> list[str]:
             if reason:
                 out.append(f"{head}: no box ({reason})")
                 continue
+            threshold, mass_min = prim.attrs["prim_threshold"], prim.attrs["mass_min"]
+            share = float(one["prim_step_density"].isel(step=0))  # the whole reservoir
             below = "" if bool(one["prim_threshold_met"]) else \
-                f"; no box reaches density {prim.attrs['prim_threshold']:.0%}"
+                f"; no box reaches density {threshold:.0%}" + (
+                    f": the region holds {share:.2%} of the rows, so no box of mass "
+                    f"{mass_min:g} or more is denser than {share / mass_min:.1%}"
+                    if share / mass_min < threshold else "")
             out.append(f"{head}: {box_words(one)} (coverage "
                        f"{float(one['prim_coverage']):.0%}, density "
                        f"{float(one['prim_density']):.0%}{below})")

@@ -112,7 +112,7 @@ def parse(raw: dict, path="<study>", *, N=None, second_order=None, estimator=Non
     methods = _check_methods(analysis, sampling, problems)
     groups = _check_groups(analysis["groups"], sampled, fixed, model, problems)
     regions = _check_regions(analysis["regions"], model, outputs, problems)
-    where = _check_where(analysis, problems)
+    prim_settings = _check_where(analysis, problems)
     given = raw.get("sampling", {})  # what the file or the command line sets
     given = {**(given if isinstance(given, dict) else {}),
              **({"N": N} if N is not None else {}),
@@ -139,7 +139,7 @@ def parse(raw: dict, path="<study>", *, N=None, second_order=None, estimator=Non
         intervals=analysis["intervals"],
         scramblings=analysis["scramblings"] if analysis["intervals"] == "replicates" else 1,
         methods=methods, slices=analysis["slices"], bins=analysis["bins"], groups=groups,
-        regions=regions, where=where,
+        regions=regions, where=prim_settings,
         design=sampling["design"], trajectories=sampling["trajectories"],
         levels=sampling["levels"], optimal_trajectories=sampling["optimal_trajectories"] or 0,
         scenarios=scenarios, grid=grid,

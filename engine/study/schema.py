@@ -39,7 +39,7 @@ ANALYSIS_DEFAULTS = {"resamples": 100, "conf_level": 0.95, "seed": None, "estima
                      "intervals": "auto", "scramblings": 8, "methods": ["sobol"],
                      "slices": None, "bins": 32, "groups": None, "regions": None,
                      "prim_threshold": 0.95, "peel_alpha": 0.05, "paste_alpha": 0.05,
-                     "mass_min": 0.05, "reservoir_points": 2**15, "tree_depth": 3}
+                     "mass_min": 0.05, "reservoir_points": 2**13, "tree_depth": 3}
 ESTIMATORS = ("auto", "salib", "streaming")
 # the streaming estimator's intervals: Student t over `scramblings` independent
 # scramblings of the design (N / scramblings base points each), delta method, or Poisson
