@@ -1,6 +1,7 @@
-"""asv: the streamed counts of PAWN, delta and the given-data S1 (methods.counts),
-beside SALib's pawn and delta on the same A and B rows, and a baseline run with and
-without them (benchmarks/compare_measures.py prints the ratio of one sitting)."""
+"""asv: the streamed counts of PAWN, delta and the given-data S1 (methods.counts) and of
+regional sensitivity (methods.rsa), beside SALib's pawn, delta and rsa on the same A and
+B rows, PRIM beside the EMA Workbench's, and a baseline run with and without them
+(benchmarks/compare_measures.py prints the ratios of one sitting)."""
 import tempfile
 from pathlib import Path
 
@@ -12,17 +13,16 @@ STUDY = Path(__file__).resolve().parents[1] / "studies" / "baseline.toml"
 
 
 class MeasuresRun:
-    """The baseline at N = 2^16, 2 workers, with methods = ["sobol"] or all four."""
+    """The baseline at N = 2^16, 2 workers, with each of compare_measures.RUNS' methods."""
 
-    params = [["sobol", "all"]]
+    params = [list(compare_measures.RUNS)]
     param_names = ["methods"]
     timeout = 300
 
     def setup(self, methods):
-        self.study = load(STUDY, N=2**16, methods=["sobol"] if methods == "sobol"
-                          else compare_measures.ALL)
+        self.study = load(STUDY, N=2**16, methods=compare_measures.RUNS[methods])
         self.tmp = tempfile.TemporaryDirectory()
-        run.run(load(STUDY, N=2**10, methods=compare_measures.ALL),
+        run.run(load(STUDY, N=2**10, methods=compare_measures.RUNS["all+rsa+prim"]),
                 out=Path(self.tmp.name) / "warm.zarr", progress=False)
         self.count = 0
 
@@ -36,8 +36,8 @@ class MeasuresRun:
 
 
 class BesideSALib:
-    """Counts and measures of every output against SALib's pawn and delta on one output,
-    N = 2^12 (8192 A and B rows)."""
+    """Counts and measures of every output against SALib's pawn, delta and rsa on one
+    output, and PRIM against the EMA Workbench's, N = 2^12 (8192 A and B rows)."""
 
     timeout = 300
 

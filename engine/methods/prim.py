@@ -437,27 +437,71 @@ def _rules(study, X, inside, regions, names, dims_, coords, shape):
         attrs={"tree_depth": depth, "method": "classification tree (scikit-learn, gini)"})
 
 
-def box_words(one, names=None) -> str:
-    """The chosen box of one region in words: "margin > -0.0012 and kappa <= 0.41"."""
+def box_words(one) -> str:
+    """The chosen box of one region (of the prim group) in words: "margin >= -0.0012 and
+    kappa <= 0.41"."""
+    return limits_words(one["param"].values.tolist(), one["prim_lower"].values,
+                        one["prim_upper"].values, np.stack([one["prim_qp_lower"].values,
+                                                            one["prim_qp_upper"].values]))
+
+
+def limits_words(names, lower, upper, qp) -> str:
+    """A box's restricted limits in words, from its limits (D,) each and their quasi-p
+    values (2, D) (NaN where a limit is not restricted)."""
     parts = []
-    for p in one["param"].values.tolist():
-        if not bool(one["prim_restricted"].sel(param=p)):
-            continue
-        low, high = float(one["prim_lower"].sel(param=p)), float(one["prim_upper"].sel(param=p))
-        restricted_low = np.isfinite(float(one["prim_qp_lower"].sel(param=p)))
-        restricted_high = np.isfinite(float(one["prim_qp_upper"].sel(param=p)))
-        if restricted_low and restricted_high:
-            parts.append(f"{low:.4g} <= {p} <= {high:.4g}")
-        elif restricted_low:
-            parts.append(f"{p} >= {low:.4g}")
-        else:
-            parts.append(f"{p} <= {high:.4g}")
+    for j, p in enumerate(names):
+        low, high = np.isfinite(qp[:, j])
+        if low and high:
+            parts.append(f"{lower[j]:.4g} <= {p} <= {upper[j]:.4g}")
+        elif low:
+            parts.append(f"{p} >= {lower[j]:.4g}")
+        elif high:
+            parts.append(f"{p} <= {upper[j]:.4g}")
     return " and ".join(parts) or "the whole box"
 
 
-def sentences(prim) -> list[str]:
+def describe_cells(X: np.ndarray, names: list[str], codes: dict[str, np.ndarray],
+                   meanings: dict[str, dict], settings: dict) -> list[str]:
+    """Boxes and rules of a grid's cells: X (cells, D) the swept parameters' values,
+    codes {output: (cells,) int codes}, meanings {output: {code: words}}; one sentence
+    per code that some cell holds and not every cell, then each output's rules."""
+    lines = []
+    for output, y_codes in codes.items():
+        for code, words in meanings[output].items():
+            y = (y_codes == code).astype(np.float64)
+            if not 0 < y.sum() < y.size:
+                continue
+            found = Prim(X, y, peel_alpha=settings["peel_alpha"],
+                         paste_alpha=settings["paste_alpha"], mass_min=settings["mass_min"])
+            stats = found.stats()
+            step, met = choose(stats, settings["prim_threshold"])
+            lims = found.trajectory[step][0]
+            lines.append(f"{output}=={words}: {limits_words(names, lims[0], lims[1], found.quasi_p(step))} "
+                         f"(coverage {stats[step, 0]:.0%}, density {stats[step, 1]:.0%}"
+                         + ("" if met else f"; no box reaches density "
+                                           f"{settings['prim_threshold']:.0%}") + ")")
+        if np.unique(y_codes).size > 1:
+            lines += [f"{output}: {rule} -> {cls} (purity {pure:.1%}, {part:.1%} of cells)"
+                      for rule, cls, pure, part in tree_rules(
+                          X, y_codes, names, settings["tree_depth"],
+                          {int(c): w for c, w in meanings[output].items()})]
+    return lines
+
+
+def quasi_p_words(one) -> str:
+    """Each restricted limit's quasi-p value: "margin lower 1e-300, p upper 0.38"."""
+    parts = []
+    for p in one["param"].values.tolist():
+        for side in ("lower", "upper"):
+            qp = float(one[f"prim_qp_{side}"].sel(param=p))
+            if np.isfinite(qp):
+                parts.append(f"{p} {side} {qp:.2g}")
+    return ", ".join(parts)
+
+
+def sentences(prim, quasi_p: bool = False) -> list[str]:
     """One sentence per case and region: "eq==pool_nd_hedge: margin >= -0.0004 (coverage
-    99%, density 99%)"."""
+    99%, density 99%)", with each restricted limit's quasi-p value where `quasi_p`."""
     out = []
     for title, case in tables.cases(prim, "prim_coverage"):
         for region in case["output"].values.tolist():
@@ -476,7 +520,8 @@ def sentences(prim) -> list[str]:
                     if share / mass_min < threshold else "")
             out.append(f"{head}: {box_words(one)} (coverage "
                        f"{float(one['prim_coverage']):.0%}, density "
-                       f"{float(one['prim_density']):.0%}{below})")
+                       f"{float(one['prim_density']):.0%}{below})"
+                       + (f"; quasi-p: {quasi_p_words(one)}" if quasi_p else ""))
     return out
 
 
@@ -504,7 +549,7 @@ def show(groups: dict, options: dict) -> str:
     lines = [f"PRIM boxes from {int(prim.attrs['rows']):,} reservoir rows (threshold "
              f"{prim.attrs['prim_threshold']:.0%}, peel {prim.attrs['peel_alpha']:g}, "
              f"paste {prim.attrs['paste_alpha']:g}, mass_min {prim.attrs['mass_min']:g}):"]
-    lines += [f"  {s}" for s in sentences(prim)]
+    lines += [f"  {s}" for s in sentences(prim, quasi_p=True)]
     if "rules" in groups:
         lines += [f"Rules (classification trees of depth {groups['rules'].attrs['tree_depth']}"
                   "):"] + [f"  {s}" for s in rule_lines(prim, groups["rules"])]

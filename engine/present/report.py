@@ -3,6 +3,7 @@ and `reesens report`'s figures and Markdown summary (present.figures draws)."""
 from __future__ import annotations
 
 import json
+import math
 import os
 from itertools import product
 from pathlib import Path
@@ -388,7 +389,65 @@ def _grid_report(store: Path, page: Page, cube: xr.Dataset, cuts, counts: dict,
               for variable, shares in code_shares(cube, counts).items()]
     if audit and (audit.region, audit.flag) in counts:
         lines += ["", f"## {audit.title} on the grid", ""] + _grid_audit(cube, audit, counts)
+    where = _grid_where(cube, panel_vars, case_dims, root)
+    if where:
+        lines += ["", "## Where in the grid", "",
+                  f"PRIM boxes and classification-tree rules of each code over the cells "
+                  f"(a full factorial sample of the box; {where[0]}):", ""]
+        lines += [f"- {line}" for line in where[1:]]
     return lines + [""]
+
+
+GRID_WHERE_CELLS = 2**15  # cells PRIM and the rules read at most: every s-th on each axis
+
+
+def _grid_where(cube: xr.Dataset, code_vars: list[str], case_dims: list[str],
+                root: dict) -> list[str]:
+    """[what was read, then each case's boxes and rules] (methods.prim.describe_cells) over
+    a regular sub-grid of at most GRID_WHERE_CELLS cells, with the model's derived
+    quantities (evaluated at those cells) among the dimensions; [] without code
+    outputs."""
+    from reesens.methods import prim
+    from reesens.study.schema import ANALYSIS_DEFAULTS
+    axes = _axes(cube)
+    if not code_vars or not axes:
+        return []
+    step = {a: 1 for a in axes}
+    while np.prod([math.ceil(cube.sizes[a] / step[a]) for a in axes]) > GRID_WHERE_CELLS:
+        widest = max(axes, key=lambda a: math.ceil(cube.sizes[a] / step[a]))
+        step[widest] *= 2
+    model = get_model(root["model"])
+    sub = cube[code_vars].isel({a: slice(None, None, step[a]) for a in axes}).load()
+    fixed = json.loads(root.get("fixed_parameters", "{}"))
+    derived = list(model.derived) if set(model.param_names) <= set(fixed) | set(axes) else []
+    options = {k: v for k, v in json.loads(root.get("study_json", "{}")).get(
+        "model", {}).items() if k in model.options and not isinstance(v, list)}
+    analysis = json.loads(root.get("study_json", "{}")).get("analysis", {})
+    settings = {k: analysis.get(k, ANALYSIS_DEFAULTS[k]) for k in (
+        "prim_threshold", "peel_alpha", "paste_alpha", "mass_min", "tree_depth")}
+    cells = int(np.prod([sub.sizes[a] for a in axes]))
+    lines = [f"{cells:,} cells, every {', '.join(f'{step[a]}th {a}' for a in axes)}"
+             if any(s > 1 for s in step.values()) else f"all {cells:,} cells"]
+    cases = [dict(zip(case_dims, values)) for values in
+             product(*(sub[d].values.tolist() for d in case_dims))] or [{}]
+    for case in cases:
+        one = sub.sel(case) if case else sub
+        grids = np.meshgrid(*(one[a].values for a in axes), indexing="ij")
+        X = np.stack([g.ravel() for g in grids], axis=1)
+        if derived:  # the model's derived quantities at the cells, evaluated here
+            params = np.empty((X.shape[0], len(model.param_names)))
+            for j, name in enumerate(model.param_names):
+                params[:, j] = X[:, axes.index(name)] if name in axes else fixed[name]
+            out = model.evaluate_block(params, **{**options, **case})
+            X = np.concatenate([X] + [out[d][:, None] for d in derived], axis=1)
+        codes = {v: one[v].transpose(*axes).values.ravel().astype(np.int64)
+                 for v in code_vars}
+        meanings = {v: dict(zip(one[v].attrs["flag_values"],
+                                one[v].attrs["flag_meanings"].split())) for v in code_vars}
+        title = tables.case_title(case)
+        lines += [f"{title}: {line}" if title else line for line in
+                  prim.describe_cells(X, axes + derived, codes, meanings, settings)]
+    return lines
 
 
 def _plane(page: Page, phase, cube: xr.Dataset, plane: tuple[str, str], position: dict,

@@ -191,3 +191,27 @@ def test_bad_prim_settings_are_refused(key, value, message):
         parse(table, "bad.toml")
     assert message in str(e.value), str(e.value)
 
+
+
+def test_a_grid_report_finds_the_same_boundaries_in_its_cells(tmp_path):
+    """A grid over (A, delta, p) with the others fixed: its report's "where" section
+    gives pool_nd_hedge the rule margin > t (margin evaluated at the cells), |t| below
+    one cell's step of p, purity 100%, and a box that restricts margin."""
+    from reesens.present import report
+    from reesens.runs import grid
+    table = {"name": "where-grid", "model": {"name": "woods", "concept": "verifiable"},
+             "parameters": {"gamma": {"value": 0.5}, "phi_D": {"value": 0.4},
+                            "kappa": {"value": 0.6}},
+             "grid": {"A": {"linspace": [0.1, 1.0, 10]}, "delta": {"linspace": [1, 5, 9]},
+                      "p": {"linspace": [0.05, 0.95, 31]}, "outputs": ["eq"]}}
+    grid.run_grid(parse(table), out=tmp_path / "g.zarr", progress=False)
+    report.write_report(tmp_path / "g.zarr", tmp_path / "r")
+    summary = (tmp_path / "r" / "summary.md").read_text()
+    where = summary.split("## Where in the grid")[1].split("##")[0]
+    assert "all 2,790 cells" in where
+    rule = next(line for line in where.splitlines()
+                if line.startswith("- eq: margin > ") and "-> pool_nd_hedge" in line)
+    assert abs(float(rule.split("margin > ")[1].split()[0])) < 0.03, rule
+    assert "(purity 100.0%" in rule
+    box = next(line for line in where.splitlines() if line.startswith("- eq==pool_nd_hedge:"))
+    assert "margin >=" in box, box
