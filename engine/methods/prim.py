@@ -273,7 +273,8 @@ def tree_rules(X, y, names, depth: int, class_names: dict) -> list[tuple[str, st
             return
         j, t = int(tree.feature[node]), float(tree.threshold[node])
         low, high = bounds.get(j, (None, None))
-        walk(tree.children_left[node], {**bounds, j: (low, t if high is None else min(high, t))})
+        walk(tree.children_left[node],
+             {**bounds, j: (low, t if high is None else min(high, t))})
         walk(tree.children_right[node], {**bounds, j: (t if low is None else max(low, t),
                                                        high)})
 
@@ -476,7 +477,8 @@ def describe_cells(X: np.ndarray, names: list[str], codes: dict[str, np.ndarray]
             stats = found.stats()
             step, met = choose(stats, settings["prim_threshold"])
             lims = found.trajectory[step][0]
-            lines.append(f"{output}=={words}: {limits_words(names, lims[0], lims[1], found.quasi_p(step))} "
+            box = limits_words(names, lims[0], lims[1], found.quasi_p(step))
+            lines.append(f"{output}=={words}: {box} "
                          f"(coverage {stats[step, 0]:.0%}, density {stats[step, 1]:.0%}"
                          + ("" if met else f"; no box reaches density "
                                            f"{settings['prim_threshold']:.0%}") + ")")

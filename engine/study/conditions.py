@@ -189,7 +189,8 @@ def study_regions(study) -> list[Region]:
            for name in study.outputs if variables[name].flag_values
            for code, meaning in zip(variables[name].flag_values, variables[name].flag_meanings)]
     usable = {n: variables[n] for n in study.outputs}
-    return out + [Region(name, text, parse(text, usable)) for name, text in study.regions.items()]
+    return out + [Region(name, text, parse(text, usable))
+                  for name, text in study.regions.items()]
 
 
 def indicators(regions: list[Region], outputs: dict[str, np.ndarray]) -> np.ndarray:

@@ -158,7 +158,8 @@ def test_show_report_and_export_carry_the_boxes_and_rules(baseline, tmp_path, ca
     capsys.readouterr()
     assert cli.main(["show", str(path)]) == 0
     shown = capsys.readouterr().out
-    sentence = next(line for line in shown.splitlines() if "eq==pool_nd_hedge: margin >=" in line)
+    sentence = next(line for line in shown.splitlines()
+                    if "eq==pool_nd_hedge: margin >=" in line)
     assert "coverage" in sentence and "density" in sentence
     assert "Rules (classification trees of depth 3):" in shown
     assert cli.main(["report", str(path), "--out", str(tmp_path / "r")]) == 0

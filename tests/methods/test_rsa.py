@@ -3,6 +3,8 @@ on the same A and B rows, against SALib's rsa, against the closed forms of docs/
 and its null levels on parameters a region ignores; the regions' grammar."""
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.stats import cramervonmises_2samp, ks_2samp
 
 from reesens.design import sampling
@@ -181,3 +183,57 @@ def test_a_bad_region_is_refused_at_load_naming_the_field(regions, message):
     assert message in str(e.value), str(e.value)
     if "margin" in message:
         assert "add margin to [outputs] names" in str(e.value)
+
+TOKENS = st.sampled_from(["eq", "china_share", "margin", "pool_nd_hedge", "and", "or", "(",
+                          ")", "<", "<=", "==", "!=", ">", "0.5", "-1e-3", "2", "x", "!",
+                          "'", ";", "__import__", "1e400", " "])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(TOKENS, max_size=12), st.text(max_size=6))
+def test_any_text_parses_or_is_refused_with_a_position(tokens, tail):
+    text = " ".join(tokens) + tail
+    try:
+        conditions.parse(text, OUTPUTS)
+    except conditions.ConditionError as e:
+        assert 0 <= e.position <= len(text)
+
+
+COMPARISONS = st.one_of(
+    st.tuples(st.just("china_share"), st.sampled_from(list(conditions.OPS)),
+              st.floats(-1, 2, allow_nan=False)),
+    st.tuples(st.just("eq"), st.sampled_from(["==", "!="]),
+              st.sampled_from(["pool_nd_hedge", "separating", "none"])))
+TREES = st.recursive(COMPARISONS, lambda inner: st.tuples(
+    st.sampled_from(["and", "or"]), st.lists(inner, min_size=2, max_size=3)), max_leaves=6)
+
+
+def _text(tree) -> str:
+    if isinstance(tree[1], list):
+        return "(" + f" {tree[0]} ".join(_text(t) for t in tree[1]) + ")"
+    return f"{tree[0]} {tree[1]} {tree[2]!r}" if tree[0] != "eq" else \
+        f"eq {tree[1]} {tree[2]}"
+
+
+def _reference(tree, eq, share):
+    if isinstance(tree[1], list):
+        parts = [_reference(t, eq, share) for t in tree[1]]
+        out = parts[0]
+        for p in parts[1:]:
+            out = (out & p) if tree[0] == "and" else (out | p)
+        return out
+    if tree[0] == "eq":
+        code = {"pool_nd_hedge": 1, "separating": 3, "none": 0}[tree[2]]
+        return (eq == code) if tree[1] == "==" else (eq != code)
+    return conditions.OPS[tree[1]](share, tree[2])
+
+
+@settings(max_examples=200, deadline=None)
+@given(TREES)
+def test_a_parsed_condition_is_its_numpy_expression(tree):
+    rng = np.random.default_rng(0)
+    eq = rng.choice([0, 1, 2, 3], 64).astype(np.int8)
+    share = rng.random(64)
+    got = conditions.evaluate(conditions.parse(_text(tree), OUTPUTS),
+                              {"eq": eq, "china_share": share})
+    assert np.array_equal(got, _reference(tree, eq, share).astype(float))
