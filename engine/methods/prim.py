@@ -515,11 +515,14 @@ def sentences(prim, quasi_p: bool = False) -> list[str]:
                 continue
             threshold, mass_min = prim.attrs["prim_threshold"], prim.attrs["mass_min"]
             share = float(one["prim_step_density"].isel(step=0))  # the whole reservoir
+            if not bool(one["prim_threshold_met"]) and share / mass_min < threshold:
+                out.append(f"{head}: no box (the region holds {share:.2%} of the rows, so "
+                           f"no box of mass_min {mass_min:g} or more is denser than "
+                           f"{share / mass_min:.1%}; a mass_min below {share:.1g} lets "
+                           "PRIM look for one)")
+                continue
             below = "" if bool(one["prim_threshold_met"]) else \
-                f"; no box reaches density {threshold:.0%}" + (
-                    f": the region holds {share:.2%} of the rows, so no box of mass "
-                    f"{mass_min:g} or more is denser than {share / mass_min:.1%}"
-                    if share / mass_min < threshold else "")
+                f"; no box reaches density {threshold:.0%}"
             out.append(f"{head}: {box_words(one)} (coverage "
                        f"{float(one['prim_coverage']):.0%}, density "
                        f"{float(one['prim_density']):.0%}{below})"
