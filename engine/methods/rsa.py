@@ -78,11 +78,12 @@ class RegionCounts(Statistic):
         n_cases = int(np.prod(evaluate.case_shape(study)))
         per = n_cases // len(study.scenario_items())  # option combinations per scenario
         R = len(regions)
+        read = dict.fromkeys(n for r in regions for n in conditions.names(r.tree))
         for s in range(len(study.scenario_items())):
             cut = ab_slices(chunk.outputs["_params"][s], k, edges[s])
             for c in range(s * per, (s + 1) * per):
                 ab = {name: sampling.ab_rows(chunk.outputs[name].reshape(n_cases, -1)[c], k)
-                      for name in study.outputs}
+                      for name in read}
                 add_region_counts(cut, conditions.indicators(regions, ab),
                                   state[c * R:(c + 1) * R])
 
