@@ -585,9 +585,24 @@ def report(page) -> list[str]:
             + [f"- {s}" for s in rule_lines(prim, rules)] + [""])
 
 
+def result_size(plan, target: bool) -> tuple[int, int]:
+    """(groups, bytes) of the reservoir, prim and rules groups, at most: the reservoir's
+    rows (dimensions and region flags), each box's trajectory and limits, each leaf."""
+    study = plan.study
+    cases = int(np.prod(evaluate.case_shape(study)))
+    rows = 2 * min(study.N, study.where["reservoir_points"])
+    D = len(dimensions(study))
+    R = len(conditions.study_regions(study))
+    steps = math.ceil(math.log(study.where["mass_min"]) / math.log(1 - study.where[
+        "peel_alpha"])) * 2 + 2  # peeling to mass_min, and as many pastes
+    leaves = 2 ** study.where["tree_depth"] * (R + len(study.outputs))
+    return 3, 8 * cases * (rows * (D + R) + R * (4 * steps + 6 * D) + 4 * leaves) \
+        + 256 * cases * leaves
+
+
 PRIM = register(Method(
     name="prim", order=5, title="PRIM boxes and rules", groups=("prim", "rules", "reservoir"),
     export={"prim": {"prim_lower": "lower", "prim_upper": "upper",
                      "prim_qp_lower": "qp_lower", "prim_qp_upper": "qp_upper",
                      "prim_coverage": "coverage", "prim_density": "density"}},
-    results=results, show=show, report=report))
+    results=results, show=show, report=report, result_size=result_size))

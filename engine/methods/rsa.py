@@ -216,8 +216,17 @@ def check(analysis: dict, sampling: dict, problems) -> None:
     counts.check(analysis, sampling, problems)
 
 
+def result_size(plan, target: bool) -> tuple[int, int]:
+    """(groups, bytes) of the rsa group, at most: five values per case, region and
+    parameter, and each region's condition."""
+    study = plan.study
+    cases = int(np.prod(evaluate.case_shape(study)))
+    R = len(conditions.study_regions(study))
+    return 1, cases * R * (8 * 5 * len(study.sampled_names) + 16) + R * 512
+
+
 RSA = register(Method(
     name="rsa", order=4, title="Regional sensitivity", groups=("rsa",),
     statistic=RegionCounts.name,
     export={"rsa": {"rsa_ks": "ks", "rsa_cvm": "cvm"}}, check=check,
-    results=results, show=show, report=report), RegionCounts())
+    results=results, show=show, report=report, result_size=result_size), RegionCounts())
