@@ -52,29 +52,28 @@ def dimensions(study) -> list[str]:
 def reservoir(study, points: int) -> tuple[np.ndarray, np.ndarray]:
     """(X float64 (cases, rows, dims), inside float64 (cases, regions, rows)): the A and B
     rows of the first points / scramblings base points of each independent design (all
-    `points` of the one design without them), design by design."""
+    `points` of the one design without them), design by design; only those rows are
+    evaluated."""
     derived = [d for d in dimensions(study) if d not in study.sampled_names]
     wide = replace(study, outputs=tuple(dict.fromkeys(study.outputs + tuple(derived))))
     each = points // study.scramblings
-    parts = [evaluate.evaluate_points(
-        replace(wide, seed=sampling.scrambling_seed(study.seed, r)), 0, each)
-        for r in range(study.scramblings)]
-    out = {n: np.concatenate([p[n] for p in parts], axis=-1) for n in wide.outputs}
-    out["_params"] = np.concatenate([p["_params"] for p in parts], axis=1)
     k = sampling.rows_per_point(len(study.columns), study.second_order)
+    params = np.concatenate([sampling.ab_rows(evaluate.parameter_rows(
+        replace(study, seed=sampling.scrambling_seed(study.seed, r)), 0, each), k, axis=1)
+        for r in range(study.scramblings)], axis=1)  # (scenarios, rows, D)
+    out = evaluate.evaluate_rows(wide, params)
     n_cases = int(np.prod(evaluate.case_shape(study)))
     per = n_cases // len(study.scenario_items())
     regions = conditions.study_regions(study)
-    rows = 2 * points
-    X = np.empty((n_cases, rows, len(study.sampled_names) + len(derived)))
-    inside = np.empty((n_cases, len(regions), rows))
+    D = len(study.sampled_names)
+    X = np.empty((n_cases, params.shape[1], D + len(derived)))
+    inside = np.empty((n_cases, len(regions), params.shape[1]))
     for c in range(n_cases):
-        X[c, :, :len(study.sampled_names)] = sampling.ab_rows(out["_params"][c // per], k,
-                                                              axis=0)
-        ab = {n: sampling.ab_rows(out[n].reshape(n_cases, -1)[c], k) for n in wide.outputs}
+        X[c, :, :D] = params[c // per]
+        case = {n: out[n].reshape(n_cases, -1)[c] for n in wide.outputs}
         for j, name in enumerate(derived):
-            X[c, :, len(study.sampled_names) + j] = ab[name]
-        inside[c] = conditions.indicators(regions, ab)
+            X[c, :, D + j] = case[name]
+        inside[c] = conditions.indicators(regions, case)
     return X, inside
 
 
