@@ -139,3 +139,33 @@ def add_region_counts(cut, inside, counts):
                 continue
             for j in range(D):
                 counts[r, j, cut[j, i], side] += 1
+
+
+@jit
+def add_code_region_counts(cut, y, codes, counts):
+    """Add the A and B rows of one code output's regions (one per code) to counts in one
+    pass: a row is inside the region of its code and outside every other's; a row whose
+    value is none of the codes is in none (not counted).
+
+    cut (D, rows) the rows' slices (ab_slices); y (rows,) the output; codes (K,) float64
+    its codes; counts (K, D, M, 2) int64 as add_region_counts'."""
+    K = codes.shape[0]
+    D, rows = cut.shape
+    M = counts.shape[2]
+    inside = np.zeros((K, D, M), dtype=np.int64)
+    total = np.zeros((D, M), dtype=np.int64)
+    for i in range(rows):
+        v = y[i]
+        k = 0
+        while k < K and codes[k] != v:
+            k += 1
+        if k == K:
+            continue
+        for j in range(D):
+            inside[k, j, cut[j, i]] += 1
+            total[j, cut[j, i]] += 1
+    for k in range(K):
+        for j in range(D):
+            for m in range(M):
+                counts[k, j, m, 1] += inside[k, j, m]
+                counts[k, j, m, 0] += total[j, m] - inside[k, j, m]

@@ -27,7 +27,7 @@ import numpy as np
 
 from reesens.design import sampling
 from reesens.evaluate import cases as evaluate
-from reesens.kernels.counts import ab_slices, add_region_counts
+from reesens.kernels.counts import ab_slices, add_code_region_counts, add_region_counts
 from reesens.methods import counts, measures, tables
 from reesens.study import conditions
 from reesens.study.registry import BlockArray, Method, Plan, Statistic, register
@@ -78,14 +78,26 @@ class RegionCounts(Statistic):
         n_cases = int(np.prod(evaluate.case_shape(study)))
         per = n_cases // len(study.scenario_items())  # option combinations per scenario
         R = len(regions)
-        read = dict.fromkeys(n for r in regions for n in conditions.names(r.tree))
+        own = [i for i, r in enumerate(regions) if r.label in study.regions]
+        by_code = {}  # code output: (first region, its codes), counted in one pass
+        for i, r in enumerate(regions):
+            if i not in own:
+                first, codes = by_code.get(r.tree.output, (i, []))
+                by_code[r.tree.output] = (first, codes + [r.tree.value])
+        read = dict.fromkeys(n for i in own for n in conditions.names(regions[i].tree))
         for s in range(len(study.scenario_items())):
             cut = ab_slices(chunk.outputs["_params"][s], k, edges[s])
             for c in range(s * per, (s + 1) * per):
-                ab = {name: sampling.ab_rows(chunk.outputs[name].reshape(n_cases, -1)[c], k)
-                      for name in read}
-                add_region_counts(cut, conditions.indicators(regions, ab),
-                                  state[c * R:(c + 1) * R])
+                mine = state[c * R:(c + 1) * R]
+                for name, (first, codes) in by_code.items():
+                    y = sampling.ab_rows(chunk.outputs[name].reshape(n_cases, -1)[c], k)
+                    add_code_region_counts(cut, y.astype(np.float64), np.array(codes),
+                                           mine[first:first + len(codes)])
+                if own:
+                    ab = {name: sampling.ab_rows(chunk.outputs[name].reshape(n_cases, -1)[c],
+                                                 k) for name in read}
+                    add_region_counts(cut, conditions.indicators([regions[i] for i in own],
+                                                                 ab), mine[own[0]:])
 
     def stored(self, state, plan: Plan, context) -> dict:
         return {COUNTS: state}
