@@ -22,9 +22,9 @@ RUNS = {"sobol": ["sobol"], "all": ALL, "all+rsa": ALL + ["rsa"],
         "all+rsa+prim": ALL + ["rsa", "prim"]}
 
 
-def overhead(N: int, repeats: int = 3) -> dict:
+def overhead(N: int, repeats: int = 8) -> dict:
     """{name: [wall seconds]} of `repeats` alternating runs of the baseline at N with
-    each of RUNS' methods."""
+    each of RUNS' methods, in an order that rotates from one repeat to the next."""
     from reesens.runs import montecarlo as run
     from reesens.study.parse import load
 
@@ -33,8 +33,10 @@ def overhead(N: int, repeats: int = 3) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         run.run(load(study, N=2**12, methods=RUNS["all+rsa+prim"]),
                 out=Path(tmp) / "warm.zarr", progress=False, workers=2)
-        for r in range(repeats):
-            for name, methods in RUNS.items():
+        names = list(RUNS)
+        for r in range(repeats):  # the order rotates: no configuration always runs first
+            for name in names[r % len(names):] + names[:r % len(names)]:
+                methods = RUNS[name]
                 s = load(study, N=N, methods=methods)
                 start = time.perf_counter()
                 run.run(s, out=Path(tmp) / f"{name}{r}.zarr", progress=False, workers=2)
