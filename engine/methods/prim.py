@@ -102,14 +102,10 @@ def quantiles(data: np.ndarray, qs) -> list[float]:
     return out
 
 
-def _objective(y_old: np.ndarray, y_new: np.ndarray) -> float:
-    """Lenient1: the gain in the share inside per row removed (or added)."""
-    return _objective_counts(int(y_old.sum()), y_old.size, int(y_new.sum()), y_new.size)
-
-
-def _objective_counts(hits_old: int, n_old: int, hits_new: int, n_new: int) -> float:
-    """_objective from the rows inside and in all, before and after (a mean of 0/1 values
-    is their count over n, as numpy's mean of them is)."""
+def _objective(hits_old: int, n_old: int, hits_new: int, n_new: int) -> float:
+    """Lenient1, the gain in the share inside per row removed (or added), from the rows
+    inside and in all before and after (a mean of 0/1 values is their count over n, as
+    numpy's mean of them is)."""
     mean_old = hits_old / n_old
     mean_new = hits_new / n_new if n_new else 0.0
     if mean_old == mean_new:
@@ -137,9 +133,9 @@ class Prim:
         """The candidate (lims, indices) of highest objective, then fewest restricted
         dimensions, then first; with its objective."""
         best, key = None, None
-        y_old = self.y[idx]
+        hits = int(self.y[idx].sum())
         for lims, new in candidates:
-            score = (_objective(y_old, self.y[new]),
+            score = (_objective(hits, idx.size, int(self.y[new].sum()), new.size),
                      self.X.shape[1] - self.restricted(lims).size)
             if key is None or score > key:
                 best, key = (lims, new), score
@@ -162,7 +158,7 @@ class Prim:
                     keep = xj <= value if side else xj >= value
                     n_new = int(np.count_nonzero(keep))
                     hits = int(np.count_nonzero(keep & inside))
-                    obj = _objective_counts(hits_old, n_old, hits, n_new)
+                    obj = _objective(hits_old, n_old, hits, n_new)
                     free = D - int(np.count_nonzero(restricted)) - int(
                         not restricted[j] and value != self.init[side, j])
                     if key is None or (obj, free) > key:
@@ -258,14 +254,10 @@ def tree_rules(X, y, names, depth: int, class_names: dict) -> list[tuple[str, st
         if tree.children_left[node] < 0:
             counts = tree.value[node][0]
             k = int(np.argmax(counts))
-            parts = []
-            for j, (low, high) in bounds.items():  # in the path's order
-                if low is not None and high is not None:
-                    parts.append(f"{low:.4g} < {names[j]} <= {high:.4g}")
-                elif low is not None:
-                    parts.append(f"{names[j]} > {low:.4g}")
-                else:
-                    parts.append(f"{names[j]} <= {high:.4g}")
+            parts = [f"{low:.4g} < {names[j]} <= {high:.4g}" if None not in (low, high)
+                     else f"{names[j]} > {low:.4g}" if low is not None
+                     else f"{names[j]} <= {high:.4g}"
+                     for j, (low, high) in bounds.items()]  # in the path's order
             out.append((" and ".join(parts) or "every row", class_names[classes[k].item()],
                         float(counts[k] / counts.sum()),
                         float(tree.n_node_samples[node] / tree.n_node_samples[0])))
@@ -567,12 +559,12 @@ def report(page) -> list[str]:
     for title, case in tables.cases(prim, "prim_coverage"):
         words = labels.case_words(tables.case_of(case, prim, "prim_coverage")) or "all rows"
         where = tables.case_of(case, prim, "prim_coverage")
-        page.figure(page.figures.prim_tradeoff(case, f"PRIM trade-off: {words}"),
+        page.figure(page.where.prim_tradeoff(case, f"PRIM trade-off: {words}"),
                     f"prim_{tables.slug(title)}",
                     f"Each region's PRIM trajectory ({words}): coverage against density, "
                     "coloured by the number of restricted dimensions; the chosen box "
                     "circled.")
-        page.figure(page.figures.region_boxes(case, res.sel(where) if where else res,
+        page.figure(page.where.region_boxes(case, res.sel(where) if where else res,
                                               f"Where each region lies: {words}"),
                     f"where_{tables.slug(title)}",
                     f"Each region over the two dimensions its box restricts first "

@@ -94,6 +94,11 @@ class Page:
         from reesens.present import figures  # imports matplotlib: only for reports
         return figures
 
+    @property
+    def where(self):
+        from reesens.present import where  # imports matplotlib: only for reports
+        return where
+
     def open(self, group: str) -> xr.Dataset:
         if group not in self._open:
             self._open[group] = verify.open_group(self.store, group)

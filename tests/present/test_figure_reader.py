@@ -251,7 +251,7 @@ def test_every_figure_kind_reads_cleanly(tmp_path, monkeypatch):
     figure kind that present.figures and present.phase draw is among them."""
     import tomllib
 
-    from reesens.present import phase, report
+    from reesens.present import phase, report, where
     from reesens.runs import grid
     from reesens.runs import montecarlo as run
     from reesens.study.parse import parse
@@ -259,10 +259,10 @@ def test_every_figure_kind_reads_cleanly(tmp_path, monkeypatch):
     from tests.runs.test_grid import _grid_table
     from tests.runs.test_pipeline import _woods_table
 
-    kinds = {name: f for module in (figures, phase) for name, f in vars(module).items()
+    kinds = {name: f for module in (figures, phase, where) for name, f in vars(module).items()
              if callable(f) and hasattr(f, "__wrapped__")}
     seen, read = set(), {}
-    for module in (figures, phase):
+    for module in (figures, phase, where):
         for name, f in kinds.items():
             if getattr(module, name, None) is f:
                 def counted(*args, _f=f, _name=name, **kwargs):
