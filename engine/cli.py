@@ -425,6 +425,8 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print(f"reesens: interrupted; {_resume_hint(args.command, argv)}", file=sys.stderr)
         return 130
+    except lazy_dask.ClusterLost as e:
+        print(f"reesens: {e}; {_resume_hint(args.command, argv)}", file=sys.stderr)
     except MemoryError:
         print("reesens: out of memory; `reesens validate STUDY` estimates what a study "
               "needs (a smaller block_points, N or fewer --workers need less)",

@@ -53,3 +53,8 @@ def xarray_without_dask():
         utils.is_dask_collection = collection
         if seeded and modules.get("dask") is absent:
             del modules["dask"]
+
+
+class ClusterLost(RuntimeError):
+    """The dask.distributed scheduler went away during a run (execute.tasks): the command
+    line says so in one line, with the command that resumes."""

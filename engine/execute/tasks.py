@@ -15,6 +15,7 @@ from functools import cache, partial
 
 import numpy as np
 
+from reesens.core.lazy_dask import ClusterLost
 from reesens.core.progress import Progress
 from reesens.evaluate import cases as evaluate
 from reesens.evaluate.series import series_values
@@ -23,6 +24,9 @@ from reesens.store import blocks as store_blocks
 from reesens.study.registry import Chunk, Plan
 
 _TASK = "reesens-task"
+# seconds to reach a running scheduler (a file or an address), and to reach it again
+# before the run counts it lost
+CONNECT_S = 15
 # Worker processes get one thread per numeric library: dask supplies the parallelism.
 SINGLE_THREADED = {name: "1" for name in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS",
                                           "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
@@ -66,6 +70,8 @@ def blocks_task(designs: list[Plan], statistics, contexts, block_ids, path,
     units = store_blocks.block_units(plan.study, statistics, plan, keep_samples)
     fused = not keep_samples and all(s.fused(plan, c) for s, c in zip(statistics, contexts))
     for stored in block_ids:
+        if store_blocks.block_done(path, stored):  # a lost worker's task, run again, whose
+            continue                               # block was written: never twice
         plan, block = designs[stored // per], stored % per
         study = plan.study
         states = [s.start(plan, c) for s, c in zip(statistics, contexts)]
@@ -149,14 +155,47 @@ def run_tasks(function, shared: tuple, groups: list[list[int]], extra: tuple = (
     if client is None:
         return _run_processes(function, shared, groups, extra, keys, workers, progress)
     from distributed import as_completed
-    futures = {client.submit(function, *shared, g, *extra, key=k, pure=False): i
-               for i, (g, k) in enumerate(zip(groups, keys))}
+    require_shared_store(client, extra[0])
     results = [None] * len(groups)
-    for future in as_completed(futures):
-        results[futures[future]] = future.result()
-        progress.advance(len(groups[futures[future]]))
-        future.release()
+    try:
+        futures = {client.submit(function, *shared, g, *extra, key=k, pure=False): i
+                   for i, (g, k) in enumerate(zip(groups, keys))}
+        for future in as_completed(futures):
+            results[futures[future]] = future.result()
+            progress.advance(len(groups[futures[future]]))
+            future.release()
+    except Exception as e:
+        if client.status in ("running", "connecting") and client.scheduler_info().get(
+                "workers"):
+            raise  # the task's own error
+        raise ClusterLost(f"the dask scheduler at {client.scheduler.address} is gone "
+                          f"({type(e).__name__})") from None
     return results
+
+
+def require_shared_store(client, path: str) -> None:
+    """Refuse, before any task, a cluster whose workers see no store at `path` or another
+    one than this process does (the store is not on a filesystem they share)."""
+    from reesens.store import integrity
+    from reesens.store.ownership import StoreError
+    here = integrity.store_key(path)
+    seen = client.run(_store_key_or_none, path)
+    blind = sorted(w for w, key in seen.items() if key != here)
+    if blind:
+        raise StoreError(f"{path}: {len(blind)} of the {len(seen)} dask workers see no such "
+                         f"store, or another ({', '.join(blind[:2])}"
+                         f"{', ...' if len(blind) > 2 else ''}); workers need the store on "
+                         "a filesystem they share with this process (give --out a path "
+                         "there)")
+
+
+def _store_key_or_none(path: str) -> str | None:
+    """On a worker: the key of the store it sees at `path`, or None."""
+    from reesens.store import integrity
+    try:
+        return integrity.store_key(path)
+    except (OSError, ValueError):
+        return None
 
 
 def _run_threads(function, shared, groups, extra, workers, progress) -> list:
@@ -230,9 +269,17 @@ def connect(*, scheduler_address=None, scheduler_file=None, cluster=None, worker
     """
     if not (scheduler_address or scheduler_file or cluster):
         return None
+    import logging
+
     from distributed import Client
+    # a lost scheduler is one line (ClusterLost), not the client's reconnection log
+    # (distributed's configuration gives some of its loggers levels of their own)
+    for name in ["distributed", *logging.root.manager.loggerDict]:
+        if name.startswith("distributed"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
     if scheduler_address or scheduler_file:
-        return Client(address=scheduler_address, scheduler_file=scheduler_file)
+        return Client(address=scheduler_address, scheduler_file=scheduler_file,
+                      timeout=CONNECT_S)
     job_cluster = jobqueue_cluster(cluster)
     job_cluster.scale(jobs=workers)
     return Client(job_cluster)

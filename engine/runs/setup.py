@@ -40,4 +40,5 @@ def opened(path: Path, identity: dict, write_template, *, groups, units: str, un
         done, damaged = integrity.verified_units(path, units, check=resumed)
         for index, problem in sorted(damaged.items()):
             print(f"{path}: {unit} {index}: {problem}; recomputing it", file=sys.stderr)
+        integrity.clear_flags(path, units, sorted(damaged))
         yield Opened(identity, resumed, done)

@@ -126,6 +126,12 @@ def write_block(path, study: Study, block: int, units: Units, arrays: dict,
     integrity.write_unit(path, units, block, values)
 
 
+def block_done(path, block: int) -> bool:
+    """Whether block `block` of the store at `path` is flagged done (written whole: the
+    flag is set after its arrays and digests)."""
+    return bool(zarr.open_array(store=str(path), path="blocks/block_done", mode="r")[block])
+
+
 def read_blocks(path, names, blocks: slice, what: str) -> dict[str, np.ndarray]:
     """{name: (blocks, ...)} of the blocks group's arrays `names` over `blocks`, each
     block checked against its digests (IntegrityError naming `what` otherwise)."""

@@ -522,6 +522,19 @@ def verified_units(path, group: str, *, check: bool = True, members=None):
     return done, problems
 
 
+def clear_flags(path, group: str, damaged) -> None:
+    """Flag the units `damaged` of `group` not done, before they are recomputed: a unit
+    flagged done is then one written whole in this run (a task run again after its
+    worker was lost skips it)."""
+    import zarr
+
+    if damaged:
+        flags = zarr.open_array(store=str(path), path=Units.of(
+            zarr.open_group(path, mode="r", use_consolidated=False), group).flag, mode="r+")
+        for unit in damaged:
+            flags[unit] = 0
+
+
 def check_unit_rows(units: Units, members: dict, first_unit: int, digests) -> list[int]:
     """Units among [first_unit, first_unit + n) whose rows of the arrays `members`
     {member: (n, ...) values as read} do not match `digests` (n, members)."""
