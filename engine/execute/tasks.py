@@ -40,8 +40,8 @@ def keep_freed_memory() -> None:
     chunk's arrays (a few MiB, allocated thousands of times over a run) fault in new pages:
     on a 2-core AMD EPYC VM (2026-12-03) that more than doubled the time of evaluating a
     chunk, and page faults from two threads serialise in the kernel. The blocks are reused,
-    not added: peak memory rose by under a tenth in the measured runs. No effect where the C library is not
-    glibc.
+    not added: peak memory rose by under a tenth in the measured runs. No effect where the
+    C library is not glibc.
     """
     try:
         libc = ctypes.CDLL("libc.so.6")
