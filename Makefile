@@ -28,6 +28,13 @@ $(STAMP): $(RUNTIME) tests/example_model/pyproject.toml
 		|| { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive \
 		apt-get install -y -q chromium >/dev/null; }; }; } \
 		|| echo "chromium not installed: the report page's browser test will be skipped"
+	# SLURM and munge (Debian's) for the tests that run a one-node SLURM cluster; where
+	# apt-get cannot run, those tests are skipped
+	command -v slurmctld >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+		&& { DEBIAN_FRONTEND=noninteractive apt-get install -y -q slurm-wlm munge >/dev/null \
+		|| { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -q slurm-wlm munge >/dev/null; }; }; } \
+		|| echo "SLURM not installed: the SLURM cluster tests will be skipped"
 	touch $(STAMP)
 
 test: $(STAMP)

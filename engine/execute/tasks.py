@@ -174,11 +174,13 @@ def run_tasks(function, shared: tuple, groups: list[list[int]], extra: tuple = (
 
 
 def require_shared_store(client, path: str) -> None:
-    """Refuse, before any task, a cluster whose workers see no store at `path` or another
-    one than this process does (the store is not on a filesystem they share)."""
+    """Refuse, before any task, a cluster whose workers (those there once the first has
+    come) see no store at `path` or another one than this process does (the store is not
+    on a filesystem they share)."""
     from reesens.store import integrity
     from reesens.store.ownership import StoreError
     here = integrity.store_key(path)
+    client.wait_for_workers(1)  # a job queue's first worker: no block runs before it
     seen = client.run(_store_key_or_none, path)
     blind = sorted(w for w, key in seen.items() if key != here)
     if blind:

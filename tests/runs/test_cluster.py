@@ -96,14 +96,18 @@ def _done(store: Path) -> int:
         return 0
 
 
-@pytest.fixture(scope="module")
-def reference(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("local")
+def local_bytes(tmp: Path) -> dict:
+    """The data bytes of the study run on two local threads."""
     store = tmp / "local.zarr"
     status, _, err = _finish(_reesens("run", _study(tmp), "--out", store, "--quiet",
                                       "--workers", "2"), 600)
     assert status == 0, err
     return _data_bytes(store)
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    return local_bytes(tmp_path_factory.mktemp("local"))
 
 
 def test_a_cluster_from_the_command_line_writes_the_local_bytes(cluster, tmp_path,

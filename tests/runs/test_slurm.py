@@ -1,0 +1,152 @@
+"""A real SLURM: a one-node cluster on localhost (munged, slurmctld, slurmd; Debian's
+slurm-wlm, which `make test` installs where it runs as root with apt-get), and
+`reesens run --cluster slurm` submitting real jobs through dask-jobqueue. Same bytes as a
+local run; the job scripts make numba and BLAS single-threaded; a worker job cancelled
+mid-run costs nothing."""
+import os
+import shutil
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.runs.test_cluster import _done, _finish, _reesens, _study, _wait, local_bytes
+from tests.runs.test_pipeline import _data_bytes
+
+NEEDED = ("munged", "slurmctld", "slurmd", "sinfo", "squeue", "scancel", "scontrol")
+pytestmark = pytest.mark.skipif(
+    os.geteuid() != 0 or any(shutil.which(c) is None for c in NEEDED),
+    reason="SLURM's tests need root and Debian's slurm-wlm and munge (make test installs "
+           "them where it runs as root with apt-get)")
+
+CONF = """ClusterName=reesens
+SlurmctldHost=localhost
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+StateSaveLocation={root}/state
+SlurmdSpoolDir={root}/spool
+SlurmctldPidFile={root}/slurmctld.pid
+SlurmdPidFile={root}/slurmd.pid
+SlurmctldLogFile={root}/slurmctld.log
+SlurmdLogFile={root}/slurmd.log
+SlurmctldPort=16817
+SlurmdPort=16818
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+JobAcctGatherType=jobacct_gather/none
+ReturnToService=2
+SchedulerType=sched/backfill
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+AccountingStorageType=accounting_storage/none
+JobCompType=jobcomp/none
+MpiDefault=none
+NodeName=localhost NodeAddr=127.0.0.1 CPUs=2 RealMemory=4000 State=UNKNOWN
+PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
+"""
+# dask-jobqueue's settings for the jobs (a user's ~/.config/dask/jobqueue.yaml)
+JOBQUEUE = {"DASK_JOBQUEUE__SLURM__CORES": "1", "DASK_JOBQUEUE__SLURM__MEMORY": "1GB",
+            "DASK_JOBQUEUE__SLURM__PROCESSES": "1", "DASK_JOBQUEUE__SLURM__WALLTIME": "00:20:00"}
+
+
+def _munge_works() -> bool:
+    made = subprocess.run(["munge", "-n"], capture_output=True)
+    return made.returncode == 0 and subprocess.run(
+        ["unmunge"], input=made.stdout, capture_output=True).returncode == 0
+
+
+@pytest.fixture(scope="module")
+def slurm(tmp_path_factory):
+    """The one-node cluster, up until the module's tests end; its environment (SLURM_CONF,
+    the jobqueue settings) set for them."""
+    root = tmp_path_factory.mktemp("slurm")
+    for d in ("state", "spool", "logs"):
+        (root / d).mkdir()
+    conf = root / "slurm.conf"
+    conf.write_text(CONF.format(root=root))
+    started = []
+    if not _munge_works():
+        Path("/run/munge").mkdir(exist_ok=True)
+        shutil.chown("/run/munge", "munge", "munge")
+        subprocess.run(["runuser", "-u", "munge", "--", "munged"], check=True)
+        started.append("munged")
+        _wait(_munge_works, "munged")
+    env = {**os.environ, "SLURM_CONF": str(conf)}
+    daemons = [subprocess.Popen([f"/usr/sbin/{d}", "-D", "-f", str(conf), *extra], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
+               for d, extra in (("slurmctld", ["-i"]), ("slurmd", ["-N", "localhost"]))]
+    saved = {k: os.environ.get(k) for k in ["SLURM_CONF", *JOBQUEUE]}
+    os.environ.update({"SLURM_CONF": str(conf), **JOBQUEUE})
+    try:
+        _wait(lambda: subprocess.run(["sinfo", "-h", "-o", "%T"], capture_output=True,
+                                     text=True).stdout.strip() == "idle", "an idle node", 60)
+        yield root
+    finally:
+        subprocess.run(["scancel", "--user", "root"], capture_output=True)
+        for p in daemons:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+        if started:
+            subprocess.run(["pkill", "-x", "munged"])
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _jobs() -> list[str]:
+    return subprocess.run(["squeue", "-h", "-o", "%i %T"], capture_output=True,
+                          text=True).stdout.split("\n")
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    return local_bytes(tmp_path_factory.mktemp("local"))
+
+
+def test_a_slurm_run_writes_the_local_bytes(slurm, tmp_path, reference):
+    store = tmp_path / "slurm.zarr"
+    status, _, err = _finish(_reesens("run", _study(tmp_path), "--out", store, "--quiet",
+                                      "--cluster", "slurm", "--workers", "2"), 300)
+    assert status == 0, err
+    assert _data_bytes(store) == reference
+
+
+def test_the_job_scripts_make_numba_and_blas_single_threaded(slurm):
+    """The script SLURM holds for a job of reesens' jobqueue cluster exports every thread
+    cap, and its worker reads them."""
+    from distributed import Client
+
+    from reesens.execute import tasks
+    with tasks.jobqueue_cluster("slurm") as cluster:
+        cluster.scale(jobs=1)
+        with Client(cluster) as client:
+            client.wait_for_workers(1, timeout=120)
+            seen = client.run(lambda: {k: os.environ.get(k) for k in tasks.SINGLE_THREADED})
+            job = next(line.split()[0] for line in _jobs() if line.strip())
+            script = subprocess.run(["scontrol", "write", "batch_script", job, "-"],
+                                    capture_output=True, text=True).stdout
+    assert [dict(v) for v in seen.values()] == [tasks.SINGLE_THREADED]
+    for name in tasks.SINGLE_THREADED:
+        assert f"export {name}=1" in script, script
+
+
+def test_a_worker_job_cancelled_mid_run_costs_nothing(slurm, tmp_path, reference):
+    """scancel of one worker job once some blocks are done: the run finishes on the other
+    job with the local bytes."""
+    store = tmp_path / "slurm.zarr"
+    run = _reesens("run", _study(tmp_path), "--out", store, "--quiet", "--cluster", "slurm",
+                   "--workers", "2")
+    _wait(lambda: _done(store) >= 2 or run.poll() is not None, "two blocks", 120)
+    assert run.poll() is None, "the run ended before a job could be cancelled"
+    running = [line.split()[0] for line in _jobs() if line.endswith("RUNNING")]
+    assert len(running) == 2, running
+    subprocess.run(["scancel", running[0]], check=True)
+    status, _, err = _finish(run, 300)
+    assert status == 0, err
+    assert _data_bytes(store) == reference
+    _wait(lambda: not any(line.strip() for line in _jobs()), "the jobs to end", 60)
