@@ -47,8 +47,8 @@ NodeName=localhost NodeAddr=127.0.0.1 CPUs=2 RealMemory=4000 State=UNKNOWN
 PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
 """
 # dask-jobqueue's settings for the jobs (a user's ~/.config/dask/jobqueue.yaml)
-JOBQUEUE = {"DASK_JOBQUEUE__SLURM__CORES": "1", "DASK_JOBQUEUE__SLURM__MEMORY": "1GB",
-            "DASK_JOBQUEUE__SLURM__PROCESSES": "1", "DASK_JOBQUEUE__SLURM__WALLTIME": "00:20:00"}
+JOBQUEUE = {f"DASK_JOBQUEUE__SLURM__{k}": v for k, v in (
+    ("CORES", "1"), ("MEMORY", "1GB"), ("PROCESSES", "1"), ("WALLTIME", "00:20:00"))}
 
 
 def _munge_works() -> bool:
