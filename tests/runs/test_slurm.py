@@ -7,11 +7,13 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from tests.runs.test_cluster import _done, _finish, _reesens, _study, _wait, local_bytes
+from tests.runs.test_cluster import (ROOT, _done, _finish, _reesens, _study, _wait,
+                                     local_bytes)
 from tests.runs.test_pipeline import _data_bytes
 
 NEEDED = ("munged", "slurmctld", "slurmd", "sinfo", "squeue", "scancel", "scontrol")
@@ -43,9 +45,11 @@ SelectTypeParameters=CR_Core
 AccountingStorageType=accounting_storage/none
 JobCompType=jobcomp/none
 MpiDefault=none
-NodeName=localhost NodeAddr=127.0.0.1 CPUs=2 RealMemory=4000 State=UNKNOWN
+SlurmdParameters=config_overrides
+NodeName=localhost NodeAddr=127.0.0.1 CPUs=32 RealMemory=4000 State=UNKNOWN
 PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
 """
+# (32 CPUs declared, whatever the machine has: the README's job script asks for them)
 # dask-jobqueue's settings for the jobs (a user's ~/.config/dask/jobqueue.yaml)
 JOBQUEUE = {f"DASK_JOBQUEUE__SLURM__{k}": v for k, v in (
     ("CORES", "1"), ("MEMORY", "1GB"), ("PROCESSES", "1"), ("WALLTIME", "00:20:00"))}
@@ -150,3 +154,24 @@ def test_a_worker_job_cancelled_mid_run_costs_nothing(slurm, tmp_path, reference
     assert status == 0, err
     assert _data_bytes(store) == reference
     _wait(lambda: not any(line.strip() for line in _jobs()), "the jobs to end", 60)
+
+
+def test_the_readmes_job_script_runs_as_written(slurm, tmp_path):
+    """The README's SLURM job script, on one node instead of four and with a small N:
+    scheduler and worker as srun steps, the run through the scheduler file; the store
+    verifies."""
+    readme = (ROOT / "README.md").read_text()
+    script = readme.split("```bash\n#!/bin/bash\n", 1)[1].split("```", 1)[0]
+    assert "--nodes=4" in script and "srun --overlap" in script
+    job = tmp_path / "job.sh"
+    job.write_text("#!/bin/bash\n" + script.replace("--nodes=4", "--nodes=1", 1))
+    home = tmp_path / "home"
+    home.mkdir()
+    path = f"{Path(sys.executable).parent}:{os.environ['PATH']}"
+    done = subprocess.run(["sbatch", "--wait", f"--chdir={ROOT}",
+                           f"--output={tmp_path / 'job.out'}",
+                           f"--export=ALL,N=1024,HOME={home},PATH={path}", str(job)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, (done.stderr, (tmp_path / "job.out").read_text())
+    status, out, _ = _finish(_reesens("verify", home / "results" / "baseline26.zarr"), 120)
+    assert status == 0, out
