@@ -176,3 +176,26 @@ def test_workers_that_see_another_filesystem_are_refused_before_any_block(cluste
     assert "1 of the 3 dask workers see no such store" in err, err
     assert "on a filesystem they share" in err
     assert _done(store) == 0
+
+
+def test_a_task_run_again_never_writes_a_block_already_done(tmp_path, monkeypatch):
+    """What a lost worker's task does when the scheduler runs it again: blocks the store
+    already flags done are skipped, the others written."""
+    from reesens.evaluate import series
+    from reesens.execute import tasks
+    from reesens.runs import montecarlo as run
+    from reesens.store import blocks as store_blocks
+    from reesens.study import registry
+    from reesens.study.parse import load
+    study = load(_study(tmp_path), intervals="delta")
+    store = tmp_path / "s.zarr"
+    run.run(study, out=store, progress=False)
+    plan = series.plan(study, "streaming")
+    statistics = registry.statistics(plan)
+    contexts = [s.prepare(plan) for s in statistics]
+    written = []
+    monkeypatch.setattr(store_blocks, "write_block",
+                        lambda path, study, block, *rest: written.append(block))
+    zarr.open_array(store=str(store), path="blocks/block_done", mode="r+")[3] = 0
+    tasks.blocks_task([plan], statistics, contexts, [2, 3, 4], str(store), False, BLOCKS)
+    assert written == [3]
