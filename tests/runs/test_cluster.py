@@ -155,7 +155,14 @@ def test_a_scheduler_killed_mid_run_is_one_line_and_resumes_locally(cluster, tmp
     assert _data_bytes(store) == reference
 
 
-@pytest.mark.skipif(shutil.which("unshare") is None or os.geteuid() != 0,
+def _can_unshare() -> bool:
+    """Whether this process may start one in a mount namespace of its own (root, and a
+    container that allows it)."""
+    return shutil.which("unshare") is not None and os.geteuid() == 0 and subprocess.run(
+        ["unshare", "--mount", "true"], capture_output=True).returncode == 0
+
+
+@pytest.mark.skipif(not _can_unshare(),
                     reason="a worker with a filesystem of its own needs root and unshare")
 def test_workers_that_see_another_filesystem_are_refused_before_any_block(cluster,
                                                                           tmp_path):
