@@ -422,7 +422,11 @@ def _grid_where(cube: xr.Dataset, code_vars: list[str], case_dims: list[str],
         widest = max(axes, key=lambda a: math.ceil(cube.sizes[a] / step[a]))
         step[widest] *= 2
     model = get_model(root["model"])
-    sub = cube[code_vars].isel({a: slice(None, None, step[a]) for a in axes}).load()
+    try:
+        sub = cube[code_vars].isel({a: slice(None, None, step[a]) for a in axes}).load()
+    except Exception:  # noqa: BLE001 (a damaged chunk outside the slices drawn)
+        return ["not read: a chunk of the sub-grid cannot be read, and `reesens verify` "
+                "names it"]
     fixed = json.loads(root.get("fixed_parameters", "{}"))
     derived = list(model.derived) if set(model.param_names) <= set(fixed) | set(axes) else []
     options = {k: v for k, v in json.loads(root.get("study_json", "{}")).get(

@@ -51,8 +51,8 @@ PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
 """
 # (32 CPUs declared, whatever the machine has: the README's job script asks for them)
 # dask-jobqueue's settings for the jobs (a user's ~/.config/dask/jobqueue.yaml)
-JOBQUEUE = {f"DASK_JOBQUEUE__SLURM__{k}": v for k, v in (
-    ("CORES", "1"), ("MEMORY", "1GB"), ("PROCESSES", "1"), ("WALLTIME", "00:20:00"))}
+SETTINGS = {"cores": 1, "memory": "1GB", "processes": 1, "walltime": "00:20:00"}
+JOBQUEUE = {f"DASK_JOBQUEUE__SLURM__{k.upper()}": str(v) for k, v in SETTINGS.items()}
 
 
 def _munge_works() -> bool:
@@ -123,10 +123,12 @@ def test_a_slurm_run_writes_the_local_bytes(slurm, tmp_path, reference):
 def test_the_job_scripts_make_numba_and_blas_single_threaded(slurm):
     """The script SLURM holds for a job of reesens' jobqueue cluster exports every thread
     cap, and its worker reads them."""
+    import dask
     from distributed import Client
 
     from reesens.execute import tasks
-    with tasks.jobqueue_cluster("slurm") as cluster:
+    settings = {f"jobqueue.slurm.{k}": v for k, v in SETTINGS.items()}  # dask read its
+    with dask.config.set(settings), tasks.jobqueue_cluster("slurm") as cluster:  # env early
         cluster.scale(jobs=1)
         with Client(cluster) as client:
             client.wait_for_workers(1, timeout=120)
