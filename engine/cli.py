@@ -13,12 +13,15 @@ import gc
 import math
 import os
 import shlex
+import signal
 import sys
+import threading
 from contextlib import nullcontext
 from pathlib import Path
 
 from reesens import commands as front
 from reesens.core import lazy_dask
+from reesens.core import progress as progress_lines
 from reesens.methods.tables import ReportError
 from reesens.store.integrity import IntegrityError
 from reesens.store.ownership import StoreError
@@ -407,6 +410,9 @@ def main(argv=None) -> int:
     # xarray without dask: not on a cluster, and not for validate (which opens no store)
     plain = args.command == "validate" or any(
         getattr(args, a, None) for a in ("scheduler_address", "scheduler_file", "cluster"))
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, progress_lines.interrupt) if main_thread \
+        else None
     try:
         try:
             with nullcontext() if plain else lazy_dask.xarray_without_dask():
@@ -431,6 +437,10 @@ def main(argv=None) -> int:
         print("reesens: out of memory; `reesens validate STUDY` estimates what a study "
               "needs (a smaller block_points, N or fewer --workers need less)",
               file=sys.stderr)
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGINT, signal.default_int_handler if previous is None
+                          else previous)
     return 2
 
 

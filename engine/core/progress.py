@@ -5,6 +5,15 @@ from __future__ import annotations
 import sys
 
 LINES = 100  # "unit k/n" lines at most, off a terminal: one per hundredth, and the last
+# Ctrl-C's received (interrupt): one that Python swallowed, because it landed in a weakref
+# callback or a __del__ ("Exception ignored in ..."), still stops the run at its next unit
+INTERRUPTED: list[int] = []
+
+
+def interrupt(signum, frame) -> None:
+    """The command line's SIGINT handler: Python's own, remembered."""
+    INTERRUPTED.append(signum)
+    raise KeyboardInterrupt
 
 
 class Progress:
@@ -20,6 +29,8 @@ class Progress:
                             file=sys.stderr)
 
     def advance(self, n: int) -> None:
+        if INTERRUPTED:
+            raise KeyboardInterrupt
         self.done += n
         if self.bar is not None:
             self.bar.update(n)
