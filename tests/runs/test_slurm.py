@@ -52,7 +52,18 @@ PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
 # (32 CPUs declared, whatever the machine has: the README's job script asks for them)
 # dask-jobqueue's settings for the jobs (a user's ~/.config/dask/jobqueue.yaml)
 SETTINGS = {"cores": 1, "memory": "1GB", "processes": 1, "walltime": "00:20:00"}
-JOBQUEUE = {f"DASK_JOBQUEUE__SLURM__{k.upper()}": str(v) for k, v in SETTINGS.items()}
+
+
+def _settings(root: Path) -> dict:
+    """SETTINGS, with the jobs' output files in the cluster's folder (by default SLURM
+    writes slurm-<job>.out where the job was submitted)."""
+    return {**SETTINGS, "log-directory": str(root / "logs")}
+
+
+def _environment(settings: dict) -> dict:
+    """The settings as dask reads them from the environment of a process it starts in."""
+    return {f"DASK_JOBQUEUE__SLURM__{k.upper().replace('-', '_')}": str(v)
+            for k, v in settings.items()}
 
 
 def _munge_works() -> bool:
@@ -82,8 +93,9 @@ def slurm(tmp_path_factory):
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                 start_new_session=True)
                for d, extra in (("slurmctld", ["-i"]), ("slurmd", ["-N", "localhost"]))]
-    saved = {k: os.environ.get(k) for k in ["SLURM_CONF", *JOBQUEUE]}
-    os.environ.update({"SLURM_CONF": str(conf), **JOBQUEUE})
+    jobqueue = _environment(_settings(root))
+    saved = {k: os.environ.get(k) for k in ["SLURM_CONF", *jobqueue]}
+    os.environ.update({"SLURM_CONF": str(conf), **jobqueue})
     try:
         _wait(lambda: subprocess.run(["sinfo", "-h", "-o", "%T"], capture_output=True,
                                      text=True).stdout.strip() == "idle", "an idle node", 60)
@@ -118,6 +130,7 @@ def test_a_slurm_run_writes_the_local_bytes(slurm, tmp_path, reference):
                                       "--cluster", "slurm", "--workers", "2"), 300)
     assert status == 0, err
     assert _data_bytes(store) == reference
+    assert list((slurm / "logs").glob("*.out"))  # the jobs' output, not in the checkout
 
 
 def test_the_job_scripts_make_numba_and_blas_single_threaded(slurm):
@@ -127,9 +140,9 @@ def test_the_job_scripts_make_numba_and_blas_single_threaded(slurm):
     from distributed import Client
 
     from reesens.execute import tasks
-    settings = {f"jobqueue.slurm.{k}": v for k, v in SETTINGS.items()}  # dask read its
-    with dask.config.set(settings), tasks.jobqueue_cluster("slurm") as cluster:  # env early
-        cluster.scale(jobs=1)
+    settings = {f"jobqueue.slurm.{k}": v for k, v in _settings(slurm).items()}  # dask
+    with dask.config.set(settings), tasks.jobqueue_cluster("slurm") as cluster:  # read its
+        cluster.scale(jobs=1)  # environment before the fixture set it
         with Client(cluster) as client:
             client.wait_for_workers(1, timeout=120)
             seen = client.run(lambda: {k: os.environ.get(k) for k in tasks.SINGLE_THREADED})
