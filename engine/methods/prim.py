@@ -229,6 +229,17 @@ class Prim:
         return out
 
 
+def chosen_box(X: np.ndarray, y: np.ndarray, settings: dict):
+    """(trajectory stats (steps, 4), chosen step, whether it meets the threshold, its
+    limits (2, D), their quasi-p values (2, D)) of PRIM on rows X and a 0/1 region y,
+    with the study's settings (Study.where)."""
+    found = Prim(X, y, peel_alpha=settings["peel_alpha"],
+                 paste_alpha=settings["paste_alpha"], mass_min=settings["mass_min"])
+    stats = found.stats()
+    step, met = choose(stats, settings["prim_threshold"])
+    return stats, step, met, found.trajectory[step][0], found.quasi_p(step)
+
+
 def choose(stats: np.ndarray, threshold: float) -> tuple[int, bool]:
     """(step, met): the box of largest coverage with density >= threshold (the later
     one on a tie), else the densest."""
@@ -302,13 +313,9 @@ def results(plan, merged, level) -> dict:
                     "every row inside the region"
                 trajectories.append(np.full((1, 4), np.nan))
                 continue
-            found = Prim(X[c][defined], y, peel_alpha=where["peel_alpha"],
-                         paste_alpha=where["paste_alpha"], mass_min=where["mass_min"])
-            stats = found.stats()
+            stats, chosen[c, r], met[c, r], lims[c, r], qp[c, r] = chosen_box(
+                X[c][defined], y, where)
             trajectories.append(stats)
-            chosen[c, r], met[c, r] = choose(stats, where["prim_threshold"])
-            lims[c, r] = found.trajectory[chosen[c, r]][0]
-            qp[c, r] = found.quasi_p(chosen[c, r])
     steps = max(t.shape[0] for t in trajectories)
     traj = np.full((C * R, steps, 4), np.nan)
     for i, t in enumerate(trajectories):
@@ -347,8 +354,7 @@ def results(plan, merged, level) -> dict:
                              "(NaN: not restricted)"),
         "prim_qp_upper": var(qp[:, :, 1], ["param"], "quasi-p value of the upper limit "
                              "(NaN: not restricted)"),
-        "prim_restricted": var((lims != np.stack([X.min(1), X.max(1)], 1)[:, None])
-                               .any(2) & ~np.isnan(lims[:, :, 0]), ["param"],
+        "prim_restricted": var(np.isfinite(qp).any(2), ["param"],
                                "whether the chosen box restricts the dimension"),
         "prim_skip_reason": var(reasons, [], "why the region has no box (empty: it has "
                                 "one)"),
@@ -389,17 +395,14 @@ def _rules(study, X, inside, regions, names, dims_, coords, shape):
     by_label = {r.label: i for i, r in enumerate(regions)}
     for c in range(C):
         for t, tree in enumerate(trees):
-            if tree in study.regions:
-                y = inside[c, by_label[tree]] if tree in by_label else None
-                if y is None:
-                    continue
+            if tree in study.regions:  # the study's own regions are always kept
+                y = inside[c, by_label[tree]]
                 defined = np.isfinite(y)
                 rows, y = X[c][defined], y[defined].astype(np.int64)
                 words = {0: f"outside {tree}", 1: tree}
             else:
-                codes = [(i, r) for i, r in enumerate(regions) if r.tree.output == tree
-                         and isinstance(r.tree, conditions.Compare)
-                         and r.label.startswith(f"{tree}==")]
+                codes = [(i, r) for i, r in enumerate(regions)
+                         if r.label not in study.regions and r.tree.output == tree]
                 y = np.full(X.shape[1], -1, dtype=np.int64)
                 words = {}
                 for i, r in codes:
@@ -463,12 +466,8 @@ def describe_cells(X: np.ndarray, names: list[str], codes: dict[str, np.ndarray]
             y = (y_codes == code).astype(np.float64)
             if not 0 < y.sum() < y.size:
                 continue
-            found = Prim(X, y, peel_alpha=settings["peel_alpha"],
-                         paste_alpha=settings["paste_alpha"], mass_min=settings["mass_min"])
-            stats = found.stats()
-            step, met = choose(stats, settings["prim_threshold"])
-            lims = found.trajectory[step][0]
-            box = limits_words(names, lims[0], lims[1], found.quasi_p(step))
+            stats, step, met, lims, qp = chosen_box(X, y, settings)
+            box = limits_words(names, lims[0], lims[1], qp)
             lines.append(f"{output}=={words}: {box} "
                          f"(coverage {stats[step, 0]:.0%}, density {stats[step, 1]:.0%}"
                          + ("" if met else f"; no box reaches density "

@@ -80,19 +80,16 @@ def parse(text: str, outputs: dict) -> Compare | Join:
         at[0] += 1
         return tokens[at[0] - 1]
 
-    def condition():
-        parts = [conjunct()]
-        while peek()[:2] == ("name", "or"):
+    def joined(word, part):
+        """part (word part)*: one part, or their Join."""
+        parts = [part()]
+        while peek()[:2] == ("name", word):
             take()
-            parts.append(conjunct())
-        return parts[0] if len(parts) == 1 else Join("or", tuple(parts))
+            parts.append(part())
+        return parts[0] if len(parts) == 1 else Join(word, tuple(parts))
 
-    def conjunct():
-        parts = [comparison()]
-        while peek()[:2] == ("name", "and"):
-            take()
-            parts.append(comparison())
-        return parts[0] if len(parts) == 1 else Join("and", tuple(parts))
+    def condition():  # "and" binds tighter than "or"
+        return joined("or", lambda: joined("and", comparison))
 
     def comparison():
         kind, word, where = take()

@@ -6,6 +6,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+import xarray as xr
 
 from reesens import cli
 from reesens.methods import prim
@@ -141,13 +142,18 @@ def test_the_press_and_separating_boxes_lie_on_their_sides_of_phi_d(baseline):
 
 
 def test_results_are_the_same_bytes_whatever_the_blocks_and_workers(tmp_path):
+    """Also with a region of the study's own that joins a code output's condition with
+    another (its tree is the region's, not the code output's)."""
     table = _woods_table(analysis={"methods": ["sobol", "rsa", "prim"], "intervals": "delta",
-                                   "regions": {"rich": "china_share > 0.6"}})
+                                   "regions": {"rich": "china_share > 0.6", "rich_hedged":
+                                               "eq == pool_nd_hedge and china_share > 0.6"}})
     table["sampling"] = {"N": 1024, "seed": 5, "block_points": 256}
     run.run(parse(table), out=tmp_path / "a.zarr", progress=False, workers=1)
     table["sampling"]["block_points"] = 64
     run.run(parse(table), out=tmp_path / "b.zarr", progress=False, workers=2)
     a, b = _data_bytes(tmp_path / "a.zarr"), _data_bytes(tmp_path / "b.zarr")
+    rules = xr.open_zarr(tmp_path / "a.zarr", group="rules")
+    assert rules["tree"].values.tolist() == ["eq", "rich", "rich_hedged"]
     for group in ("rsa", "prim", "rules", "reservoir"):
         mine = {k: v for k, v in a.items() if k.startswith(f"{group}/")}
         assert mine and mine == {k: v for k, v in b.items() if k.startswith(f"{group}/")}
