@@ -171,10 +171,23 @@ def empty_counts(study: Study, edges: Edges) -> list:
             for _ in study.scenario_items()]
 
 
-def add_block_counts(study: Study, edges: Edges, out: dict, accumulators: list) -> None:
+def chunk_slices(study: Study, chunk, edges: np.ndarray) -> list[np.ndarray]:
+    """Each scenario's int64 (D, 2 * points) slices of the chunk's A and B rows at the
+    study's slice edges (slice_edges: every statistic that reads them has these), found
+    once per chunk for all of them (the per-slice counts, the region counts)."""
+    if "ab_slices" not in chunk.memo:
+        k = sampling.rows_per_point(len(study.columns), study.second_order)
+        chunk.memo["ab_slices"] = [ab_slices(chunk.outputs["_params"][s], k, edges[s])
+                                   for s in range(len(study.scenario_items()))]
+    return chunk.memo["ab_slices"]
+
+
+def add_block_counts(study: Study, edges: Edges, out: dict, accumulators: list,
+                     cuts: list | None = None) -> None:
     """Add the A and B rows of evaluated points `out` (evaluate.cases) to the
     accumulators (empty_counts), in row order; rows whose output is not finite (or not
-    one of its codes) are not counted (kernels.counts)."""
+    one of its codes) are not counted (kernels.counts). cuts: each scenario's slices of
+    the rows (chunk_slices), else found here."""
     k = sampling.rows_per_point(len(study.columns), study.second_order)
     per = len(edges.codes) // len(study.scenario_items())
     n_cases = int(np.prod(evaluate.case_shape(study)))
@@ -185,7 +198,8 @@ def add_block_counts(study: Study, edges: Edges, out: dict, accumulators: list) 
         Y = np.empty((per, 2 * (out["_params"].shape[1] // k)))
         for i, (c, name) in enumerate(labels[mine]):
             sampling.ab_rows(out[name].reshape(n_cases, -1)[c], k, out=Y[i])
-        add_slice_counts(ab_slices(out["_params"][s], k, edges.slices[s]), Y,
+        cut = cuts[s] if cuts is not None else ab_slices(out["_params"][s], k, edges.slices[s])
+        add_slice_counts(cut, Y,
                          edges.bins[mine], codes[mine], n_codes[mine], edges.centre[mine],
                          edges.scale[mine], counts, sums)
 
@@ -335,7 +349,8 @@ class Counts(Statistic):
         return empty_counts(plan.study, edges)
 
     def add(self, state, plan: Plan, edges: Edges, chunk) -> None:
-        add_block_counts(plan.study, edges, chunk.outputs, state)
+        add_block_counts(plan.study, edges, chunk.outputs, state,
+                         chunk_slices(plan.study, chunk, edges.slices))
 
     def stored(self, state, plan: Plan, edges: Edges) -> dict:
         return dict(zip(COUNTS, stored(state)))

@@ -23,11 +23,13 @@ from __future__ import annotations
 
 import functools
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from reesens.design import sampling
 from reesens.evaluate import cases as evaluate
-from reesens.kernels.counts import ab_slices, add_code_region_counts, add_region_counts
+from reesens.kernels.counts import add_code_region_counts, add_region_counts
 from reesens.methods import counts, measures, tables
 from reesens.study import conditions
 from reesens.study.registry import BlockArray, Method, Plan, Statistic, register
@@ -37,10 +39,38 @@ LIMIT_DRAWS = 2**16  # draws of the Cramer-von Mises limit (its quantiles, seede
 LIMIT_TERMS = 256  # terms of its series sum_k Z_k^2 / (k pi)^2 drawn; the rest as a mean
 
 
+@dataclass(frozen=True)
+class Passes:
+    """How a chunk's regions are counted, fixed before the run: the slice edges
+    (scenarios, D, slices - 1); the regions (study.conditions: the code outputs' first,
+    then the study's own from `own` on); per code output (its name, its first region, its
+    codes) counted in one pass; the outputs the study's own regions read."""
+
+    edges: np.ndarray
+    regions: list
+    by_code: tuple
+    own: int
+    read: tuple
+
+    @classmethod
+    def of(cls, study) -> "Passes":
+        regions = conditions.study_regions(study)
+        own = next((i for i, r in enumerate(regions) if r.label in study.regions),
+                   len(regions))
+        by_code = {}
+        for i, r in enumerate(regions[:own]):
+            first, codes = by_code.get(r.tree.output, (i, []))
+            by_code[r.tree.output] = (first, codes + [r.tree.value])
+        return cls(counts.slice_edges(study), regions,
+                   tuple((name, first, np.array(codes)) for name, (first, codes)
+                         in by_code.items()),
+                   own, tuple(dict.fromkeys(n for r in regions[own:]
+                                            for n in conditions.names(r.tree))))
+
+
 class RegionCounts(Statistic):
     """Per block: A and B rows per (case and region, parameter, slice, outside or
-    inside). Context: (slice edges (scenarios, D, slices - 1), regions). Merged: the
-    counts summed over the blocks."""
+    inside). Context: the Passes. Merged: the counts summed over the blocks."""
 
     name, what, order = "region_counts", "region counts", 3
 
@@ -50,12 +80,12 @@ class RegionCounts(Statistic):
                                                   conditions.study_regions(study)]]
                 if self.wanted(plan) else None}
 
-    def prepare(self, plan: Plan):
-        return counts.slice_edges(plan.study), conditions.study_regions(plan.study)
+    def prepare(self, plan: Plan) -> Passes:
+        return Passes.of(plan.study)
 
-    def template(self, plan: Plan, context):
+    def template(self, plan: Plan, context: Passes):
         study = plan.study
-        edges, regions = context
+        regions = context.regions
         n_cases = int(np.prod(evaluate.case_shape(study)))
         shape = (n_cases * len(regions), len(study.sampled_names), study.slices, 2)
         return {COUNTS: BlockArray(("case_region", "param", "slice", "side"), shape,
@@ -69,35 +99,27 @@ class RegionCounts(Statistic):
     def start(self, plan: Plan, context):
         study = plan.study
         n_cases = int(np.prod(evaluate.case_shape(study)))
-        return np.zeros((n_cases * len(context[1]), len(study.sampled_names),
+        return np.zeros((n_cases * len(context.regions), len(study.sampled_names),
                          study.slices, 2), dtype=np.int64)
 
-    def add(self, state, plan: Plan, context, chunk) -> None:
-        study, (edges, regions) = plan.study, context
+    def add(self, state, plan: Plan, context: Passes, chunk) -> None:
+        study, regions, own = plan.study, context.regions, context.own
         k = sampling.rows_per_point(len(study.columns), study.second_order)
         n_cases = int(np.prod(evaluate.case_shape(study)))
         per = n_cases // len(study.scenario_items())  # option combinations per scenario
         R = len(regions)
-        own = [i for i, r in enumerate(regions) if r.label in study.regions]
-        by_code = {}  # code output: (first region, its codes), counted in one pass
-        for i, r in enumerate(regions):
-            if i not in own:
-                first, codes = by_code.get(r.tree.output, (i, []))
-                by_code[r.tree.output] = (first, codes + [r.tree.value])
-        read = dict.fromkeys(n for i in own for n in conditions.names(regions[i].tree))
-        for s in range(len(study.scenario_items())):
-            cut = ab_slices(chunk.outputs["_params"][s], k, edges[s])
+        for s, cut in enumerate(counts.chunk_slices(study, chunk, context.edges)):
             for c in range(s * per, (s + 1) * per):
                 mine = state[c * R:(c + 1) * R]
-                for name, (first, codes) in by_code.items():
+                for name, first, codes in context.by_code:
                     y = sampling.ab_rows(chunk.outputs[name].reshape(n_cases, -1)[c], k)
-                    add_code_region_counts(cut, y.astype(np.float64), np.array(codes),
+                    add_code_region_counts(cut, y.astype(np.float64), codes,
                                            mine[first:first + len(codes)])
-                if own:
+                if own < R:
                     ab = {name: sampling.ab_rows(chunk.outputs[name].reshape(n_cases, -1)[c],
-                                                 k) for name in read}
-                    add_region_counts(cut, conditions.indicators([regions[i] for i in own],
-                                                                 ab), mine[own[0]:])
+                                                 k) for name in context.read}
+                    add_region_counts(cut, conditions.indicators(regions[own:], ab),
+                                      mine[own:])
 
     def stored(self, state, plan: Plan, context) -> dict:
         return {COUNTS: state}
@@ -156,12 +178,11 @@ def results(plan, merged, level) -> dict:
     from scipy.stats import kstwobign
 
     study = plan.study
-    regions = level.contexts[RegionCounts.name][1]
+    regions = level.contexts[RegionCounts.name].regions
     dims, coords = evaluate.case_coords(study)
     shape = evaluate.case_shape(study)
     R, D = len(regions), len(study.sampled_names)
-    total = sum(merged[RegionCounts.name]) if isinstance(merged[RegionCounts.name], list) \
-        else merged[RegionCounts.name]
+    total = sum(merged[RegionCounts.name])  # every independent design's counts
     total = total.reshape(-1, R, D, study.slices, 2)
     # a code that occurs in no case is no region of this study (the study's own stay)
     keep = [r.label in study.regions or total[:, i, 0, :, 1].sum() > 0
@@ -224,10 +245,6 @@ def report(page) -> list[str]:
                                    strict=False)
 
 
-def check(analysis: dict, sampling: dict, problems) -> None:
-    counts.check(analysis, sampling, problems)
-
-
 def result_size(plan, target: bool) -> tuple[int, int]:
     """(groups, bytes) of the rsa group, at most: five values per case, region and
     parameter, and each region's condition."""
@@ -240,5 +257,5 @@ def result_size(plan, target: bool) -> tuple[int, int]:
 RSA = register(Method(
     name="rsa", order=4, title="Regional sensitivity", groups=("rsa",),
     statistic=RegionCounts.name,
-    export={"rsa": {"rsa_ks": "ks", "rsa_cvm": "cvm"}}, check=check,
+    export={"rsa": {"rsa_ks": "ks", "rsa_cvm": "cvm"}}, check=counts.check,
     results=results, show=show, report=report, result_size=result_size), RegionCounts())

@@ -52,12 +52,14 @@ class Chunk:
 
     outputs: the model's outputs {name: (*case_shape, rows)} and "_params" (scenarios,
     rows, D); series: float64 (*case_shape, series, rows), the analysed series' values;
-    rows in Saltelli order (k rows per point)."""
+    rows in Saltelli order (k rows per point). memo: what several statistics read of the
+    chunk, found once (methods.counts.chunk_slices)."""
 
     start: int
     points: int
     outputs: dict
     series: np.ndarray
+    memo: dict = field(default_factory=dict, repr=False, compare=False)
 
 
 class Statistic:
