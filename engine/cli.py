@@ -411,6 +411,7 @@ def main(argv=None) -> int:
     plain = args.command == "validate" or any(
         getattr(args, a, None) for a in ("scheduler_address", "scheduler_file", "cluster"))
     main_thread = threading.current_thread() is threading.main_thread()
+    progress_lines.INTERRUPTED.clear()  # a Ctrl-C of an earlier command in this process
     previous = signal.signal(signal.SIGINT, progress_lines.interrupt) if main_thread \
         else None
     try:

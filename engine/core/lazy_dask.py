@@ -56,5 +56,6 @@ def xarray_without_dask():
 
 
 class ClusterLost(RuntimeError):
-    """The dask.distributed scheduler went away during a run (execute.tasks): the command
-    line says so in one line, with the command that resumes."""
+    """The dask.distributed scheduler, or every worker, went away during a run
+    (execute.tasks): the command line says so in one line, with the command that
+    resumes."""

@@ -168,8 +168,9 @@ def run_tasks(function, shared: tuple, groups: list[list[int]], extra: tuple = (
         if client.status in ("running", "connecting") and client.scheduler_info().get(
                 "workers"):
             raise  # the task's own error
-        raise ClusterLost(f"the dask scheduler at {client.scheduler.address} is gone "
-                          f"({type(e).__name__})") from None
+        # a lost scheduler empties the client's view of the workers too: one message
+        raise ClusterLost(f"the dask scheduler at {client.scheduler.address}, or every "
+                          f"worker, is gone ({type(e).__name__})") from None
     return results
 
 
