@@ -4,13 +4,14 @@ or Parquet).
 One row per case, output, parameter (and second parameter for S2) and index kind:
 columns are the case dims (concept, selection, scenario, ...; N for the convergence
 group), `output`, `param`, `param_2` (S2 only, else empty), `index` (S1, ST, S2; for the
-other groups the variable, e.g. pawn_median, delta, given_data_S1, morris_mu_star; for
-the summary group mean, variance and nan_count, with `param` empty), `value`,
-`half_width` (of the interval at the store's conf_level; empty for PAWN and delta, which
-have none, and for the summary's mean unless its intervals are independent scramblings), for groups with null levels `null_level` (PAWN and delta: what a
-parameter the output ignores reads at most), and `skip_reason` (why an output has none,
-else empty). Which variables of a group are rows is its method's declaration
-(study.registry.Method.export).
+other groups the variable, e.g. pawn_median, delta, given_data_S1, morris_mu_star, ks,
+lower; for the summary group mean, variance and nan_count, with `param` empty; for rsa
+and prim `output` names the region), `value`, `half_width` (of the interval at the
+store's conf_level; empty for PAWN, delta, rsa and prim, which have none, and for the
+summary's mean unless its intervals are independent scramblings), for groups with null
+levels `null_level` (PAWN, delta and rsa: what a parameter the output or region ignores
+reads at most), and `skip_reason` (why an output has none, else empty). Which variables
+of a group are rows is its method's declaration (study.registry.Method.export).
 """
 from __future__ import annotations
 

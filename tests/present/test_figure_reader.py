@@ -246,9 +246,10 @@ def test_the_reader_check_sees_what_a_reader_would():
 
 def test_every_figure_kind_reads_cleanly(tmp_path, monkeypatch):
     """Reports of a Monte Carlo store with nine cases (three concepts x three selections),
-    second-order indices, PAWN, delta, regional sensitivity, PRIM and kept samples; of a convergence run; of a Morris
-    screening; and of a grid of two concepts: every figure of each is read, and every
-    figure kind that present.figures and present.phase draw is among them."""
+    second-order indices, PAWN, delta, regional sensitivity, PRIM and kept samples; of a
+    convergence run; of a Morris screening; and of a grid of two concepts: every figure
+    of each is read, and every figure kind that present.figures, present.phase and
+    present.where draw is among them."""
     import tomllib
 
     from reesens.present import phase, report, where

@@ -165,7 +165,8 @@ def report(page) -> list[str]:
                       f"hatched: the {conf} interval contains 0; N = {N}.")
         lines += [f"## What drives the outputs{': ' + name if title else ''}", ""]
         lines += [f"- In short: {line}." for line in drivers(case).splitlines()]
-        lines += [f"- {line}." for line in rates(summary, tables.case_of(case, sobol_ds))]
+        lines += [f"- {line}." for line in stated_values(summary,
+                                                         tables.case_of(case, sobol_ds))]
         lines += [f"- {sentence}" for sentence in _driver_sentences(case, outputs)] + [""]
     if len(cases) > 1:
         # an output belongs in the comparison if any case has indices of it
@@ -305,7 +306,7 @@ def _audit_sentences(summary: xr.Dataset, sobol_ds: xr.Dataset, audit) -> list[s
     return lines
 
 
-def rates(summary, where: dict | None = None) -> list[str]:
+def stated_values(summary, where: dict | None = None) -> list[str]:
     """The model's rates and means (registry.Words.rates, .means) in words, from the
     summary group (a case `where` of it): "words: 0.09% of the rows (95% interval 0.02% to
     0.16%)", "words: 0.298 (95% interval 0.296 to 0.300)"."""
@@ -364,7 +365,7 @@ def show(groups: dict, options: dict) -> str:
     parts = [heading(sobol_ds.attrs), table(sobol_ds, summary), drivers(sobol_ds)]
     for title, case in tables.cases(sobol_ds):
         parts += [f"{title + ': ' if title else ''}{line}"
-                  for line in rates(summary, tables.case_of(case, sobol_ds))]
+                  for line in stated_values(summary, tables.case_of(case, sobol_ds))]
     if options.get("second_order"):
         parts.append(second_order_table(sobol_ds, summary))
     if "convergence" in groups:
