@@ -394,7 +394,7 @@ def _grid_report(store: Path, page: Page, cube: xr.Dataset, cuts, counts: dict,
               for variable, shares in code_shares(cube, counts).items()]
     if audit and (audit.region, audit.flag) in counts:
         lines += ["", f"## {audit.title} on the grid", ""] + _grid_audit(cube, audit, counts)
-    where = _grid_where(cube, panel_vars, case_dims, root)
+    where = _grid_where(cube, panel_vars, case_dims, root, fixed, options)
     if where:
         lines += ["", "## Where in the grid", "",
                   f"PRIM boxes and classification-tree rules of each code over the cells "
@@ -407,11 +407,11 @@ GRID_WHERE_CELLS = 2**15  # cells PRIM and the rules read at most: every s-th on
 
 
 def _grid_where(cube: xr.Dataset, code_vars: list[str], case_dims: list[str],
-                root: dict) -> list[str]:
+                root: dict, fixed: dict, options: dict) -> list[str]:
     """[what was read, then each case's boxes and rules] (methods.prim.describe_cells) over
     a regular sub-grid of at most GRID_WHERE_CELLS cells, with the model's derived
-    quantities (evaluated at those cells) among the dimensions; [] without code
-    outputs."""
+    quantities (evaluated at those cells, from the fixed parameters and options) among
+    the dimensions; [] without code outputs."""
     from reesens.methods import prim
     from reesens.study.schema import ANALYSIS_DEFAULTS
     axes = _axes(cube)
@@ -427,16 +427,14 @@ def _grid_where(cube: xr.Dataset, code_vars: list[str], case_dims: list[str],
     except Exception:  # noqa: BLE001 (a damaged chunk outside the slices drawn)
         return ["not read: a chunk of the sub-grid cannot be read, and `reesens verify` "
                 "names it"]
-    fixed = json.loads(root.get("fixed_parameters", "{}"))
     derived = list(model.derived) if set(model.param_names) <= set(fixed) | set(axes) else []
-    options = {k: v for k, v in json.loads(root.get("study_json", "{}")).get(
-        "model", {}).items() if k in model.options and not isinstance(v, list)}
     analysis = json.loads(root.get("study_json", "{}")).get("analysis", {})
     settings = {k: analysis.get(k, ANALYSIS_DEFAULTS[k]) for k in (
         "prim_threshold", "peel_alpha", "paste_alpha", "mass_min", "tree_depth")}
     cells = int(np.prod([sub.sizes[a] for a in axes]))
-    lines = [f"{cells:,} cells, every {', '.join(f'{step[a]}th {a}' for a in axes)}"
-             if any(s > 1 for s in step.values()) else f"all {cells:,} cells"]
+    stepped = [f"{step[a]}th {a}" for a in axes if step[a] > 1]
+    lines = [f"{cells:,} cells, every {', '.join(stepped)}" if stepped
+             else f"all {cells:,} cells"]
     cases = [dict(zip(case_dims, values)) for values in
              product(*(sub[d].values.tolist() for d in case_dims))] or [{}]
     for case in cases:
