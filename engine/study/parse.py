@@ -423,13 +423,12 @@ def _check_where(analysis: dict, problems) -> dict:
     out = {}
     for key in ("prim_threshold", "peel_alpha", "paste_alpha", "mass_min"):
         value = analysis[key]
-        if not (isinstance(value, (int, float)) and not isinstance(value, bool)
-                and 0 < value < 1):
+        if not (is_number(value) and 0 < value < 1):
             problems.append(f"analysis.{key}: must be a number in (0, 1), got {got(value)}")
         else:
             out[key] = float(value)
     points = analysis["reservoir_points"]
-    if not (int_in(points, 2**8, 2**20) and points & (points - 1) == 0):
+    if not (power_of_two(points) and 2**8 <= points <= 2**20):
         problems.append("analysis.reservoir_points: must be a power of two from 256 to "
                         f"1048576, got {got(points)}")
     else:
